@@ -1,0 +1,187 @@
+//! # envelope-wasm
+//!
+//! What the envelope page's JavaScript calls. Everything of substance is in
+//! `envelope-core`; this crate only moves bytes and errors across the
+//! JavaScript boundary. It is built for `wasm32-unknown-unknown` by the
+//! templates crate's build script and inlined into every `securedoc.html`.
+//!
+//! The page feeds the envelope's base64 text in slices and decrypts a few
+//! chunks per call, yielding to the browser in between, so a large message
+//! shows progress and never freezes the page.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use envelope_core::{ContentKey, Envelope, MessageView, OpenError, PayloadCipher, Progress};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+/// Throws a JavaScript `Error` whose `kind` property is the stable error kind.
+fn js_error(kind: &str, message: &str) -> JsValue {
+    let error = js_sys::Error::new(message);
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = js_sys::Reflect::set(&error, &"kind".into(), &kind.into());
+    error.into()
+}
+
+fn open_error(error: OpenError) -> JsValue {
+    js_error(error.kind(), &error.to_string())
+}
+
+/// The header of an envelope from the start of its base64 text, as JSON, so
+/// the page can show sender, recipient and dates before anything is decrypted.
+#[wasm_bindgen]
+pub fn header_json(text_start: &str) -> Result<String, JsValue> {
+    let header = envelope_core::header_from_text(text_start).map_err(open_error)?;
+    Ok(serde_json::to_string(&header).expect("a header serialises"))
+}
+
+/// One envelope being opened.
+#[wasm_bindgen]
+pub struct Opener {
+    bytes: Vec<u8>,
+    text_done: bool,
+    cipher: Option<PayloadCipher>,
+    next_chunk: u32,
+    plain: Vec<u8>,
+    view: Option<MessageView>,
+}
+
+#[derive(Serialize)]
+struct AttachmentInfo<'a> {
+    name: &'a str,
+    content_type: &'a str,
+    content_id: Option<&'a str>,
+    size: usize,
+}
+
+#[derive(Serialize)]
+struct MessageInfo<'a> {
+    subject: &'a str,
+    from: &'a str,
+    to: &'a [String],
+    cc: &'a [String],
+    date: Option<&'a str>,
+    text: Option<&'a str>,
+    html: Option<&'a str>,
+    attachments: Vec<AttachmentInfo<'a>>,
+}
+
+#[wasm_bindgen]
+impl Opener {
+    /// A new opener; `text_len` is the length of the base64 text, to size buffers once.
+    #[wasm_bindgen(constructor)]
+    pub fn new(text_len: usize) -> Opener {
+        Opener {
+            bytes: Vec::with_capacity(text_len / 4 * 3),
+            text_done: false,
+            cipher: None,
+            next_chunk: 0,
+            plain: Vec::new(),
+            view: None,
+        }
+    }
+
+    /// Decodes one slice of the base64 text. Every slice but the last must be
+    /// a multiple of 4 characters; `last` marks the final one.
+    pub fn push_text(&mut self, slice: &str, last: bool) -> Result<(), JsValue> {
+        let slice = if last { slice.trim_end() } else { slice };
+        let slice = if self.bytes.is_empty() { slice.trim_start() } else { slice };
+        if !last && slice.len() % 4 != 0 {
+            return Err(js_error("bad_encoding", "internal error: base64 slice not a multiple of 4"));
+        }
+        STANDARD.decode_vec(slice, &mut self.bytes).map_err(|_| open_error(OpenError::BadEncoding))?;
+        self.text_done = last;
+        Ok(())
+    }
+
+    fn envelope(&self) -> Result<Envelope<'_>, JsValue> {
+        if !self.text_done {
+            return Err(js_error("internal", "the envelope text has not been fully read"));
+        }
+        Envelope::parse(&self.bytes).map_err(open_error)
+    }
+
+    /// Unlocks with a passphrase (runs Argon2id: about a second).
+    pub fn unlock_with_passphrase(&mut self, passphrase: &str) -> Result<(), JsValue> {
+        let cipher = self.envelope()?.unlock_with_passphrase(passphrase.as_bytes()).map_err(open_error)?;
+        self.cipher = Some(cipher);
+        Ok(())
+    }
+
+    /// Unlocks with a content key released by a key server.
+    pub fn unlock_with_key(&mut self, key: &[u8]) -> Result<(), JsValue> {
+        let key = ContentKey::from_slice(key).ok_or_else(|| js_error("wrong_key", "the key server sent a malformed key"))?;
+        let cipher = self.envelope()?.unlock_with_key(&key).map_err(open_error)?;
+        self.cipher = Some(cipher);
+        Ok(())
+    }
+
+    /// Decrypts up to `max_chunks` 64 KiB chunks. Returns the fraction done,
+    /// 1.0 once the whole payload is decrypted and verified. On any error the
+    /// partial plaintext is wiped: nothing unverified is ever shown.
+    pub fn decrypt_some(&mut self, max_chunks: u32) -> Result<f64, JsValue> {
+        let envelope = Envelope::parse(&self.bytes).map_err(open_error)?;
+        let sealed = envelope.sealed_payload();
+        let cipher = self.cipher.as_ref().ok_or_else(|| js_error("internal", "unlock first"))?;
+        if self.plain.capacity() == 0 {
+            self.plain.reserve_exact(sealed.len());
+        }
+        match cipher.decrypt_chunks(sealed, self.next_chunk, max_chunks, &mut self.plain) {
+            Ok(Progress::Done) => Ok(1.0),
+            Ok(Progress::More(next)) => {
+                self.next_chunk = next;
+                Ok(self.plain.len() as f64 / sealed.len().max(1) as f64)
+            }
+            Err(error) => {
+                self.plain = Vec::new();
+                self.cipher = None;
+                Err(open_error(error))
+            }
+        }
+    }
+
+    /// The decrypted message as JSON: headers, bodies and the attachment list.
+    /// Call once `decrypt_some` has returned 1.0.
+    pub fn message_json(&mut self) -> Result<String, JsValue> {
+        if self.view.is_none() {
+            let view = MessageView::parse(&self.plain).map_err(|e| js_error("not_a_message", &e.to_string()))?;
+            // The ciphertext is no longer needed; give its memory back to the allocator.
+            self.bytes = Vec::new();
+            self.view = Some(view);
+        }
+        let view = self.view.as_ref().expect("just set");
+        let info = MessageInfo {
+            subject: &view.subject,
+            from: &view.from,
+            to: &view.to,
+            cc: &view.cc,
+            date: view.date.as_deref(),
+            text: view.text.as_deref(),
+            html: view.html.as_deref(),
+            attachments: view
+                .attachments
+                .iter()
+                .map(|a| AttachmentInfo {
+                    name: &a.name,
+                    content_type: &a.content_type,
+                    content_id: a.content_id.as_deref(),
+                    size: a.bytes.len(),
+                })
+                .collect(),
+        };
+        Ok(serde_json::to_string(&info).expect("message info serialises"))
+    }
+
+    /// The bytes of attachment `index` (as listed by `message_json`).
+    pub fn attachment(&self, index: usize) -> Option<Vec<u8>> {
+        Some(self.view.as_ref()?.attachments.get(index)?.bytes.clone())
+    }
+
+    /// The whole message as sealed (the `.eml` for "Save message").
+    pub fn eml(&self) -> Vec<u8> {
+        self.plain.clone()
+    }
+}

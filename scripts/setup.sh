@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs everything the demo, the tests and the benchmark need, idempotently.
+# Safe to run again: each step checks before it installs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+# Debian packages: Chromium for the browser tests, age for the benchmark's peer,
+# binaryen (wasm-opt) to shrink the embedded decryptor.
+need_apt=()
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v age >/dev/null 2>&1 || need_apt+=(age)
+command -v wasm-opt >/dev/null 2>&1 || need_apt+=(binaryen)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  say "installing Debian packages: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# The wasm32 target for the embedded decryptor.
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the Rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# just, from PyPI.
+if ! command -v just >/dev/null 2>&1; then
+  say "installing just (PyPI: rust-just)"
+  python3 -m pip install --quiet rust-just
+fi
+
+# Node packages for the browser tests and the benchmark (playwright-core drives
+# Debian's Chromium; it never downloads a browser of its own).
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  say "installing the browser-test packages (npm ci)"
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
+say "set-up complete"

@@ -1,0 +1,98 @@
+//! `securedoc inspect`: is this a well-formed envelope, and what does its header say?
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use envelope_core::{Envelope, Header, Mode, CHUNK_LEN, MAGIC, SEALED_CHUNK_LEN};
+
+use crate::input::{format_size, format_time, read_file};
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The envelope (securedoc.html).
+    envelope: PathBuf,
+    /// Print the header as JSON instead.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The envelope bytes from a securedoc.html page, its base64 text, or the raw bytes.
+pub fn envelope_bytes(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let raw = read_file(path)?;
+    if raw.starts_with(MAGIC) {
+        return Ok(raw);
+    }
+    let not_envelope = || anyhow::anyhow!("{} is not a securedoc envelope", path.display());
+    let text = std::str::from_utf8(&raw).map_err(|_| not_envelope())?;
+    let data = match securedoc_templates::envelope_text_from_html(text) {
+        Some(data) => data,
+        None if text.trim_start().starts_with('<') => return Err(not_envelope()),
+        None => text,
+    };
+    let bytes = envelope_core::from_text(data).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if !bytes.starts_with(MAGIC) {
+        return Err(not_envelope());
+    }
+    Ok(bytes)
+}
+
+pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
+    let bytes = envelope_bytes(&args.envelope)?;
+    let envelope = Envelope::parse(&bytes).with_context(|| format!("{} is not a well-formed envelope", args.envelope.display()))?;
+    let header = envelope.header();
+    if let Some(kdf) = &header.kdf {
+        kdf.check().with_context(|| format!("{} would be refused by an opener", args.envelope.display()))?;
+    }
+    check_payload_framing(envelope.payload_len()).with_context(|| format!("{} is not a well-formed envelope", args.envelope.display()))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(header)?);
+    } else {
+        print_header(header, envelope.payload_len());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What can be checked of the payload without the key: that it is long
+/// enough to hold its final chunk's tag.
+fn check_payload_framing(len: usize) -> anyhow::Result<()> {
+    let last = len % SEALED_CHUNK_LEN;
+    if len == 0 || (last > 0 && last < SEALED_CHUNK_LEN - CHUNK_LEN) {
+        bail!("its encrypted payload is truncated");
+    }
+    Ok(())
+}
+
+fn print_header(header: &Header, payload_len: usize) {
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    println!("securedoc envelope, format v{}", header.v);
+    println!("  id:          {}", header.id);
+    match (&header.mode, &header.kdf) {
+        (Mode::Passphrase, Some(kdf)) => {
+            println!("  mode:        passphrase (Argon2id, {} MiB, {} passes, {} lane{})", kdf.m / 1024, kdf.t, kdf.p, if kdf.p == 1 { "" } else { "s" })
+        }
+        (mode, _) => println!("  mode:        {}", mode.as_str()),
+    }
+    println!("  key server:  {}", header.key_server.as_deref().unwrap_or("none"));
+    println!("  from:        {}", header.from);
+    println!("  to:          {}", header.to);
+    println!("  created:     {}", format_time(header.created));
+    let now = jiff::Timestamp::now().as_second();
+    match header.expires {
+        Some(e) if e < now => println!("  expires:     {} (expired)", format_time(e)),
+        Some(e) => println!("  expires:     {}", format_time(e)),
+        None => println!("  expires:     never"),
+    }
+    let f = header.flags;
+    println!(
+        "  flags:       reply {}, reply-all {}, forward {}, print {}, read receipt {}",
+        yes_no(f.reply), yes_no(f.reply_all), yes_no(f.forward), yes_no(f.print), yes_no(f.read_receipt)
+    );
+    println!("  security:    {}", serde_json::to_value(header.security).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default());
+    if header.phrase.is_some() {
+        println!("  phrase:      (present)");
+    }
+    let chunks = payload_len.div_ceil(SEALED_CHUNK_LEN);
+    println!("  payload:     {} encrypted, {} chunk{}", format_size(payload_len as u64), chunks, if chunks == 1 { "" } else { "s" });
+}

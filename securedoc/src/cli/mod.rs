@@ -1,0 +1,61 @@
+//! Command-line interface: argument definitions and dispatch.
+
+mod inspect;
+mod open;
+mod seal;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Seal confidential e-mail into self-contained securedoc.html envelopes.
+#[derive(Debug, Parser)]
+#[command(name = "securedoc", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Seal a message into one envelope per recipient.
+    Seal(seal::SealArgs),
+    /// Open an envelope with its passphrase and write the message (.eml).
+    Open(open::OpenArgs),
+    /// Say whether a file is a well-formed envelope and print its header (no secret needed).
+    Inspect(inspect::InspectArgs),
+}
+
+/// Where the passphrase comes from. Never a command-line argument: those are
+/// visible to every user of the machine in the process list.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct PassphraseSource {
+    /// Read the passphrase from this file (one trailing newline is ignored).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) passphrase_file: Option<PathBuf>,
+    /// Read the passphrase from standard input (one trailing newline is ignored).
+    #[arg(long)]
+    pub(crate) passphrase_stdin: bool,
+}
+
+impl Cli {
+    /// Runs the chosen command.
+    pub fn run(self) -> anyhow::Result<ExitCode> {
+        match self.command {
+            Command::Seal(args) => seal::run(args),
+            Command::Open(args) => open::run(args),
+            Command::Inspect(args) => inspect::run(args),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_argument_definitions_are_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

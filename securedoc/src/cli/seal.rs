@@ -1,0 +1,229 @@
+//! `securedoc seal`: compose (or take) a message and seal one envelope per recipient.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{ArgGroup, Args};
+use envelope_core::{
+    compose, validate_address, Draft, DraftAttachment, EnvelopeInfo, Flags, MessageView, Sealer, DEFAULT_M_KIB,
+    DEFAULT_P, DEFAULT_T,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use securedoc_templates::EnvelopePage;
+
+use super::PassphraseSource;
+use crate::input::{check_output, format_size, format_time, parse_expiry, parse_size, read_file, write_atomically};
+
+/// Inputs larger than this get a progress bar (when stderr is a terminal).
+const PROGRESS_THRESHOLD: usize = 8 << 20;
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("destination").required(true).args(["output", "out_dir"])))]
+pub struct SealArgs {
+    /// Sender address.
+    #[arg(long, value_name = "ADDR")]
+    from: String,
+    /// Recipient address; repeat for several recipients (one envelope each).
+    #[arg(long = "to", value_name = "ADDR", required = true)]
+    to: Vec<String>,
+    /// Subject (required unless --eml gives a whole message).
+    #[arg(long, required_unless_present = "eml")]
+    subject: Option<String>,
+    /// Plain-text body.
+    #[arg(long, conflicts_with_all = ["body_file", "eml"])]
+    body: Option<String>,
+    /// Plain-text body from a file (UTF-8).
+    #[arg(long, value_name = "FILE", conflicts_with = "eml")]
+    body_file: Option<PathBuf>,
+    /// HTML body from a file (UTF-8); shown in a sandbox that runs no script and loads nothing remote.
+    #[arg(long, value_name = "FILE", conflicts_with = "eml")]
+    html_file: Option<PathBuf>,
+    /// Attach a file; repeat for several.
+    #[arg(long, value_name = "FILE", conflicts_with = "eml")]
+    attach: Vec<PathBuf>,
+    /// Seal an existing RFC 5322 message (.eml) instead of composing one.
+    #[arg(long, value_name = "FILE", conflicts_with = "subject")]
+    eml: Option<PathBuf>,
+    #[command(flatten)]
+    passphrase: PassphraseSource,
+    /// When the message expires: 1d, 7d, 30d (any number of days, or hours as 12h) or a date YYYY-MM-DD.
+    #[arg(long, value_name = "WHEN")]
+    expires: Option<String>,
+    /// Ask the opener not to offer printing.
+    #[arg(long)]
+    no_print: bool,
+    /// Largest message accepted: bodies plus attachments (1 MB = 1024 KB).
+    #[arg(long, value_name = "SIZE", default_value = "35MB", value_parser = parse_size)]
+    max_size: u64,
+    /// Write the envelope here (one recipient only).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Write one envelope per recipient into this directory.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+    /// Replace output files that already exist.
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn run(args: SealArgs) -> anyhow::Result<ExitCode> {
+    let now = jiff::Timestamp::now();
+    validate_address("--from", &args.from).map_err(anyhow::Error::msg)?;
+    for to in &args.to {
+        validate_address("--to", to).map_err(anyhow::Error::msg)?;
+    }
+    let expires = args.expires.as_deref().map(|e| parse_expiry(e, now)).transpose().map_err(anyhow::Error::msg)?;
+    let outputs = output_paths(&args)?;
+    for path in &outputs {
+        check_output(path, args.force)?;
+    }
+    let message = message_bytes(&args, now)?;
+    let passphrase = args.passphrase.read()?;
+
+    let info = |to: &str| EnvelopeInfo {
+        from: args.from.clone(),
+        to: to.to_string(),
+        created: now.as_second(),
+        expires: expires.map(|e| e.as_second()),
+        flags: Flags { print: !args.no_print, ..Flags::default() },
+    };
+    for (to, path) in args.to.iter().zip(&outputs) {
+        let header = info(to).passphrase_header(DEFAULT_M_KIB, DEFAULT_T, DEFAULT_P)?;
+        seal_one(header, &passphrase, &message, path, args.force)
+            .with_context(|| format!("sealing for {to} failed"))?;
+        println!("{}", path.display());
+    }
+    let expiry = expires.map(|e| format!(", expires {}", format_time(e.as_second()))).unwrap_or_default();
+    eprintln!(
+        "Sealed {} envelope{} ({}{expiry}). Open in any browser (double-click the file) with the passphrase.\n\
+         Give the passphrase to the recipient another way (phone, text message), never in the same e-mail.",
+        outputs.len(),
+        if outputs.len() == 1 { "" } else { "s" },
+        format_size(message.len() as u64),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn output_paths(args: &SealArgs) -> anyhow::Result<Vec<PathBuf>> {
+    if let Some(path) = &args.output {
+        if args.to.len() > 1 {
+            bail!("-o names one file but there are {} recipients; use --out-dir DIR for one envelope per recipient", args.to.len());
+        }
+        return Ok(vec![path.clone()]);
+    }
+    let dir = args.out_dir.as_ref().expect("clap requires -o or --out-dir");
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create the directory {}", dir.display()))?;
+    let mut seen = std::collections::HashSet::new();
+    args.to
+        .iter()
+        .map(|to| {
+            if !seen.insert(to.to_ascii_lowercase()) {
+                bail!("{to} is given twice with --to");
+            }
+            Ok(dir.join(format!("securedoc-{}.html", envelope_core::sanitize_filename(to))))
+        })
+        .collect()
+}
+
+/// The RFC 5322 message to seal, checked against --max-size.
+fn message_bytes(args: &SealArgs, now: jiff::Timestamp) -> anyhow::Result<Vec<u8>> {
+    let limit = args.max_size;
+    let too_big = |size: u64| {
+        anyhow::anyhow!("the message is {} (bodies and attachments), over the {} limit; send fewer or smaller attachments, or raise --max-size", format_size(size), format_size(limit))
+    };
+    if let Some(path) = &args.eml {
+        // Check the file size first so a huge file is refused before it is read.
+        let len = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?.len();
+        if len > limit.saturating_mul(2) {
+            return Err(too_big(len));
+        }
+        let bytes = read_file(path)?;
+        let view = MessageView::parse(&bytes).map_err(|_| anyhow::anyhow!("{} is not an e-mail message (RFC 5322)", path.display()))?;
+        let size = content_size(&view);
+        if size > limit {
+            return Err(too_big(size));
+        }
+        return Ok(bytes);
+    }
+    let mut size = 0u64;
+    let text = match (&args.body, &args.body_file) {
+        (Some(body), _) => Some(body.clone()),
+        (None, Some(path)) => Some(read_text(path)?),
+        (None, None) => None,
+    };
+    let html = args.html_file.as_deref().map(read_text).transpose()?;
+    size += text.as_ref().map_or(0, |t| t.len() as u64) + html.as_ref().map_or(0, |h| h.len() as u64);
+    let mut attachments = Vec::new();
+    for path in &args.attach {
+        let len = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?.len();
+        if !std::fs::metadata(path)?.is_file() {
+            bail!("{} is not a file", path.display());
+        }
+        size += len;
+        if size > limit {
+            return Err(too_big(size));
+        }
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "attachment".into());
+        attachments.push(DraftAttachment { name, bytes: read_file(path)? });
+    }
+    let mut id = [0u8; 12];
+    getrandom_id(&mut id);
+    let domain = args.from.rsplit_once('@').map_or("securedoc.invalid", |(_, d)| d);
+    Ok(compose(&Draft {
+        from: args.from.clone(),
+        to: args.to.clone(),
+        subject: args.subject.clone().unwrap_or_default(),
+        text,
+        html,
+        attachments,
+        date: now.as_second(),
+        message_id: format!("{}@{domain}", id.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+    }))
+}
+
+fn getrandom_id(buf: &mut [u8]) {
+    // A fresh content key is 32 random bytes; a slice of one makes a message id.
+    buf.copy_from_slice(&envelope_core::ContentKey::generate().as_bytes()[..buf.len()]);
+}
+
+fn content_size(view: &MessageView) -> u64 {
+    let bodies = view.text.as_ref().map_or(0, String::len) + view.html.as_ref().map_or(0, String::len);
+    (bodies + view.attachments.iter().map(|a| a.bytes.len()).sum::<usize>()) as u64
+}
+
+fn read_text(path: &Path) -> anyhow::Result<String> {
+    String::from_utf8(read_file(path)?).map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", path.display()))
+}
+
+/// Seals one envelope. The Argon2id key derivation runs on a second thread
+/// while the payload is encrypted: the content key is random, so the payload
+/// does not have to wait for the passphrase.
+fn seal_one(header: envelope_core::Header, passphrase: &[u8], message: &[u8], path: &Path, force: bool) -> anyhow::Result<()> {
+    let page = EnvelopePage::new(&header);
+    let sealer = Sealer::new(header, envelope_core::ContentKey::generate())?;
+    let progress = progress_bar(message.len(), path);
+    let (slot, sealed) = std::thread::scope(|scope| {
+        let slot = scope.spawn(|| sealer.wrap_for_passphrase(passphrase));
+        let sealed = sealer.encrypt_payload(message, |done| progress.set_position(done as u64));
+        (slot.join().expect("the key derivation thread does not panic"), sealed)
+    });
+    let head = sealer.head(&slot?)?;
+    let sealed = sealed?;
+    progress.set_message("writing");
+    write_atomically(path, force, |out| page.write(&[&head, &sealed], out))?;
+    progress.finish_and_clear();
+    Ok(())
+}
+
+fn progress_bar(len: usize, path: &Path) -> ProgressBar {
+    if len < PROGRESS_THRESHOLD || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64).with_message(format!("sealing {}", path.display()));
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})").expect("valid template").progress_chars("=> "),
+    );
+    bar
+}

@@ -1,0 +1,31 @@
+//! # securedoc
+//!
+//! The one binary users run. This part seals messages into `securedoc.html`
+//! envelopes (`seal`), opens them natively (`open`) and describes them without
+//! any secret (`inspect`). Every failure is one line on stderr that says what
+//! to do, and a non-zero exit.
+
+#![forbid(unsafe_code)]
+
+mod cli;
+mod input;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match cli.run() {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("securedoc: error: {}", one_line(&error));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The error and its causes on one line: "could not read x: No such file".
+fn one_line(error: &anyhow::Error) -> String {
+    error.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ")
+}

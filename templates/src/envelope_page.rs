@@ -1,0 +1,120 @@
+//! Rendering `securedoc.html`.
+
+use std::io::{self, Write};
+use std::sync::OnceLock;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::write::EncoderWriter;
+use base64::Engine;
+use envelope_core::Header;
+use minijinja::{context, Environment};
+use sha2::{Digest, Sha256};
+
+/// The opener's WebAssembly module, after wasm-bindgen and wasm-opt.
+pub const OPENER_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/opener.wasm"));
+const OPENER_WASM_GZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/opener.wasm.gz"));
+/// wasm-bindgen's JavaScript glue for [`OPENER_WASM`] (no-modules target: it
+/// defines a global `wasm_bindgen`).
+pub const OPENER_GLUE: &str = include_str!(concat!(env!("OUT_DIR"), "/opener-glue.js"));
+
+const TEMPLATE: &str = include_str!("../envelope/envelope.html.j2");
+const CSS: &str = include_str!("../envelope/envelope.css");
+const PREPARE_HTML_JS: &str = include_str!("../envelope/prepare-html.js");
+const OPENER_JS: &str = include_str!("../envelope/opener.js");
+/// Stands in the rendered page where the envelope's base64 is streamed.
+const MARKER: &str = "\u{0}SECUREDOC-ENVELOPE-DATA\u{0}";
+
+/// The parts of the page that do not depend on the message, built once.
+struct Static {
+    script: String,
+    script_hash: String,
+    wasm_b64: String,
+}
+
+fn statics() -> &'static Static {
+    static STATIC: OnceLock<Static> = OnceLock::new();
+    STATIC.get_or_init(|| {
+        let script = [OPENER_GLUE, PREPARE_HTML_JS, OPENER_JS].join("\n");
+        // "</script" inside the inline script would end it early.
+        assert!(!script.to_ascii_lowercase().contains("</script"), "inline script must not contain </script");
+        let script_hash = format!("'sha256-{}'", STANDARD.encode(Sha256::digest(script.as_bytes())));
+        Static { script, script_hash, wasm_b64: STANDARD.encode(OPENER_WASM_GZ) }
+    })
+}
+
+/// The envelope page's rendered text around the data block.
+pub struct EnvelopePage {
+    before: String,
+    after: String,
+}
+
+impl EnvelopePage {
+    /// Renders the page for `header` (the header sealed in the envelope).
+    pub fn new(header: &Header) -> EnvelopePage {
+        let statics = statics();
+        let csp = format!(
+            "default-src 'none'; script-src {} 'wasm-unsafe-eval'; style-src 'unsafe-inline'; \
+             img-src data: blob:; connect-src 'none'; form-action 'none'; base-uri 'none'",
+            statics.script_hash
+        );
+        let mut env = Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+        env.add_template("envelope.html", TEMPLATE).expect("the envelope template parses");
+        let page = env
+            .get_template("envelope.html")
+            .expect("just added")
+            .render(context! {
+                csp,
+                version => env!("CARGO_PKG_VERSION"),
+                header,
+                created_iso => iso_time(header.created),
+                expires_iso => header.expires.map(iso_time),
+                css => CSS,
+                wasm => statics.wasm_b64,
+                script => statics.script,
+                envelope_marker => MARKER,
+            })
+            .expect("the envelope template renders");
+        let (before, after) = page.split_once(MARKER).expect("the template places the data marker once");
+        EnvelopePage { before: before.to_string(), after: after.to_string() }
+    }
+
+    /// Bytes of page around the data (the fixed overhead of an envelope).
+    pub fn overhead(&self) -> usize {
+        self.before.len() + self.after.len()
+    }
+
+    /// Writes the page with the envelope's bytes (given in parts, which are
+    /// concatenated) base64-encoded into the data block.
+    pub fn write<W: Write + ?Sized>(&self, parts: &[&[u8]], out: &mut W) -> io::Result<()> {
+        out.write_all(self.before.as_bytes())?;
+        {
+            let mut encoder = EncoderWriter::new(&mut *out, &STANDARD);
+            for part in parts {
+                encoder.write_all(part)?;
+            }
+            encoder.finish()?;
+        }
+        out.write_all(self.after.as_bytes())
+    }
+}
+
+/// Renders and writes a whole envelope page in one call.
+pub fn write_envelope_html(header: &Header, parts: &[&[u8]], out: &mut impl Write) -> io::Result<()> {
+    EnvelopePage::new(header).write(parts, out)
+}
+
+/// `2026-11-22T10:00:00Z` for Unix seconds.
+fn iso_time(seconds: i64) -> String {
+    jiff::Timestamp::from_second(seconds).map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default()
+}
+
+/// Finds the envelope's base64 text in a `securedoc.html` page (the inverse of
+/// [`EnvelopePage::write`]); `None` if the page has no envelope data block.
+pub fn envelope_text_from_html(page: &str) -> Option<&str> {
+    const OPEN: &str = "<script type=\"application/octet-stream\" id=\"securedoc-envelope\">";
+    let start = page.find(OPEN)? + OPEN.len();
+    let len = page[start..].find("</script>")?;
+    Some(&page[start..start + len])
+}

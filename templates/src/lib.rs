@@ -1,0 +1,17 @@
+//! # securedoc-templates
+//!
+//! Everything securedoc shows a person is rendered here, with minijinja. This
+//! first part renders the envelope, `securedoc.html`: the header fields for a
+//! first look, the opener's script and the gzipped WebAssembly decryptor inline,
+//! and the envelope's bytes as an inert base64 data block.
+//!
+//! The page's Content-Security-Policy allows exactly its own inline script (by
+//! hash) and WebAssembly compilation, and nothing that loads from a network:
+//! `connect-src 'none'` in passphrase mode.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod envelope_page;
+
+pub use envelope_page::{envelope_text_from_html, write_envelope_html, EnvelopePage, OPENER_GLUE, OPENER_WASM};
