@@ -1,0 +1,25 @@
+# securedoc's recipes. The README names two: `just demo` and `just test`.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# Install everything the demo, tests and benchmark need (idempotent).
+setup:
+    scripts/setup.sh
+
+# Seal a sample message with an attachment and say how to open it.
+demo: setup
+    scripts/demo.sh
+
+# Everything CI checks: format, lints, the wasm32 build of envelope-core, all tests.
+test: setup
+    cargo fmt --all -- --check
+    cargo build --locked --workspace
+    cargo clippy --locked --workspace --all-targets -- -D warnings
+    cargo build --locked -p envelope-core --target wasm32-unknown-unknown
+    cargo test --locked --workspace
+    cd tests/browser && SECUREDOC_BIN="{{justfile_directory()}}/target/debug/securedoc" npm test
+
+# Seal and open time, envelope overhead and browser memory, side by side with age.
+bench: setup
+    cargo build --locked --release -p securedoc
+    node tests/browser/bench/bench.mjs
