@@ -6,12 +6,11 @@ cd "$(dirname "$0")/.."
 
 say() { printf '==> %s\n' "$*" >&2; }
 
-# Debian packages: Chromium for the browser tests, age for the benchmark's peer,
-# binaryen (wasm-opt) to shrink the embedded decryptor.
+# Debian packages: Chromium for the browser tests, age for the benchmark's peer.
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v age >/dev/null 2>&1 || need_apt+=(age)
-command -v wasm-opt >/dev/null 2>&1 || need_apt+=(binaryen)
+
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing Debian packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo

@@ -1,12 +1,14 @@
-//! Builds the opener's WebAssembly and embeds it.
+//! Builds the opener's WebAssembly and the compressed bundle every envelope carries.
 //!
 //! `cargo build` of anything that renders envelopes runs this: it compiles
 //! `envelope-wasm` for `wasm32-unknown-unknown` in a target directory of its
 //! own (a nested cargo may not share the outer build's lock), runs the
 //! wasm-bindgen step with `wasm-bindgen-cli-support` (the same version as the
-//! `wasm-bindgen` crate in Cargo.lock, so the two can never disagree), shrinks
-//! the module with `wasm-opt` when binaryen is installed, and gzips it. The
-//! results land in OUT_DIR for `include_bytes!`.
+//! `wasm-bindgen` crate in Cargo.lock, so the two can never disagree), and
+//! packs the opener's JavaScript and the module into one gzip stream, made with
+//! zopfli: every byte of it ships in every envelope, and the browser's own
+//! `DecompressionStream` unpacks it. (wasm-opt is not used: measured, it made
+//! the gzipped module larger.)
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -19,7 +21,9 @@ fn main() {
     for watched in ["envelope-core/src", "envelope-core/Cargo.toml", "envelope-wasm/src", "envelope-wasm/Cargo.toml", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
-    println!("cargo:rerun-if-env-changed=SECUREDOC_WASM_OPT");
+    for script in OPENER_SCRIPTS {
+        println!("cargo:rerun-if-changed={}", manifest_dir.join(script).display());
+    }
 
     require_wasm_target();
     let wasm = build_wasm(&root);
@@ -33,16 +37,28 @@ fn main() {
         .generate(&bindgen_dir)
         .unwrap_or_else(|e| fail(&format!("the wasm-bindgen step failed: {e:#}")));
 
-    let glue = bindgen_dir.join("envelope_wasm.js");
-    let module = bindgen_dir.join("envelope_wasm_bg.wasm");
-    let module = optimise(&module, &out_dir);
-    let bytes = std::fs::read(&module).unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    std::io::Write::write_all(&mut gz, &bytes).unwrap();
-    std::fs::write(out_dir.join("opener.wasm.gz"), gz.finish().unwrap()).unwrap();
-    std::fs::write(out_dir.join("opener.wasm"), &bytes).unwrap();
-    std::fs::copy(glue, out_dir.join("opener-glue.js")).unwrap();
+    let glue = std::fs::read_to_string(bindgen_dir.join("envelope_wasm.js")).unwrap();
+    let module = std::fs::read(bindgen_dir.join("envelope_wasm_bg.wasm")).unwrap();
+    let mut script = glue.clone();
+    for path in OPENER_SCRIPTS {
+        script.push('\n');
+        script.push_str(&std::fs::read_to_string(manifest_dir.join(path)).unwrap());
+    }
+    // The bundle: script length (u32 little-endian), script (UTF-8), module.
+    let mut bundle = Vec::with_capacity(4 + script.len() + module.len());
+    bundle.extend_from_slice(&(script.len() as u32).to_le_bytes());
+    bundle.extend_from_slice(script.as_bytes());
+    bundle.extend_from_slice(&module);
+    let mut gz = Vec::new();
+    zopfli::compress(zopfli::Options::default(), zopfli::Format::Gzip, bundle.as_slice(), &mut gz).unwrap();
+    std::fs::write(out_dir.join("opener-bundle.gz"), gz).unwrap();
+    std::fs::write(out_dir.join("opener-script.js"), script).unwrap();
+    std::fs::write(out_dir.join("opener.wasm"), &module).unwrap();
+    std::fs::write(out_dir.join("opener-glue.js"), glue).unwrap();
 }
+
+/// The opener's own scripts, run after the wasm-bindgen glue, in this order.
+const OPENER_SCRIPTS: [&str; 2] = ["envelope/prepare-html.js", "envelope/opener.js"];
 
 fn fail(message: &str) -> ! {
     eprintln!("\nerror: {message}\n");
@@ -94,28 +110,4 @@ fn build_wasm(root: &Path) -> PathBuf {
         fail("building envelope-wasm for wasm32-unknown-unknown failed (see above)");
     }
     target_dir.join("wasm32-unknown-unknown/wasm/envelope_wasm.wasm")
-}
-
-/// Runs `wasm-opt -Oz` when binaryen is installed (`just setup` installs it);
-/// without it the envelope still works, only larger.
-fn optimise(module: &Path, out_dir: &Path) -> PathBuf {
-    if env::var("SECUREDOC_WASM_OPT").as_deref() == Ok("0") {
-        return module.to_path_buf();
-    }
-    let optimised = out_dir.join("opener-opt.wasm");
-    let features = [
-        "--enable-bulk-memory", "--enable-sign-ext", "--enable-mutable-globals",
-        "--enable-nontrapping-float-to-int", "--enable-reference-types", "--enable-multivalue",
-    ];
-    match Command::new("wasm-opt").arg("-Oz").args(features).arg(module).arg("-o").arg(&optimised).status() {
-        Ok(status) if status.success() => optimised,
-        Ok(_) => {
-            println!("cargo:warning=wasm-opt failed; the envelope's decryptor is not size-optimised");
-            module.to_path_buf()
-        }
-        Err(_) => {
-            println!("cargo:warning=wasm-opt (Debian package binaryen) is not installed; run `just setup` for smaller envelopes");
-            module.to_path_buf()
-        }
-    }
 }

@@ -72,11 +72,9 @@
   }
 
   async function loadDecryptor() {
-    const b64 = $("securedoc-wasm").textContent.trim();
-    const gz = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    const stream = new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip"));
-    const module = await new Response(stream).arrayBuffer();
-    await wasm_bindgen({ module_or_path: module });
+    // bootstrap.js unpacked the module beside this script.
+    await wasm_bindgen({ module_or_path: window.securedocWasm });
+    window.securedocWasm = null;
   }
 
   // Decodes the data block into the Opener in slices, showing progress.
@@ -187,7 +185,8 @@
     } else {
       const pre = document.createElement("div");
       pre.className = "text-body";
-      pre.textContent = message.text || "(This message has no text.)";
+      // MIME text uses CRLF line ends; the DOM (and copy/paste) wants LF.
+      pre.textContent = (message.text || "(This message has no text.)").replace(/\r\n?/g, "\n");
       body.append(pre);
     }
 

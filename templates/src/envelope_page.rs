@@ -10,35 +10,38 @@ use envelope_core::Header;
 use minijinja::{context, Environment};
 use sha2::{Digest, Sha256};
 
-/// The opener's WebAssembly module, after wasm-bindgen and wasm-opt.
+/// The opener's WebAssembly module, after wasm-bindgen.
 pub const OPENER_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/opener.wasm"));
-const OPENER_WASM_GZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/opener.wasm.gz"));
 /// wasm-bindgen's JavaScript glue for [`OPENER_WASM`] (no-modules target: it
 /// defines a global `wasm_bindgen`).
 pub const OPENER_GLUE: &str = include_str!(concat!(env!("OUT_DIR"), "/opener-glue.js"));
+/// The opener's whole script: the glue, then the page logic.
+const OPENER_SCRIPT: &str = include_str!(concat!(env!("OUT_DIR"), "/opener-script.js"));
+/// The script and the module, gzipped together (see build.rs).
+const OPENER_BUNDLE_GZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/opener-bundle.gz"));
 
 const TEMPLATE: &str = include_str!("../envelope/envelope.html.j2");
 const CSS: &str = include_str!("../envelope/envelope.css");
-const PREPARE_HTML_JS: &str = include_str!("../envelope/prepare-html.js");
-const OPENER_JS: &str = include_str!("../envelope/opener.js");
+const BOOTSTRAP_JS: &str = include_str!("../envelope/bootstrap.js");
 /// Stands in the rendered page where the envelope's base64 is streamed.
 const MARKER: &str = "\u{0}SECUREDOC-ENVELOPE-DATA\u{0}";
 
 /// The parts of the page that do not depend on the message, built once.
 struct Static {
-    script: String,
-    script_hash: String,
-    wasm_b64: String,
+    script_hashes: String,
+    bundle_b64: String,
 }
 
 fn statics() -> &'static Static {
     static STATIC: OnceLock<Static> = OnceLock::new();
     STATIC.get_or_init(|| {
-        let script = [OPENER_GLUE, PREPARE_HTML_JS, OPENER_JS].join("\n");
         // "</script" inside the inline script would end it early.
-        assert!(!script.to_ascii_lowercase().contains("</script"), "inline script must not contain </script");
-        let script_hash = format!("'sha256-{}'", STANDARD.encode(Sha256::digest(script.as_bytes())));
-        Static { script, script_hash, wasm_b64: STANDARD.encode(OPENER_WASM_GZ) }
+        assert!(!BOOTSTRAP_JS.to_ascii_lowercase().contains("</script"), "inline script must not contain </script");
+        let hash = |script: &str| format!("'sha256-{}'", STANDARD.encode(Sha256::digest(script.as_bytes())));
+        Static {
+            script_hashes: format!("{} {}", hash(BOOTSTRAP_JS), hash(OPENER_SCRIPT)),
+            bundle_b64: STANDARD.encode(OPENER_BUNDLE_GZ),
+        }
     })
 }
 
@@ -55,7 +58,7 @@ impl EnvelopePage {
         let csp = format!(
             "default-src 'none'; script-src {} 'wasm-unsafe-eval'; style-src 'unsafe-inline'; \
              img-src data: blob:; connect-src 'none'; form-action 'none'; base-uri 'none'",
-            statics.script_hash
+            statics.script_hashes
         );
         let mut env = Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
@@ -71,8 +74,8 @@ impl EnvelopePage {
                 created_iso => iso_time(header.created),
                 expires_iso => header.expires.map(iso_time),
                 css => CSS,
-                wasm => statics.wasm_b64,
-                script => statics.script,
+                opener_bundle => statics.bundle_b64,
+                bootstrap => BOOTSTRAP_JS,
                 envelope_marker => MARKER,
             })
             .expect("the envelope template renders");
