@@ -36,7 +36,11 @@ pub struct Draft {
 /// Composes the message: text and HTML as `multipart/alternative`, attachments
 /// with their types guessed from the file name.
 pub fn compose(draft: &Draft) -> Vec<u8> {
-    let to: Vec<Address<'_>> = draft.to.iter().map(|a| Address::new_address(None::<&str>, a.as_str())).collect();
+    let to: Vec<Address<'_>> = draft
+        .to
+        .iter()
+        .map(|a| Address::new_address(None::<&str>, a.as_str()))
+        .collect();
     let mut builder = MessageBuilder::new()
         .from(Address::new_address(None::<&str>, draft.from.as_str()))
         .to(Address::new_list(to))
@@ -53,8 +57,13 @@ pub fn compose(draft: &Draft) -> Vec<u8> {
         builder = builder.text_body("");
     }
     for file in &draft.attachments {
-        let content_type = mime_guess::from_path(&file.name).first_or_octet_stream().essence_str().to_string();
+        let content_type = mime_guess::from_path(&file.name)
+            .first_or_octet_stream()
+            .essence_str()
+            .to_string();
         builder = builder.attachment(content_type, file.name.as_str(), file.bytes.as_slice());
     }
-    builder.write_to_vec().expect("writing to memory cannot fail")
+    builder
+        .write_to_vec()
+        .expect("writing to memory cannot fail")
 }

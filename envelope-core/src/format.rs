@@ -43,7 +43,9 @@ impl<'a> Envelope<'a> {
     pub fn parse(bytes: &'a [u8]) -> Result<Envelope<'a>, OpenError> {
         let header_len = header_len(bytes)?;
         let header_end = PREFIX_LEN + header_len;
-        let header_bytes = bytes.get(PREFIX_LEN..header_end).ok_or(OpenError::Truncated)?;
+        let header_bytes = bytes
+            .get(PREFIX_LEN..header_end)
+            .ok_or(OpenError::Truncated)?;
         let header = Header::from_bytes(header_bytes)?;
         let slot_len = match header.mode {
             Mode::Passphrase => WRAPPED_KEY_LEN,
@@ -92,7 +94,9 @@ pub fn header_len(bytes: &[u8]) -> Result<usize, OpenError> {
     }
     let len = u32::from_be_bytes(bytes[5..9].try_into().expect("4 bytes")) as usize;
     if len == 0 || len > MAX_HEADER_LEN {
-        return Err(OpenError::MalformedHeader(format!("header length {len} is out of range")));
+        return Err(OpenError::MalformedHeader(format!(
+            "header length {len} is out of range"
+        )));
     }
     Ok(len)
 }
@@ -118,7 +122,11 @@ fn header_mac(cek: &ContentKey, message_id: &[u8; 16]) -> Hmac<Sha256> {
 }
 
 /// The header MAC over `authenticated` (header section and key slot).
-pub(crate) fn compute_mac(cek: &ContentKey, message_id: &[u8; 16], authenticated: &[u8]) -> [u8; MAC_LEN] {
+pub(crate) fn compute_mac(
+    cek: &ContentKey,
+    message_id: &[u8; 16],
+    authenticated: &[u8],
+) -> [u8; MAC_LEN] {
     let mut mac = header_mac(cek, message_id);
     mac.update(authenticated);
     mac.finalize().into_bytes().into()

@@ -67,7 +67,13 @@ pub struct Flags {
 
 impl Default for Flags {
     fn default() -> Self {
-        Flags { reply: true, reply_all: true, forward: true, print: true, read_receipt: false }
+        Flags {
+            reply: true,
+            reply_all: true,
+            forward: true,
+            print: true,
+            read_receipt: false,
+        }
     }
 }
 
@@ -111,8 +117,8 @@ impl Header {
 
     /// Parses and validates header bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Header, OpenError> {
-        let header: Header = serde_json::from_slice(bytes)
-            .map_err(|e| OpenError::MalformedHeader(e.to_string()))?;
+        let header: Header =
+            serde_json::from_slice(bytes).map_err(|e| OpenError::MalformedHeader(e.to_string()))?;
         if header.v != FORMAT_VERSION {
             return Err(OpenError::UnsupportedVersion(header.v));
         }
@@ -172,7 +178,9 @@ pub const NONCE_PREFIX_LEN: usize = 19;
 pub fn validate_address(field: &str, address: &str) -> Result<(), String> {
     let bad = || format!("{field}: '{address}' is not a valid e-mail address");
     if address.len() > MAX_FIELD_LEN
-        || address.chars().any(|c| c.is_whitespace() || c.is_control() || "<>(),;:\\\"[]".contains(c))
+        || address
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>(),;:\\\"[]".contains(c))
     {
         return Err(bad());
     }
@@ -200,11 +208,16 @@ fn validate_origin(url: &str) -> Result<(), String> {
         Some((host, port)) if !host.ends_with(']') || host.starts_with('[') => (host, Some(port)),
         _ => (authority, None),
     };
-    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
     let host_ok = !host.is_empty()
-        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
     if !port_ok || !host_ok {
-        return Err(format!("key_server '{url}' must be an origin such as https://keys.example.org"));
+        return Err(format!(
+            "key_server '{url}' must be an origin such as https://keys.example.org"
+        ));
     }
     let loopback = host == "localhost" || host == "127.0.0.1";
     match scheme {
@@ -243,11 +256,25 @@ mod tests {
 
     #[test]
     fn addresses_that_users_type_wrong_are_refused() {
-        for bad in ["", "bob", "bob@", "@example.org", "bob@example", "bob smith@example.org",
-            "bob@example.org\r\nBcc: eve@evil.test", "<bob@example.org>", "bob@.org", "bob@example..org"] {
+        for bad in [
+            "",
+            "bob",
+            "bob@",
+            "@example.org",
+            "bob@example",
+            "bob smith@example.org",
+            "bob@example.org\r\nBcc: eve@evil.test",
+            "<bob@example.org>",
+            "bob@.org",
+            "bob@example..org",
+        ] {
             assert!(validate_address("to", bad).is_err(), "{bad:?} accepted");
         }
-        for good in ["bob@example.org", "first.last+tag@sub.example.co.uk", "o'neil@example.ie"] {
+        for good in [
+            "bob@example.org",
+            "first.last+tag@sub.example.co.uk",
+            "o'neil@example.ie",
+        ] {
             assert!(validate_address("to", good).is_ok(), "{good:?} refused");
         }
     }

@@ -58,18 +58,31 @@ pub struct KdfParams {
 impl KdfParams {
     /// Parameters with the given costs and salt.
     pub fn new(m_kib: u32, t: u32, p: u32, salt: [u8; SALT_LEN]) -> Result<Self, SealError> {
-        let params = KdfParams { alg: "argon2id".into(), m: m_kib, t, p, salt: encode_hex(&salt) };
-        params.check().map_err(|e| SealError::KdfParams(e.to_string()))?;
+        let params = KdfParams {
+            alg: "argon2id".into(),
+            m: m_kib,
+            t,
+            p,
+            salt: encode_hex(&salt),
+        };
+        params
+            .check()
+            .map_err(|e| SealError::KdfParams(e.to_string()))?;
         Ok(params)
     }
 
     /// Checks the parameters against the floor and the ceiling.
     pub fn check(&self) -> Result<(), OpenError> {
         if self.alg != "argon2id" {
-            return Err(OpenError::MalformedHeader(format!("unknown KDF '{}'", self.alg)));
+            return Err(OpenError::MalformedHeader(format!(
+                "unknown KDF '{}'",
+                self.alg
+            )));
         }
         if decode_hex::<SALT_LEN>(&self.salt).is_none() {
-            return Err(OpenError::MalformedHeader("salt must be 32 lowercase hex digits".into()));
+            return Err(OpenError::MalformedHeader(
+                "salt must be 32 lowercase hex digits".into(),
+            ));
         }
         if self.m < MIN_M_KIB || self.t < MIN_T || self.p < 1 {
             return Err(OpenError::KdfTooWeak(format!(
@@ -85,7 +98,9 @@ impl KdfParams {
         }
         // Argon2 needs at least 8 KiB per lane.
         if self.m < 8 * self.p {
-            return Err(OpenError::MalformedHeader("m must be at least 8 KiB per lane".into()));
+            return Err(OpenError::MalformedHeader(
+                "m must be at least 8 KiB per lane".into(),
+            ));
         }
         Ok(())
     }
@@ -113,7 +128,13 @@ impl Kek {
     pub fn wrap(&self, cek: &ContentKey, message_id: &[u8; 16]) -> [u8; WRAPPED_KEY_LEN] {
         let aad = wrap_aad(message_id);
         let out = ChaCha20Poly1305::new(self.0.as_ref().into())
-            .encrypt(&[0u8; 12].into(), Payload { msg: cek.as_bytes(), aad: &aad })
+            .encrypt(
+                &[0u8; 12].into(),
+                Payload {
+                    msg: cek.as_bytes(),
+                    aad: &aad,
+                },
+            )
             .expect("in-memory encryption cannot fail");
         out.try_into().expect("32-byte key plus 16-byte tag")
     }
@@ -122,7 +143,13 @@ impl Kek {
     pub fn unwrap(&self, wrapped: &[u8], message_id: &[u8; 16]) -> Result<ContentKey, OpenError> {
         let aad = wrap_aad(message_id);
         let key = ChaCha20Poly1305::new(self.0.as_ref().into())
-            .decrypt(&[0u8; 12].into(), Payload { msg: wrapped, aad: &aad })
+            .decrypt(
+                &[0u8; 12].into(),
+                Payload {
+                    msg: wrapped,
+                    aad: &aad,
+                },
+            )
             .map_err(|_| OpenError::WrongPassphrase)?;
         let key = Zeroizing::new(key);
         ContentKey::from_slice(&key).ok_or(OpenError::WrongPassphrase)
@@ -138,16 +165,37 @@ mod tests {
     use super::*;
 
     fn params(m: u32, t: u32, p: u32) -> KdfParams {
-        KdfParams { alg: "argon2id".into(), m, t, p, salt: "00".repeat(SALT_LEN) }
+        KdfParams {
+            alg: "argon2id".into(),
+            m,
+            t,
+            p,
+            salt: "00".repeat(SALT_LEN),
+        }
     }
 
     #[test]
     fn floor_and_ceiling_are_enforced_before_any_work() {
-        assert_eq!(params(MIN_M_KIB - 1, 3, 1).check().unwrap_err().kind(), "kdf_too_weak");
-        assert_eq!(params(MIN_M_KIB, 1, 1).check().unwrap_err().kind(), "kdf_too_weak");
-        assert_eq!(params(MAX_M_KIB + 1, 3, 1).check().unwrap_err().kind(), "kdf_too_costly");
-        assert_eq!(params(MIN_M_KIB, MAX_T + 1, 1).check().unwrap_err().kind(), "kdf_too_costly");
-        assert_eq!(params(MIN_M_KIB, 2, MAX_P + 1).check().unwrap_err().kind(), "kdf_too_costly");
+        assert_eq!(
+            params(MIN_M_KIB - 1, 3, 1).check().unwrap_err().kind(),
+            "kdf_too_weak"
+        );
+        assert_eq!(
+            params(MIN_M_KIB, 1, 1).check().unwrap_err().kind(),
+            "kdf_too_weak"
+        );
+        assert_eq!(
+            params(MAX_M_KIB + 1, 3, 1).check().unwrap_err().kind(),
+            "kdf_too_costly"
+        );
+        assert_eq!(
+            params(MIN_M_KIB, MAX_T + 1, 1).check().unwrap_err().kind(),
+            "kdf_too_costly"
+        );
+        assert_eq!(
+            params(MIN_M_KIB, 2, MAX_P + 1).check().unwrap_err().kind(),
+            "kdf_too_costly"
+        );
         assert!(params(DEFAULT_M_KIB, DEFAULT_T, DEFAULT_P).check().is_ok());
         let mut other = params(MIN_M_KIB, 2, 1);
         other.alg = "scrypt".into();
@@ -160,12 +208,19 @@ mod tests {
         let cek = ContentKey::from_slice(&[7u8; 32]).unwrap();
         let id = [1u8; 16];
         let wrapped = p.derive_kek(b"correct horse").unwrap().wrap(&cek, &id);
-        let good = p.derive_kek(b"correct horse").unwrap().unwrap(&wrapped, &id).unwrap();
+        let good = p
+            .derive_kek(b"correct horse")
+            .unwrap()
+            .unwrap(&wrapped, &id)
+            .unwrap();
         assert_eq!(good.as_bytes(), cek.as_bytes());
         let bad = p.derive_kek(b"correct hors").unwrap().unwrap(&wrapped, &id);
         assert_eq!(bad.unwrap_err(), OpenError::WrongPassphrase);
         // The wrapped key is bound to its message id.
-        let moved = p.derive_kek(b"correct horse").unwrap().unwrap(&wrapped, &[2u8; 16]);
+        let moved = p
+            .derive_kek(b"correct horse")
+            .unwrap()
+            .unwrap(&wrapped, &[2u8; 16]);
         assert_eq!(moved.unwrap_err(), OpenError::WrongPassphrase);
     }
 }

@@ -54,7 +54,9 @@ pub struct MessageView {
 impl MessageView {
     /// Parses message bytes.
     pub fn parse(bytes: &[u8]) -> Result<MessageView, MessageError> {
-        let message = MessageParser::default().parse(bytes).ok_or(MessageError::NotAMessage)?;
+        let message = MessageParser::default()
+            .parse(bytes)
+            .ok_or(MessageError::NotAMessage)?;
         if message.headers().is_empty() {
             return Err(MessageError::NotAMessage);
         }
@@ -81,7 +83,9 @@ impl MessageView {
                 Attachment {
                     name: sanitize_filename(part.attachment_name().unwrap_or(&fallback)),
                     content_type,
-                    content_id: part.content_id().map(|id| id.trim_matches(['<', '>']).to_string()),
+                    content_id: part
+                        .content_id()
+                        .map(|id| id.trim_matches(['<', '>']).to_string()),
                     bytes: part.contents().to_vec(),
                 }
             })
@@ -118,9 +122,19 @@ pub fn sanitize_filename(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = base
         .chars()
-        .map(|c| if c.is_control() || "<>:\"|?*".contains(c) || is_bidi_control(c) { '_' } else { c })
+        .map(|c| {
+            if c.is_control() || "<>:\"|?*".contains(c) || is_bidi_control(c) {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
-    let mut cleaned = cleaned.trim().trim_start_matches('.').trim_end_matches(['.', ' ']).to_string();
+    let mut cleaned = cleaned
+        .trim()
+        .trim_start_matches('.')
+        .trim_end_matches(['.', ' '])
+        .to_string();
     if cleaned.chars().count() > 150 {
         let ext: String = match cleaned.rsplit_once('.') {
             Some((_, ext)) if ext.chars().count() <= 10 => format!(".{ext}"),
@@ -129,9 +143,15 @@ pub fn sanitize_filename(name: &str) -> String {
         let stem: String = cleaned.chars().take(150 - ext.chars().count()).collect();
         cleaned = stem + &ext;
     }
-    let stem = cleaned.split('.').next().unwrap_or_default().to_ascii_uppercase();
+    let stem = cleaned
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_uppercase();
     let reserved = matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
-        || (stem.len() == 4 && (stem.starts_with("COM") || stem.starts_with("LPT")) && stem.as_bytes()[3].is_ascii_digit());
+        || (stem.len() == 4
+            && (stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.as_bytes()[3].is_ascii_digit());
     if reserved {
         cleaned.insert(0, '_');
     }
@@ -191,6 +211,9 @@ mod tests {
 
     #[test]
     fn bytes_that_are_not_a_message_are_refused() {
-        assert_eq!(MessageView::parse(b"").unwrap_err(), MessageError::NotAMessage);
+        assert_eq!(
+            MessageView::parse(b"").unwrap_err(),
+            MessageError::NotAMessage
+        );
     }
 }

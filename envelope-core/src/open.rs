@@ -13,13 +13,20 @@ impl Envelope<'_> {
     pub fn unlock_with_passphrase(&self, passphrase: &[u8]) -> Result<PayloadCipher, OpenError> {
         let kdf = match (&self.header.mode, &self.header.kdf) {
             (Mode::Passphrase, Some(kdf)) => kdf,
-            _ => return Err(OpenError::WrongMode { expected: "the key server", given: "a passphrase" }),
+            _ => {
+                return Err(OpenError::WrongMode {
+                    expected: "the key server",
+                    given: "a passphrase",
+                })
+            }
         };
         kdf.check()?;
         if passphrase.is_empty() {
             return Err(OpenError::WrongPassphrase);
         }
-        let cek = kdf.derive_kek(passphrase)?.unwrap(self.key_slot, &self.header.id_bytes())?;
+        let cek = kdf
+            .derive_kek(passphrase)?
+            .unwrap(self.key_slot, &self.header.id_bytes())?;
         self.unlock_with_key(&cek)
     }
 
@@ -28,7 +35,12 @@ impl Envelope<'_> {
     pub fn unlock_with_key(&self, cek: &ContentKey) -> Result<PayloadCipher, OpenError> {
         let id = self.header.id_bytes();
         verify_mac(cek, &id, self.authenticated, self.mac)?;
-        Ok(PayloadCipher::new(cek, &id, &self.header.nonce_bytes(), header_digest(self.header_section)))
+        Ok(PayloadCipher::new(
+            cek,
+            &id,
+            &self.header.nonce_bytes(),
+            header_digest(self.header_section),
+        ))
     }
 
     /// The encrypted payload, for [`PayloadCipher::decrypt_chunks`].
@@ -40,5 +52,7 @@ impl Envelope<'_> {
 /// Opens envelope bytes with a passphrase and returns the message bytes.
 pub fn open_with_passphrase(bytes: &[u8], passphrase: &[u8]) -> Result<Vec<u8>, OpenError> {
     let envelope = Envelope::parse(bytes)?;
-    envelope.unlock_with_passphrase(passphrase)?.decrypt(envelope.payload)
+    envelope
+        .unlock_with_passphrase(passphrase)?
+        .decrypt(envelope.payload)
 }

@@ -38,7 +38,12 @@ impl EnvelopeInfo {
         self.header(Mode::Passphrase, Some(kdf), None)
     }
 
-    fn header(&self, mode: Mode, kdf: Option<KdfParams>, key_server: Option<String>) -> Result<Header, SealError> {
+    fn header(
+        &self,
+        mode: Mode,
+        kdf: Option<KdfParams>,
+        key_server: Option<String>,
+    ) -> Result<Header, SealError> {
         validate_address("sender", &self.from).map_err(SealError::Header)?;
         validate_address("recipient", &self.to).map_err(SealError::Header)?;
         let mut id = [0u8; 16];
@@ -77,7 +82,11 @@ impl Sealer {
     pub fn new(header: Header, cek: ContentKey) -> Result<Sealer, SealError> {
         header.validate().map_err(SealError::Header)?;
         let section = header_section(&header.to_bytes());
-        Ok(Sealer { header, section, cek })
+        Ok(Sealer {
+            header,
+            section,
+            cek,
+        })
     }
 
     /// The header being sealed.
@@ -86,23 +95,41 @@ impl Sealer {
     }
 
     /// Encrypts the payload; `progress` gets the plaintext bytes done so far.
-    pub fn encrypt_payload(&self, payload: &[u8], progress: impl FnMut(usize)) -> Result<Vec<u8>, SealError> {
+    pub fn encrypt_payload(
+        &self,
+        payload: &[u8],
+        progress: impl FnMut(usize),
+    ) -> Result<Vec<u8>, SealError> {
         self.cipher().encrypt(payload, progress)
     }
 
     /// The payload cipher, for callers that build unusual envelopes (test vectors).
     #[doc(hidden)]
     pub fn cipher(&self) -> PayloadCipher {
-        PayloadCipher::new(&self.cek, &self.header.id_bytes(), &self.header.nonce_bytes(), header_digest(&self.section))
+        PayloadCipher::new(
+            &self.cek,
+            &self.header.id_bytes(),
+            &self.header.nonce_bytes(),
+            header_digest(&self.section),
+        )
     }
 
     /// Wraps the content key under the passphrase (Argon2id: the slow step).
-    pub fn wrap_for_passphrase(&self, passphrase: &[u8]) -> Result<[u8; WRAPPED_KEY_LEN], SealError> {
+    pub fn wrap_for_passphrase(
+        &self,
+        passphrase: &[u8],
+    ) -> Result<[u8; WRAPPED_KEY_LEN], SealError> {
         if passphrase.is_empty() {
             return Err(SealError::EmptyPassphrase);
         }
-        let kdf = self.header.kdf.as_ref().ok_or_else(|| SealError::Header("not a passphrase-mode header".into()))?;
-        let kek = kdf.derive_kek(passphrase).map_err(|e| SealError::KdfParams(e.to_string()))?;
+        let kdf = self
+            .header
+            .kdf
+            .as_ref()
+            .ok_or_else(|| SealError::Header("not a passphrase-mode header".into()))?;
+        let kek = kdf
+            .derive_kek(passphrase)
+            .map_err(|e| SealError::KdfParams(e.to_string()))?;
         Ok(kek.wrap(&self.cek, &self.header.id_bytes()))
     }
 
@@ -113,7 +140,10 @@ impl Sealer {
             Mode::Server => 0,
         };
         if key_slot.len() != expected {
-            return Err(SealError::Header(format!("{} mode needs a {expected}-byte key slot", self.header.mode.as_str())));
+            return Err(SealError::Header(format!(
+                "{} mode needs a {expected}-byte key slot",
+                self.header.mode.as_str()
+            )));
         }
         let mut out = Vec::with_capacity(self.section.len() + key_slot.len() + 32);
         out.extend_from_slice(&self.section);
@@ -125,10 +155,67 @@ impl Sealer {
 }
 
 /// Seals `payload` for one recipient under a passphrase, on the calling thread.
-pub fn seal_with_passphrase(header: Header, passphrase: &[u8], payload: &[u8]) -> Result<Vec<u8>, SealError> {
+pub fn seal_with_passphrase(
+    header: Header,
+    passphrase: &[u8],
+    payload: &[u8],
+) -> Result<Vec<u8>, SealError> {
     let sealer = Sealer::new(header, ContentKey::generate())?;
     let slot = sealer.wrap_for_passphrase(passphrase)?;
     let mut out = sealer.head(&slot)?;
     out.extend_from_slice(&sealer.encrypt_payload(payload, |_| {})?);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{open_with_passphrase, Envelope, OpenError, MIN_M_KIB, MIN_T};
+
+    fn info() -> EnvelopeInfo {
+        EnvelopeInfo {
+            from: "alice@example.org".into(),
+            to: "bob@example.net".into(),
+            created: 1_800_000_000,
+            expires: Some(1_800_604_800),
+            flags: Flags::default(),
+        }
+    }
+
+    #[test]
+    fn every_payload_length_round_trips_across_chunk_boundaries() {
+        for len in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK] {
+            let payload: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let header = info().passphrase_header(MIN_M_KIB, MIN_T, 1).unwrap();
+            let sealed = seal_with_passphrase(header, b"pass", &payload).unwrap();
+            assert_eq!(open_with_passphrase(&sealed, b"pass").unwrap(), payload, "length {len}");
+        }
+    }
+
+    #[test]
+    fn the_payload_is_encrypted_while_the_key_is_derived() {
+        // The split API gives the same envelope as the one-call API would.
+        let header = info().passphrase_header(MIN_M_KIB, MIN_T, 1).unwrap();
+        let sealer = Sealer::new(header, ContentKey::generate()).unwrap();
+        let payload = b"From: a@example.org\r\n\r\nhello".to_vec();
+        let sealed = sealer.encrypt_payload(&payload, |_| {}).unwrap();
+        let mut envelope = sealer.head(&sealer.wrap_for_passphrase(b"pass").unwrap()).unwrap();
+        envelope.extend_from_slice(&sealed);
+        assert_eq!(open_with_passphrase(&envelope, b"pass").unwrap(), payload);
+        assert_eq!(open_with_passphrase(&envelope, b"Pass").unwrap_err(), OpenError::WrongPassphrase);
+        assert_eq!(Envelope::parse(&envelope).unwrap().header().to, "bob@example.net");
+    }
+
+    #[test]
+    fn sealing_refuses_what_an_opener_would_refuse() {
+        let header = info().passphrase_header(MIN_M_KIB, MIN_T, 1).unwrap();
+        assert_eq!(seal_with_passphrase(header, b"", b"x").unwrap_err(), SealError::EmptyPassphrase);
+        assert!(matches!(info().passphrase_header(1024, 1, 1), Err(SealError::KdfParams(_))));
+        let bad = EnvelopeInfo { to: "bob".into(), ..info() };
+        assert!(matches!(bad.passphrase_header(MIN_M_KIB, MIN_T, 1), Err(SealError::Header(_))));
+        let backwards = EnvelopeInfo { expires: Some(1), ..info() };
+        assert!(matches!(backwards.passphrase_header(MIN_M_KIB, MIN_T, 1), Err(SealError::Header(_))));
+    }
+
+    const CHUNK: usize = crate::CHUNK_LEN;
 }

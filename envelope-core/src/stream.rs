@@ -38,10 +38,18 @@ pub enum Progress {
 }
 
 impl PayloadCipher {
-    pub(crate) fn new(cek: &ContentKey, message_id: &[u8; 16], nonce_prefix: &[u8; 19], header_digest: [u8; 32]) -> Self {
+    pub(crate) fn new(
+        cek: &ContentKey,
+        message_id: &[u8; 16],
+        nonce_prefix: &[u8; 19],
+        header_digest: [u8; 32],
+    ) -> Self {
         let key = cek.derive(message_id, PAYLOAD_KEY_INFO);
         let aead = XChaCha20Poly1305::new(key.as_ref().into());
-        PayloadCipher { stream: StreamBE32::from_aead(aead, nonce_prefix.into()), header_digest }
+        PayloadCipher {
+            stream: StreamBE32::from_aead(aead, nonce_prefix.into()),
+            header_digest,
+        }
     }
 
     /// Number of chunks `payload_len` bytes of plaintext make: at least one, and
@@ -51,7 +59,11 @@ impl PayloadCipher {
     }
 
     /// Encrypts a whole payload, calling `progress` with the plaintext bytes done.
-    pub fn encrypt(&self, payload: &[u8], mut progress: impl FnMut(usize)) -> Result<Vec<u8>, SealError> {
+    pub fn encrypt(
+        &self,
+        payload: &[u8],
+        mut progress: impl FnMut(usize),
+    ) -> Result<Vec<u8>, SealError> {
         let chunks = Self::chunk_count(payload.len());
         if chunks > u32::MAX as usize {
             return Err(SealError::TooLarge);
@@ -64,7 +76,12 @@ impl PayloadCipher {
             buffer.clear();
             buffer.extend_from_slice(plain);
             self.stream
-                .encrypt_in_place(index as u32, index + 1 == chunks, &self.header_digest, &mut buffer)
+                .encrypt_in_place(
+                    index as u32,
+                    index + 1 == chunks,
+                    &self.header_digest,
+                    &mut buffer,
+                )
                 .expect("in-memory encryption cannot fail");
             out.extend_from_slice(&buffer);
             progress(start + plain.len());
@@ -93,7 +110,13 @@ impl PayloadCipher {
     /// plaintext to `out`. Call again with the returned index until [`Progress::Done`];
     /// a caller that shows progress or must not block a browser's main thread
     /// works in slices this way.
-    pub fn decrypt_chunks(&self, sealed: &[u8], from: u32, max_chunks: u32, out: &mut Vec<u8>) -> Result<Progress, OpenError> {
+    pub fn decrypt_chunks(
+        &self,
+        sealed: &[u8],
+        from: u32,
+        max_chunks: u32,
+        out: &mut Vec<u8>,
+    ) -> Result<Progress, OpenError> {
         if sealed.len() < TAG_LEN {
             return Err(OpenError::Truncated);
         }
@@ -109,7 +132,11 @@ impl PayloadCipher {
             };
             out.extend_from_slice(&plain);
         }
-        Ok(if end > final_index { Progress::Done } else { Progress::More(end) })
+        Ok(if end > final_index {
+            Progress::Done
+        } else {
+            Progress::More(end)
+        })
     }
 
     /// Decrypts the whole payload.
@@ -121,7 +148,9 @@ impl PayloadCipher {
 
     fn open(&self, index: u32, last: bool, chunk: &[u8]) -> Option<Vec<u8>> {
         let mut buffer = chunk.to_vec();
-        self.stream.decrypt_in_place(index, last, &self.header_digest, &mut buffer).ok()?;
+        self.stream
+            .decrypt_in_place(index, last, &self.header_digest, &mut buffer)
+            .ok()?;
         Some(buffer)
     }
 

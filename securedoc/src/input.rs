@@ -20,7 +20,9 @@ impl PassphraseSource {
         if let Some(path) = &self.passphrase_file {
             *raw = read_file(path).context("cannot read the passphrase file")?;
         } else {
-            std::io::stdin().read_to_end(&mut raw).context("cannot read the passphrase from standard input")?;
+            std::io::stdin()
+                .read_to_end(&mut raw)
+                .context("cannot read the passphrase from standard input")?;
         }
         if raw.ends_with(b"\n") {
             raw.pop();
@@ -41,9 +43,13 @@ const MIB: u64 = 1024 * 1024;
 /// 1 MB = 1024 × 1024 bytes, as file managers show sizes).
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim().to_ascii_uppercase();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
-    let number: f64 = number.parse().map_err(|_| format!("'{text}' is not a size; write e.g. 35MB"))?;
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size; write e.g. 35MB"))?;
     let factor = match unit.trim() {
         "" | "B" => 1,
         "K" | "KB" | "KIB" => 1024,
@@ -101,26 +107,41 @@ pub fn format_time(seconds: i64) -> String {
 /// Refuses to overwrite a file unless `--force` was given.
 pub fn check_output(path: &Path, force: bool) -> anyhow::Result<()> {
     if path.exists() && !force {
-        bail!("{} already exists; choose another name or add --force to replace it", path.display());
+        bail!(
+            "{} already exists; choose another name or add --force to replace it",
+            path.display()
+        );
     }
     Ok(())
 }
 
 /// Writes a file atomically (temporary file in the same directory, then
 /// rename), so an interrupted run never leaves half an envelope behind.
-pub fn write_atomically(path: &Path, force: bool, write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> anyhow::Result<()> {
+pub fn write_atomically(
+    path: &Path,
+    force: bool,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    let mut file = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
+    let mut file = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
     {
         let mut out = std::io::BufWriter::with_capacity(1 << 20, file.as_file_mut());
         write(&mut out).with_context(|| format!("cannot write {}", path.display()))?;
-        std::io::Write::flush(&mut out).with_context(|| format!("cannot write {}", path.display()))?;
+        std::io::Write::flush(&mut out)
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    let result = if force { file.persist(path).map(drop) } else { file.persist_noclobber(path).map(drop) };
-    result.map_err(|e| e.error).with_context(|| format!("cannot write {}", path.display()))
+    let result = if force {
+        file.persist(path).map(drop)
+    } else {
+        file.persist_noclobber(path).map(drop)
+    };
+    result
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 #[cfg(test)]
@@ -142,9 +163,17 @@ mod tests {
     #[test]
     fn expiry_accepts_days_and_dates_but_not_the_past() {
         let now: jiff::Timestamp = "2026-11-22T10:00:00Z".parse().unwrap();
-        assert_eq!(parse_expiry("7d", now).unwrap().to_string(), "2026-11-29T10:00:00Z");
-        assert_eq!(parse_expiry("2026-12-31", now).unwrap().to_string(), "2026-12-31T23:59:59Z");
-        assert!(parse_expiry("2026-01-01", now).unwrap_err().contains("past"));
+        assert_eq!(
+            parse_expiry("7d", now).unwrap().to_string(),
+            "2026-11-29T10:00:00Z"
+        );
+        assert_eq!(
+            parse_expiry("2026-12-31", now).unwrap().to_string(),
+            "2026-12-31T23:59:59Z"
+        );
+        assert!(parse_expiry("2026-01-01", now)
+            .unwrap_err()
+            .contains("past"));
         assert!(parse_expiry("0d", now).is_err());
         assert!(parse_expiry("next week", now).is_err());
     }

@@ -27,5 +27,9 @@ fn main() -> ExitCode {
 
 /// The error and its causes on one line: "could not read x: No such file".
 fn one_line(error: &anyhow::Error) -> String {
-    error.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ")
+    error
+        .chain()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
 }

@@ -31,7 +31,8 @@ pub fn envelope_bytes(path: &Path) -> anyhow::Result<Vec<u8>> {
         None if text.trim_start().starts_with('<') => return Err(not_envelope()),
         None => text,
     };
-    let bytes = envelope_core::from_text(data).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let bytes =
+        envelope_core::from_text(data).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     if !bytes.starts_with(MAGIC) {
         return Err(not_envelope());
     }
@@ -40,12 +41,16 @@ pub fn envelope_bytes(path: &Path) -> anyhow::Result<Vec<u8>> {
 
 pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let bytes = envelope_bytes(&args.envelope)?;
-    let envelope = Envelope::parse(&bytes).with_context(|| format!("{} is not a well-formed envelope", args.envelope.display()))?;
+    let envelope = Envelope::parse(&bytes)
+        .with_context(|| format!("{} is not a well-formed envelope", args.envelope.display()))?;
     let header = envelope.header();
     if let Some(kdf) = &header.kdf {
-        kdf.check().with_context(|| format!("{} would be refused by an opener", args.envelope.display()))?;
+        kdf.check().with_context(|| {
+            format!("{} would be refused by an opener", args.envelope.display())
+        })?;
     }
-    check_payload_framing(envelope.payload_len()).with_context(|| format!("{} is not a well-formed envelope", args.envelope.display()))?;
+    check_payload_framing(envelope.payload_len())
+        .with_context(|| format!("{} is not a well-formed envelope", args.envelope.display()))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(header)?);
     } else {
@@ -70,11 +75,20 @@ fn print_header(header: &Header, payload_len: usize) {
     println!("  id:          {}", header.id);
     match (&header.mode, &header.kdf) {
         (Mode::Passphrase, Some(kdf)) => {
-            println!("  mode:        passphrase (Argon2id, {} MiB, {} passes, {} lane{})", kdf.m / 1024, kdf.t, kdf.p, if kdf.p == 1 { "" } else { "s" })
+            println!(
+                "  mode:        passphrase (Argon2id, {} MiB, {} passes, {} lane{})",
+                kdf.m / 1024,
+                kdf.t,
+                kdf.p,
+                if kdf.p == 1 { "" } else { "s" }
+            )
         }
         (mode, _) => println!("  mode:        {}", mode.as_str()),
     }
-    println!("  key server:  {}", header.key_server.as_deref().unwrap_or("none"));
+    println!(
+        "  key server:  {}",
+        header.key_server.as_deref().unwrap_or("none")
+    );
     println!("  from:        {}", header.from);
     println!("  to:          {}", header.to);
     println!("  created:     {}", format_time(header.created));
@@ -87,12 +101,27 @@ fn print_header(header: &Header, payload_len: usize) {
     let f = header.flags;
     println!(
         "  flags:       reply {}, reply-all {}, forward {}, print {}, read receipt {}",
-        yes_no(f.reply), yes_no(f.reply_all), yes_no(f.forward), yes_no(f.print), yes_no(f.read_receipt)
+        yes_no(f.reply),
+        yes_no(f.reply_all),
+        yes_no(f.forward),
+        yes_no(f.print),
+        yes_no(f.read_receipt)
     );
-    println!("  security:    {}", serde_json::to_value(header.security).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default());
+    println!(
+        "  security:    {}",
+        serde_json::to_value(header.security)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default()
+    );
     if header.phrase.is_some() {
         println!("  phrase:      (present)");
     }
     let chunks = payload_len.div_ceil(SEALED_CHUNK_LEN);
-    println!("  payload:     {} encrypted, {} chunk{}", format_size(payload_len as u64), chunks, if chunks == 1 { "" } else { "s" });
+    println!(
+        "  payload:     {} encrypted, {} chunk{}",
+        format_size(payload_len as u64),
+        chunks,
+        if chunks == 1 { "" } else { "s" }
+    );
 }

@@ -20,7 +20,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Seal a message into one envelope per recipient.
-    Seal(seal::SealArgs),
+    Seal(Box<seal::SealArgs>),
     /// Open an envelope with its passphrase and write the message (.eml).
     Open(open::OpenArgs),
     /// Say whether a file is a well-formed envelope and print its header (no secret needed).
@@ -44,7 +44,7 @@ impl Cli {
     /// Runs the chosen command.
     pub fn run(self) -> anyhow::Result<ExitCode> {
         match self.command {
-            Command::Seal(args) => seal::run(args),
+            Command::Seal(args) => seal::run(*args),
             Command::Open(args) => open::run(args),
             Command::Inspect(args) => inspect::run(args),
         }

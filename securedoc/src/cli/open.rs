@@ -32,11 +32,15 @@ pub fn run(args: OpenArgs) -> anyhow::Result<ExitCode> {
         check_output(path, args.force)?;
     }
     let bytes = super::inspect::envelope_bytes(&args.envelope)?;
-    let envelope = Envelope::parse(&bytes).with_context(|| format!("cannot open {}", args.envelope.display()))?;
+    let envelope = Envelope::parse(&bytes)
+        .with_context(|| format!("cannot open {}", args.envelope.display()))?;
     let header = envelope.header();
     if let Some(expires) = header.expires {
         if expires < jiff::Timestamp::now().as_second() && !args.allow_expired {
-            bail!("this message expired on {}; add --allow-expired to open it anyway", format_time(expires));
+            bail!(
+                "this message expired on {}; add --allow-expired to open it anyway",
+                format_time(expires)
+            );
         }
     }
     let passphrase = args.passphrase.read()?;
@@ -52,14 +56,22 @@ pub fn run(args: OpenArgs) -> anyhow::Result<ExitCode> {
         println!("Cc:      {}", view.cc.join(", "));
     }
     println!("Date:    {}", view.date.as_deref().unwrap_or("-"));
-    println!("Body:    {}", match (&view.text, &view.html) {
-        (Some(_), Some(_)) => "text and HTML",
-        (Some(_), None) => "text",
-        (None, Some(_)) => "HTML",
-        (None, None) => "none",
-    });
+    println!(
+        "Body:    {}",
+        match (&view.text, &view.html) {
+            (Some(_), Some(_)) => "text and HTML",
+            (Some(_), None) => "text",
+            (None, Some(_)) => "HTML",
+            (None, None) => "none",
+        }
+    );
     for attachment in &view.attachments {
-        println!("Attachment: {} ({}, {})", attachment.name, attachment.content_type, format_size(attachment.bytes.len() as u64));
+        println!(
+            "Attachment: {} ({}, {})",
+            attachment.name,
+            attachment.content_type,
+            format_size(attachment.bytes.len() as u64)
+        );
     }
     match &args.output {
         Some(path) => {

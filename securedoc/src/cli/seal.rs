@@ -7,14 +7,16 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{ArgGroup, Args};
 use envelope_core::{
-    compose, validate_address, Draft, DraftAttachment, EnvelopeInfo, Flags, MessageView, Sealer, DEFAULT_M_KIB,
-    DEFAULT_P, DEFAULT_T,
+    compose, validate_address, Draft, DraftAttachment, EnvelopeInfo, Flags, MessageView, Sealer,
+    DEFAULT_M_KIB, DEFAULT_P, DEFAULT_T,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use securedoc_templates::EnvelopePage;
 
 use super::PassphraseSource;
-use crate::input::{check_output, format_size, format_time, parse_expiry, parse_size, read_file, write_atomically};
+use crate::input::{
+    check_output, format_size, format_time, parse_expiry, parse_size, read_file, write_atomically,
+};
 
 /// Inputs larger than this get a progress bar (when stderr is a terminal).
 const PROGRESS_THRESHOLD: usize = 8 << 20;
@@ -74,7 +76,12 @@ pub fn run(args: SealArgs) -> anyhow::Result<ExitCode> {
     for to in &args.to {
         validate_address("--to", to).map_err(anyhow::Error::msg)?;
     }
-    let expires = args.expires.as_deref().map(|e| parse_expiry(e, now)).transpose().map_err(anyhow::Error::msg)?;
+    let expires = args
+        .expires
+        .as_deref()
+        .map(|e| parse_expiry(e, now))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     let outputs = output_paths(&args)?;
     for path in &outputs {
         check_output(path, args.force)?;
@@ -87,7 +94,10 @@ pub fn run(args: SealArgs) -> anyhow::Result<ExitCode> {
         to: to.to_string(),
         created: now.as_second(),
         expires: expires.map(|e| e.as_second()),
-        flags: Flags { print: !args.no_print, ..Flags::default() },
+        flags: Flags {
+            print: !args.no_print,
+            ..Flags::default()
+        },
     };
     for (to, path) in args.to.iter().zip(&outputs) {
         let header = info(to).passphrase_header(DEFAULT_M_KIB, DEFAULT_T, DEFAULT_P)?;
@@ -95,7 +105,9 @@ pub fn run(args: SealArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("sealing for {to} failed"))?;
         println!("{}", path.display());
     }
-    let expiry = expires.map(|e| format!(", expires {}", format_time(e.as_second()))).unwrap_or_default();
+    let expiry = expires
+        .map(|e| format!(", expires {}", format_time(e.as_second())))
+        .unwrap_or_default();
     eprintln!(
         "Sealed {} envelope{} ({}{expiry}). Open in any browser (double-click the file) with the passphrase.\n\
          Give the passphrase to the recipient another way (phone, text message), never in the same e-mail.",
@@ -113,8 +125,12 @@ fn output_paths(args: &SealArgs) -> anyhow::Result<Vec<PathBuf>> {
         }
         return Ok(vec![path.clone()]);
     }
-    let dir = args.out_dir.as_ref().expect("clap requires -o or --out-dir");
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create the directory {}", dir.display()))?;
+    let dir = args
+        .out_dir
+        .as_ref()
+        .expect("clap requires -o or --out-dir");
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the directory {}", dir.display()))?;
     let mut seen = std::collections::HashSet::new();
     args.to
         .iter()
@@ -122,7 +138,10 @@ fn output_paths(args: &SealArgs) -> anyhow::Result<Vec<PathBuf>> {
             if !seen.insert(to.to_ascii_lowercase()) {
                 bail!("{to} is given twice with --to");
             }
-            Ok(dir.join(format!("securedoc-{}.html", envelope_core::sanitize_filename(to))))
+            Ok(dir.join(format!(
+                "securedoc-{}.html",
+                envelope_core::sanitize_filename(to)
+            )))
         })
         .collect()
 }
@@ -135,12 +154,16 @@ fn message_bytes(args: &SealArgs, now: jiff::Timestamp) -> anyhow::Result<Vec<u8
     };
     if let Some(path) = &args.eml {
         // Check the file size first so a huge file is refused before it is read.
-        let len = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?.len();
+        let len = std::fs::metadata(path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .len();
         if len > limit.saturating_mul(2) {
             return Err(too_big(len));
         }
         let bytes = read_file(path)?;
-        let view = MessageView::parse(&bytes).map_err(|_| anyhow::anyhow!("{} is not an e-mail message (RFC 5322)", path.display()))?;
+        let view = MessageView::parse(&bytes).map_err(|_| {
+            anyhow::anyhow!("{} is not an e-mail message (RFC 5322)", path.display())
+        })?;
         let size = content_size(&view);
         if size > limit {
             return Err(too_big(size));
@@ -154,10 +177,13 @@ fn message_bytes(args: &SealArgs, now: jiff::Timestamp) -> anyhow::Result<Vec<u8
         (None, None) => None,
     };
     let html = args.html_file.as_deref().map(read_text).transpose()?;
-    size += text.as_ref().map_or(0, |t| t.len() as u64) + html.as_ref().map_or(0, |h| h.len() as u64);
+    size +=
+        text.as_ref().map_or(0, |t| t.len() as u64) + html.as_ref().map_or(0, |h| h.len() as u64);
     let mut attachments = Vec::new();
     for path in &args.attach {
-        let len = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?.len();
+        let len = std::fs::metadata(path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .len();
         if !std::fs::metadata(path)?.is_file() {
             bail!("{} is not a file", path.display());
         }
@@ -165,12 +191,21 @@ fn message_bytes(args: &SealArgs, now: jiff::Timestamp) -> anyhow::Result<Vec<u8
         if size > limit {
             return Err(too_big(size));
         }
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "attachment".into());
-        attachments.push(DraftAttachment { name, bytes: read_file(path)? });
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "attachment".into());
+        attachments.push(DraftAttachment {
+            name,
+            bytes: read_file(path)?,
+        });
     }
     let mut id = [0u8; 12];
     getrandom_id(&mut id);
-    let domain = args.from.rsplit_once('@').map_or("securedoc.invalid", |(_, d)| d);
+    let domain = args
+        .from
+        .rsplit_once('@')
+        .map_or("securedoc.invalid", |(_, d)| d);
     Ok(compose(&Draft {
         from: args.from.clone(),
         to: args.to.clone(),
@@ -179,7 +214,10 @@ fn message_bytes(args: &SealArgs, now: jiff::Timestamp) -> anyhow::Result<Vec<u8
         html,
         attachments,
         date: now.as_second(),
-        message_id: format!("{}@{domain}", id.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+        message_id: format!(
+            "{}@{domain}",
+            id.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        ),
     }))
 }
 
@@ -189,25 +227,42 @@ fn getrandom_id(buf: &mut [u8]) {
 }
 
 fn content_size(view: &MessageView) -> u64 {
-    let bodies = view.text.as_ref().map_or(0, String::len) + view.html.as_ref().map_or(0, String::len);
-    (bodies + view.attachments.iter().map(|a| a.bytes.len()).sum::<usize>()) as u64
+    let bodies =
+        view.text.as_ref().map_or(0, String::len) + view.html.as_ref().map_or(0, String::len);
+    (bodies
+        + view
+            .attachments
+            .iter()
+            .map(|a| a.bytes.len())
+            .sum::<usize>()) as u64
 }
 
 fn read_text(path: &Path) -> anyhow::Result<String> {
-    String::from_utf8(read_file(path)?).map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", path.display()))
+    String::from_utf8(read_file(path)?)
+        .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", path.display()))
 }
 
 /// Seals one envelope. The Argon2id key derivation runs on a second thread
 /// while the payload is encrypted: the content key is random, so the payload
 /// does not have to wait for the passphrase.
-fn seal_one(header: envelope_core::Header, passphrase: &[u8], message: &[u8], path: &Path, force: bool) -> anyhow::Result<()> {
+fn seal_one(
+    header: envelope_core::Header,
+    passphrase: &[u8],
+    message: &[u8],
+    path: &Path,
+    force: bool,
+) -> anyhow::Result<()> {
     let page = EnvelopePage::new(&header);
     let sealer = Sealer::new(header, envelope_core::ContentKey::generate())?;
     let progress = progress_bar(message.len(), path);
     let (slot, sealed) = std::thread::scope(|scope| {
         let slot = scope.spawn(|| sealer.wrap_for_passphrase(passphrase));
         let sealed = sealer.encrypt_payload(message, |done| progress.set_position(done as u64));
-        (slot.join().expect("the key derivation thread does not panic"), sealed)
+        (
+            slot.join()
+                .expect("the key derivation thread does not panic"),
+            sealed,
+        )
     });
     let head = sealer.head(&slot?)?;
     let sealed = sealed?;
@@ -223,7 +278,9 @@ fn progress_bar(len: usize, path: &Path) -> ProgressBar {
     }
     let bar = ProgressBar::new(len as u64).with_message(format!("sealing {}", path.display()));
     bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})").expect("valid template").progress_chars("=> "),
+        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
     );
     bar
 }
