@@ -18,11 +18,20 @@ fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest_dir.parent().unwrap().to_path_buf();
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
-    for watched in ["envelope-core/src", "envelope-core/Cargo.toml", "envelope-wasm/src", "envelope-wasm/Cargo.toml", "Cargo.lock"] {
+    for watched in [
+        "envelope-core/src",
+        "envelope-core/Cargo.toml",
+        "envelope-wasm/src",
+        "envelope-wasm/Cargo.toml",
+        "Cargo.lock",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     for script in OPENER_SCRIPTS {
-        println!("cargo:rerun-if-changed={}", manifest_dir.join(script).display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            manifest_dir.join(script).display()
+        );
     }
 
     require_wasm_target();
@@ -50,7 +59,13 @@ fn main() {
     bundle.extend_from_slice(script.as_bytes());
     bundle.extend_from_slice(&module);
     let mut gz = Vec::new();
-    zopfli::compress(zopfli::Options::default(), zopfli::Format::Gzip, bundle.as_slice(), &mut gz).unwrap();
+    zopfli::compress(
+        zopfli::Options::default(),
+        zopfli::Format::Gzip,
+        bundle.as_slice(),
+        &mut gz,
+    )
+    .unwrap();
     std::fs::write(out_dir.join("opener-bundle.gz"), gz).unwrap();
     std::fs::write(out_dir.join("opener-script.js"), script).unwrap();
     std::fs::write(out_dir.join("opener.wasm"), &module).unwrap();
@@ -72,9 +87,15 @@ fn cargo() -> String {
 /// The wasm32 standard library must be installed; say how to get it if not.
 fn require_wasm_target() {
     let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let sysroot = Command::new(&rustc).args(["--print", "sysroot"]).output().expect("rustc runs");
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .expect("rustc runs");
     let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
-    if !Path::new(&sysroot).join("lib/rustlib/wasm32-unknown-unknown").is_dir() {
+    if !Path::new(&sysroot)
+        .join("lib/rustlib/wasm32-unknown-unknown")
+        .is_dir()
+    {
         fail(
             "the Rust target wasm32-unknown-unknown is not installed, and the envelope's \
              decryptor is built for it.\n       Run `just setup` (or `rustup target add wasm32-unknown-unknown`), then build again.",
@@ -91,21 +112,42 @@ fn build_wasm(root: &Path) -> PathBuf {
     let mut command = Command::new(cargo());
     command
         .current_dir(root)
-        .args(["build", "--package", "envelope-wasm", "--target", "wasm32-unknown-unknown", "--profile", "wasm"])
+        .args([
+            "build",
+            "--package",
+            "envelope-wasm",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--profile",
+            "wasm",
+        ])
         .arg("--target-dir")
         .arg(&target_dir);
     // The outer build's flags are for the host, not for wasm32.
-    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER"] {
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+    ] {
         command.env_remove(var);
     }
     for (var, _) in env::vars_os() {
         if let Some(var) = var.to_str() {
-            if var.starts_with("CARGO_PROFILE_") || var.starts_with("CARGO_FEATURE_") || var == "CARGO_MAKEFLAGS" {
+            if var.starts_with("CARGO_PROFILE_")
+                || var.starts_with("CARGO_FEATURE_")
+                || var == "CARGO_MAKEFLAGS"
+            {
                 command.env_remove(var);
             }
         }
     }
-    let status = command.status().unwrap_or_else(|e| fail(&format!("could not run cargo for the wasm build: {e}")));
+    let status = command
+        .status()
+        .unwrap_or_else(|e| fail(&format!("could not run cargo for the wasm build: {e}")));
     if !status.success() {
         fail("building envelope-wasm for wasm32-unknown-unknown failed (see above)");
     }

@@ -88,32 +88,48 @@ impl Opener {
     /// a multiple of 4 characters; `last` marks the final one.
     pub fn push_text(&mut self, slice: &str, last: bool) -> Result<(), JsValue> {
         let slice = if last { slice.trim_end() } else { slice };
-        let slice = if self.bytes.is_empty() { slice.trim_start() } else { slice };
+        let slice = if self.bytes.is_empty() {
+            slice.trim_start()
+        } else {
+            slice
+        };
         if !last && slice.len() % 4 != 0 {
-            return Err(js_error("bad_encoding", "internal error: base64 slice not a multiple of 4"));
+            return Err(js_error(
+                "bad_encoding",
+                "internal error: base64 slice not a multiple of 4",
+            ));
         }
-        STANDARD.decode_vec(slice, &mut self.bytes).map_err(|_| open_error(OpenError::BadEncoding))?;
+        STANDARD
+            .decode_vec(slice, &mut self.bytes)
+            .map_err(|_| open_error(OpenError::BadEncoding))?;
         self.text_done = last;
         Ok(())
     }
 
     fn envelope(&self) -> Result<Envelope<'_>, JsValue> {
         if !self.text_done {
-            return Err(js_error("internal", "the envelope text has not been fully read"));
+            return Err(js_error(
+                "internal",
+                "the envelope text has not been fully read",
+            ));
         }
         Envelope::parse(&self.bytes).map_err(open_error)
     }
 
     /// Unlocks with a passphrase (runs Argon2id: about a second).
     pub fn unlock_with_passphrase(&mut self, passphrase: &str) -> Result<(), JsValue> {
-        let cipher = self.envelope()?.unlock_with_passphrase(passphrase.as_bytes()).map_err(open_error)?;
+        let cipher = self
+            .envelope()?
+            .unlock_with_passphrase(passphrase.as_bytes())
+            .map_err(open_error)?;
         self.cipher = Some(cipher);
         Ok(())
     }
 
     /// Unlocks with a content key released by a key server.
     pub fn unlock_with_key(&mut self, key: &[u8]) -> Result<(), JsValue> {
-        let key = ContentKey::from_slice(key).ok_or_else(|| js_error("wrong_key", "the key server sent a malformed key"))?;
+        let key = ContentKey::from_slice(key)
+            .ok_or_else(|| js_error("wrong_key", "the key server sent a malformed key"))?;
         let cipher = self.envelope()?.unlock_with_key(&key).map_err(open_error)?;
         self.cipher = Some(cipher);
         Ok(())
@@ -125,7 +141,10 @@ impl Opener {
     pub fn decrypt_some(&mut self, max_chunks: u32) -> Result<f64, JsValue> {
         let envelope = Envelope::parse(&self.bytes).map_err(open_error)?;
         let sealed = envelope.sealed_payload();
-        let cipher = self.cipher.as_ref().ok_or_else(|| js_error("internal", "unlock first"))?;
+        let cipher = self
+            .cipher
+            .as_ref()
+            .ok_or_else(|| js_error("internal", "unlock first"))?;
         if self.plain.capacity() == 0 {
             self.plain.reserve_exact(sealed.len());
         }
@@ -147,7 +166,8 @@ impl Opener {
     /// Call once `decrypt_some` has returned 1.0.
     pub fn message_json(&mut self) -> Result<String, JsValue> {
         if self.view.is_none() {
-            let view = MessageView::parse(&self.plain).map_err(|e| js_error("not_a_message", &e.to_string()))?;
+            let view = MessageView::parse(&self.plain)
+                .map_err(|e| js_error("not_a_message", &e.to_string()))?;
             // The ciphertext is no longer needed; give its memory back to the allocator.
             self.bytes = Vec::new();
             self.view = Some(view);

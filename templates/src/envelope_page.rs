@@ -36,8 +36,16 @@ fn statics() -> &'static Static {
     static STATIC: OnceLock<Static> = OnceLock::new();
     STATIC.get_or_init(|| {
         // "</script" inside the inline script would end it early.
-        assert!(!BOOTSTRAP_JS.to_ascii_lowercase().contains("</script"), "inline script must not contain </script");
-        let hash = |script: &str| format!("'sha256-{}'", STANDARD.encode(Sha256::digest(script.as_bytes())));
+        assert!(
+            !BOOTSTRAP_JS.to_ascii_lowercase().contains("</script"),
+            "inline script must not contain </script"
+        );
+        let hash = |script: &str| {
+            format!(
+                "'sha256-{}'",
+                STANDARD.encode(Sha256::digest(script.as_bytes()))
+            )
+        };
         Static {
             script_hashes: format!("{} {}", hash(BOOTSTRAP_JS), hash(OPENER_SCRIPT)),
             bundle_b64: STANDARD.encode(OPENER_BUNDLE_GZ),
@@ -63,7 +71,8 @@ impl EnvelopePage {
         let mut env = Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
-        env.add_template("envelope.html", TEMPLATE).expect("the envelope template parses");
+        env.add_template("envelope.html", TEMPLATE)
+            .expect("the envelope template parses");
         let page = env
             .get_template("envelope.html")
             .expect("just added")
@@ -79,8 +88,13 @@ impl EnvelopePage {
                 envelope_marker => MARKER,
             })
             .expect("the envelope template renders");
-        let (before, after) = page.split_once(MARKER).expect("the template places the data marker once");
-        EnvelopePage { before: before.to_string(), after: after.to_string() }
+        let (before, after) = page
+            .split_once(MARKER)
+            .expect("the template places the data marker once");
+        EnvelopePage {
+            before: before.to_string(),
+            after: after.to_string(),
+        }
     }
 
     /// Bytes of page around the data (the fixed overhead of an envelope).
@@ -104,13 +118,19 @@ impl EnvelopePage {
 }
 
 /// Renders and writes a whole envelope page in one call.
-pub fn write_envelope_html(header: &Header, parts: &[&[u8]], out: &mut impl Write) -> io::Result<()> {
+pub fn write_envelope_html(
+    header: &Header,
+    parts: &[&[u8]],
+    out: &mut impl Write,
+) -> io::Result<()> {
     EnvelopePage::new(header).write(parts, out)
 }
 
 /// `2026-11-22T10:00:00Z` for Unix seconds.
 fn iso_time(seconds: i64) -> String {
-    jiff::Timestamp::from_second(seconds).map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default()
+    jiff::Timestamp::from_second(seconds)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
 }
 
 /// Finds the envelope's base64 text in a `securedoc.html` page (the inverse of

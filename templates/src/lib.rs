@@ -14,4 +14,6 @@
 
 mod envelope_page;
 
-pub use envelope_page::{envelope_text_from_html, write_envelope_html, EnvelopePage, OPENER_GLUE, OPENER_WASM};
+pub use envelope_page::{
+    envelope_text_from_html, write_envelope_html, EnvelopePage, OPENER_GLUE, OPENER_WASM,
+};
