@@ -1,0 +1,128 @@
+// Shared helpers for the securedoc browser tests: find the securedoc binary and
+// Debian's Chromium, seal envelopes into temporary directories, open them from
+// file:// and hash downloaded files.
+//
+// Nothing here skips a test: a missing binary or browser is an error with a
+// message that says how to fix it.
+
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { createReadStream, existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+
+import { chromium } from "playwright-core";
+
+const execFileAsync = promisify(execFile);
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+export const CHROMIUM = "/usr/bin/chromium";
+export const PASSPHRASE = "correct horse battery staple";
+export const DAMAGED_TEXT = "This envelope is damaged or has been altered";
+
+/** The securedoc binary: $SECUREDOC_BIN, or the workspace's debug build. */
+export function securedocBin() {
+  const bin = process.env.SECUREDOC_BIN
+    ? path.resolve(process.env.SECUREDOC_BIN)
+    : path.resolve(here, "../../target/debug/securedoc");
+  if (!existsSync(bin)) {
+    throw new Error(
+      `securedoc binary not found at ${bin}. Build it with \`cargo build -p securedoc\` ` +
+        "in the workspace root, or point SECUREDOC_BIN at a built binary.",
+    );
+  }
+  return bin;
+}
+
+/** Launches Debian's Chromium (never a downloaded browser). */
+export async function launchBrowser() {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}. Install Debian's package (apt-get install chromium); ` +
+        "these tests never download a browser.",
+    );
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+  });
+}
+
+/** A fresh temporary directory; remove it with `removeDir`. */
+export async function makeTempDir(prefix = "securedoc-browser-") {
+  return mkdtemp(path.join(tmpdir(), prefix));
+}
+
+export async function removeDir(dir) {
+  if (dir) await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * Seals a message with `securedoc seal` into `dir` and returns
+ * `{ path, url, passphrase }` (url is the envelope's file:// URL).
+ *
+ * options: subject, body, html (written to a file and passed as --html-file),
+ * attachments (paths), noPrint, expires, maxSize, passphrase, from, to, name.
+ */
+export async function seal(dir, options = {}) {
+  const bin = securedocBin();
+  const passphrase = options.passphrase ?? PASSPHRASE;
+  const name = options.name ?? "securedoc.html";
+  const passFile = path.join(dir, `${name}.passphrase`);
+  await writeFile(passFile, passphrase + "\n", { mode: 0o600 });
+  const out = path.join(dir, name);
+  const args = [
+    "seal",
+    "--from", options.from ?? "alice@example.org",
+    "--to", options.to ?? "bob@example.net",
+    "--subject", options.subject ?? "Test message",
+    "--passphrase-file", passFile,
+    "-o", out,
+    "--force",
+  ];
+  if (options.body != null) args.push("--body", options.body);
+  if (options.html != null) {
+    const htmlFile = path.join(dir, `${name}.body.html`);
+    await writeFile(htmlFile, options.html);
+    args.push("--html-file", htmlFile);
+  }
+  for (const file of options.attachments ?? []) args.push("--attach", file);
+  if (options.noPrint) args.push("--no-print");
+  if (options.expires) args.push("--expires", options.expires);
+  if (options.maxSize) args.push("--max-size", options.maxSize);
+  try {
+    await execFileAsync(bin, args, { maxBuffer: 16 << 20 });
+  } catch (error) {
+    throw new Error(`securedoc seal failed (${bin} ${args.join(" ")}):\n${error.stderr || error.message}`);
+  }
+  return { path: out, url: pathToFileURL(out).href, passphrase };
+}
+
+/** SHA-256 of a file, lowercase hex. */
+export async function sha256File(file) {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(file)) hash.update(chunk);
+  return hash.digest("hex");
+}
+
+/** Opens an envelope page and waits until the unlock form is ready. */
+export async function gotoEnvelope(page, url) {
+  await page.goto(url);
+  await page.locator("#passphrase").waitFor({ state: "visible" });
+}
+
+/** Types the passphrase and submits it with Enter. */
+export async function submitPassphrase(page, passphrase) {
+  const input = page.getByLabel("Passphrase", { exact: true });
+  await input.fill("");
+  await input.pressSequentially(passphrase);
+  await input.press("Enter");
+}
+
+/** Waits until the message article is shown (after a successful open). */
+export async function waitForMessage(page, timeout = 60_000) {
+  await page.locator("#message").waitFor({ state: "visible", timeout });
+}

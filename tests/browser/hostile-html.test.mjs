@@ -1,0 +1,141 @@
+// A hostile HTML body: scripts, event handlers, javascript: links, refreshes,
+// forms, remote images, remote CSS, frames and SVG handlers. The sandboxed
+// "Message body" frame must run none of it and load nothing: a real HTTP
+// server on 127.0.0.1 records every request the page might make.
+
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { after, before, test } from "node:test";
+
+import { gotoEnvelope, launchBrowser, makeTempDir, removeDir, seal, submitPassphrase, waitForMessage } from "./helpers.mjs";
+
+const MARK = "securedoc-hostile";
+
+let browser;
+let dir;
+let server;
+let hits = [];
+let port;
+
+before(async () => {
+  browser = await launchBrowser();
+  dir = await makeTempDir();
+  server = createServer((request, response) => {
+    hits.push(`${request.method} ${request.url}`);
+    response.writeHead(200, { "content-type": "text/plain", "access-control-allow-origin": "*" });
+    response.end("hit");
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  port = server.address().port;
+});
+
+after(async () => {
+  await browser?.close();
+  await new Promise((resolve) => server?.close(resolve));
+  await removeDir(dir);
+});
+
+function hostileHtml(origin) {
+  return `<!DOCTYPE html>
+<html><head>
+<meta http-equiv="refresh" content="0;url=${origin}/refresh">
+<link rel="stylesheet" href="${origin}/s.css">
+<style>body { background: url(${origin}/css.png); } .x { background-image: url("${origin}/css2.png"); }</style>
+<script>
+  document.title = "${MARK}-title";
+  console.log("${MARK}-console");
+  try { parent.document.title = "${MARK}-parent-title"; } catch (e) {}
+  parent.postMessage("${MARK}-postmessage", "*");
+  top.postMessage("${MARK}-top-postmessage", "*");
+  fetch("${origin}/fetch").catch(() => {});
+  new Image().src = "${origin}/script-img.png";
+  alert("${MARK}-alert");
+</script>
+</head><body>
+<h1>Quarterly update</h1>
+<p>Visible paragraph of the hostile message.</p>
+<p class="x" style="background:url(${origin}/style-attr.png)">Styled paragraph.</p>
+<img src=x onerror="alert('${MARK}-onerror'); parent.postMessage('${MARK}-onerror', '*'); fetch('${origin}/onerror')">
+<img src="${origin}/img.png" alt="tracking pixel">
+<a id="js-link" href="javascript:alert('${MARK}-javascript-link')">Click me</a>
+<form id="f" action="${origin}/post" method="post"><input name="q" value="1"><button>Send</button></form>
+<script>document.getElementById("f").submit();</script>
+<iframe src="${origin}/frame"></iframe>
+<svg xmlns="http://www.w3.org/2000/svg" onload="alert('${MARK}-svg'); fetch('${origin}/svg')"><circle r="5"/></svg>
+<body onload="alert('${MARK}-body-onload')">
+</body></html>`;
+}
+
+test("a hostile HTML body runs nothing, loads nothing and cannot reach the page", async () => {
+  const origin = `http://127.0.0.1:${port}`;
+  // The server is real and reachable: a control request is recorded.
+  await fetch(`${origin}/control`);
+  assert.deepEqual(hits, ["GET /control"], "the recording server works");
+  hits = [];
+
+  const envelope = await seal(dir, { subject: "Hostile body", html: hostileHtml(origin) });
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const dialogs = [];
+  const consoleMessages = [];
+  const popups = [];
+  const mainNavigations = [];
+  const requests = [];
+  page.on("dialog", (dialog) => { dialogs.push(dialog.message()); dialog.dismiss().catch(() => {}); });
+  page.on("console", (message) => consoleMessages.push(`${message.type()}: ${message.text()}`));
+  page.on("popup", (popup) => popups.push(popup.url()));
+  context.on("request", (request) => requests.push(request.url()));
+  page.on("framenavigated", (frame) => { if (frame === page.mainFrame()) mainNavigations.push(frame.url()); });
+  try {
+    await gotoEnvelope(page, envelope.url);
+    const title = await page.title();
+    const navigationsBefore = mainNavigations.length;
+    await page.evaluate(() => {
+      window.__received = [];
+      window.addEventListener("message", (event) => window.__received.push(String(event.data)));
+    });
+
+    await submitPassphrase(page, envelope.passphrase);
+    await waitForMessage(page);
+    await page.waitForTimeout(2000);
+
+    assert.deepEqual(hits, [], "nothing reached the HTTP server");
+    assert.deepEqual([...new Set(requests)], [envelope.url], "the browser requested nothing but the page itself");
+    assert.deepEqual(dialogs, [], "no dialog appeared");
+    assert.equal(await page.title(), title, "the page title is unchanged");
+    assert.deepEqual(consoleMessages.filter((m) => m.includes(MARK)), [], "no hostile script ran");
+    assert.deepEqual(await page.evaluate(() => window.__received), [], "the parent received no postMessage");
+    assert.equal(mainNavigations.length, navigationsBefore, "the page did not navigate");
+    assert.equal(page.url(), envelope.url);
+    assert.deepEqual(popups, []);
+
+    const notice = page.locator("#remote-notice");
+    assert.equal(await notice.isVisible(), true, "the remote-content notice is shown");
+    assert.match(await notice.textContent(), /remote images?.*blocked/i);
+
+    const frame = page.locator("#body iframe");
+    assert.equal(await frame.count(), 1);
+    assert.equal(await frame.getAttribute("title"), "Message body");
+    const sandbox = await frame.getAttribute("sandbox");
+    assert.notEqual(sandbox, null, "the body frame is sandboxed");
+    assert.doesNotMatch(sandbox, /allow-scripts/);
+    assert.doesNotMatch(sandbox, /allow-same-origin/);
+    assert.doesNotMatch(sandbox, /allow-forms/);
+
+    const body = page.frameLocator('iframe[title="Message body"]');
+    await body.getByText("Visible paragraph of the hostile message.").waitFor();
+    assert.equal(await body.getByRole("heading", { name: "Quarterly update" }).isVisible(), true);
+    assert.equal(await body.locator("iframe").count(), 0, "no nested frame in the body");
+    // The frame was not navigated away by the refresh or the form.
+    const bodyFrame = page.frames().find((f) => f !== page.mainFrame());
+    assert.equal(bodyFrame.url(), "about:srcdoc");
+
+    // Clicking the javascript: link does nothing either.
+    await body.getByText("Click me").click();
+    await page.waitForTimeout(300);
+    assert.deepEqual(dialogs, [], "the javascript: link ran nothing");
+    assert.deepEqual(hits, []);
+  } finally {
+    await context.close();
+  }
+});
