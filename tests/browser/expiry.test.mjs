@@ -2,28 +2,17 @@
 // clock two hours later, says it expired and cannot be opened.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 
-import { gotoEnvelope, launchBrowser, makeTempDir, removeDir, seal } from "./helpers.mjs";
+import { gotoEnvelope, seal, useBrowser } from "./helpers.mjs";
 
-let browser;
-let dir;
-
-before(async () => {
-  browser = await launchBrowser();
-  dir = await makeTempDir();
-});
-
-after(async () => {
-  await browser?.close();
-  await removeDir(dir);
-});
+const env = useBrowser();
 
 test("an expired envelope says so and disables the form", async () => {
-  const envelope = await seal(dir, { subject: "Short-lived", body: "Gone soon.", expires: "1h" });
+  const envelope = await seal(env.dir, { subject: "Short-lived", body: "Gone soon.", expires: "1h" });
 
   // Control: right now the envelope can still be opened.
-  const fresh = await browser.newContext();
+  const fresh = await env.browser.newContext();
   try {
     const page = await fresh.newPage();
     await gotoEnvelope(page, envelope.url);
@@ -33,7 +22,7 @@ test("an expired envelope says so and disables the form", async () => {
     await fresh.close();
   }
 
-  const later = await browser.newContext();
+  const later = await env.browser.newContext();
   try {
     const page = await later.newPage();
     await page.clock.install({ time: Date.now() + 2 * 60 * 60 * 1000 });

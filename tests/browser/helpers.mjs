@@ -5,6 +5,7 @@
 // Nothing here skips a test: a missing binary or browser is an error with a
 // message that says how to fix it.
 
+import { after, before } from "node:test";
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
@@ -125,4 +126,19 @@ export async function submitPassphrase(page, passphrase) {
 /** Waits until the message article is shown (after a successful open). */
 export async function waitForMessage(page, timeout = 60_000) {
   await page.locator("#message").waitFor({ state: "visible", timeout });
+}
+
+// One browser and one temporary directory per test file, closed and removed
+// after its tests: `const env = useBrowser();` then `env.browser`, `env.dir`.
+export function useBrowser() {
+  const env = {};
+  before(async () => {
+    env.browser = await launchBrowser();
+    env.dir = await makeTempDir();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await removeDir(env.dir);
+  });
+  return env;
 }

@@ -6,38 +6,27 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 
 import {
-  gotoEnvelope, launchBrowser, makeTempDir, removeDir, seal, sha256File, submitPassphrase, waitForMessage,
+  gotoEnvelope, seal, sha256File, submitPassphrase, waitForMessage, useBrowser,
 } from "./helpers.mjs";
 
-let browser;
-let dir;
-
-before(async () => {
-  browser = await launchBrowser();
-  dir = await makeTempDir();
-});
-
-after(async () => {
-  await browser?.close();
-  await removeDir(dir);
-});
+const env = useBrowser();
 
 // A freeze check, not a benchmark: a frame gap this long means the page hung.
 const MAX_FRAME_GAP_MS = 1000;
 
 test("a 35 MB attachment opens with progress, without freezing the page, and downloads intact", { timeout: 180_000 }, async (t) => {
   const name = "big-archive.bin";
-  const attachment = path.join(dir, name);
+  const attachment = path.join(env.dir, name);
   await writeFile(attachment, randomBytes(35 * 1024 * 1024));
   const originalSha = await sha256File(attachment);
   // The default --max-size (35 MB) counts bodies plus attachments, so the
   // message carries the attachment alone, with no text body.
-  const envelope = await seal(dir, { subject: "The big file", attachments: [attachment] });
+  const envelope = await seal(env.dir, { subject: "The big file", attachments: [attachment] });
 
-  const context = await browser.newContext({ acceptDownloads: true });
+  const context = await env.browser.newContext({ acceptDownloads: true });
   const page = await context.newPage();
   try {
     await gotoEnvelope(page, envelope.url);
@@ -81,7 +70,7 @@ test("a 35 MB attachment opens with progress, without freezing the page, and dow
     assert.match(await link.getAttribute("aria-label"), /\b35(\.0)? MB\b/);
     const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
     assert.equal(download.suggestedFilename(), name);
-    const saved = path.join(dir, "downloaded.bin");
+    const saved = path.join(env.dir, "downloaded.bin");
     await download.saveAs(saved);
     assert.equal(await sha256File(saved), originalSha, "the 35 MB download is byte-identical");
   } finally {

@@ -5,35 +5,24 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 
 import {
-  gotoEnvelope, launchBrowser, makeTempDir, removeDir, seal, sha256File, submitPassphrase, waitForMessage,
+  gotoEnvelope, seal, sha256File, submitPassphrase, waitForMessage, useBrowser,
 } from "./helpers.mjs";
 
-let browser;
-let dir;
-
-before(async () => {
-  browser = await launchBrowser();
-  dir = await makeTempDir();
-});
-
-after(async () => {
-  await browser?.close();
-  await removeDir(dir);
-});
+const env = useBrowser();
 
 test("the right passphrase opens the message; attachment and .eml download; no network", async () => {
   const attachmentName = "quarterly report.pdf";
-  const attachment = path.join(dir, attachmentName);
+  const attachment = path.join(env.dir, attachmentName);
   await writeFile(attachment, randomBytes(200 * 1024 + 17));
   const originalSha = await sha256File(attachment);
   const subject = "Quarterly numbers, as promised";
   const body = "Hello Bob,\n\nthe report is attached.\n\nAlice";
-  const envelope = await seal(dir, { subject, body, attachments: [attachment] });
+  const envelope = await seal(env.dir, { subject, body, attachments: [attachment] });
 
-  const context = await browser.newContext({ acceptDownloads: true });
+  const context = await env.browser.newContext({ acceptDownloads: true });
   const requests = [];
   context.on("request", (request) => requests.push(`context: ${request.url()}`));
   const page = await context.newPage();
@@ -52,7 +41,7 @@ test("the right passphrase opens the message; attachment and .eml download; no n
 
     const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
     assert.equal(download.suggestedFilename(), attachmentName);
-    const saved = path.join(dir, "downloaded-attachment");
+    const saved = path.join(env.dir, "downloaded-attachment");
     await download.saveAs(saved);
     assert.equal(await sha256File(saved), originalSha, "the downloaded attachment is byte-identical");
 
@@ -61,7 +50,7 @@ test("the right passphrase opens the message; attachment and .eml download; no n
       page.getByRole("button", { name: "Save message" }).click(),
     ]);
     assert.match(eml.suggestedFilename(), /\.eml$/);
-    const emlPath = path.join(dir, "saved.eml");
+    const emlPath = path.join(env.dir, "saved.eml");
     await eml.saveAs(emlPath);
     const emlText = await readFile(emlPath, "latin1");
     assert.match(emlText, /^Subject: Quarterly numbers, as promised\r?$/m, "the .eml carries the subject header");

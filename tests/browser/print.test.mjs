@@ -2,26 +2,15 @@
 // hides the message) when the sender sealed with --no-print.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 
-import { gotoEnvelope, launchBrowser, makeTempDir, removeDir, seal, submitPassphrase, waitForMessage } from "./helpers.mjs";
+import { gotoEnvelope, seal, submitPassphrase, waitForMessage, useBrowser } from "./helpers.mjs";
 
-let browser;
-let dir;
-
-before(async () => {
-  browser = await launchBrowser();
-  dir = await makeTempDir();
-});
-
-after(async () => {
-  await browser?.close();
-  await removeDir(dir);
-});
+const env = useBrowser();
 
 async function openSealed(options, fn) {
-  const envelope = await seal(dir, { body: "Printable?", ...options });
-  const context = await browser.newContext();
+  const envelope = await seal(env.dir, { body: "Printable?", ...options });
+  const context = await env.browser.newContext();
   const page = await context.newPage();
   try {
     await gotoEnvelope(page, envelope.url);

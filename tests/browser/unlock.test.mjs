@@ -7,27 +7,16 @@ import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 
 import {
-  DAMAGED_TEXT, gotoEnvelope, launchBrowser, makeTempDir, removeDir, seal, submitPassphrase, waitForMessage,
+  DAMAGED_TEXT, gotoEnvelope, seal, submitPassphrase, waitForMessage, useBrowser,
 } from "./helpers.mjs";
 
-let browser;
-let dir;
-
-before(async () => {
-  browser = await launchBrowser();
-  dir = await makeTempDir();
-});
-
-after(async () => {
-  await browser?.close();
-  await removeDir(dir);
-});
+const env = useBrowser();
 
 async function withPage(fn) {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   try {
     await fn(await context.newPage());
   } finally {
@@ -36,7 +25,7 @@ async function withPage(fn) {
 }
 
 test("a wrong passphrase is reported, the field is cleared and focused, and a retry opens", async () => {
-  const envelope = await seal(dir, { name: "wrong.html", subject: "Second try", body: "It worked the second time." });
+  const envelope = await seal(env.dir, { name: "wrong.html", subject: "Second try", body: "It worked the second time." });
   await withPage(async (page) => {
     await gotoEnvelope(page, envelope.url);
     await submitPassphrase(page, "not the passphrase");
@@ -96,9 +85,9 @@ async function expectDamaged(page, url, passphrase) {
 }
 
 test("a payload altered by one base64 character is reported as damaged and shows nothing", async () => {
-  const attachment = path.join(dir, "notes.txt");
+  const attachment = path.join(env.dir, "notes.txt");
   await writeFile(attachment, randomBytes(48 * 1024));
-  const envelope = await seal(dir, {
+  const envelope = await seal(env.dir, {
     name: "tampered-payload.html", subject: "Secret subject", body: "secret body text", attachments: [attachment],
   });
   const page = splitPage(await readFile(envelope.path, "latin1"));
@@ -116,14 +105,14 @@ test("a payload altered by one base64 character is reported as damaged and shows
   const altered = Buffer.from(data, "base64");
   assert.equal(altered.length, bytes.length, "still valid base64 of the same length");
   assert.equal(altered.toString("base64"), data, "still canonical base64");
-  const tampered = path.join(dir, "tampered-payload-altered.html");
+  const tampered = path.join(env.dir, "tampered-payload-altered.html");
   await writeFile(tampered, page.before + data + page.after, "latin1");
 
   await withPage((p) => expectDamaged(p, pathToFileURL(tampered).href, envelope.passphrase));
 });
 
 test("a header altered by one byte is reported as damaged and shows nothing", async () => {
-  const envelope = await seal(dir, { name: "tampered-header.html", subject: "Secret subject", body: "secret body text" });
+  const envelope = await seal(env.dir, { name: "tampered-header.html", subject: "Secret subject", body: "secret body text" });
   const page = splitPage(await readFile(envelope.path, "latin1"));
   const bytes = Buffer.from(page.data, "base64");
   const headerEnd = 9 + bytes.readUInt32BE(5);
@@ -133,7 +122,7 @@ test("a header altered by one byte is reported as damaged and shows nothing", as
   // alice@example.org -> mlice@example.org: the header still parses, and the
   // page would show a sender that was never sealed, until the MAC check.
   bytes[9 + from + 1] = "m".charCodeAt(0);
-  const tampered = path.join(dir, "tampered-header-altered.html");
+  const tampered = path.join(env.dir, "tampered-header-altered.html");
   await writeFile(tampered, page.before + bytes.toString("base64") + page.after, "latin1");
 
   await withPage((p) => expectDamaged(p, pathToFileURL(tampered).href, envelope.passphrase));
