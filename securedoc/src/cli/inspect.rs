@@ -29,6 +29,9 @@ pub fn envelope_bytes(path: &Path) -> anyhow::Result<Vec<u8>> {
     let data = match securedoc_templates::envelope_text_from_html(text) {
         Some(data) => data,
         None if text.trim_start().starts_with('<') => return Err(not_envelope()),
+        // The text form starts with the base64 of the magic ("SDOC" is "U0RPQ...");
+        // any other text is some other file, not a damaged envelope.
+        None if !text.trim_start().starts_with("U0RPQ") => return Err(not_envelope()),
         None => text,
     };
     let bytes =

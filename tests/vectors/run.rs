@@ -1,0 +1,140 @@
+//! Every file in `tests/vectors/` through both openers: the native one
+//! (envelope-core) and the WebAssembly one embedded in every securedoc.html
+//! (run by Node.js through `wasm-runner.cjs`, the way the page calls it).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+
+use securedoc_suites::vectors::{native_outcome, read_vectors, vectors_dir, Outcome, Vector};
+
+/// The page's slice size (4 Mi characters), and a small one so that vectors
+/// are also read in many slices.
+const SLICES: [usize; 2] = [4 << 20, 4096];
+
+fn vectors() -> Vec<Vector> {
+    read_vectors(&vectors_dir()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn report(path: &str, failures: Vec<String>, total: usize) {
+    assert!(
+        failures.is_empty(),
+        "{} checks failed on the {path} path ({total} vectors):\n  {}",
+        failures.len(),
+        failures.join("\n  ")
+    );
+}
+
+#[test]
+fn there_are_enough_vectors_and_most_are_failures() {
+    let vectors = vectors();
+    assert!(
+        vectors.len() >= 25,
+        "only {} vector files in {}",
+        vectors.len(),
+        vectors_dir().display()
+    );
+    let failures = vectors.iter().filter(|v| v.expect != "success").count();
+    assert!(
+        failures * 2 > vectors.len(),
+        "only {failures} of {} vectors are failure cases",
+        vectors.len()
+    );
+}
+
+#[test]
+fn native_opener_matches_every_vector() {
+    let vectors = vectors();
+    // Argon2id runs for most vectors; spread them over the cores.
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = vectors
+            .iter()
+            .map(|v| {
+                scope.spawn(move || {
+                    v.check(&native_outcome(&v.text, &v.passphrase))
+                        .map_err(|p| format!("{}: {p}", v.name))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().expect("no panic").err())
+            .collect()
+    });
+    report("native", failures, vectors.len());
+}
+
+#[test]
+fn webassembly_opener_matches_every_vector() {
+    let vectors = vectors();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let glue = dir.path().join("opener-glue.js");
+    let wasm = dir.path().join("opener.wasm");
+    let input = dir.path().join("input.json");
+    std::fs::write(&glue, securedoc_templates::OPENER_GLUE).unwrap();
+    std::fs::write(&wasm, securedoc_templates::OPENER_WASM).unwrap();
+    let listed: Vec<_> = vectors
+        .iter()
+        .map(|v| serde_json::json!({ "name": v.name, "passphrase": v.passphrase, "text": v.text }))
+        .collect();
+    let request =
+        serde_json::json!({ "glue": glue, "wasm": wasm, "slices": SLICES, "vectors": listed });
+    std::fs::write(&input, serde_json::to_vec(&request).unwrap()).unwrap();
+
+    let runner = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/wasm-runner.cjs");
+    let output = Command::new("node").arg(&runner).arg(&input).output().unwrap_or_else(|e| {
+        panic!(
+            "cannot run `node` ({e}). Node.js (18 or newer) is required to test the WebAssembly opener; \
+             install it (e.g. `apt-get install nodejs`) and run the tests again"
+        )
+    });
+    assert!(
+        output.status.success(),
+        "{} failed ({}):\n{}",
+        runner.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let results: Vec<serde_json::Value> =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "the runner's output is not JSON ({e}): {}",
+                String::from_utf8_lossy(&output.stdout)
+            )
+        });
+    let text = |r: &serde_json::Value, key: &str| r[key].as_str().map(String::from);
+    let mut outcomes: HashMap<(String, u64), Outcome> = HashMap::new();
+    for r in &results {
+        let outcome = Outcome {
+            header_kind: text(r, "header_kind"),
+            kind: text(r, "kind").unwrap_or_default(),
+            sha256: text(r, "sha256"),
+            message: text(r, "message"),
+        };
+        outcomes.insert(
+            (
+                text(r, "name").unwrap_or_default(),
+                r["slice"].as_u64().unwrap_or_default(),
+            ),
+            outcome,
+        );
+    }
+
+    let mut failures = Vec::new();
+    for v in &vectors {
+        for slice in SLICES {
+            match outcomes.get(&(v.name.clone(), slice as u64)) {
+                None => failures.push(format!(
+                    "{} (slices of {slice} chars): the runner gave no result",
+                    v.name
+                )),
+                Some(outcome) => {
+                    if let Err(problem) = v.check(outcome) {
+                        failures.push(format!("{} (slices of {slice} chars): {problem}", v.name));
+                    }
+                }
+            }
+        }
+    }
+    report("WebAssembly", failures, vectors.len());
+}
