@@ -188,7 +188,11 @@ mod tests {
             let payload: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
             let header = info().passphrase_header(MIN_M_KIB, MIN_T, 1).unwrap();
             let sealed = seal_with_passphrase(header, b"pass", &payload).unwrap();
-            assert_eq!(open_with_passphrase(&sealed, b"pass").unwrap(), payload, "length {len}");
+            assert_eq!(
+                open_with_passphrase(&sealed, b"pass").unwrap(),
+                payload,
+                "length {len}"
+            );
         }
     }
 
@@ -199,22 +203,48 @@ mod tests {
         let sealer = Sealer::new(header, ContentKey::generate()).unwrap();
         let payload = b"From: a@example.org\r\n\r\nhello".to_vec();
         let sealed = sealer.encrypt_payload(&payload, |_| {}).unwrap();
-        let mut envelope = sealer.head(&sealer.wrap_for_passphrase(b"pass").unwrap()).unwrap();
+        let mut envelope = sealer
+            .head(&sealer.wrap_for_passphrase(b"pass").unwrap())
+            .unwrap();
         envelope.extend_from_slice(&sealed);
         assert_eq!(open_with_passphrase(&envelope, b"pass").unwrap(), payload);
-        assert_eq!(open_with_passphrase(&envelope, b"Pass").unwrap_err(), OpenError::WrongPassphrase);
-        assert_eq!(Envelope::parse(&envelope).unwrap().header().to, "bob@example.net");
+        assert_eq!(
+            open_with_passphrase(&envelope, b"Pass").unwrap_err(),
+            OpenError::WrongPassphrase
+        );
+        assert_eq!(
+            Envelope::parse(&envelope).unwrap().header().to,
+            "bob@example.net"
+        );
     }
 
     #[test]
     fn sealing_refuses_what_an_opener_would_refuse() {
         let header = info().passphrase_header(MIN_M_KIB, MIN_T, 1).unwrap();
-        assert_eq!(seal_with_passphrase(header, b"", b"x").unwrap_err(), SealError::EmptyPassphrase);
-        assert!(matches!(info().passphrase_header(1024, 1, 1), Err(SealError::KdfParams(_))));
-        let bad = EnvelopeInfo { to: "bob".into(), ..info() };
-        assert!(matches!(bad.passphrase_header(MIN_M_KIB, MIN_T, 1), Err(SealError::Header(_))));
-        let backwards = EnvelopeInfo { expires: Some(1), ..info() };
-        assert!(matches!(backwards.passphrase_header(MIN_M_KIB, MIN_T, 1), Err(SealError::Header(_))));
+        assert_eq!(
+            seal_with_passphrase(header, b"", b"x").unwrap_err(),
+            SealError::EmptyPassphrase
+        );
+        assert!(matches!(
+            info().passphrase_header(1024, 1, 1),
+            Err(SealError::KdfParams(_))
+        ));
+        let bad = EnvelopeInfo {
+            to: "bob".into(),
+            ..info()
+        };
+        assert!(matches!(
+            bad.passphrase_header(MIN_M_KIB, MIN_T, 1),
+            Err(SealError::Header(_))
+        ));
+        let backwards = EnvelopeInfo {
+            expires: Some(1),
+            ..info()
+        };
+        assert!(matches!(
+            backwards.passphrase_header(MIN_M_KIB, MIN_T, 1),
+            Err(SealError::Header(_))
+        ));
     }
 
     const CHUNK: usize = crate::CHUNK_LEN;

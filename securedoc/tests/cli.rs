@@ -785,7 +785,7 @@ fn wrong_passphrase_and_damage_are_reported_without_output() {
     s.write("half.html", &text[..start]);
     fails_with(
         s.cmd().args(["inspect", "half.html"]),
-        &["half.html", "envelope"],
+        &["half.html", "damaged or has been altered", "cut off"],
     );
 
     s.assert_files(&[

@@ -28,6 +28,12 @@ pub fn envelope_bytes(path: &Path) -> anyhow::Result<Vec<u8>> {
     let text = std::str::from_utf8(&raw).map_err(|_| not_envelope())?;
     let data = match securedoc_templates::envelope_text_from_html(text) {
         Some(data) => data,
+        None if text.contains("id=\"securedoc-envelope\"") => {
+            bail!(
+                "{} is damaged or has been altered (the page is cut off)",
+                path.display()
+            )
+        }
         None if text.trim_start().starts_with('<') => return Err(not_envelope()),
         // The text form starts with the base64 of the magic ("SDOC" is "U0RPQ...");
         // any other text is some other file, not a damaged envelope.

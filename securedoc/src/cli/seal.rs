@@ -88,6 +88,11 @@ pub fn run(args: SealArgs) -> anyhow::Result<ExitCode> {
     }
     let message = message_bytes(&args, now)?;
     let passphrase = args.passphrase.read()?;
+    if let Some(dir) = &args.out_dir {
+        // Created only now, so a run that fails on its inputs leaves nothing behind.
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the directory {}", dir.display()))?;
+    }
 
     let info = |to: &str| EnvelopeInfo {
         from: args.from.clone(),
@@ -129,8 +134,6 @@ fn output_paths(args: &SealArgs) -> anyhow::Result<Vec<PathBuf>> {
         .out_dir
         .as_ref()
         .expect("clap requires -o or --out-dir");
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the directory {}", dir.display()))?;
     let mut seen = std::collections::HashSet::new();
     args.to
         .iter()
