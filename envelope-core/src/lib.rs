@@ -32,7 +32,7 @@ pub use kdf::{
     KdfParams, DEFAULT_M_KIB, DEFAULT_P, DEFAULT_T, MAX_M_KIB, MAX_P, MAX_T, MIN_M_KIB, MIN_T,
 };
 pub use keys::ContentKey;
-pub use message::{sanitize_filename, Attachment, MessageError, MessageView};
+pub use message::{content_size, sanitize_filename, Attachment, MessageError, MessageView};
 pub use open::open_with_passphrase;
 pub use seal::{seal_with_passphrase, EnvelopeInfo, Sealer};
 pub use stream::{PayloadCipher, Progress, CHUNK_LEN, SEALED_CHUNK_LEN};

@@ -103,6 +103,33 @@ impl MessageView {
     }
 }
 
+/// The size a person would call the message's size: its bodies and
+/// attachments, decoded (not their MIME encoding). Copies nothing.
+pub fn content_size(bytes: &[u8]) -> Result<u64, MessageError> {
+    let message = MessageParser::default()
+        .parse(bytes)
+        .ok_or(MessageError::NotAMessage)?;
+    if message.headers().is_empty() {
+        return Err(MessageError::NotAMessage);
+    }
+    // Only the first text and HTML bodies, as MessageView shows them (mail-parser
+    // lists a text-only message's text part as its HTML body too).
+    let body = |ids: &[u32], html: bool| -> usize {
+        ids.iter()
+            .find_map(|&id| match &message.part(id)?.body {
+                PartType::Html(text) if html => Some(text.len()),
+                PartType::Text(text) if !html => Some(text.len()),
+                _ => None,
+            })
+            .unwrap_or(0)
+    };
+    let attachments: usize = message
+        .attachments()
+        .map(|part| part.contents().len())
+        .sum();
+    Ok((body(&message.text_body, false) + body(&message.html_body, true) + attachments) as u64)
+}
+
 fn addresses(address: &Address) -> Vec<String> {
     address
         .iter()
@@ -207,6 +234,8 @@ mod tests {
         assert_eq!(view.attachments[0].name, "x.pdf");
         assert_eq!(view.attachments[0].bytes, b"%PDF-");
         assert_eq!(view.date.as_deref(), Some("2026-11-22T10:00:00Z"));
+        let shown = view.text.unwrap().len() + view.attachments[0].bytes.len();
+        assert_eq!(content_size(eml.as_bytes()), Ok(shown as u64));
     }
 
     #[test]

@@ -103,6 +103,25 @@ impl Sealer {
         self.cipher().encrypt(payload, progress)
     }
 
+    /// Encrypts the payload chunk by chunk into `sink` (see [`PayloadCipher::encrypt_into`]).
+    pub fn encrypt_payload_into(
+        &self,
+        payload: &[u8],
+        sink: impl FnMut(&[u8], usize),
+    ) -> Result<(), SealError> {
+        self.cipher().encrypt_into(payload, sink)
+    }
+
+    /// Length of [`head`](Self::head)'s output, known before the key slot is:
+    /// a caller can lay out the file while Argon2id still runs.
+    pub fn head_len(&self) -> usize {
+        let slot = match self.header.mode {
+            Mode::Passphrase => WRAPPED_KEY_LEN,
+            Mode::Server => 0,
+        };
+        self.section.len() + slot + crate::format::MAC_LEN
+    }
+
     /// The payload cipher, for callers that build unusual envelopes (test vectors).
     #[doc(hidden)]
     pub fn cipher(&self) -> PayloadCipher {

@@ -64,11 +64,27 @@ impl PayloadCipher {
         payload: &[u8],
         mut progress: impl FnMut(usize),
     ) -> Result<Vec<u8>, SealError> {
+        let mut out =
+            Vec::with_capacity(payload.len() + Self::chunk_count(payload.len()) * TAG_LEN);
+        self.encrypt_into(payload, |sealed, done| {
+            out.extend_from_slice(sealed);
+            progress(done);
+        })?;
+        Ok(out)
+    }
+
+    /// Encrypts a payload chunk by chunk, handing each sealed chunk to `sink`
+    /// with the plaintext bytes done so far. A caller that streams (encodes,
+    /// writes) the output never holds the whole ciphertext.
+    pub fn encrypt_into(
+        &self,
+        payload: &[u8],
+        mut sink: impl FnMut(&[u8], usize),
+    ) -> Result<(), SealError> {
         let chunks = Self::chunk_count(payload.len());
         if chunks > u32::MAX as usize {
             return Err(SealError::TooLarge);
         }
-        let mut out = Vec::with_capacity(payload.len() + chunks * TAG_LEN);
         let mut buffer = Vec::with_capacity(SEALED_CHUNK_LEN);
         for index in 0..chunks {
             let start = index * CHUNK_LEN;
@@ -83,10 +99,9 @@ impl PayloadCipher {
                     &mut buffer,
                 )
                 .expect("in-memory encryption cannot fail");
-            out.extend_from_slice(&buffer);
-            progress(start + plain.len());
+            sink(&buffer, start + plain.len());
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Encrypts chunk by chunk without the "last" flag on the final chunk.

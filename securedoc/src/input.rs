@@ -115,25 +115,19 @@ pub fn check_output(path: &Path, force: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes a file atomically (temporary file in the same directory, then
-/// rename), so an interrupted run never leaves half an envelope behind.
-pub fn write_atomically(
-    path: &Path,
-    force: bool,
-    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
-) -> anyhow::Result<()> {
+/// A temporary file in the directory where `path` will be, so that
+/// [`persist`] is a rename: an interrupted run never leaves half a file behind.
+pub fn temp_file_beside(path: &Path) -> anyhow::Result<tempfile::NamedTempFile> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    let mut file = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    {
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, file.as_file_mut());
-        write(&mut out).with_context(|| format!("cannot write {}", path.display()))?;
-        std::io::Write::flush(&mut out)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
+    tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))
+}
+
+/// Moves a finished temporary file to `path`, replacing a file there only with `force`.
+pub fn persist(file: tempfile::NamedTempFile, path: &Path, force: bool) -> anyhow::Result<()> {
     let result = if force {
         file.persist(path).map(drop)
     } else {
@@ -142,6 +136,22 @@ pub fn write_atomically(
     result
         .map_err(|e| e.error)
         .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Writes a file atomically (see [`temp_file_beside`]).
+pub fn write_atomically(
+    path: &Path,
+    force: bool,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    let mut file = temp_file_beside(path)?;
+    {
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file.as_file_mut());
+        write(&mut out).with_context(|| format!("cannot write {}", path.display()))?;
+        std::io::Write::flush(&mut out)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    persist(file, path, force)
 }
 
 #[cfg(test)]

@@ -97,6 +97,16 @@ impl EnvelopePage {
         }
     }
 
+    /// The page up to the envelope's base64 text.
+    pub fn before(&self) -> &str {
+        &self.before
+    }
+
+    /// The page after the envelope's base64 text.
+    pub fn after(&self) -> &str {
+        &self.after
+    }
+
     /// Bytes of page around the data (the fixed overhead of an envelope).
     pub fn overhead(&self) -> usize {
         self.before.len() + self.after.len()

@@ -7,16 +7,15 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{ArgGroup, Args};
 use envelope_core::{
-    compose, validate_address, Draft, DraftAttachment, EnvelopeInfo, Flags, MessageView, Sealer,
-    DEFAULT_M_KIB, DEFAULT_P, DEFAULT_T,
+    compose, validate_address, Draft, DraftAttachment, EnvelopeInfo, Flags, Sealer, DEFAULT_M_KIB,
+    DEFAULT_P, DEFAULT_T,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use securedoc_templates::EnvelopePage;
 
 use super::PassphraseSource;
-use crate::input::{
-    check_output, format_size, format_time, parse_expiry, parse_size, read_file, write_atomically,
-};
+use crate::envelope_file::seal_to_file;
+use crate::input::{check_output, format_size, format_time, parse_expiry, parse_size, read_file};
 
 /// Inputs larger than this get a progress bar (when stderr is a terminal).
 const PROGRESS_THRESHOLD: usize = 8 << 20;
@@ -104,12 +103,40 @@ pub fn run(args: SealArgs) -> anyhow::Result<ExitCode> {
             ..Flags::default()
         },
     };
-    for (to, path) in args.to.iter().zip(&outputs) {
-        let header = info(to).passphrase_header(DEFAULT_M_KIB, DEFAULT_T, DEFAULT_P)?;
-        seal_one(header, &passphrase, &message, path, args.force)
+    // An --eml message's size is only known once its MIME parts are decoded;
+    // that runs beside the sealing and is waited for before any file is put in place.
+    let eml_check = |message: &[u8]| -> anyhow::Result<()> {
+        match &args.eml {
+            Some(path) => check_eml(message, args.max_size, path),
+            None => Ok(()),
+        }
+    };
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let mut check = Some(scope.spawn(|| eml_check(&message)));
+        for (to, path) in args.to.iter().zip(&outputs) {
+            let header = info(to).passphrase_header(DEFAULT_M_KIB, DEFAULT_T, DEFAULT_P)?;
+            let page = EnvelopePage::new(&header);
+            let sealer = Sealer::new(header, envelope_core::ContentKey::generate())?;
+            let progress = progress_bar(message.len(), path);
+            let wait_for_check = || match check.take() {
+                Some(check) => check.join().expect("the size check does not panic"),
+                None => Ok(()),
+            };
+            seal_to_file(
+                &page,
+                &sealer,
+                &passphrase,
+                &message,
+                (path, args.force),
+                &progress,
+                wait_for_check,
+            )
             .with_context(|| format!("sealing for {to} failed"))?;
-        println!("{}", path.display());
-    }
+            progress.finish_and_clear();
+            println!("{}", path.display());
+        }
+        Ok(())
+    })?;
     let expiry = expires
         .map(|e| format!(", expires {}", format_time(e.as_second())))
         .unwrap_or_default();
@@ -152,26 +179,16 @@ fn output_paths(args: &SealArgs) -> anyhow::Result<Vec<PathBuf>> {
 /// The RFC 5322 message to seal, checked against --max-size.
 fn message_bytes(args: &SealArgs, now: jiff::Timestamp) -> anyhow::Result<Vec<u8>> {
     let limit = args.max_size;
-    let too_big = |size: u64| {
-        anyhow::anyhow!("the message is {} (bodies and attachments), over the {} limit; send fewer or smaller attachments, or raise --max-size", format_size(size), format_size(limit))
-    };
     if let Some(path) = &args.eml {
-        // Check the file size first so a huge file is refused before it is read.
+        // Refuse a file far over the limit before reading it; check_eml
+        // measures the decoded size once it is read.
         let len = std::fs::metadata(path)
             .with_context(|| format!("cannot read {}", path.display()))?
             .len();
         if len > limit.saturating_mul(2) {
-            return Err(too_big(len));
+            return Err(too_big(len, limit));
         }
-        let bytes = read_file(path)?;
-        let view = MessageView::parse(&bytes).map_err(|_| {
-            anyhow::anyhow!("{} is not an e-mail message (RFC 5322)", path.display())
-        })?;
-        let size = content_size(&view);
-        if size > limit {
-            return Err(too_big(size));
-        }
-        return Ok(bytes);
+        return read_file(path);
     }
     let mut size = 0u64;
     let text = match (&args.body, &args.body_file) {
@@ -192,7 +209,7 @@ fn message_bytes(args: &SealArgs, now: jiff::Timestamp) -> anyhow::Result<Vec<u8
         }
         size += len;
         if size > limit {
-            return Err(too_big(size));
+            return Err(too_big(size, limit));
         }
         let name = path
             .file_name()
@@ -229,50 +246,27 @@ fn getrandom_id(buf: &mut [u8]) {
     buf.copy_from_slice(&envelope_core::ContentKey::generate().as_bytes()[..buf.len()]);
 }
 
-fn content_size(view: &MessageView) -> u64 {
-    let bodies =
-        view.text.as_ref().map_or(0, String::len) + view.html.as_ref().map_or(0, String::len);
-    (bodies
-        + view
-            .attachments
-            .iter()
-            .map(|a| a.bytes.len())
-            .sum::<usize>()) as u64
+fn too_big(size: u64, limit: u64) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the message is {} (bodies and attachments), over the {} limit; send fewer or smaller attachments, or raise --max-size",
+        format_size(size),
+        format_size(limit)
+    )
+}
+
+/// An --eml file must be an e-mail message within the size limit.
+fn check_eml(message: &[u8], limit: u64, path: &Path) -> anyhow::Result<()> {
+    let size = envelope_core::content_size(message)
+        .map_err(|_| anyhow::anyhow!("{} is not an e-mail message (RFC 5322)", path.display()))?;
+    if size > limit {
+        return Err(too_big(size, limit));
+    }
+    Ok(())
 }
 
 fn read_text(path: &Path) -> anyhow::Result<String> {
     String::from_utf8(read_file(path)?)
         .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", path.display()))
-}
-
-/// Seals one envelope. The Argon2id key derivation runs on a second thread
-/// while the payload is encrypted: the content key is random, so the payload
-/// does not have to wait for the passphrase.
-fn seal_one(
-    header: envelope_core::Header,
-    passphrase: &[u8],
-    message: &[u8],
-    path: &Path,
-    force: bool,
-) -> anyhow::Result<()> {
-    let page = EnvelopePage::new(&header);
-    let sealer = Sealer::new(header, envelope_core::ContentKey::generate())?;
-    let progress = progress_bar(message.len(), path);
-    let (slot, sealed) = std::thread::scope(|scope| {
-        let slot = scope.spawn(|| sealer.wrap_for_passphrase(passphrase));
-        let sealed = sealer.encrypt_payload(message, |done| progress.set_position(done as u64));
-        (
-            slot.join()
-                .expect("the key derivation thread does not panic"),
-            sealed,
-        )
-    });
-    let head = sealer.head(&slot?)?;
-    let sealed = sealed?;
-    progress.set_message("writing");
-    write_atomically(path, force, |out| page.write(&[&head, &sealed], out))?;
-    progress.finish_and_clear();
-    Ok(())
 }
 
 fn progress_bar(len: usize, path: &Path) -> ProgressBar {
