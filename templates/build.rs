@@ -73,7 +73,11 @@ fn main() {
 }
 
 /// The opener's own scripts, run after the wasm-bindgen glue, in this order.
-const OPENER_SCRIPTS: [&str; 2] = ["envelope/prepare-html.js", "envelope/opener.js"];
+const OPENER_SCRIPTS: [&str; 3] = [
+    "envelope/decryptor.js",
+    "envelope/prepare-html.js",
+    "envelope/opener.js",
+];
 
 fn fail(message: &str) -> ! {
     eprintln!("\nerror: {message}\n");

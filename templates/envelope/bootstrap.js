@@ -24,6 +24,7 @@
     window.securedocWasm = bundle.subarray(4 + scriptLength);
     const script = document.createElement("script");
     script.textContent = new TextDecoder().decode(bundle.subarray(4, 4 + scriptLength));
+    window.securedocScript = script.textContent; // the decryptor's worker runs the same script
     document.body.append(script);
   } catch (error) {
     console.error("securedoc: cannot unpack the opener:", error);

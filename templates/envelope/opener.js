@@ -1,24 +1,18 @@
 // The securedoc envelope opener. Runs inline in securedoc.html, from disk, with
-// no network: it decodes the envelope's data block, asks the embedded
-// WebAssembly (envelope-core) to unlock and decrypt it, and shows the message.
-// Every step that can take long yields to the browser so the page stays alive.
+// no network: it hands the envelope's data block to the decryptor
+// (decryptor.js: the embedded WebAssembly, in a Web Worker), shows progress,
+// and shows the message once every chunk has verified.
 "use strict";
 (function () {
+  if (typeof document === "undefined") return; // inside the decryptor's worker
   const $ = (id) => document.getElementById(id);
-  const SLICE_CHARS = 4 << 20; // base64 characters decoded per step (a multiple of 4)
-  const CHUNKS_PER_STEP = 16; // 64 KiB chunks decrypted per step: 1 MiB
   const DAMAGED = "This envelope is damaged or has been altered. Nothing from it is shown. Ask the sender to send it again.";
+  const PHASES = { read: "Reading the envelope…", kdf: "Checking the passphrase…", decrypt: "Decrypting…", parse: "Preparing the message…" };
 
-  let opener = null; // the WebAssembly Opener, created on the first attempt
+  let decryptor = null; // {call(method, args, onProgress)}: a worker, or the service on this page
+  let textSent = false; // the worker keeps the envelope after the first attempt
   let header = null;
   let busy = false;
-
-  // Yield to the browser (paint, input) without the 4 ms clamp of setTimeout.
-  const channel = new MessageChannel();
-  const yieldQueue = [];
-  channel.port1.onmessage = () => yieldQueue.shift()();
-  const nextTurn = () => new Promise((resolve) => { yieldQueue.push(resolve); channel.port2.postMessage(0); });
-  const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
   function formatSize(bytes) {
     if (bytes < 1024) return bytes + " bytes";
@@ -71,24 +65,52 @@
     return $("securedoc-envelope").textContent;
   }
 
-  async function loadDecryptor() {
-    // bootstrap.js unpacked the module beside this script.
-    await wasm_bindgen({ module_or_path: window.securedocWasm });
-    window.securedocWasm = null;
+  // Talks to the decryptor in a worker: {id, method, args} out, {id, result |
+  // error | progress} back.
+  function workerClient(worker) {
+    let nextId = 0;
+    const pending = new Map();
+    worker.onmessage = ({ data }) => {
+      const call = pending.get(data.id);
+      if (!call) return;
+      if (data.progress) return call.onProgress(data.progress.phase, data.progress.fraction);
+      pending.delete(data.id);
+      if (data.error) call.reject(Object.assign(new Error(data.error.message), { kind: data.error.kind }));
+      else call.resolve(data.result);
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      for (const call of pending.values()) call.reject(new Error("the decryptor stopped: " + event.message));
+      pending.clear();
+    };
+    return {
+      call(method, args, onProgress) {
+        return new Promise((resolve, reject) => {
+          const id = ++nextId;
+          pending.set(id, { resolve, reject, onProgress: onProgress || (() => {}) });
+          worker.postMessage({ id, method, args });
+        });
+      },
+    };
   }
 
-  // Decodes the data block into the Opener in slices, showing progress.
-  async function loadEnvelope() {
-    const text = envelopeText();
-    const created = new wasm_bindgen.Opener(text.length);
-    for (let start = 0; start < text.length || start === 0; start += SLICE_CHARS) {
-      const last = start + SLICE_CHARS >= text.length;
-      created.push_text(text.slice(start, start + SLICE_CHARS), last);
-      showProgress("Reading the envelope…", Math.min(1, (start + SLICE_CHARS) / text.length));
-      await nextTurn();
-      if (last) break;
+  // Starts the decryptor in a Web Worker made from this very script (the
+  // page's policy allows blob: workers); where that fails, runs it here.
+  async function startDecryptor() {
+    const module = window.securedocWasm;
+    window.securedocWasm = null;
+    try {
+      const url = URL.createObjectURL(new Blob([window.securedocScript], { type: "text/javascript" }));
+      const client = workerClient(new Worker(url));
+      const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error("the worker did not start")), 5000));
+      await Promise.race([client.call("init", [module]), timeout]);
+      return client;
+    } catch (error) {
+      console.warn("securedoc: decrypting on the page, without a worker:", error);
+      const service = securedocService();
+      await service.init(module);
+      return { call: async (method, args, onProgress) => service[method](...args, onProgress || (() => {})) };
     }
-    return created;
   }
 
   async function open(passphrase) {
@@ -97,38 +119,37 @@
     $("passphrase").removeAttribute("aria-invalid");
     // Timings for the benchmark (and the curious): milliseconds per phase.
     const timings = (window.securedocTimings = { started: performance.now() });
-    const mark = (name, since) => { timings[name] = performance.now() - since; return performance.now(); };
+    let phase = null;
+    let phaseStarted = timings.started;
+    const enter = (next) => {
+      const now = performance.now();
+      if (phase) timings[phase + "_ms"] = now - phaseStarted;
+      phase = next;
+      phaseStarted = now;
+    };
+    const onProgress = (next, fraction) => {
+      if (next !== phase) enter(next);
+      showProgress(PHASES[next] || "Opening…", fraction);
+    };
     try {
-      let t = performance.now();
-      if (!opener) opener = await loadEnvelope();
-      t = mark("read_ms", t);
-      showProgress("Checking the passphrase…", 0);
-      await nextFrame(); // let the status paint before the key derivation runs
-      t = performance.now();
-      opener.unlock_with_passphrase(passphrase);
-      t = mark("kdf_ms", t);
-      let done = 0;
-      while (done < 1) {
-        done = opener.decrypt_some(CHUNKS_PER_STEP);
-        showProgress("Decrypting…", done);
-        await nextTurn();
-      }
-      t = mark("decrypt_ms", t);
-      const message = JSON.parse(opener.message_json());
-      t = mark("parse_ms", t);
-      showMessage(message);
-      mark("render_ms", t);
+      const text = textSent ? null : envelopeText();
+      textSent = true;
+      const json = await decryptor.call("open", [text, passphrase], onProgress);
+      enter("render");
+      await showMessage(JSON.parse(json));
+      enter(null);
       timings.total_ms = performance.now() - timings.started;
     } catch (error) {
       const kind = error && error.kind;
-      if (kind !== "wrong_passphrase") console.error("securedoc: cannot open the envelope:", error);
+      if (kind !== "wrong_passphrase") {
+        console.error("securedoc: cannot open the envelope:", error);
+        textSent = false;
+      }
       if (kind === "wrong_passphrase") {
         showError("Wrong passphrase. Check it and try again; passphrases are case-sensitive.", { retry: true });
       } else if (kind === "kdf_too_weak" || kind === "kdf_too_costly" || kind === "unsupported_version" || kind === "not_a_message") {
-        opener = null;
         showError(error.message + ".", { retry: false });
       } else {
-        opener = null;
         showError(DAMAGED, { retry: false });
       }
     }
@@ -154,7 +175,20 @@
     list.append(dt, dd);
   }
 
-  function showMessage(message) {
+  // data: URLs for the images the HTML body shows inline (cid: references).
+  async function inlineImages(attachments) {
+    const images = new Map();
+    for (const [index, attachment] of attachments.entries()) {
+      if (!attachment.content_id || !attachment.content_type.startsWith("image/")) continue;
+      const bytes = await decryptor.call("attachment", [index]);
+      let binary = "";
+      for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+      images.set(attachment.content_id.toLowerCase(), "data:" + attachment.content_type + ";base64," + btoa(binary));
+    }
+    return images;
+  }
+
+  async function showMessage(message) {
     $("progress-box").hidden = true;
     $("unlock-section").hidden = true;
     const article = $("message");
@@ -167,7 +201,7 @@
 
     const body = $("body");
     if (message.html != null) {
-      const { html, blocked } = window.securedocPrepareHtml(message.html, message.attachments, (i) => opener.attachment(i));
+      const { html, blocked } = securedocPrepareHtml(message.html, await inlineImages(message.attachments));
       const frame = document.createElement("iframe");
       frame.title = "Message body";
       // No allow-scripts, no allow-same-origin, no allow-forms: the body can
@@ -199,11 +233,13 @@
       link.download = attachment.name;
       link.textContent = attachment.name;
       link.setAttribute("aria-label", attachment.name + ", " + formatSize(attachment.size) + ", download");
-      link.addEventListener("click", (event) => {
+      link.addEventListener("click", async (event) => {
         if (link.dataset.ready) return; // second, programmatic click: let it download
         event.preventDefault();
-        const url = URL.createObjectURL(new Blob([opener.attachment(index)], { type: attachment.content_type }));
-        link.href = url;
+        if (link.dataset.loading) return;
+        link.dataset.loading = "1";
+        const bytes = await decryptor.call("attachment", [index]);
+        link.href = URL.createObjectURL(new Blob([bytes], { type: attachment.content_type }));
         link.dataset.ready = "1";
         link.click();
       });
@@ -216,9 +252,9 @@
     });
     $("attachments-section").hidden = list.children.length === 0;
 
-    $("save-message").addEventListener("click", () => {
+    $("save-message").addEventListener("click", async () => {
       const name = (message.subject || "message").replace(/[\\/:*?"<>|\u0000-\u001f]+/g, "_").slice(0, 100) + ".eml";
-      download(opener.eml(), name, "message/rfc822");
+      download(await decryptor.call("eml", []), name, "message/rfc822");
     });
     const print = $("print");
     if (print && header && header.flags.print) {
@@ -233,8 +269,8 @@
   async function start() {
     const form = $("unlock");
     try {
-      await loadDecryptor();
-      header = JSON.parse(wasm_bindgen.header_json(envelopeText().slice(0, 64 * 1024)));
+      decryptor = await startDecryptor();
+      header = JSON.parse(await decryptor.call("header", [envelopeText().slice(0, 64 * 1024)]));
     } catch (error) {
       console.error("securedoc: cannot read the envelope:", error);
       $("unlock-section").hidden = false;

@@ -10,22 +10,14 @@
 // shows inline (cid:) images, and removes active content so that nothing
 // depends on a single layer.
 "use strict";
-window.securedocPrepareHtml = function (html, attachments, attachmentBytes) {
+// `inlineImages` maps a lower-case Content-ID to its data: URL.
+function securedocPrepareHtml(html, inlineImages) {
   const doc = new DOMParser().parseFromString(html, "text/html");
   let blocked = 0;
   const REMOTE = /^\s*(https?:|\/\/|ftp:)/i;
   const CSS_URL = /url\(\s*(['"]?)(.*?)\1\s*\)/gi;
 
-  const cidImages = new Map();
-  attachments.forEach((a, i) => { if (a.content_id) cidImages.set(a.content_id.toLowerCase(), { a, i }); });
-  function cidToData(ref) {
-    const found = cidImages.get(ref.replace(/^cid:/i, "").toLowerCase());
-    if (!found || !found.a.content_type.startsWith("image/")) return null;
-    const bytes = attachmentBytes(found.i);
-    let binary = "";
-    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
-    return "data:" + found.a.content_type + ";base64," + btoa(binary);
-  }
+  const cidToData = (ref) => inlineImages.get(ref.replace(/^cid:/i, "").toLowerCase()) || null;
 
   function cleanCss(css) {
     return css.replace(/@import[^;]*;?/gi, () => { blocked++; return ""; }).replace(CSS_URL, (match, quote, url) => {
@@ -82,4 +74,4 @@ window.securedocPrepareHtml = function (html, attachments, attachmentBytes) {
   referrer.content = "no-referrer";
   head.prepend(csp, referrer);
   return { html: "<!DOCTYPE html>\n" + doc.documentElement.outerHTML, blocked };
-};
+}

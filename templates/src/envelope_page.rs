@@ -65,7 +65,7 @@ impl EnvelopePage {
         let statics = statics();
         let csp = format!(
             "default-src 'none'; script-src {} 'wasm-unsafe-eval'; style-src 'unsafe-inline'; \
-             img-src data: blob:; connect-src 'none'; form-action 'none'; base-uri 'none'",
+             img-src data: blob:; worker-src blob:; connect-src 'none'; form-action 'none'; base-uri 'none'",
             statics.script_hashes
         );
         let mut env = Environment::new();
