@@ -24,6 +24,13 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+# The standard library's source: the decryptor's build rebuilds std for size
+# (see templates/build.rs); without it the envelope works but is larger.
+if ! rustup component list --installed | grep -qx rust-src; then
+  say "adding the Rust component rust-src"
+  rustup component add rust-src
+fi
+
 # just, from PyPI.
 if ! command -v just >/dev/null 2>&1; then
   say "installing just (PyPI: rust-just)"
