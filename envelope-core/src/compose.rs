@@ -29,13 +29,19 @@ pub struct Draft {
     pub attachments: Vec<DraftAttachment>,
     /// Date, Unix seconds.
     pub date: i64,
-    /// Message-ID without angle brackets.
-    pub message_id: String,
 }
 
 /// Composes the message: text and HTML as `multipart/alternative`, attachments
-/// with their types guessed from the file name.
+/// with their types guessed from the file name, a fresh random Message-ID in
+/// the sender's domain.
 pub fn compose(draft: &Draft) -> Vec<u8> {
+    let mut id = [0u8; 16];
+    crate::fill_random(&mut id);
+    let domain = draft
+        .from
+        .rsplit_once('@')
+        .map_or("securedoc.invalid", |(_, domain)| domain);
+    let message_id = format!("{}@{domain}", crate::header::encode_hex(&id));
     let to: Vec<Address<'_>> = draft
         .to
         .iter()
@@ -46,7 +52,7 @@ pub fn compose(draft: &Draft) -> Vec<u8> {
         .to(Address::new_list(to))
         .subject(draft.subject.as_str())
         .date(draft.date)
-        .message_id(draft.message_id.as_str());
+        .message_id(message_id);
     if let Some(text) = &draft.text {
         builder = builder.text_body(text.as_str());
     }

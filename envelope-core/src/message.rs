@@ -4,7 +4,7 @@
 //! sanitised before they become file names, and the HTML body is handed to the
 //! caller as text for a sandboxed frame, never interpreted here.
 
-use mail_parser::{Address, MessageParser, MimeHeaders, PartType};
+use mail_parser::{Address, Message, MessageParser, MimeHeaders, PartType};
 use thiserror::Error;
 
 /// Why a decrypted payload could not be shown.
@@ -54,19 +54,7 @@ pub struct MessageView {
 impl MessageView {
     /// Parses message bytes.
     pub fn parse(bytes: &[u8]) -> Result<MessageView, MessageError> {
-        let message = MessageParser::default()
-            .parse(bytes)
-            .ok_or(MessageError::NotAMessage)?;
-        if message.headers().is_empty() {
-            return Err(MessageError::NotAMessage);
-        }
-        let body_of = |ids: &[u32], html: bool| {
-            ids.iter().find_map(|&id| match &message.part(id)?.body {
-                PartType::Html(text) if html => Some(text.to_string()),
-                PartType::Text(text) if !html => Some(text.to_string()),
-                _ => None,
-            })
-        };
+        let message = parse_message(bytes)?;
         let attachments = message
             .attachments()
             .enumerate()
@@ -96,8 +84,8 @@ impl MessageView {
             to: message.to().map(addresses).unwrap_or_default(),
             cc: message.cc().map(addresses).unwrap_or_default(),
             date: message.date().map(|d| d.to_rfc3339()),
-            text: body_of(&message.text_body, false),
-            html: body_of(&message.html_body, true),
+            text: first_body(&message, false).map(str::to_string),
+            html: first_body(&message, true).map(str::to_string),
             attachments,
         })
     }
@@ -106,28 +94,38 @@ impl MessageView {
 /// The size a person would call the message's size: its bodies and
 /// attachments, decoded (not their MIME encoding). Copies nothing.
 pub fn content_size(bytes: &[u8]) -> Result<u64, MessageError> {
+    let message = parse_message(bytes)?;
+    let bodies = [false, true].map(|html| first_body(&message, html).map_or(0, str::len));
+    let attachments: usize = message
+        .attachments()
+        .map(|part| part.contents().len())
+        .sum();
+    Ok((bodies[0] + bodies[1] + attachments) as u64)
+}
+
+fn parse_message(bytes: &[u8]) -> Result<Message<'_>, MessageError> {
     let message = MessageParser::default()
         .parse(bytes)
         .ok_or(MessageError::NotAMessage)?;
     if message.headers().is_empty() {
         return Err(MessageError::NotAMessage);
     }
-    // Only the first text and HTML bodies, as MessageView shows them (mail-parser
-    // lists a text-only message's text part as its HTML body too).
-    let body = |ids: &[u32], html: bool| -> usize {
-        ids.iter()
-            .find_map(|&id| match &message.part(id)?.body {
-                PartType::Html(text) if html => Some(text.len()),
-                PartType::Text(text) if !html => Some(text.len()),
-                _ => None,
-            })
-            .unwrap_or(0)
+    Ok(message)
+}
+
+/// The first plain-text (or HTML) body. mail-parser lists a text-only
+/// message's text part among its HTML bodies too, so the part's type decides.
+fn first_body<'a>(message: &'a Message<'_>, html: bool) -> Option<&'a str> {
+    let ids = if html {
+        &message.html_body
+    } else {
+        &message.text_body
     };
-    let attachments: usize = message
-        .attachments()
-        .map(|part| part.contents().len())
-        .sum();
-    Ok((body(&message.text_body, false) + body(&message.html_body, true) + attachments) as u64)
+    ids.iter().find_map(|&id| match &message.part(id)?.body {
+        PartType::Html(text) if html => Some(text.as_ref()),
+        PartType::Text(text) if !html => Some(text.as_ref()),
+        _ => None,
+    })
 }
 
 fn addresses(address: &Address) -> Vec<String> {

@@ -220,12 +220,6 @@ fn message_bytes(args: &SealArgs, now: jiff::Timestamp) -> anyhow::Result<Vec<u8
             bytes: read_file(path)?,
         });
     }
-    let mut id = [0u8; 12];
-    getrandom_id(&mut id);
-    let domain = args
-        .from
-        .rsplit_once('@')
-        .map_or("securedoc.invalid", |(_, d)| d);
     Ok(compose(&Draft {
         from: args.from.clone(),
         to: args.to.clone(),
@@ -234,16 +228,7 @@ fn message_bytes(args: &SealArgs, now: jiff::Timestamp) -> anyhow::Result<Vec<u8
         html,
         attachments,
         date: now.as_second(),
-        message_id: format!(
-            "{}@{domain}",
-            id.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        ),
     }))
-}
-
-fn getrandom_id(buf: &mut [u8]) {
-    // A fresh content key is 32 random bytes; a slice of one makes a message id.
-    buf.copy_from_slice(&envelope_core::ContentKey::generate().as_bytes()[..buf.len()]);
 }
 
 fn too_big(size: u64, limit: u64) -> anyhow::Error {
