@@ -10,13 +10,14 @@ setup:
 demo: setup
     scripts/demo.sh
 
-# Everything CI checks: format, lints, the wasm32 build of envelope-core, all tests.
+# Everything CI checks: format, lints, the wasm32 build of envelope-core, all tests
+# (the key server's store tests run on SQLite and on a local PostgreSQL, started here).
 test: setup
     cargo fmt --all -- --check
     cargo build --locked --workspace
     cargo clippy --locked --workspace --all-targets -- -D warnings
     cargo build --locked -p envelope-core --target wasm32-unknown-unknown
-    cargo test --locked --workspace
+    SECUREDOC_TEST_POSTGRES_URL="$(scripts/postgres.sh)" cargo test --locked --workspace
     cd tests/browser && SECUREDOC_BIN="{{justfile_directory()}}/target/debug/securedoc" npm test
 
 # Seal and open time, envelope overhead and browser memory, side by side with age.

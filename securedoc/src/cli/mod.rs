@@ -3,6 +3,7 @@
 mod inspect;
 mod open;
 mod seal;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,6 +26,10 @@ enum Command {
     Open(open::OpenArgs),
     /// Say whether a file is a well-formed envelope and print its header (no secret needed).
     Inspect(inspect::InspectArgs),
+    /// Run the key server.
+    Serve(serve::ServeArgs),
+    /// Administer the key server (sender tokens).
+    Admin(serve::AdminArgs),
 }
 
 /// Where the passphrase comes from. Never a command-line argument: those are
@@ -47,6 +52,8 @@ impl Cli {
             Command::Seal(args) => seal::run(*args),
             Command::Open(args) => open::run(args),
             Command::Inspect(args) => inspect::run(args),
+            Command::Serve(args) => serve::serve(args),
+            Command::Admin(args) => serve::admin(args),
         }
     }
 }

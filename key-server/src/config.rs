@@ -1,0 +1,126 @@
+//! Configuration: embedded defaults good enough for the demo, then a TOML
+//! file, then `SECUREDOC_*` environment variables (and `DATABASE_URL`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::Error;
+
+/// The key server's configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on (`SECUREDOC_LISTEN`).
+    pub listen: SocketAddr,
+    /// Data directory: the SQLite database and the master key (`SECUREDOC_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…` (`DATABASE_URL`); default: SQLite in the data directory.
+    pub database_url: Option<String>,
+    /// File holding the master key, base64 (`SECUREDOC_MASTER_KEY_FILE`);
+    /// default: `master.key` in the data directory, created on first start.
+    pub master_key_file: Option<PathBuf>,
+    /// The origin envelopes are sealed to (`SECUREDOC_PUBLIC_URL`).
+    pub public_url: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            master_key_file: None,
+            public_url: "http://127.0.0.1:8080".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then `file` if given, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, Error> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
+                toml::from_str(&text)
+                    .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), Error> {
+        if let Some(listen) = var("SECUREDOC_LISTEN") {
+            self.listen = listen.parse().map_err(|_| {
+                Error::Config(format!(
+                    "SECUREDOC_LISTEN '{listen}' is not an address like 127.0.0.1:8080"
+                ))
+            })?;
+        }
+        if let Some(dir) = var("SECUREDOC_DATA_DIR") {
+            self.data_dir = dir.into();
+        }
+        if let Some(url) = var("DATABASE_URL").or_else(|| var("SECUREDOC_DATABASE_URL")) {
+            self.database_url = Some(url);
+        }
+        if let Some(file) = var("SECUREDOC_MASTER_KEY_FILE") {
+            self.master_key_file = Some(file.into());
+        }
+        if let Some(url) = var("SECUREDOC_PUBLIC_URL") {
+            self.public_url = url;
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("securedoc.db").display()
+            )
+        })
+    }
+
+    /// The master-key file in effect.
+    pub fn master_key_file(&self) -> PathBuf {
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_environment_overrides_the_defaults() {
+        let mut config = Config::default();
+        config
+            .apply_env(|name| match name {
+                "SECUREDOC_LISTEN" => Some("127.0.0.1:9999".into()),
+                "DATABASE_URL" => Some("postgres://db/securedoc".into()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(config.listen.port(), 9999);
+        assert_eq!(config.database_url(), "postgres://db/securedoc");
+        assert!(Config::default()
+            .database_url()
+            .starts_with("sqlite://./data/securedoc.db"));
+    }
+
+    #[test]
+    fn a_bad_listen_address_is_a_clear_error() {
+        let mut config = Config::default();
+        let error = config
+            .apply_env(|name| (name == "SECUREDOC_LISTEN").then(|| "everywhere".into()))
+            .unwrap_err();
+        assert!(error.to_string().contains("SECUREDOC_LISTEN 'everywhere'"));
+    }
+}

@@ -1,0 +1,45 @@
+//! # key-server
+//!
+//! The securedoc key server. Senders (the CLI, the mail hook) register each
+//! message: its id, recipients, expiry, flags and its content key, which is
+//! stored only sealed under the server's master key. Recipients, later, get
+//! that key released to them after their password is checked (DESIGN.md §4).
+//!
+//! State lives in the store (SQLite by default, PostgreSQL for several
+//! replicas), never in process memory, so replicas behind a load balancer agree.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod config;
+mod error;
+mod http;
+mod master_key;
+mod store;
+
+pub use config::Config;
+pub use error::Error;
+pub use http::{app, serve, AppState};
+pub use master_key::MasterKey;
+pub use store::{NewMessage, RecipientStatus, Store};
+
+/// Seconds since the Unix epoch, now.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Random bytes from the operating system.
+pub(crate) fn random<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    getrandom::getrandom(&mut bytes)
+        .expect("the operating system's random number generator failed");
+    bytes
+}
+
+/// Lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

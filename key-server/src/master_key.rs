@@ -1,0 +1,134 @@
+//! The master key: the one secret that protects every content key at rest.
+//!
+//! Generated on first start into the data directory (mode 0600), or given as a
+//! file. Content keys are stored only sealed under it (XChaCha20-Poly1305 with
+//! a random nonce, the message id as associated data, so a sealed key cannot
+//! be moved to another message).
+
+use std::io::Write;
+use std::path::Path;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use zeroize::Zeroizing;
+
+use crate::Error;
+
+/// The server's master key.
+pub struct MasterKey(Zeroizing<[u8; 32]>);
+
+impl MasterKey {
+    /// Reads the key from `path`, creating it (mode 0600) if it does not exist.
+    pub fn load_or_create(path: &Path) -> Result<MasterKey, Error> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => MasterKey::from_base64(text.trim()).ok_or_else(|| {
+                Error::MasterKey(format!(
+                    "{} does not hold a base64 32-byte key",
+                    path.display()
+                ))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = MasterKey(Zeroizing::new(crate::random()));
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                let mut file = options.open(path).map_err(|e| {
+                    Error::MasterKey(format!("cannot create {}: {e}", path.display()))
+                })?;
+                writeln!(file, "{}", STANDARD.encode(key.0.as_ref()))?;
+                file.sync_all()?;
+                Ok(key)
+            }
+            Err(e) => Err(Error::MasterKey(format!(
+                "cannot read {}: {e}",
+                path.display()
+            ))),
+        }
+    }
+
+    /// A key from its base64 form.
+    pub fn from_base64(text: &str) -> Option<MasterKey> {
+        let bytes = Zeroizing::new(STANDARD.decode(text).ok()?);
+        Some(MasterKey(Zeroizing::new(bytes.as_slice().try_into().ok()?)))
+    }
+
+    /// Seals a content key for storage: base64 of nonce, ciphertext and tag.
+    pub fn seal(&self, message_id: &str, content_key: &[u8]) -> String {
+        let nonce: [u8; 24] = crate::random();
+        let sealed = XChaCha20Poly1305::new(self.0.as_ref().into())
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: content_key,
+                    aad: message_id.as_bytes(),
+                },
+            )
+            .expect("in-memory encryption cannot fail");
+        STANDARD.encode([nonce.as_slice(), &sealed].concat())
+    }
+
+    /// Opens a sealed content key; `None` if it was not sealed under this key
+    /// for this message.
+    pub fn open(&self, message_id: &str, sealed: &str) -> Option<Zeroizing<Vec<u8>>> {
+        let bytes = STANDARD.decode(sealed).ok()?;
+        let (nonce, ciphertext) = bytes.split_at_checked(24)?;
+        XChaCha20Poly1305::new(self.0.as_ref().into())
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: message_id.as_bytes(),
+                },
+            )
+            .ok()
+            .map(Zeroizing::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_key_is_private_and_reloads_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data/master.key");
+        let key = MasterKey::load_or_create(&path).unwrap();
+        let sealed = key.seal("m1", &[7u8; 32]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        let again = MasterKey::load_or_create(&path).unwrap();
+        assert_eq!(again.open("m1", &sealed).unwrap().as_slice(), &[7u8; 32]);
+    }
+
+    #[test]
+    fn a_sealed_key_opens_only_for_its_message_and_under_its_master_key() {
+        let key = MasterKey::from_base64(&STANDARD.encode([1u8; 32])).unwrap();
+        let other = MasterKey::from_base64(&STANDARD.encode([2u8; 32])).unwrap();
+        let sealed = key.seal("m1", &[7u8; 32]);
+        assert!(key.open("m2", &sealed).is_none());
+        assert!(other.open("m1", &sealed).is_none());
+        assert!(key.open("m1", "not base64!").is_none());
+        assert!(key.open("m1", "AAAA").is_none());
+    }
+
+    #[test]
+    fn a_damaged_key_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        std::fs::write(&path, "short").unwrap();
+        assert!(MasterKey::load_or_create(&path).is_err());
+    }
+}

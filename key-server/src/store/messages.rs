@@ -1,0 +1,142 @@
+//! Messages, their recipients and their (sealed) content keys.
+
+use serde::{Deserialize, Serialize};
+
+use super::Store;
+use crate::{now, Error};
+
+/// A message a sender registers before sealing its envelopes.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewMessage {
+    /// Message id from the envelope header (32 lowercase hex digits).
+    pub id: String,
+    /// Recipient addresses.
+    pub recipients: Vec<String>,
+    /// Expiry, Unix seconds.
+    pub expires: Option<i64>,
+    /// The sender's flags, as in the envelope header.
+    pub flags: envelope_core::Flags,
+    /// Security level.
+    pub security: envelope_core::SecurityLevel,
+}
+
+/// What the sender learns about each recipient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientStatus {
+    /// The address.
+    pub address: String,
+    /// Whether the recipient has a confirmed account.
+    pub registered: bool,
+    /// The recipient's personal security phrase, if they enabled it.
+    pub phrase: Option<String>,
+}
+
+impl NewMessage {
+    fn validate(&self) -> Result<(), Error> {
+        let bad = |why: &str| Err(Error::Unprocessable(why.into()));
+        if self.id.len() != 32
+            || !self
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return bad("id must be 32 lowercase hex digits");
+        }
+        if self.recipients.is_empty() || self.recipients.len() > 500 {
+            return bad("a message has 1 to 500 recipients");
+        }
+        for address in &self.recipients {
+            envelope_core::validate_address("recipient", address).map_err(Error::Unprocessable)?;
+        }
+        if self.expires.is_some_and(|e| e <= now()) {
+            return bad("expires is in the past");
+        }
+        Ok(())
+    }
+}
+
+/// A message's key and what decides whether it may be released:
+/// sealed key, expiry, locked, revoked.
+type KeyRow = (Option<String>, Option<i64>, i64, Option<i64>);
+
+impl Store {
+    /// Registers a message with its content key already sealed under the
+    /// master key; returns each recipient's status.
+    pub async fn register_message(
+        &self,
+        sender_id: &str,
+        message: &NewMessage,
+        sealed_key: &str,
+    ) -> Result<Vec<RecipientStatus>, Error> {
+        message.validate()?;
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO messages (id, sender_id, created_at, expires_at, flags, security, sealed_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&message.id)
+        .bind(sender_id)
+        .bind(now())
+        .bind(message.expires)
+        .bind(serde_json::to_string(&message.flags).expect("flags serialise"))
+        .bind(serde_json::to_value(message.security).expect("level serialises").as_str().unwrap_or("high").to_string())
+        .bind(sealed_key)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(Error::Conflict(format!(
+                    "message {} is registered already",
+                    message.id
+                )))
+            }
+            other => other?,
+        };
+        let mut statuses = Vec::new();
+        for address in &message.recipients {
+            let address = address.to_ascii_lowercase();
+            sqlx::query("INSERT INTO message_recipients (message_id, address) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(&message.id)
+                .bind(&address)
+                .execute(&mut *tx)
+                .await?;
+            // Accounts arrive with registration; until then nobody is registered.
+            statuses.push(RecipientStatus {
+                address,
+                registered: false,
+                phrase: None,
+            });
+        }
+        tx.commit().await?;
+        Ok(statuses)
+    }
+
+    /// The sealed content key of a message that is neither expired, revoked
+    /// nor locked. An expired message's key is deleted here, not just refused.
+    pub async fn sealed_key(&self, message_id: &str) -> Result<Option<String>, Error> {
+        let row: Option<KeyRow> = sqlx::query_as(
+            "SELECT sealed_key, expires_at, locked, revoked_at FROM messages WHERE id = $1",
+        )
+        .bind(message_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((key, expires, locked, revoked)) = row else {
+            return Ok(None);
+        };
+        if expires.is_some_and(|e| e <= now()) {
+            self.shred_key(message_id).await?;
+            return Ok(None);
+        }
+        Ok(key.filter(|_| locked == 0 && revoked.is_none()))
+    }
+
+    /// Deletes a message's content key: nobody can open it again.
+    pub async fn shred_key(&self, message_id: &str) -> Result<(), Error> {
+        sqlx::query("UPDATE messages SET sealed_key = NULL WHERE id = $1")
+            .bind(message_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
