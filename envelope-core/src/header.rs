@@ -200,7 +200,7 @@ pub fn validate_address(field: &str, address: &str) -> Result<(), String> {
 
 /// A key-server origin: `https://host[:port]`, or `http://` for loopback only
 /// (local demos and tests).
-fn validate_origin(url: &str) -> Result<(), String> {
+pub fn validate_origin(url: &str) -> Result<(), String> {
     let (scheme, authority) = url
         .split_once("://")
         .ok_or_else(|| format!("key_server '{url}' must be an https:// origin"))?;

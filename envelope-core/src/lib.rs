@@ -27,7 +27,9 @@ mod compose;
 
 pub use error::{OpenError, SealError};
 pub use format::{from_text, header_from_text, header_len, to_text, Envelope, MAGIC};
-pub use header::{validate_address, Flags, Header, Mode, SecurityLevel, MAX_HEADER_LEN};
+pub use header::{
+    validate_address, validate_origin, Flags, Header, Mode, SecurityLevel, MAX_HEADER_LEN,
+};
 pub use kdf::{
     KdfParams, DEFAULT_M_KIB, DEFAULT_P, DEFAULT_T, MAX_M_KIB, MAX_P, MAX_T, MIN_M_KIB, MIN_T,
 };

@@ -35,20 +35,36 @@ impl EnvelopeInfo {
         let mut salt = [0u8; SALT_LEN];
         fill_random(&mut salt);
         let kdf = KdfParams::new(m_kib, t, p, salt)?;
-        self.header(Mode::Passphrase, Some(kdf), None)
+        let mut id = [0u8; 16];
+        fill_random(&mut id);
+        self.header(id, Mode::Passphrase, Some(kdf), None)
+    }
+
+    /// A server-mode header for message `id`. All of a message's envelopes
+    /// share its id and content key (the key server holds one key per
+    /// message); each gets its own random STREAM nonce, so no (key, nonce)
+    /// pair is ever used twice.
+    pub fn server_header(
+        &self,
+        id: [u8; 16],
+        key_server: &str,
+        security: SecurityLevel,
+    ) -> Result<Header, SealError> {
+        let mut header = self.header(id, Mode::Server, None, Some(key_server.to_string()))?;
+        header.security = security;
+        Ok(header)
     }
 
     fn header(
         &self,
+        id: [u8; 16],
         mode: Mode,
         kdf: Option<KdfParams>,
         key_server: Option<String>,
     ) -> Result<Header, SealError> {
         validate_address("sender", &self.from).map_err(SealError::Header)?;
         validate_address("recipient", &self.to).map_err(SealError::Header)?;
-        let mut id = [0u8; 16];
         let mut nonce = [0u8; NONCE_PREFIX_LEN];
-        fill_random(&mut id);
         fill_random(&mut nonce);
         let header = Header {
             v: FORMAT_VERSION,

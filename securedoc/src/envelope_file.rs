@@ -24,13 +24,14 @@ use securedoc_templates::EnvelopePage;
 
 use crate::input::{persist, temp_file_beside};
 
-/// Seals `message` with `sealer` under `passphrase` into `path`. `check` runs
+/// Seals `message` with `sealer` into `path`; `key_slot` makes the key slot
+/// (Argon2id for a passphrase, nothing in server mode) on a second thread. `check` runs
 /// before the file is put in place (a check that may still be running on
 /// another thread); if it fails, nothing is written.
 pub fn seal_to_file(
     page: &EnvelopePage,
     sealer: &Sealer,
-    passphrase: &[u8],
+    key_slot: impl FnOnce() -> Result<Vec<u8>, envelope_core::SealError> + Send,
     message: &[u8],
     target: (&Path, bool),
     progress: &ProgressBar,
@@ -44,7 +45,7 @@ pub fn seal_to_file(
     let cannot_write = || format!("cannot write {}", path.display());
 
     std::thread::scope(|scope| -> anyhow::Result<()> {
-        let slot = scope.spawn(|| sealer.wrap_for_passphrase(passphrase));
+        let slot = scope.spawn(key_slot);
         let mut out = BufWriter::with_capacity(1 << 20, file.as_file_mut());
         out.write_all(page.before().as_bytes())
             .with_context(cannot_write)?;

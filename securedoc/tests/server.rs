@@ -136,3 +136,199 @@ fn a_bad_configuration_is_one_clear_line() {
         .unwrap()
         .contains("cannot read /nonexistent/securedoc.toml"));
 }
+
+/// Starts `securedoc serve` on a free port; returns it with its address.
+fn start_server(data: &std::path::Path) -> (Serving, String) {
+    let child = securedoc(data)
+        .args(["serve"])
+        .env("SECUREDOC_LISTEN", "127.0.0.1:0")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut serving = Serving(child);
+    let mut line = String::new();
+    BufReader::new(serving.0.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("serve did not say where it listens: {line:?}"))
+        .to_string();
+    (serving, addr)
+}
+
+#[test]
+fn server_mode_seal_registers_the_key_and_never_sends_the_body() {
+    let data = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let token = securedoc(data.path())
+        .args(["admin", "token", "create", "--name", "clinic"])
+        .output()
+        .unwrap();
+    std::fs::write(work.path().join("token"), &token.stdout).unwrap();
+    let (_server, addr) = start_server(data.path());
+    let body = "The body is a secret the key server must never see: 7c1f9a2e";
+
+    let output = Command::cargo_bin("securedoc")
+        .unwrap()
+        .current_dir(work.path())
+        .args([
+            "seal",
+            "--from",
+            "alice@example.org",
+            "--to",
+            "bob@example.net",
+            "--to",
+            "carol@example.org",
+        ])
+        .args([
+            "--subject",
+            "Results",
+            "--body",
+            body,
+            "--security",
+            "medium",
+            "--out-dir",
+            "out",
+        ])
+        .args([
+            "--key-server",
+            &format!("http://{addr}"),
+            "--token-file",
+            "token",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("bob@example.net: not registered yet"),
+        "{stderr}"
+    );
+
+    // Two envelopes, server mode, sealed to this key server, one message id.
+    let mut ids = Vec::new();
+    for to in ["bob@example.net", "carol@example.org"] {
+        let path = work.path().join(format!("out/securedoc-{to}.html"));
+        let inspect = Command::cargo_bin("securedoc")
+            .unwrap()
+            .args(["inspect", "--json"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(inspect.status.success());
+        let header: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+        assert_eq!(header["mode"], "server");
+        assert_eq!(header["key_server"], format!("http://{addr}"));
+        assert_eq!(header["to"], to);
+        assert_eq!(header["security"], "medium");
+        assert_eq!(header["kdf"], serde_json::Value::Null);
+        ids.push(header["id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(ids[0], ids[1], "one message, one id, one key at the server");
+
+    // The server's store has the message, and nowhere the body.
+    for entry in std::fs::read_dir(data.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(
+            !bytes.windows(body.len()).any(|w| w == body.as_bytes()),
+            "the body reached the key server"
+        );
+    }
+    let db = std::fs::read(data.path().join("securedoc.db")).unwrap_or_default();
+    let wal = std::fs::read(data.path().join("securedoc.db-wal")).unwrap_or_default();
+    let id = ids[0].as_bytes();
+    assert!(
+        db.windows(id.len())
+            .chain(wal.windows(id.len()))
+            .any(|w| w == id),
+        "the message is registered"
+    );
+}
+
+#[test]
+fn server_mode_seal_explains_what_went_wrong() {
+    let data = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("bad-token"), "sdk_not-a-real-token\n").unwrap();
+    std::fs::write(work.path().join("empty-token"), "\n").unwrap();
+    let (_server, addr) = start_server(data.path());
+    let seal = |server: &str, token: &str| {
+        let output = Command::cargo_bin("securedoc")
+            .unwrap()
+            .current_dir(work.path())
+            .args([
+                "seal",
+                "--from",
+                "alice@example.org",
+                "--to",
+                "bob@example.net",
+                "--subject",
+                "x",
+                "--body",
+                "y",
+            ])
+            .args([
+                "-o",
+                "out.html",
+                "--key-server",
+                server,
+                "--token-file",
+                token,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        assert!(
+            !work.path().join("out.html").exists(),
+            "no envelope on failure"
+        );
+        String::from_utf8(output.stderr).unwrap()
+    };
+    let refused = seal(&format!("http://{addr}"), "bad-token");
+    assert!(
+        refused.contains("refused the token") && refused.contains("--token-file"),
+        "{refused}"
+    );
+    let empty = seal(&format!("http://{addr}"), "empty-token");
+    assert!(
+        empty.contains("is empty") && empty.contains("admin token create"),
+        "{empty}"
+    );
+    // A port nothing listens on.
+    let unreachable = seal("http://127.0.0.1:9", "bad-token");
+    assert!(
+        unreachable.contains("cannot reach the key server at http://127.0.0.1:9"),
+        "{unreachable}"
+    );
+    let not_an_origin = seal("http://keys.example.org", "bad-token");
+    assert!(not_an_origin.contains("https://"), "{not_an_origin}");
+
+    // --key-server without --token-file is a usage error.
+    let usage = Command::cargo_bin("securedoc")
+        .unwrap()
+        .args([
+            "seal",
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.net",
+            "--subject",
+            "x",
+            "-o",
+            "o.html",
+        ])
+        .args(["--key-server", "https://keys.example.org"])
+        .output()
+        .unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(String::from_utf8(usage.stderr)
+        .unwrap()
+        .contains("--token-file"));
+}

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{ArgGroup, Args};
 use envelope_core::{
-    compose, validate_address, Draft, DraftAttachment, EnvelopeInfo, Flags, Sealer, DEFAULT_M_KIB,
-    DEFAULT_P, DEFAULT_T,
+    compose, validate_address, ContentKey, Draft, DraftAttachment, EnvelopeInfo, Flags, Sealer,
+    SecurityLevel, DEFAULT_M_KIB, DEFAULT_P, DEFAULT_T,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use securedoc_templates::EnvelopePage;
@@ -16,6 +16,7 @@ use securedoc_templates::EnvelopePage;
 use super::PassphraseSource;
 use crate::envelope_file::seal_to_file;
 use crate::input::{check_output, format_size, format_time, parse_expiry, parse_size, read_file};
+use key_server::{NewMessage, RecipientStatus};
 
 /// Inputs larger than this get a progress bar (when stderr is a terminal).
 const PROGRESS_THRESHOLD: usize = 8 << 20;
@@ -48,7 +49,13 @@ pub struct SealArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "subject")]
     eml: Option<PathBuf>,
     #[command(flatten)]
-    passphrase: PassphraseSource,
+    key: KeySource,
+    /// Sender API token for --key-server (from `securedoc admin token create`).
+    #[arg(long, value_name = "FILE", requires = "key_server")]
+    token_file: Option<PathBuf>,
+    /// How often the key server asks the recipient for a password (server mode).
+    #[arg(long, value_enum, default_value = "high", requires = "key_server")]
+    security: Security,
     /// When the message expires: 1d, 7d, 30d (any number of days, or hours as 12h) or a date YYYY-MM-DD.
     #[arg(long, value_name = "WHEN")]
     expires: Option<String>,
@@ -69,6 +76,41 @@ pub struct SealArgs {
     force: bool,
 }
 
+/// How the recipient will get the content key.
+#[derive(Debug, Args)]
+#[group(id = "key_source", required = true, multiple = false)]
+struct KeySource {
+    /// Read the passphrase from this file (one trailing newline is ignored).
+    #[arg(long, value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
+    /// Read the passphrase from standard input (one trailing newline is ignored).
+    #[arg(long)]
+    passphrase_stdin: bool,
+    /// Server mode: register the message at this key server (https://host[:port]);
+    /// recipients open with their key-server password. Needs --token-file.
+    #[arg(long, value_name = "URL", requires = "token_file")]
+    key_server: Option<String>,
+}
+
+/// Security levels (CRES): high asks the password every time, medium offers
+/// "Remember me", low asks none.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Security {
+    High,
+    Medium,
+    Low,
+}
+
+impl From<Security> for SecurityLevel {
+    fn from(level: Security) -> Self {
+        match level {
+            Security::High => SecurityLevel::High,
+            Security::Medium => SecurityLevel::Medium,
+            Security::Low => SecurityLevel::Low,
+        }
+    }
+}
+
 pub fn run(args: SealArgs) -> anyhow::Result<ExitCode> {
     let now = jiff::Timestamp::now();
     validate_address("--from", &args.from).map_err(anyhow::Error::msg)?;
@@ -86,12 +128,6 @@ pub fn run(args: SealArgs) -> anyhow::Result<ExitCode> {
         check_output(path, args.force)?;
     }
     let message = message_bytes(&args, now)?;
-    let passphrase = args.passphrase.read()?;
-    if let Some(dir) = &args.out_dir {
-        // Created only now, so a run that fails on its inputs leaves nothing behind.
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create the directory {}", dir.display()))?;
-    }
 
     let info = |to: &str| EnvelopeInfo {
         from: args.from.clone(),
@@ -111,21 +147,87 @@ pub fn run(args: SealArgs) -> anyhow::Result<ExitCode> {
             None => Ok(()),
         }
     };
+    let mode = match &args.key.key_server {
+        None => Mode::Passphrase(
+            PassphraseSource {
+                passphrase_file: args.key.passphrase_file.clone(),
+                passphrase_stdin: args.key.passphrase_stdin,
+            }
+            .read()?,
+        ),
+        Some(url) => {
+            let origin = url.trim_end_matches('/').to_string();
+            envelope_core::validate_origin(&origin).map_err(anyhow::Error::msg)?;
+            let token = read_token(
+                args.token_file
+                    .as_deref()
+                    .expect("clap requires --token-file"),
+            )?;
+            let registration = NewMessage {
+                id: hex(&random_id()),
+                recipients: args.to.clone(),
+                expires: expires.map(|e| e.as_second()),
+                flags: info(&args.to[0]).flags,
+                security: args.security.into(),
+            };
+            let cek = ContentKey::generate();
+            let statuses = register_message(&origin, &token, &registration, &cek)?;
+            Mode::Server {
+                origin,
+                registration,
+                cek,
+                statuses,
+            }
+        }
+    };
+    if let Some(dir) = &args.out_dir {
+        // Created only now, so a run that fails on its inputs leaves nothing behind.
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the directory {}", dir.display()))?;
+    }
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let mut check = Some(scope.spawn(|| eml_check(&message)));
         for (to, path) in args.to.iter().zip(&outputs) {
-            let header = info(to).passphrase_header(DEFAULT_M_KIB, DEFAULT_T, DEFAULT_P)?;
+            let (header, cek) = match &mode {
+                Mode::Passphrase(_) => (
+                    info(to).passphrase_header(DEFAULT_M_KIB, DEFAULT_T, DEFAULT_P)?,
+                    ContentKey::generate(),
+                ),
+                Mode::Server {
+                    origin,
+                    registration,
+                    cek,
+                    statuses,
+                } => {
+                    let mut header = info(to).server_header(
+                        parse_id(&registration.id),
+                        origin,
+                        registration.security,
+                    )?;
+                    header.phrase = statuses
+                        .iter()
+                        .find(|s| s.address.eq_ignore_ascii_case(to))
+                        .and_then(|s| s.phrase.clone());
+                    (header, cek.clone())
+                }
+            };
             let page = EnvelopePage::new(&header);
-            let sealer = Sealer::new(header, envelope_core::ContentKey::generate())?;
+            let sealer = Sealer::new(header, cek)?;
             let progress = progress_bar(message.len(), path);
             let wait_for_check = || match check.take() {
                 Some(check) => check.join().expect("the size check does not panic"),
                 None => Ok(()),
             };
+            let key_slot = || match &mode {
+                Mode::Passphrase(passphrase) => sealer
+                    .wrap_for_passphrase(passphrase)
+                    .map(|slot| slot.to_vec()),
+                Mode::Server { .. } => Ok(Vec::new()),
+            };
             seal_to_file(
                 &page,
                 &sealer,
-                &passphrase,
+                key_slot,
                 &message,
                 (path, args.force),
                 &progress,
@@ -137,15 +239,33 @@ pub fn run(args: SealArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(())
     })?;
+    if let Mode::Server {
+        origin, statuses, ..
+    } = &mode
+    {
+        for status in statuses {
+            let state = if status.registered {
+                "registered"
+            } else {
+                "not registered yet: the envelope offers Register"
+            };
+            eprintln!("{}: {state}", status.address);
+        }
+        eprintln!("Registered the message at {origin}; recipients open it with their key-server password.");
+    }
     let expiry = expires
         .map(|e| format!(", expires {}", format_time(e.as_second())))
         .unwrap_or_default();
     eprintln!(
-        "Sealed {} envelope{} ({}{expiry}). Open in any browser (double-click the file) with the passphrase.\n\
-         Give the passphrase to the recipient another way (phone, text message), never in the same e-mail.",
+        "Sealed {} envelope{} ({}{expiry}).{}",
         outputs.len(),
         if outputs.len() == 1 { "" } else { "s" },
         format_size(message.len() as u64),
+        match mode {
+            Mode::Passphrase(_) => " Open in any browser (double-click the file) with the passphrase.\n\
+                Give the passphrase to the recipient another way (phone, text message), never in the same e-mail.",
+            Mode::Server { .. } => "",
+        }
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -265,4 +385,89 @@ fn progress_bar(len: usize, path: &Path) -> ProgressBar {
             .progress_chars("=> "),
     );
     bar
+}
+
+/// How this run gets its content keys.
+enum Mode {
+    /// One random key per envelope, wrapped under the passphrase.
+    Passphrase(zeroize::Zeroizing<Vec<u8>>),
+    /// One key for the message, held by the key server.
+    Server {
+        origin: String,
+        registration: NewMessage,
+        cek: ContentKey,
+        statuses: Vec<RecipientStatus>,
+    },
+}
+
+fn random_id() -> [u8; 16] {
+    let mut id = [0u8; 16];
+    getrandom::getrandom(&mut id).expect("the operating system's random number generator failed");
+    id
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn parse_id(hex: &str) -> [u8; 16] {
+    std::array::from_fn(|i| {
+        u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("we made this id")
+    })
+}
+
+fn read_token(path: &Path) -> anyhow::Result<String> {
+    let token = String::from_utf8(read_file(path).context("cannot read the token file")?)
+        .map_err(|_| anyhow::anyhow!("{} does not hold a token", path.display()))?;
+    let token = token.trim();
+    if token.is_empty() {
+        bail!(
+            "{} is empty; create a token with `securedoc admin token create --name NAME`",
+            path.display()
+        );
+    }
+    Ok(token.to_string())
+}
+
+/// Registers the message and its content key at the key server; the message
+/// body never leaves this machine.
+fn register_message(
+    origin: &str,
+    token: &str,
+    message: &NewMessage,
+    cek: &ContentKey,
+) -> anyhow::Result<Vec<RecipientStatus>> {
+    use base64::Engine;
+    #[derive(serde::Deserialize)]
+    struct Registered {
+        recipients: Vec<RecipientStatus>,
+    }
+    let body = serde_json::json!({
+        "message": message,
+        "content_key": base64::engine::general_purpose::STANDARD.encode(cek.as_bytes()),
+    });
+    let response = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()?
+        .post(format!("{origin}/api/v1/messages"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .with_context(|| format!("cannot reach the key server at {origin}"))?;
+    let status = response.status();
+    if status.is_success() {
+        let registered: Registered = response
+            .json()
+            .with_context(|| format!("{origin} did not answer like a securedoc key server"))?;
+        return Ok(registered.recipients);
+    }
+    let reason = response
+        .json::<serde_json::Value>()
+        .ok()
+        .and_then(|v| v["error"].as_str().map(String::from))
+        .unwrap_or_else(|| status.to_string());
+    if status == reqwest::StatusCode::UNAUTHORIZED {
+        bail!("the key server at {origin} refused the token ({reason}); check --token-file");
+    }
+    bail!("the key server at {origin} refused the message: {reason}")
 }
