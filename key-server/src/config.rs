@@ -23,6 +23,24 @@ pub struct Config {
     pub master_key_file: Option<PathBuf>,
     /// The origin envelopes are sealed to (`SECUREDOC_PUBLIC_URL`).
     pub public_url: String,
+    /// Recipients' passwords: Argon2id memory in KiB (OWASP: 19 MiB).
+    pub password_m_kib: u32,
+    /// Argon2id passes.
+    pub password_t: u32,
+    /// Argon2id lanes.
+    pub password_p: u32,
+    /// Password hashes computed at once (default: the number of cores).
+    pub password_concurrency: Option<usize>,
+    /// Wrong passwords before an account is locked.
+    pub lockout_attempts: u32,
+    /// How long a lock lasts, minutes. A lock always ends by itself, so a
+    /// stranger cannot keep an account locked out for ever by trying
+    /// passwords only at this rate; a password reset also ends it.
+    pub lockout_minutes: u32,
+    /// Failed key requests from one client address before it must wait.
+    pub client_failure_limit: u32,
+    /// The window for `client_failure_limit`, minutes.
+    pub client_window_minutes: u32,
 }
 
 impl Default for Config {
@@ -33,6 +51,14 @@ impl Default for Config {
             database_url: None,
             master_key_file: None,
             public_url: "http://127.0.0.1:8080".into(),
+            password_m_kib: 19 * 1024,
+            password_t: 2,
+            password_p: 1,
+            password_concurrency: None,
+            lockout_attempts: 5,
+            lockout_minutes: 15,
+            client_failure_limit: 30,
+            client_window_minutes: 15,
         }
     }
 }

@@ -15,13 +15,15 @@ mod config;
 mod error;
 mod http;
 mod master_key;
+mod password;
 mod store;
 
 pub use config::Config;
 pub use error::Error;
-pub use http::{app, serve, AppState};
+pub use http::{app, serve, AppState, Settings, HPKE_INFO};
 pub use master_key::MasterKey;
-pub use store::{NewMessage, RecipientStatus, Store};
+pub use password::PasswordHasher;
+pub use store::{Account, NewAccount, NewMessage, RecipientStatus, Store};
 
 /// Seconds since the Unix epoch, now.
 pub(crate) fn now() -> i64 {

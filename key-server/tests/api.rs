@@ -1,152 +1,15 @@
 //! The key server over real HTTP on 127.0.0.1:0, against SQLite and against
-//! PostgreSQL. The PostgreSQL tests need `SECUREDOC_TEST_POSTGRES_URL` (set by
-//! `just test`, which starts PostgreSQL); without it they fail, loudly.
+//! PostgreSQL: health, message registration, hostile requests, expiry.
 
-use std::net::SocketAddr;
+mod common;
+
 use std::path::PathBuf;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use key_server::{Config, Store};
+use common::{message, post, raw_sealed_key, start, Backend, KEY};
+use key_server::Store;
 use serde_json::{json, Value};
-
-struct Server {
-    base: String,
-    store: Store,
-    data_dir: tempfile::TempDir,
-    database_url: String,
-    _postgres: Option<PostgresDb>,
-}
-
-/// A fresh PostgreSQL database for one test, dropped afterwards.
-struct PostgresDb {
-    admin_url: String,
-    name: String,
-}
-
-impl Drop for PostgresDb {
-    fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        // Drop runs outside the test's runtime; use a small one of its own.
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Runtime::new()
-                .unwrap()
-                .block_on(async move {
-                    use sqlx::Connection;
-                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                        let _ =
-                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                                .execute(&mut conn)
-                                .await;
-                    }
-                })
-        })
-        .join();
-    }
-}
-
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-async fn start(backend: Backend) -> Server {
-    let data_dir = tempfile::tempdir().unwrap();
-    let (database_url, postgres) = match backend {
-        Backend::Sqlite => (
-            format!(
-                "sqlite://{}?mode=rwc",
-                data_dir.path().join("securedoc.db").display()
-            ),
-            None,
-        ),
-        Backend::Postgres => {
-            let admin_url = std::env::var("SECUREDOC_TEST_POSTGRES_URL").expect(
-                "SECUREDOC_TEST_POSTGRES_URL is not set: the PostgreSQL tests need a server. \
-                 Run `./run test` (it installs and starts PostgreSQL) or point the variable at one.",
-            );
-            let name = format!("securedoc_test_{}", hex_random());
-            use sqlx::Connection;
-            let mut conn = sqlx::PgConnection::connect(&admin_url)
-                .await
-                .unwrap_or_else(|e| {
-                    panic!("cannot connect to PostgreSQL at SECUREDOC_TEST_POSTGRES_URL: {e}")
-                });
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            let url = replace_database(&admin_url, &name);
-            (url, Some(PostgresDb { admin_url, name }))
-        }
-    };
-    let config = Config {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        data_dir: data_dir.path().to_path_buf(),
-        database_url: Some(database_url.clone()),
-        master_key_file: None,
-        public_url: "http://127.0.0.1".into(),
-    };
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    tokio::spawn(async move {
-        key_server::serve(&config, |addr| tx.send(addr).unwrap())
-            .await
-            .unwrap();
-    });
-    let addr = rx.await.expect("the server starts");
-    let store = Store::connect(&database_url).await.unwrap();
-    Server {
-        base: format!("http://{addr}"),
-        store,
-        data_dir,
-        database_url,
-        _postgres: postgres,
-    }
-}
-
-fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
-    match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
-    }
-}
-
-fn hex_random() -> String {
-    let mut bytes = [0u8; 8];
-    getrandom::getrandom(&mut bytes).unwrap();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn message(id: &str, expires: Option<i64>) -> Value {
-    json!({
-        "message": {
-            "id": id,
-            "recipients": ["Bob@Example.net", "carol@example.org"],
-            "expires": expires,
-            "flags": {"reply": true, "reply_all": true, "forward": true, "print": false, "read_receipt": false},
-            "security": "high"
-        },
-        "content_key": STANDARD.encode(KEY),
-    })
-}
-
-const KEY: [u8; 32] = *b"a-known-content-key-for-the-grep";
-
-async fn post(server: &Server, token: Option<&str>, body: &Value) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .post(format!("{}/api/v1/messages", server.base))
-        .json(body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 async fn health_and_registration(backend: Backend) {
     let server = start(backend).await;
@@ -258,17 +121,6 @@ async fn expiry_deletes_the_key(backend: Backend) {
     assert!(store.sealed_key(id).await.unwrap().is_none());
     let row: Option<String> = raw_sealed_key(&server.database_url, id).await;
     assert_eq!(row, None, "the sealed key is deleted at expiry");
-}
-
-async fn raw_sealed_key(url: &str, id: &str) -> Option<String> {
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(url).await.unwrap();
-    let (key,): (Option<String>,) = sqlx::query_as("SELECT sealed_key FROM messages WHERE id = $1")
-        .bind(id)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    key
 }
 
 #[tokio::test]

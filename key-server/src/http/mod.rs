@@ -2,6 +2,9 @@
 
 mod health;
 mod messages;
+mod release;
+
+pub use release::HPKE_INFO;
 
 use std::sync::Arc;
 
@@ -10,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use serde_json::json;
 
+use crate::password::PasswordHasher;
 use crate::{Config, Error, MasterKey, Store};
 
 /// What every handler shares.
@@ -19,6 +23,46 @@ pub struct AppState {
     pub store: Store,
     /// The master key.
     pub master_key: Arc<MasterKey>,
+    /// Password hashing.
+    pub passwords: PasswordHasher,
+    /// Limits from the configuration.
+    pub settings: Settings,
+}
+
+/// The limits handlers apply, from [`Config`].
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Wrong passwords before a lock.
+    pub lockout_attempts: i64,
+    /// Lock duration, seconds.
+    pub lockout_seconds: i64,
+    /// Failed requests per client address per window.
+    pub client_failure_limit: i64,
+    /// The window, seconds.
+    pub client_window_seconds: i64,
+}
+
+impl AppState {
+    /// State for `config`, with an open store and master key.
+    pub fn new(config: &Config, store: Store, master_key: MasterKey) -> Result<AppState, Error> {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(AppState {
+            store,
+            master_key: Arc::new(master_key),
+            passwords: PasswordHasher::new(
+                config.password_m_kib,
+                config.password_t,
+                config.password_p,
+                config.password_concurrency.unwrap_or(cores),
+            )?,
+            settings: Settings {
+                lockout_attempts: config.lockout_attempts.into(),
+                lockout_seconds: i64::from(config.lockout_minutes) * 60,
+                client_failure_limit: config.client_failure_limit.into(),
+                client_window_seconds: i64::from(config.client_window_minutes) * 60,
+            },
+        })
+    }
 }
 
 /// The whole application, for `serve` and for tests.
@@ -26,6 +70,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(messages::router())
+        .merge(release::router())
         // Requests are small JSON documents; anything larger is refused before it is read.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
         .with_state(state)
@@ -40,15 +85,19 @@ pub async fn serve(config: &Config, ready: impl FnOnce(std::net::SocketAddr)) ->
             config.data_dir.display()
         ))
     })?;
-    let master_key = Arc::new(MasterKey::load_or_create(&config.master_key_file())?);
+    let master_key = MasterKey::load_or_create(&config.master_key_file())?;
     let store = Store::connect(&config.database_url()).await?;
+    let state = AppState::new(config, store, master_key)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
     ready(listener.local_addr()?);
-    axum::serve(listener, app(AppState { store, master_key }))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(())
 }
 

@@ -1,12 +1,14 @@
 //! The store: sqlx over SQLite (embedded default, WAL) or PostgreSQL, chosen by
 //! URL, with one set of migrations for both.
 
+mod accounts;
 mod messages;
 mod senders;
 
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::AnyPool;
 
+pub use accounts::{Account, NewAccount};
 pub use messages::{NewMessage, RecipientStatus};
 
 use crate::Error;

@@ -1,0 +1,266 @@
+//! Key release: `POST /api/v1/keys/release` (DESIGN.md §4).
+//!
+//! The envelope's opener sends the message id, the recipient, the password
+//! and an ephemeral X25519 public key. If the account may open that message,
+//! the content key comes back sealed to the ephemeral key with HPKE (RFC 9180:
+//! DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305, base mode), so
+//! it never crosses the wire in the clear, even inside TLS.
+//!
+//! The page that calls this is opened from disk (`Origin: null`), so the
+//! origin proves nothing: every request is judged by what it carries, and
+//! limited per account (lockout) and per client address, both in the store.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use hpke::aead::ChaCha20Poly1305;
+use hpke::kdf::HkdfSha256;
+use hpke::kem::X25519HkdfSha256;
+use hpke::{Deserializable, OpModeS, Serializable};
+use serde::Deserialize;
+use serde_json::json;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use zeroize::Zeroizing;
+
+use super::AppState;
+use crate::Error;
+
+/// HPKE `info`: binds the sealed key to this protocol and version.
+pub const HPKE_INFO: &[u8] = b"securedoc v1 key release";
+
+pub fn router() -> Router<AppState> {
+    // Envelopes are opened from file://, whose requests say `Origin: null`;
+    // CORS is opened for that, on this endpoint only.
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::exact(
+            "null".parse().expect("a valid header value"),
+        ))
+        .allow_methods([Method::POST])
+        .allow_headers([header::CONTENT_TYPE]);
+    Router::new().route("/api/v1/keys/release", post(release).layer(cors))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReleaseRequest {
+    message_id: String,
+    recipient: String,
+    password: Zeroizing<String>,
+    /// The opener's ephemeral X25519 public key, base64 (32 bytes).
+    public_key: String,
+}
+
+/// A refusal the opener can explain to the recipient.
+struct Refusal {
+    status: StatusCode,
+    kind: &'static str,
+    message: String,
+    extra: serde_json::Value,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            kind,
+            message: message.into(),
+            extra: json!({}),
+        }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let mut body = json!({ "error": self.kind, "message": self.message });
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), self.extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        (self.status, Json(body)).into_response()
+    }
+}
+
+enum Outcome {
+    Released(serde_json::Value),
+    Refused(Refusal),
+}
+
+async fn release(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Json(request): Json<ReleaseRequest>,
+) -> Result<Response, Error> {
+    let client = peer.ip().to_string();
+    let settings = &state.settings;
+    if state
+        .store
+        .recent_failures_from(&client, settings.client_window_seconds)
+        .await?
+        >= settings.client_failure_limit
+    {
+        state
+            .store
+            .audit(
+                Some(&request.recipient),
+                Some(&request.message_id),
+                &client,
+                "rate_limited",
+            )
+            .await?;
+        let refusal = Refusal::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many failed attempts from this network. Wait a few minutes and try again.",
+        );
+        return Ok(refusal.into_response());
+    }
+    let (outcome, audit) = decide(&state, &request).await?;
+    state
+        .store
+        .audit(
+            Some(&request.recipient),
+            Some(&request.message_id),
+            &client,
+            audit,
+        )
+        .await?;
+    Ok(match outcome {
+        Outcome::Released(body) => (StatusCode::OK, Json(body)).into_response(),
+        Outcome::Refused(refusal) => refusal.into_response(),
+    })
+}
+
+/// The checks of DESIGN.md §4, in order; returns the answer and the audit outcome.
+async fn decide(
+    state: &AppState,
+    request: &ReleaseRequest,
+) -> Result<(Outcome, &'static str), Error> {
+    let refuse = |status, kind, message: &str| {
+        Ok((Outcome::Refused(Refusal::new(status, kind, message)), kind))
+    };
+    let public_key = match STANDARD
+        .decode(&request.public_key)
+        .ok()
+        .and_then(|bytes| <X25519HkdfSha256 as hpke::Kem>::PublicKey::from_bytes(&bytes).ok())
+    {
+        Some(key) => key,
+        None => {
+            return refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "bad_request",
+                "public_key must be a base64 X25519 public key",
+            )
+        }
+    };
+    if request.password.len() > 1024
+        || request.recipient.len() > 320
+        || request.message_id.len() != 32
+    {
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_request",
+            "a field is too long or malformed",
+        );
+    }
+
+    let account = state.store.account(&request.recipient).await?;
+    if let Some(account) = &account {
+        if let Some(until) = account.locked_until {
+            let mut refusal = Refusal::new(StatusCode::LOCKED, "locked", "This account is locked after too many wrong passwords. Wait until the time shown, or reset your password.");
+            refusal.extra = json!({ "locked_until": until });
+            return Ok((Outcome::Refused(refusal), "locked"));
+        }
+    }
+    let hash = account.as_ref().map(|a| a.password_hash.clone());
+    let right = state
+        .passwords
+        .verify(request.password.clone(), hash)
+        .await?;
+    let Some(account) = account.filter(|_| right) else {
+        // Unknown account and wrong password look the same (no user enumeration).
+        let attempts_left = match state.store.account(&request.recipient).await? {
+            Some(_) => Some(
+                state
+                    .store
+                    .record_failed_login(
+                        &request.recipient,
+                        state.settings.lockout_attempts,
+                        state.settings.lockout_seconds,
+                    )
+                    .await?,
+            ),
+            None => None,
+        };
+        let mut refusal = Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            "wrong_password",
+            "Wrong password.",
+        );
+        if let Some(left) = attempts_left {
+            refusal.extra = json!({ "attempts_left": left });
+        }
+        return Ok((Outcome::Refused(refusal), "wrong_password"));
+    };
+    state
+        .store
+        .record_successful_login(&account.address)
+        .await?;
+    if !account.confirmed {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "unconfirmed",
+            "Confirm your e-mail address first: follow the link in the confirmation e-mail.",
+        );
+    }
+    if account.disabled {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "disabled",
+            "This account is disabled. Ask the sender for help.",
+        );
+    }
+    if !state
+        .store
+        .is_recipient(&request.message_id, &account.address)
+        .await?
+    {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "not_a_recipient",
+            "This message was not sent to this address.",
+        );
+    }
+    let Some(sealed) = state.store.sealed_key(&request.message_id).await? else {
+        return refuse(
+            StatusCode::GONE,
+            "gone",
+            "This message has expired or been withdrawn by its sender and can no longer be opened.",
+        );
+    };
+    let key = state
+        .master_key
+        .open(&request.message_id, &sealed)
+        .ok_or_else(|| {
+            Error::MasterKey(format!(
+                "the key of message {} does not open under this master key",
+                request.message_id
+            ))
+        })?;
+    let (enc, ciphertext) =
+        hpke::single_shot_seal::<ChaCha20Poly1305, HkdfSha256, X25519HkdfSha256, _>(
+            &OpModeS::Base,
+            &public_key,
+            HPKE_INFO,
+            &key,
+            request.message_id.as_bytes(),
+            &mut rand_core::OsRng,
+        )
+        .map_err(|e| Error::Unprocessable(format!("HPKE: {e}")))?;
+    let body = json!({ "enc": STANDARD.encode(enc.to_bytes()), "ciphertext": STANDARD.encode(ciphertext) });
+    Ok((Outcome::Released(body), "released"))
+}

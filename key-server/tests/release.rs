@@ -1,0 +1,267 @@
+//! Key release over real HTTP, on SQLite and PostgreSQL: the content key comes
+//! back only HPKE-sealed to the caller's ephemeral key, and only for a
+//! confirmed recipient with the right password on a live message; lockout,
+//! per-address limits and the audit trail live in the store.
+
+mod common;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use common::{start, start_with, Backend, Server, KEY};
+use hpke::aead::ChaCha20Poly1305;
+use hpke::kdf::HkdfSha256;
+use hpke::kem::X25519HkdfSha256;
+use hpke::{Deserializable, Kem, OpModeR, Serializable};
+use key_server::{NewAccount, PasswordHasher, HPKE_INFO};
+use serde_json::{json, Value};
+use zeroize::Zeroizing;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn account(server: &Server, address: &str, confirmed: bool) {
+    let hasher = PasswordHasher::new(19 * 1024, 2, 1, 2).unwrap();
+    let password_hash = hasher.hash(Zeroizing::new(PASSWORD.into())).await.unwrap();
+    let new = NewAccount {
+        address: address.into(),
+        first_name: "Test".into(),
+        last_name: "Person".into(),
+        language: "en".into(),
+        password_hash,
+        phrase: None,
+    };
+    server.store.create_account(&new).await.unwrap();
+    if confirmed {
+        server.store.confirm_account(address).await.unwrap();
+    }
+}
+
+async fn register(server: &Server, id: &str, recipients: &[&str], expires: Option<i64>) {
+    let token = server
+        .store
+        .create_sender(&format!("sender-{id}"))
+        .await
+        .unwrap();
+    let mut body = common::message(id, expires);
+    body["message"]["recipients"] = json!(recipients);
+    assert_eq!(common::post(server, Some(&token), &body).await.0, 200);
+}
+
+/// Asks for a message's key; returns the status, the body and, on success,
+/// the key opened with the ephemeral private key.
+async fn release(
+    server: &Server,
+    id: &str,
+    recipient: &str,
+    password: &str,
+) -> (u16, Value, Option<Vec<u8>>) {
+    let (private, public) = X25519HkdfSha256::gen_keypair(&mut rand_core::OsRng);
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/keys/release", server.base))
+        .header("Origin", "null")
+        .json(&json!({
+            "message_id": id,
+            "recipient": recipient,
+            "password": password,
+            "public_key": STANDARD.encode(public.to_bytes()),
+        }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    let key = (status == 200).then(|| {
+        let enc = <X25519HkdfSha256 as Kem>::EncappedKey::from_bytes(
+            &STANDARD.decode(body["enc"].as_str().unwrap()).unwrap(),
+        )
+        .unwrap();
+        let ciphertext = STANDARD
+            .decode(body["ciphertext"].as_str().unwrap())
+            .unwrap();
+        hpke::single_shot_open::<ChaCha20Poly1305, HkdfSha256, X25519HkdfSha256>(
+            &OpModeR::Base,
+            &private,
+            &enc,
+            HPKE_INFO,
+            &ciphertext,
+            id.as_bytes(),
+        )
+        .expect("the key opens with the ephemeral private key")
+    });
+    (status, body, key)
+}
+
+async fn release_rules(backend: Backend) {
+    let server = start(backend).await;
+    let id = "11111111111111111111111111111111";
+    register(
+        &server,
+        id,
+        &["bob@example.net", "carol@example.org", "dave@example.org"],
+        None,
+    )
+    .await;
+    account(&server, "bob@example.net", true).await;
+    account(&server, "dave@example.org", false).await;
+    account(&server, "eve@example.org", true).await;
+
+    // The right recipient and password: the key, sealed to the ephemeral key only.
+    let (status, body, key) = release(&server, id, "Bob@Example.net", PASSWORD).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(key.as_deref(), Some(KEY.as_slice()));
+    assert!(
+        !body.to_string().contains(&STANDARD.encode(KEY)),
+        "the key never travels in the clear"
+    );
+
+    // Wrong password: says so, with the attempts left.
+    let (status, body, _) = release(&server, id, "bob@example.net", "wrong").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("wrong_password"))
+    );
+    assert_eq!(body["attempts_left"], 4);
+    // The right password resets the count.
+    assert_eq!(
+        release(&server, id, "bob@example.net", PASSWORD).await.0,
+        200
+    );
+
+    // No account: the same answer as a wrong password, without a count.
+    let (status, body, _) = release(&server, id, "carol@example.org", PASSWORD).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("wrong_password"))
+    );
+    assert_eq!(body.get("attempts_left"), None);
+
+    // Not confirmed yet; not a recipient of this message.
+    assert_eq!(
+        release(&server, id, "dave@example.org", PASSWORD).await.1["error"],
+        "unconfirmed"
+    );
+    assert_eq!(
+        release(&server, id, "eve@example.org", PASSWORD).await.1["error"],
+        "not_a_recipient"
+    );
+
+    // Malformed requests.
+    let bad = reqwest::Client::new()
+        .post(format!("{}/api/v1/keys/release", server.base))
+        .json(&json!({"message_id": id, "recipient": "bob@example.net", "password": PASSWORD, "public_key": "AAAA"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+
+    // Every attempt left an audit row for this message.
+    let outcomes = server.store.audit_outcomes(id).await.unwrap();
+    assert_eq!(
+        outcomes.iter().filter(|o| *o == "released").count(),
+        2,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.contains(&"wrong_password".to_string())
+            && outcomes.contains(&"unconfirmed".to_string())
+    );
+}
+
+async fn lockout_and_expiry(backend: Backend) {
+    let server = start(backend).await;
+    let id = "22222222222222222222222222222222";
+    register(&server, id, &["frank@example.org"], None).await;
+    account(&server, "frank@example.org", true).await;
+    for left in (1..5).rev() {
+        assert_eq!(
+            release(&server, id, "frank@example.org", "guess").await.1["attempts_left"],
+            left
+        );
+    }
+    let (status, body, _) = release(&server, id, "frank@example.org", "guess").await;
+    assert_eq!((status, body["attempts_left"].as_i64()), (401, Some(0)));
+    // Locked: even the right password gets no key, and the lock says until when.
+    let (status, body, key) = release(&server, id, "frank@example.org", PASSWORD).await;
+    assert_eq!(
+        (status, body["error"].as_str(), key),
+        (423, Some("locked"), None)
+    );
+    assert!(body["locked_until"].as_i64().unwrap() > 0);
+
+    // An expired message: refused, and its key is gone from the store.
+    let short = "33333333333333333333333333333333";
+    account(&server, "grace@example.org", true).await;
+    let soon = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        + 1;
+    register(&server, short, &["grace@example.org"], Some(soon)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (status, body, _) = release(&server, short, "grace@example.org", PASSWORD).await;
+    assert_eq!((status, body["error"].as_str()), (410, Some("gone")));
+    assert_eq!(
+        common::raw_sealed_key(&server.database_url, short).await,
+        None
+    );
+}
+
+#[tokio::test]
+async fn sqlite_release_rules() {
+    release_rules(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_release_rules() {
+    release_rules(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn sqlite_lockout_and_expiry() {
+    lockout_and_expiry(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_lockout_and_expiry() {
+    lockout_and_expiry(Backend::Postgres).await;
+}
+
+/// One address trying many passwords is slowed down, across accounts.
+#[tokio::test]
+async fn sqlite_limits_failures_per_client_address() {
+    let server = start_with(Backend::Sqlite, |config| config.client_failure_limit = 6).await;
+    let id = "44444444444444444444444444444444";
+    register(&server, id, &["henry@example.org"], None).await;
+    for i in 0..6 {
+        let (status, _, _) = release(&server, id, &format!("nobody{i}@example.org"), "guess").await;
+        assert_eq!(status, 401);
+    }
+    let (status, body, _) = release(&server, id, "henry@example.org", PASSWORD).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("rate_limited"))
+    );
+}
+
+/// Envelopes opened from disk send `Origin: null`: allowed on key release only.
+#[tokio::test]
+async fn cors_allows_file_pages_on_key_release_only() {
+    let server = start(Backend::Sqlite).await;
+    let preflight = |path: &'static str| {
+        reqwest::Client::new()
+            .request(reqwest::Method::OPTIONS, format!("{}{path}", server.base))
+            .header("Origin", "null")
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", "content-type")
+            .send()
+    };
+    let release = preflight("/api/v1/keys/release").await.unwrap();
+    assert_eq!(
+        release
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap()),
+        Some("null")
+    );
+    let register = preflight("/api/v1/messages").await.unwrap();
+    assert_eq!(register.headers().get("access-control-allow-origin"), None);
+}
