@@ -35,20 +35,29 @@ fn main() {
     }
 
     let sysroot = require_wasm_target();
-    let wasm = build_wasm(&root, &sysroot);
-    let bindgen_dir = out_dir.join("bindgen");
-    let _ = std::fs::remove_dir_all(&bindgen_dir);
-    wasm_bindgen_cli_support::Bindgen::new()
-        .input_path(&wasm)
-        .no_modules(true)
-        .expect("no-modules output is supported")
-        .typescript(false)
-        .generate(&bindgen_dir)
-        .unwrap_or_else(|e| fail(&format!("the wasm-bindgen step failed: {e:#}")));
+    // One opener per mode: each envelope carries only what its mode needs
+    // (Argon2id for a passphrase, HPKE for a key server).
+    for mode in ["passphrase", "server"] {
+        let wasm = build_wasm(&root, &sysroot, mode, &out_dir);
+        let bindgen_dir = out_dir.join(format!("bindgen-{mode}"));
+        let _ = std::fs::remove_dir_all(&bindgen_dir);
+        wasm_bindgen_cli_support::Bindgen::new()
+            .input_path(&wasm)
+            .no_modules(true)
+            .expect("no-modules output is supported")
+            .typescript(false)
+            .generate(&bindgen_dir)
+            .unwrap_or_else(|e| fail(&format!("the wasm-bindgen step failed: {e:#}")));
+        let glue = std::fs::read_to_string(bindgen_dir.join(format!("{mode}.js"))).unwrap();
+        let module = std::fs::read(bindgen_dir.join(format!("{mode}_bg.wasm"))).unwrap();
+        write_bundle(&manifest_dir, &out_dir, mode, &glue, &module);
+    }
+}
 
-    let glue = std::fs::read_to_string(bindgen_dir.join("envelope_wasm.js")).unwrap();
-    let module = std::fs::read(bindgen_dir.join("envelope_wasm_bg.wasm")).unwrap();
-    let mut script = glue.clone();
+/// Packs glue, opener scripts and module into `opener-<mode>-bundle.gz`, and
+/// keeps the parts beside it for the page's hashes and for tests.
+fn write_bundle(manifest_dir: &Path, out_dir: &Path, mode: &str, glue: &str, module: &[u8]) {
+    let mut script = glue.to_string();
     for path in OPENER_SCRIPTS {
         script.push('\n');
         script.push_str(&std::fs::read_to_string(manifest_dir.join(path)).unwrap());
@@ -57,7 +66,7 @@ fn main() {
     let mut bundle = Vec::with_capacity(4 + script.len() + module.len());
     bundle.extend_from_slice(&(script.len() as u32).to_le_bytes());
     bundle.extend_from_slice(script.as_bytes());
-    bundle.extend_from_slice(&module);
+    bundle.extend_from_slice(module);
     let mut gz = Vec::new();
     zopfli::compress(
         zopfli::Options::default(),
@@ -66,10 +75,10 @@ fn main() {
         &mut gz,
     )
     .unwrap();
-    std::fs::write(out_dir.join("opener-bundle.gz"), gz).unwrap();
-    std::fs::write(out_dir.join("opener-script.js"), script).unwrap();
-    std::fs::write(out_dir.join("opener.wasm"), &module).unwrap();
-    std::fs::write(out_dir.join("opener-glue.js"), glue).unwrap();
+    std::fs::write(out_dir.join(format!("opener-{mode}-bundle.gz")), gz).unwrap();
+    std::fs::write(out_dir.join(format!("opener-{mode}-script.js")), script).unwrap();
+    std::fs::write(out_dir.join(format!("opener-{mode}.wasm")), module).unwrap();
+    std::fs::write(out_dir.join(format!("opener-{mode}-glue.js")), glue).unwrap();
 }
 
 /// The opener's own scripts, run after the wasm-bindgen glue, in this order.
@@ -118,7 +127,7 @@ fn require_wasm_target() -> PathBuf {
 /// measured, they take about a sixth off the gzipped module. If that build
 /// fails (a toolchain that changed the options), the ordinary build is used,
 /// with a warning: the envelope works the same, only larger.
-fn build_wasm(root: &Path, sysroot: &Path) -> PathBuf {
+fn build_wasm(root: &Path, sysroot: &Path, mode: &str, out_dir: &Path) -> PathBuf {
     let target_dir = env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
@@ -126,7 +135,7 @@ fn build_wasm(root: &Path, sysroot: &Path) -> PathBuf {
     println!("cargo:rerun-if-env-changed=SECUREDOC_WASM_BUILD_STD");
     if rust_src && env::var("SECUREDOC_WASM_BUILD_STD").as_deref() != Ok("0") {
         let dir = target_dir.join("opener-wasm-small");
-        let mut command = wasm_build_command(root, &dir);
+        let mut command = wasm_build_command(root, &dir, mode);
         command
             .args([
                 "-Zbuild-std=std,panic_abort",
@@ -144,25 +153,35 @@ fn build_wasm(root: &Path, sysroot: &Path) -> PathBuf {
                 .join("\x1f"),
             );
         if command.status().is_ok_and(|status| status.success()) {
-            return dir.join("wasm32-unknown-unknown/wasm/envelope_wasm.wasm");
+            return take_module(&dir, mode, out_dir);
         }
         println!("cargo:warning=the size-optimised build of the envelope's decryptor failed; using the ordinary build (envelopes will be larger)");
     } else {
         println!("cargo:warning=rust-src is not installed: the envelope's decryptor is built without size optimisation of the standard library; run `just setup` for smaller envelopes");
     }
     let dir = target_dir.join("opener-wasm");
-    let status = wasm_build_command(root, &dir)
+    let status = wasm_build_command(root, &dir, mode)
         .status()
         .unwrap_or_else(|e| fail(&format!("could not run cargo for the wasm build: {e}")));
     if !status.success() {
         fail("building envelope-wasm for wasm32-unknown-unknown failed (see above)");
     }
-    dir.join("wasm32-unknown-unknown/wasm/envelope_wasm.wasm")
+    take_module(&dir, mode, out_dir)
+}
+
+/// Copies the module just built out of the shared target directory (the next
+/// mode's build writes to the same path), named after its mode.
+fn take_module(target_dir: &Path, mode: &str, out_dir: &Path) -> PathBuf {
+    let built = target_dir.join("wasm32-unknown-unknown/wasm/envelope_wasm.wasm");
+    let kept = out_dir.join(format!("{mode}.wasm"));
+    std::fs::copy(&built, &kept)
+        .unwrap_or_else(|e| fail(&format!("cannot copy {}: {e}", built.display())));
+    kept
 }
 
 /// `cargo build` of envelope-wasm for wasm32 into `target_dir`, with none of
 /// the outer build's host settings.
-fn wasm_build_command(root: &Path, target_dir: &Path) -> Command {
+fn wasm_build_command(root: &Path, target_dir: &Path, mode: &str) -> Command {
     let mut command = Command::new(cargo());
     command
         .current_dir(root)
@@ -174,6 +193,9 @@ fn wasm_build_command(root: &Path, target_dir: &Path) -> Command {
             "wasm32-unknown-unknown",
             "--profile",
             "wasm",
+            "--no-default-features",
+            "--features",
+            mode,
         ])
         .arg("--target-dir")
         .arg(target_dir);

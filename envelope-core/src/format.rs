@@ -32,6 +32,7 @@ pub const MAC_LEN: usize = 32;
 pub struct Envelope<'a> {
     pub(crate) header: Header,
     pub(crate) header_section: &'a [u8],
+    #[cfg_attr(not(feature = "passphrase"), allow(dead_code))]
     pub(crate) key_slot: &'a [u8],
     pub(crate) authenticated: &'a [u8],
     pub(crate) mac: &'a [u8],

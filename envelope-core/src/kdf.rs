@@ -5,14 +5,19 @@
 //! is a downgrade (someone made the passphrase cheap to guess), above the
 //! ceiling is a denial of service (the page would hang or run out of memory).
 
+#[cfg(feature = "passphrase")]
 use argon2::{Algorithm, Argon2, Params, Version};
+#[cfg(feature = "passphrase")]
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+#[cfg(feature = "passphrase")]
 use chacha20poly1305::ChaCha20Poly1305;
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "passphrase")]
 use zeroize::Zeroizing;
 
 use crate::error::{OpenError, SealError};
 use crate::header::{decode_hex, encode_hex};
+#[cfg(feature = "passphrase")]
 use crate::keys::ContentKey;
 
 /// Default memory cost: 64 MiB (RFC 9106's second recommended option).
@@ -37,6 +42,7 @@ pub const SALT_LEN: usize = 16;
 /// Bytes of the wrapped content key: 32 bytes of key and a 16-byte tag.
 pub const WRAPPED_KEY_LEN: usize = 48;
 
+#[cfg(feature = "passphrase")]
 const WRAP_AD_PREFIX: &[u8] = b"securedoc v1 passphrase key";
 
 /// Argon2id parameters as they appear in the header.
@@ -106,6 +112,7 @@ impl KdfParams {
     }
 
     /// Runs Argon2id: the slow step. Call [`check`](Self::check) first.
+    #[cfg(feature = "passphrase")]
     pub fn derive_kek(&self, passphrase: &[u8]) -> Result<Kek, OpenError> {
         self.check()?;
         let salt: [u8; SALT_LEN] = decode_hex(&self.salt).expect("checked");
@@ -120,8 +127,10 @@ impl KdfParams {
 }
 
 /// A key-encryption key derived from a passphrase.
+#[cfg(feature = "passphrase")]
 pub struct Kek(Zeroizing<[u8; 32]>);
 
+#[cfg(feature = "passphrase")]
 impl Kek {
     /// Wraps the content key. The KEK is unique per envelope (random salt), so a
     /// fixed nonce is safe, as in age's scrypt recipient.
@@ -156,11 +165,12 @@ impl Kek {
     }
 }
 
+#[cfg(feature = "passphrase")]
 fn wrap_aad(message_id: &[u8; 16]) -> Vec<u8> {
     [WRAP_AD_PREFIX, message_id.as_slice()].concat()
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "passphrase"))]
 mod tests {
     use super::*;
 

@@ -19,6 +19,8 @@ mod kdf;
 mod keys;
 mod message;
 mod open;
+#[cfg(feature = "server")]
+mod release;
 mod seal;
 mod stream;
 
@@ -35,8 +37,13 @@ pub use kdf::{
 };
 pub use keys::ContentKey;
 pub use message::{content_size, sanitize_filename, Attachment, MessageError, MessageView};
+#[cfg(feature = "passphrase")]
 pub use open::open_with_passphrase;
-pub use seal::{seal_with_passphrase, EnvelopeInfo, Sealer};
+#[cfg(feature = "server")]
+pub use release::{seal_released_key, KeyRequest, ReleaseError, HPKE_INFO};
+#[cfg(feature = "passphrase")]
+pub use seal::seal_with_passphrase;
+pub use seal::{EnvelopeInfo, Sealer};
 pub use stream::{PayloadCipher, Progress, CHUNK_LEN, SEALED_CHUNK_LEN};
 
 #[cfg(feature = "compose")]

@@ -2,6 +2,7 @@
 
 use crate::error::OpenError;
 use crate::format::{header_digest, verify_mac, Envelope};
+#[cfg(feature = "passphrase")]
 use crate::header::Mode;
 use crate::keys::ContentKey;
 use crate::stream::PayloadCipher;
@@ -10,6 +11,7 @@ impl Envelope<'_> {
     /// Unlocks a passphrase-mode envelope: checks the KDF parameters against the
     /// floor and ceiling *before* running Argon2id, unwraps the content key and
     /// verifies the header MAC.
+    #[cfg(feature = "passphrase")]
     pub fn unlock_with_passphrase(&self, passphrase: &[u8]) -> Result<PayloadCipher, OpenError> {
         let kdf = match (&self.header.mode, &self.header.kdf) {
             (Mode::Passphrase, Some(kdf)) => kdf,
@@ -50,6 +52,7 @@ impl Envelope<'_> {
 }
 
 /// Opens envelope bytes with a passphrase and returns the message bytes.
+#[cfg(feature = "passphrase")]
 pub fn open_with_passphrase(bytes: &[u8], passphrase: &[u8]) -> Result<Vec<u8>, OpenError> {
     let envelope = Envelope::parse(bytes)?;
     envelope

@@ -150,6 +150,7 @@ impl Sealer {
     }
 
     /// Wraps the content key under the passphrase (Argon2id: the slow step).
+    #[cfg(feature = "passphrase")]
     pub fn wrap_for_passphrase(
         &self,
         passphrase: &[u8],
@@ -190,6 +191,7 @@ impl Sealer {
 }
 
 /// Seals `payload` for one recipient under a passphrase, on the calling thread.
+#[cfg(feature = "passphrase")]
 pub fn seal_with_passphrase(
     header: Header,
     passphrase: &[u8],
@@ -202,7 +204,7 @@ pub fn seal_with_passphrase(
     Ok(out)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "passphrase"))]
 mod tests {
     use super::*;
     use crate::{open_with_passphrase, Envelope, OpenError, MIN_M_KIB, MIN_T};

@@ -14,7 +14,9 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use envelope_core::{ContentKey, Envelope, MessageView, OpenError, PayloadCipher, Progress};
+#[cfg(feature = "server")]
+use envelope_core::KeyRequest;
+use envelope_core::{Envelope, MessageView, OpenError, PayloadCipher, Progress};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -47,6 +49,8 @@ pub struct Opener {
     next_chunk: u32,
     plain: Vec<u8>,
     view: Option<MessageView>,
+    #[cfg(feature = "server")]
+    request: Option<KeyRequest>,
 }
 
 #[derive(Serialize)]
@@ -81,6 +85,8 @@ impl Opener {
             next_chunk: 0,
             plain: Vec::new(),
             view: None,
+            #[cfg(feature = "server")]
+            request: None,
         }
     }
 
@@ -116,7 +122,8 @@ impl Opener {
         Envelope::parse(&self.bytes).map_err(open_error)
     }
 
-    /// Unlocks with a passphrase (runs Argon2id: about a second).
+    /// Unlocks with a passphrase (runs Argon2id: about a quarter of a second).
+    #[cfg(feature = "passphrase")]
     pub fn unlock_with_passphrase(&mut self, passphrase: &str) -> Result<(), JsValue> {
         let cipher = self
             .envelope()?
@@ -126,11 +133,39 @@ impl Opener {
         Ok(())
     }
 
-    /// Unlocks with a content key released by a key server.
-    pub fn unlock_with_key(&mut self, key: &[u8]) -> Result<(), JsValue> {
-        let key = ContentKey::from_slice(key)
-            .ok_or_else(|| js_error("wrong_key", "the key server sent a malformed key"))?;
-        let cipher = self.envelope()?.unlock_with_key(&key).map_err(open_error)?;
+    /// Starts a key request (server mode): a fresh one-time X25519 key pair.
+    #[cfg(feature = "server")]
+    /// Returns the public key to send to the key server; the private key never
+    /// leaves this module, and neither does the content key.
+    pub fn key_request(&mut self) -> Vec<u8> {
+        let request = KeyRequest::new();
+        let public = request.public_key();
+        self.request = Some(request);
+        public
+    }
+
+    /// Unlocks with the key server's answer (HPKE `enc` and `ciphertext`) to
+    /// the last key request.
+    #[cfg(feature = "server")]
+    pub fn unlock_with_released_key(
+        &mut self,
+        enc: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<(), JsValue> {
+        let request = self
+            .request
+            .take()
+            .ok_or_else(|| js_error("internal", "no key request"))?;
+        let envelope = self.envelope()?;
+        let key = request
+            .open(&envelope.header().id, enc, ciphertext)
+            .map_err(|e| {
+                js_error(
+                    "wrong_key",
+                    &format!("the key server's answer does not fit this envelope ({e})"),
+                )
+            })?;
+        let cipher = envelope.unlock_with_key(&key).map_err(open_error)?;
         self.cipher = Some(cipher);
         Ok(())
     }

@@ -20,7 +20,7 @@ mod store;
 
 pub use config::Config;
 pub use error::Error;
-pub use http::{app, serve, AppState, Settings, HPKE_INFO};
+pub use http::{app, serve, AppState, Settings};
 pub use master_key::MasterKey;
 pub use password::PasswordHasher;
 pub use store::{Account, NewAccount, NewMessage, RecipientStatus, Store};

@@ -8,11 +8,8 @@ mod common;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use common::{start, start_with, Backend, Server, KEY};
-use hpke::aead::ChaCha20Poly1305;
-use hpke::kdf::HkdfSha256;
-use hpke::kem::X25519HkdfSha256;
-use hpke::{Deserializable, Kem, OpModeR, Serializable};
-use key_server::{NewAccount, PasswordHasher, HPKE_INFO};
+use envelope_core::KeyRequest;
+use key_server::{NewAccount, PasswordHasher};
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
@@ -54,7 +51,7 @@ async fn release(
     recipient: &str,
     password: &str,
 ) -> (u16, Value, Option<Vec<u8>>) {
-    let (private, public) = X25519HkdfSha256::gen_keypair(&mut rand_core::OsRng);
+    let request = KeyRequest::new();
     let response = reqwest::Client::new()
         .post(format!("{}/api/v1/keys/release", server.base))
         .header("Origin", "null")
@@ -62,7 +59,7 @@ async fn release(
             "message_id": id,
             "recipient": recipient,
             "password": password,
-            "public_key": STANDARD.encode(public.to_bytes()),
+            "public_key": STANDARD.encode(request.public_key()),
         }))
         .send()
         .await
@@ -70,22 +67,14 @@ async fn release(
     let status = response.status().as_u16();
     let body: Value = response.json().await.unwrap();
     let key = (status == 200).then(|| {
-        let enc = <X25519HkdfSha256 as Kem>::EncappedKey::from_bytes(
-            &STANDARD.decode(body["enc"].as_str().unwrap()).unwrap(),
-        )
-        .unwrap();
+        let enc = STANDARD.decode(body["enc"].as_str().unwrap()).unwrap();
         let ciphertext = STANDARD
             .decode(body["ciphertext"].as_str().unwrap())
             .unwrap();
-        hpke::single_shot_open::<ChaCha20Poly1305, HkdfSha256, X25519HkdfSha256>(
-            &OpModeR::Base,
-            &private,
-            &enc,
-            HPKE_INFO,
-            &ciphertext,
-            id.as_bytes(),
-        )
-        .expect("the key opens with the ephemeral private key")
+        let key = request
+            .open(id, &enc, &ciphertext)
+            .expect("the key opens with the ephemeral private key");
+        key.as_bytes().to_vec()
     });
     (status, body, key)
 }

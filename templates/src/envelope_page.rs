@@ -6,19 +6,32 @@ use std::sync::OnceLock;
 use base64::engine::general_purpose::STANDARD;
 use base64::write::EncoderWriter;
 use base64::Engine;
-use envelope_core::Header;
+use envelope_core::{Header, Mode};
 use minijinja::{context, Environment};
 use sha2::{Digest, Sha256};
 
-/// The opener's WebAssembly module, after wasm-bindgen.
-pub const OPENER_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/opener.wasm"));
+/// The passphrase-mode opener's WebAssembly module, after wasm-bindgen.
+pub const OPENER_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/opener-passphrase.wasm"));
 /// wasm-bindgen's JavaScript glue for [`OPENER_WASM`] (no-modules target: it
 /// defines a global `wasm_bindgen`).
-pub const OPENER_GLUE: &str = include_str!(concat!(env!("OUT_DIR"), "/opener-glue.js"));
-/// The opener's whole script: the glue, then the page logic.
-const OPENER_SCRIPT: &str = include_str!(concat!(env!("OUT_DIR"), "/opener-script.js"));
-/// The script and the module, gzipped together (see build.rs).
-const OPENER_BUNDLE_GZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/opener-bundle.gz"));
+pub const OPENER_GLUE: &str = include_str!(concat!(env!("OUT_DIR"), "/opener-passphrase-glue.js"));
+
+/// The parts of one mode's opener, built by build.rs.
+struct Opener {
+    /// The whole script: the glue, then the page logic.
+    script: &'static str,
+    /// The script and the module, gzipped together.
+    bundle_gz: &'static [u8],
+}
+
+const PASSPHRASE_OPENER: Opener = Opener {
+    script: include_str!(concat!(env!("OUT_DIR"), "/opener-passphrase-script.js")),
+    bundle_gz: include_bytes!(concat!(env!("OUT_DIR"), "/opener-passphrase-bundle.gz")),
+};
+const SERVER_OPENER: Opener = Opener {
+    script: include_str!(concat!(env!("OUT_DIR"), "/opener-server-script.js")),
+    bundle_gz: include_bytes!(concat!(env!("OUT_DIR"), "/opener-server-bundle.gz")),
+};
 
 const TEMPLATE: &str = include_str!("../envelope/envelope.html.j2");
 const CSS: &str = include_str!("../envelope/envelope.css");
@@ -26,15 +39,20 @@ const BOOTSTRAP_JS: &str = include_str!("../envelope/bootstrap.js");
 /// Stands in the rendered page where the envelope's base64 is streamed.
 const MARKER: &str = "\u{0}SECUREDOC-ENVELOPE-DATA\u{0}";
 
-/// The parts of the page that do not depend on the message, built once.
+/// The parts of the page that depend only on the mode, built once per mode.
 struct Static {
     script_hashes: String,
     bundle_b64: String,
 }
 
-fn statics() -> &'static Static {
-    static STATIC: OnceLock<Static> = OnceLock::new();
-    STATIC.get_or_init(|| {
+fn statics(mode: Mode) -> &'static Static {
+    static PASSPHRASE: OnceLock<Static> = OnceLock::new();
+    static SERVER: OnceLock<Static> = OnceLock::new();
+    let (cell, opener) = match mode {
+        Mode::Passphrase => (&PASSPHRASE, &PASSPHRASE_OPENER),
+        Mode::Server => (&SERVER, &SERVER_OPENER),
+    };
+    cell.get_or_init(|| {
         // "</script" inside the inline script would end it early.
         assert!(
             !BOOTSTRAP_JS.to_ascii_lowercase().contains("</script"),
@@ -47,8 +65,8 @@ fn statics() -> &'static Static {
             )
         };
         Static {
-            script_hashes: format!("{} {}", hash(BOOTSTRAP_JS), hash(OPENER_SCRIPT)),
-            bundle_b64: STANDARD.encode(OPENER_BUNDLE_GZ),
+            script_hashes: format!("{} {}", hash(BOOTSTRAP_JS), hash(opener.script)),
+            bundle_b64: STANDARD.encode(opener.bundle_gz),
         }
     })
 }
@@ -62,10 +80,16 @@ pub struct EnvelopePage {
 impl EnvelopePage {
     /// Renders the page for `header` (the header sealed in the envelope).
     pub fn new(header: &Header) -> EnvelopePage {
-        let statics = statics();
+        let statics = statics(header.mode);
+        // Passphrase mode makes no request at all; server mode talks to the
+        // key server sealed in the header, and to nothing else.
+        let connect = match (&header.mode, &header.key_server) {
+            (Mode::Server, Some(origin)) => origin.clone(),
+            _ => "'none'".to_string(),
+        };
         let csp = format!(
             "default-src 'none'; script-src {} 'wasm-unsafe-eval'; style-src 'unsafe-inline'; \
-             img-src data: blob:; worker-src blob:; connect-src 'none'; form-action 'none'; base-uri 'none'",
+             img-src data: blob:; worker-src blob:; connect-src {connect}; form-action 'none'; base-uri 'none'",
             statics.script_hashes
         );
         let mut env = Environment::new();

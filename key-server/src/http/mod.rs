@@ -4,8 +4,6 @@ mod health;
 mod messages;
 mod release;
 
-pub use release::HPKE_INFO;
-
 use std::sync::Arc;
 
 use axum::http::StatusCode;

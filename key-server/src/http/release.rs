@@ -2,9 +2,9 @@
 //!
 //! The envelope's opener sends the message id, the recipient, the password
 //! and an ephemeral X25519 public key. If the account may open that message,
-//! the content key comes back sealed to the ephemeral key with HPKE (RFC 9180:
-//! DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305, base mode), so
-//! it never crosses the wire in the clear, even inside TLS.
+//! the content key comes back sealed to the ephemeral key with HPKE
+//! (`envelope_core::seal_released_key`, RFC 9180), so it never crosses the
+//! wire in the clear, even inside TLS.
 //!
 //! The page that calls this is opened from disk (`Origin: null`), so the
 //! origin proves nothing: every request is judged by what it carries, and
@@ -19,10 +19,6 @@ use axum::routing::post;
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use hpke::aead::ChaCha20Poly1305;
-use hpke::kdf::HkdfSha256;
-use hpke::kem::X25519HkdfSha256;
-use hpke::{Deserializable, OpModeS, Serializable};
 use serde::Deserialize;
 use serde_json::json;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -30,9 +26,6 @@ use zeroize::Zeroizing;
 
 use super::AppState;
 use crate::Error;
-
-/// HPKE `info`: binds the sealed key to this protocol and version.
-pub const HPKE_INFO: &[u8] = b"securedoc v1 key release";
 
 pub fn router() -> Router<AppState> {
     // Envelopes are opened from file://, whose requests say `Origin: null`;
@@ -143,13 +136,9 @@ async fn decide(
     let refuse = |status, kind, message: &str| {
         Ok((Outcome::Refused(Refusal::new(status, kind, message)), kind))
     };
-    let public_key = match STANDARD
-        .decode(&request.public_key)
-        .ok()
-        .and_then(|bytes| <X25519HkdfSha256 as hpke::Kem>::PublicKey::from_bytes(&bytes).ok())
-    {
-        Some(key) => key,
-        None => {
+    let public_key = match STANDARD.decode(&request.public_key) {
+        Ok(key) if key.len() == 32 => key,
+        _ => {
             return refuse(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "bad_request",
@@ -252,15 +241,8 @@ async fn decide(
             ))
         })?;
     let (enc, ciphertext) =
-        hpke::single_shot_seal::<ChaCha20Poly1305, HkdfSha256, X25519HkdfSha256, _>(
-            &OpModeS::Base,
-            &public_key,
-            HPKE_INFO,
-            &key,
-            request.message_id.as_bytes(),
-            &mut rand_core::OsRng,
-        )
-        .map_err(|e| Error::Unprocessable(format!("HPKE: {e}")))?;
-    let body = json!({ "enc": STANDARD.encode(enc.to_bytes()), "ciphertext": STANDARD.encode(ciphertext) });
+        envelope_core::seal_released_key(&public_key, &request.message_id, &key)
+            .map_err(|e| Error::Unprocessable(e.to_string()))?;
+    let body = json!({ "enc": STANDARD.encode(enc), "ciphertext": STANDARD.encode(ciphertext) });
     Ok((Outcome::Released(body), "released"))
 }
