@@ -22,6 +22,35 @@ function securedocService() {
     }
   }
 
+  // Reads the envelope (once), unlocks it with `unlock`, decrypts it in
+  // steps and returns the message as JSON. A failure other than a wrong
+  // password drops the envelope, so nothing half-verified lingers.
+  async function decrypt(text, progress, unlock) {
+    try {
+      if (!opener) {
+        if (text == null) throw Object.assign(new Error("the envelope has not been read"), { kind: "internal" });
+        opener = await read(text, progress);
+      }
+      progress("kdf", 0);
+      await pause();
+      await unlock();
+      let done = 0;
+      while (done < 1) {
+        done = opener.decrypt_some(CHUNKS_PER_STEP);
+        progress("decrypt", done);
+        await pause();
+      }
+      progress("parse", 0);
+      return opener.message_json();
+    } catch (error) {
+      // A wrong secret or a server that may answer later: keep the envelope for another try.
+      const retry = ["wrong_passphrase", "wrong_password", "unreachable", "rate_limited", "unconfirmed", "locked"];
+      const kept = Boolean(error && retry.includes(error.kind));
+      if (!kept) opener = null;
+      throw Object.assign(error instanceof Error ? error : new Error(String(error)), { kept });
+    }
+  }
+
   return {
     async init(module) {
       await wasm_bindgen({ module_or_path: module });
@@ -31,26 +60,40 @@ function securedocService() {
     },
     // `text` is the data block's base64; it may be null once it has been read.
     async open(text, passphrase, progress) {
-      try {
-        if (!opener) {
-          if (text == null) throw Object.assign(new Error("the envelope has not been read"), { kind: "internal" });
-          opener = await read(text, progress);
+      return decrypt(text, progress, () => opener.unlock_with_passphrase(passphrase));
+    },
+    // Server mode: ask the key server sealed in the header for the content key,
+    // sealed (HPKE) to a one-time key made here; the key never reaches script.
+    async openServer(text, request, progress) {
+      return decrypt(text, progress, async () => {
+        const publicKey = opener.key_request();
+        let response;
+        try {
+          response = await fetch(request.origin + "/api/v1/keys/release", {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({
+              message_id: request.messageId,
+              recipient: request.recipient,
+              password: request.password,
+              public_key: btoa(String.fromCharCode(...publicKey)),
+            }),
+            credentials: "omit",
+            referrerPolicy: "no-referrer",
+          });
+        } catch (error) {
+          throw Object.assign(new Error(String(error)), { kind: "unreachable" });
         }
-        progress("kdf", 0);
-        await pause();
-        opener.unlock_with_passphrase(passphrase);
-        let done = 0;
-        while (done < 1) {
-          done = opener.decrypt_some(CHUNKS_PER_STEP);
-          progress("decrypt", done);
-          await pause();
+        const body = await response.json().catch(() => ({}));
+        if (!response.ok) {
+          throw Object.assign(new Error(body.message || "the key server answered " + response.status), {
+            kind: body.error || "server_error",
+            details: { attempts_left: body.attempts_left, locked_until: body.locked_until },
+          });
         }
-        progress("parse", 0);
-        return opener.message_json();
-      } catch (error) {
-        if (!error || error.kind !== "wrong_passphrase") opener = null;
-        throw error;
-      }
+        const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        opener.unlock_with_released_key(bytes(body.enc), bytes(body.ciphertext));
+      });
     },
     attachment(index) {
       return opener.attachment(index);
@@ -72,7 +115,9 @@ if (typeof WorkerGlobalScope !== "undefined" && self instanceof WorkerGlobalScop
       self.postMessage({ id, result }, result instanceof Uint8Array ? [result.buffer] : []);
     } catch (error) {
       const kind = (error && error.kind) || "internal";
-      self.postMessage({ id, error: { kind, message: String((error && error.message) || error) } });
+      const details = (error && error.details) || {};
+      const kept = Boolean(error && error.kept);
+      self.postMessage({ id, error: { kind, message: String((error && error.message) || error), details, kept } });
     }
   };
 }

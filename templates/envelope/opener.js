@@ -75,7 +75,7 @@
       if (!call) return;
       if (data.progress) return call.onProgress(data.progress.phase, data.progress.fraction);
       pending.delete(data.id);
-      if (data.error) call.reject(Object.assign(new Error(data.error.message), { kind: data.error.kind }));
+      if (data.error) call.reject(Object.assign(new Error(data.error.message), { kind: data.error.kind, details: data.error.details, kept: data.error.kept }));
       else call.resolve(data.result);
     };
     worker.onerror = (event) => {
@@ -129,28 +129,49 @@
     };
     const onProgress = (next, fraction) => {
       if (next !== phase) enter(next);
-      showProgress(PHASES[next] || "Opening…", fraction);
+      const label = next === "kdf" && header.mode === "server" ? "Checking your password with the key server…" : PHASES[next];
+      showProgress(label || "Opening…", fraction);
     };
     try {
       const text = textSent ? null : envelopeText();
       textSent = true;
-      const json = await decryptor.call("open", [text, passphrase], onProgress);
+      const json = header.mode === "server"
+        ? await decryptor.call("openServer", [text, { origin: header.key_server, recipient: header.to, messageId: header.id, password: passphrase }], onProgress)
+        : await decryptor.call("open", [text, passphrase], onProgress);
       enter("render");
       await showMessage(JSON.parse(json));
       enter(null);
       timings.total_ms = performance.now() - timings.started;
     } catch (error) {
       const kind = error && error.kind;
-      if (kind !== "wrong_passphrase") {
+      if (!error || !error.kept) {
         console.error("securedoc: cannot open the envelope:", error);
-        textSent = false;
+        textSent = false; // the decryptor dropped the envelope
       }
+      const retry = (message) => showError(message, { retry: true });
+      const stop = (message) => showError(message, { retry: false });
+      const details = (error && error.details) || {};
       if (kind === "wrong_passphrase") {
-        showError("Wrong passphrase. Check it and try again; passphrases are case-sensitive.", { retry: true });
+        retry("Wrong passphrase. Check it and try again; passphrases are case-sensitive.");
+      } else if (kind === "wrong_password") {
+        const left = details.attempts_left;
+        retry("Wrong password." + (left > 0 ? " " + left + (left === 1 ? " attempt" : " attempts") + " left before your account is locked." : left === 0 ? " Your account is now locked for a while." : ""));
+      } else if (kind === "locked") {
+        retry("Your account is locked after too many wrong passwords." + (details.locked_until ? " Try again after " + formatTime(details.locked_until) + "," : "") + " or use \u201cForgot password?\u201d to reset it.");
+      } else if (kind === "unconfirmed") {
+        retry("Confirm your e-mail address first: follow the link in the confirmation e-mail, then try again.");
+      } else if (kind === "rate_limited") {
+        retry("Too many failed attempts from this network. Wait a few minutes and try again.");
+      } else if (kind === "unreachable") {
+        retry("The key server (" + header.key_server + ") cannot be reached. Check your internet connection and try again.");
+      } else if (kind === "gone") {
+        stop("This message has expired or was withdrawn by its sender. It can no longer be opened.");
+      } else if (kind === "not_a_recipient" || kind === "disabled") {
+        stop(error.message);
       } else if (kind === "kdf_too_weak" || kind === "kdf_too_costly" || kind === "unsupported_version" || kind === "not_a_message") {
-        showError(error.message + ".", { retry: false });
+        stop(error.message + ".");
       } else {
-        showError(DAMAGED, { retry: false });
+        stop(DAMAGED);
       }
     }
   }
@@ -284,10 +305,6 @@
     setTime("env-expires", header.expires);
     $("unlock-section").hidden = false;
     form.hidden = false;
-    if (header.mode !== "passphrase") {
-      showError("This envelope must be opened through its key server, which this version of the opener cannot reach.", { retry: false });
-      return;
-    }
     if (header.expires != null && header.expires * 1000 < Date.now()) {
       showError("This message expired on " + formatTime(header.expires) + ". Ask the sender to send it again.", { retry: false });
       return;
@@ -297,7 +314,7 @@
       if (busy) return;
       const passphrase = $("passphrase").value;
       if (!passphrase) {
-        showError("Enter the passphrase the sender gave you.", { retry: true });
+        showError(header.mode === "server" ? "Enter your password." : "Enter the passphrase the sender gave you.", { retry: true });
         return;
       }
       open(passphrase);

@@ -105,6 +105,7 @@ impl EnvelopePage {
                 version => env!("CARGO_PKG_VERSION"),
                 header,
                 created_iso => iso_time(header.created),
+                key_server_host => header.key_server.as_deref().map(|url| url.split("://").nth(1).unwrap_or(url)),
                 expires_iso => header.expires.map(iso_time),
                 css => CSS,
                 opener_bundle => statics.bundle_b64,

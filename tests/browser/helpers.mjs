@@ -17,7 +17,7 @@ import { promisify } from "node:util";
 
 import { chromium } from "playwright-core";
 
-const execFileAsync = promisify(execFile);
+export const execFileAsync = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 export const CHROMIUM = "/usr/bin/chromium";

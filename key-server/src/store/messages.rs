@@ -101,11 +101,24 @@ impl Store {
                 .bind(&address)
                 .execute(&mut *tx)
                 .await?;
-            // Accounts arrive with registration; until then nobody is registered.
+            let account: Option<(Option<i64>, Option<String>, i64)> = sqlx::query_as(
+                "SELECT confirmed_at, phrase, phrase_enabled FROM accounts WHERE address = $1",
+            )
+            .bind(&address)
+            .fetch_optional(&mut *tx)
+            .await?;
+            // The phrase goes out only for a confirmed account that enabled it.
+            let (registered, phrase) = match account {
+                Some((confirmed, phrase, enabled)) => (
+                    confirmed.is_some(),
+                    phrase.filter(|_| enabled != 0 && confirmed.is_some()),
+                ),
+                None => (false, None),
+            };
             statuses.push(RecipientStatus {
                 address,
-                registered: false,
-                phrase: None,
+                registered,
+                phrase,
             });
         }
         tx.commit().await?;

@@ -27,6 +27,32 @@ enum AdminCommand {
     /// Sender API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Recipient accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AccountCommand {
+    /// Create a confirmed recipient account (pre-provisioning, or for tests);
+    /// recipients normally register themselves from an envelope.
+    Create {
+        /// The recipient's e-mail address.
+        #[arg(long)]
+        address: String,
+        /// File holding the password (one trailing newline is ignored).
+        #[arg(long, value_name = "FILE")]
+        password_file: PathBuf,
+        /// First name.
+        #[arg(long, default_value = "")]
+        first_name: String,
+        /// Last name.
+        #[arg(long, default_value = "")]
+        last_name: String,
+        /// Personal security phrase, shown on envelopes sealed for this address.
+        #[arg(long)]
+        phrase: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,6 +97,52 @@ pub fn admin(args: AdminArgs) -> anyhow::Result<ExitCode> {
             })?;
             println!("{token}");
             eprintln!("Created sender '{name}'. Store the token now: it is not shown again.");
+        }
+        AdminCommand::Account(AccountCommand::Create {
+            address,
+            password_file,
+            first_name,
+            last_name,
+            phrase,
+        }) => {
+            envelope_core::validate_address("--address", &address).map_err(anyhow::Error::msg)?;
+            let password = crate::cli::PassphraseSource {
+                passphrase_file: Some(password_file),
+                passphrase_stdin: false,
+            }
+            .read()
+            .context("cannot read the password")?;
+            let password = zeroize::Zeroizing::new(
+                String::from_utf8(password.to_vec())
+                    .map_err(|_| anyhow::anyhow!("the password is not UTF-8 text"))?,
+            );
+            runtime()?.block_on(async {
+                std::fs::create_dir_all(&config.data_dir).with_context(|| {
+                    format!(
+                        "cannot create the data directory {}",
+                        config.data_dir.display()
+                    )
+                })?;
+                let store = key_server::Store::connect(&config.database_url()).await?;
+                let hasher = key_server::PasswordHasher::new(
+                    config.password_m_kib,
+                    config.password_t,
+                    config.password_p,
+                    1,
+                )?;
+                let account = key_server::NewAccount {
+                    address: address.clone(),
+                    first_name,
+                    last_name,
+                    language: "en".into(),
+                    password_hash: hasher.hash(password).await?,
+                    phrase,
+                };
+                store.create_account(&account).await?;
+                store.confirm_account(&address).await?;
+                anyhow::Ok(())
+            })?;
+            eprintln!("Created the confirmed account {address}.");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -1,0 +1,147 @@
+// Server mode, the CRES journey's second half: a key server really running
+// (`securedoc serve` on 127.0.0.1), envelopes sealed with --key-server, opened
+// from file://. The opener shows the personal security phrase, asks for the
+// password, gets the content key from the key server (HPKE-sealed to a
+// one-time key) and decrypts locally.
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { after, before, test } from "node:test";
+import { pathToFileURL } from "node:url";
+
+import { execFileAsync, launchBrowser, makeTempDir, removeDir, securedocBin, sha256File, waitForMessage } from "./helpers.mjs";
+
+const env = {};
+const PASSWORD = "correct horse battery staple";
+const PHRASE = "blue heron at dawn";
+let server;
+let origin;
+let envelopes;
+let attachmentSha;
+
+async function securedoc(args, extraEnv = {}) {
+  try {
+    return await execFileAsync(securedocBin(), args, { env: { ...process.env, ...extraEnv }, maxBuffer: 16 << 20 });
+  } catch (error) {
+    throw new Error(`securedoc ${args.join(" ")} failed:\n${error.stderr || error.message}`);
+  }
+}
+
+before(async () => {
+  env.browser = await launchBrowser();
+  env.dir = await makeTempDir();
+  const data = path.join(env.dir, "data");
+  const dataEnv = { SECUREDOC_DATA_DIR: data };
+  const { stdout: token } = await securedoc(["admin", "token", "create", "--name", "clinic"], dataEnv);
+  await writeFile(path.join(env.dir, "token"), token);
+  await writeFile(path.join(env.dir, "password"), PASSWORD + "\n");
+  await securedoc(["admin", "account", "create", "--address", "bob@example.net", "--password-file", path.join(env.dir, "password"), "--phrase", PHRASE], dataEnv);
+
+  server = spawn(securedocBin(), ["serve"], { env: { ...process.env, ...dataEnv, SECUREDOC_LISTEN: "127.0.0.1:0" } });
+  const line = await new Promise((resolve, reject) => {
+    createInterface({ input: server.stderr }).once("line", resolve);
+    server.once("exit", (code) => reject(new Error(`securedoc serve exited with ${code}`)));
+  });
+  origin = "http://" + line.split("http://")[1].split(/\s/)[0];
+
+  const attachment = path.join(env.dir, "results.pdf");
+  await writeFile(attachment, randomBytes(300 * 1024 + 5));
+  attachmentSha = await sha256File(attachment);
+  const out = path.join(env.dir, "out");
+  await securedoc([
+    "seal", "--from", "alice@example.org", "--to", "bob@example.net", "--to", "carol@example.org",
+    "--subject", "Your results", "--body", "Hello, the results are attached.", "--attach", attachment,
+    "--key-server", origin, "--token-file", path.join(env.dir, "token"), "--out-dir", out,
+  ]);
+  envelopes = {
+    bob: pathToFileURL(path.join(out, "securedoc-bob@example.net.html")).href,
+    carol: pathToFileURL(path.join(out, "securedoc-carol@example.org.html")).href,
+  };
+});
+
+after(async () => {
+  server?.kill();
+  await env.browser?.close();
+  await removeDir(env.dir);
+});
+
+async function openPage(url) {
+  const context = await env.browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  const requests = [];
+  page.on("request", (request) => requests.push(request.url()));
+  await page.goto(url);
+  await page.getByLabel("Password", { exact: true }).waitFor({ state: "visible" });
+  return { context, page, requests };
+}
+
+async function submitPassword(page, password) {
+  const input = page.getByLabel("Password", { exact: true });
+  await input.fill(password);
+  await input.press("Enter");
+}
+
+test("the phrase is shown; a wrong password says how many tries are left; the right one opens", async () => {
+  const { context, page, requests } = await openPage(envelopes.bob);
+  try {
+    await assert.doesNotReject(page.getByText(PHRASE, { exact: true }).waitFor({ state: "visible" }));
+    assert.match(await page.locator(".phrase").innerText(), /do not type your password/);
+
+    await submitPassword(page, "not my password");
+    const alert = page.getByRole("alert");
+    await page.waitForFunction(() => document.getElementById("unlock-error").textContent.includes("Wrong password"));
+    assert.match(await alert.innerText(), /Wrong password\. 4 attempts left/);
+    assert.equal(await page.getByLabel("Password", { exact: true }).inputValue(), "");
+
+    await submitPassword(page, PASSWORD);
+    await waitForMessage(page);
+    assert.equal(await page.locator("#subject").innerText(), "Your results");
+    assert.match(await page.locator(".text-body").innerText(), /the results are attached/);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: /results\.pdf/ }).click()]);
+    assert.equal(await sha256File(await download.path()), attachmentSha);
+
+    // The page talked to its own key server and to nothing else.
+    const elsewhere = requests.filter((url) => url !== envelopes.bob && !url.startsWith("blob:null/") && !url.startsWith(origin + "/api/v1/keys/release"));
+    assert.deepEqual(elsewhere, []);
+    assert.equal(requests.filter((url) => url.startsWith(origin)).length, 2, "one request per attempt");
+  } finally {
+    await context.close();
+  }
+});
+
+test("an unregistered recipient is offered Register with the address filled in", async () => {
+  const { context, page } = await openPage(envelopes.carol);
+  try {
+    assert.equal(await page.locator(".phrase").count(), 0, "no phrase for an unregistered recipient");
+    const register = page.getByRole("link", { name: "Register" });
+    assert.equal(await register.getAttribute("href"), `${origin}/register?email=carol%40example.org`);
+    const forgot = page.getByRole("link", { name: "Forgot password?" });
+    assert.equal(await forgot.getAttribute("href"), `${origin}/forgot?email=carol%40example.org`);
+    // Without an account the answer is the same as for a wrong password.
+    await submitPassword(page, PASSWORD);
+    await page.waitForFunction(() => document.getElementById("unlock-error").textContent.includes("Wrong password"));
+    assert.equal(await page.locator("#message").isHidden(), true);
+  } finally {
+    await context.close();
+  }
+});
+
+test("a key server that cannot be reached is named in a clear message", async () => {
+  const { context, page } = await openPage(envelopes.bob);
+  try {
+    server.kill();
+    await new Promise((resolve) => server.once("exit", resolve));
+    await submitPassword(page, PASSWORD);
+    await page.waitForFunction(() => document.getElementById("unlock-error").textContent.length > 0);
+    const text = await page.getByRole("alert").innerText();
+    assert.match(text, /cannot be reached/);
+    assert.ok(text.includes(origin), text);
+    assert.equal(await page.getByLabel("Password", { exact: true }).isEnabled(), true, "the recipient can try again later");
+  } finally {
+    await context.close();
+  }
+});
