@@ -20,7 +20,9 @@ test: setup
     SECUREDOC_TEST_POSTGRES_URL="$(scripts/postgres.sh)" cargo test --locked --workspace
     cd tests/browser && SECUREDOC_BIN="{{justfile_directory()}}/target/debug/securedoc" npm test
 
-# Seal and open time, envelope overhead and browser memory, side by side with age.
+# Seal and open time, envelope overhead and browser memory, side by side with age;
+# then key release under load against the Argon2id bound.
 bench: setup
     cargo build --locked --release -p securedoc
     node tests/browser/bench/bench.mjs
+    cargo run --locked --release -q -p key-server --example release-load
