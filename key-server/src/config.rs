@@ -31,12 +31,15 @@ pub struct Config {
     pub password_p: u32,
     /// Password hashes computed at once (default: the number of cores).
     pub password_concurrency: Option<usize>,
-    /// Wrong passwords before an account is locked.
-    pub lockout_attempts: u32,
-    /// How long a lock lasts, minutes. A lock always ends by itself, so a
-    /// stranger cannot keep an account locked out for ever by trying
-    /// passwords only at this rate; a password reset also ends it.
-    pub lockout_minutes: u32,
+    /// Password rules and lockout defaults: `nist` (default), `cres`,
+    /// `mimecast`, `trustwave` or `mailgate` (`SECUREDOC_PASSWORD_POLICY`).
+    pub password_policy: crate::Preset,
+    /// Wrong passwords before an account is locked (default: the policy's).
+    pub lockout_attempts: Option<u32>,
+    /// How long a lock lasts, minutes (default: the policy's). A lock always
+    /// ends by itself, so a stranger cannot keep an account locked out for
+    /// ever by trying passwords only at this rate; a password reset also ends it.
+    pub lockout_minutes: Option<u32>,
     /// Failed key requests from one client address before it must wait.
     pub client_failure_limit: u32,
     /// The window for `client_failure_limit`, minutes.
@@ -55,8 +58,9 @@ impl Default for Config {
             password_t: 2,
             password_p: 1,
             password_concurrency: None,
-            lockout_attempts: 5,
-            lockout_minutes: 15,
+            password_policy: crate::Preset::Nist,
+            lockout_attempts: None,
+            lockout_minutes: None,
             client_failure_limit: 30,
             client_window_minutes: 15,
         }
@@ -99,6 +103,13 @@ impl Config {
         if let Some(url) = var("SECUREDOC_PUBLIC_URL") {
             self.public_url = url;
         }
+        if let Some(policy) = var("SECUREDOC_PASSWORD_POLICY") {
+            self.password_policy = serde_json::from_value(serde_json::Value::String(policy.to_lowercase())).map_err(|_| {
+                Error::Config(format!(
+                    "SECUREDOC_PASSWORD_POLICY '{policy}' is not one of nist, cres, mimecast, trustwave, mailgate"
+                ))
+            })?;
+        }
         Ok(())
     }
 
@@ -110,6 +121,15 @@ impl Config {
                 self.data_dir.join("securedoc.db").display()
             )
         })
+    }
+
+    /// The lockout in effect: (attempts, minutes).
+    pub fn lockout(&self) -> (u32, u32) {
+        let (attempts, minutes) = self.password_policy.policy().lockout;
+        (
+            self.lockout_attempts.unwrap_or(attempts),
+            self.lockout_minutes.unwrap_or(minutes),
+        )
     }
 
     /// The master-key file in effect.
@@ -135,6 +155,18 @@ mod tests {
             })
             .unwrap();
         assert_eq!(config.listen.port(), 9999);
+        assert_eq!(config.lockout(), (5, 15));
+        config
+            .apply_env(|name| (name == "SECUREDOC_PASSWORD_POLICY").then(|| "Trustwave".into()))
+            .unwrap();
+        assert_eq!(
+            config.lockout(),
+            (3, 30),
+            "the policy's lockout unless configured"
+        );
+        assert!(config
+            .apply_env(|name| (name == "SECUREDOC_PASSWORD_POLICY").then(|| "lax".into()))
+            .is_err());
         assert_eq!(config.database_url(), "postgres://db/securedoc");
         assert!(Config::default()
             .database_url()

@@ -16,6 +16,7 @@ mod error;
 mod http;
 mod master_key;
 mod password;
+mod policy;
 mod store;
 
 pub use config::Config;
@@ -23,6 +24,7 @@ pub use error::Error;
 pub use http::{app, serve, AppState, Settings};
 pub use master_key::MasterKey;
 pub use password::PasswordHasher;
+pub use policy::{history_candidates, PasswordPolicy, Person, Preset, Violation};
 pub use store::{Account, NewAccount, NewMessage, RecipientStatus, Store};
 
 /// Seconds since the Unix epoch, now.

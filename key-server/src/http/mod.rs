@@ -44,6 +44,7 @@ impl AppState {
     /// State for `config`, with an open store and master key.
     pub fn new(config: &Config, store: Store, master_key: MasterKey) -> Result<AppState, Error> {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let (lockout_attempts, lockout_minutes) = config.lockout();
         Ok(AppState {
             store,
             master_key: Arc::new(master_key),
@@ -54,8 +55,8 @@ impl AppState {
                 config.password_concurrency.unwrap_or(cores),
             )?,
             settings: Settings {
-                lockout_attempts: config.lockout_attempts.into(),
-                lockout_seconds: i64::from(config.lockout_minutes) * 60,
+                lockout_attempts: lockout_attempts.into(),
+                lockout_seconds: i64::from(lockout_minutes) * 60,
                 client_failure_limit: config.client_failure_limit.into(),
                 client_window_seconds: i64::from(config.client_window_minutes) * 60,
             },
