@@ -12,7 +12,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod email;
 mod envelope_page;
+
+pub use email::{render_email, Email};
+pub use minijinja::context;
 
 pub use envelope_page::{
     envelope_text_from_html, write_envelope_html, EnvelopePage, OPENER_GLUE, OPENER_WASM,

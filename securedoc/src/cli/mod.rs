@@ -3,6 +3,7 @@
 mod inspect;
 mod open;
 mod seal;
+mod send;
 mod serve;
 
 use std::path::PathBuf;
@@ -22,6 +23,8 @@ pub struct Cli {
 enum Command {
     /// Seal a message into one envelope per recipient.
     Seal(Box<seal::SealArgs>),
+    /// Seal, then e-mail each recipient a notification with the envelope attached.
+    Send(Box<send::SendArgs>),
     /// Open an envelope with its passphrase and write the message (.eml).
     Open(open::OpenArgs),
     /// Say whether a file is a well-formed envelope and print its header (no secret needed).
@@ -50,6 +53,7 @@ impl Cli {
     pub fn run(self) -> anyhow::Result<ExitCode> {
         match self.command {
             Command::Seal(args) => seal::run(*args),
+            Command::Send(args) => send::run(*args),
             Command::Open(args) => open::run(args),
             Command::Inspect(args) => inspect::run(args),
             Command::Serve(args) => serve::serve(args),

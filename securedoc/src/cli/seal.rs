@@ -22,14 +22,14 @@ use key_server::{NewMessage, RecipientStatus};
 const PROGRESS_THRESHOLD: usize = 8 << 20;
 
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("destination").required(true).args(["output", "out_dir"])))]
+#[command(group(ArgGroup::new("destination").args(["output", "out_dir"])))]
 pub struct SealArgs {
     /// Sender address.
     #[arg(long, value_name = "ADDR")]
-    from: String,
+    pub(super) from: String,
     /// Recipient address; repeat for several recipients (one envelope each).
     #[arg(long = "to", value_name = "ADDR", required = true)]
-    to: Vec<String>,
+    pub(super) to: Vec<String>,
     /// Subject (required unless --eml gives a whole message).
     #[arg(long, required_unless_present = "eml")]
     subject: Option<String>,
@@ -67,13 +67,13 @@ pub struct SealArgs {
     max_size: u64,
     /// Write the envelope here (one recipient only).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
-    output: Option<PathBuf>,
+    pub(super) output: Option<PathBuf>,
     /// Write one envelope per recipient into this directory.
     #[arg(long, value_name = "DIR")]
-    out_dir: Option<PathBuf>,
+    pub(super) out_dir: Option<PathBuf>,
     /// Replace output files that already exist.
     #[arg(long)]
-    force: bool,
+    pub(super) force: bool,
 }
 
 /// How the recipient will get the content key.
@@ -111,7 +111,28 @@ impl From<Security> for SecurityLevel {
     }
 }
 
+/// What a seal produced.
+pub struct Sealed {
+    /// (recipient, envelope file) pairs.
+    pub envelopes: Vec<(String, PathBuf)>,
+    /// The key server, in server mode.
+    pub key_server: Option<String>,
+    /// Expiry, Unix seconds.
+    pub expires: Option<i64>,
+}
+
 pub fn run(args: SealArgs) -> anyhow::Result<ExitCode> {
+    if args.output.is_none() && args.out_dir.is_none() {
+        bail!("say where to write the envelope: -o FILE (one recipient) or --out-dir DIR");
+    }
+    for (_, path) in seal(&args)?.envelopes {
+        println!("{}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Seals one envelope per recipient (see `SealArgs`).
+pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
     let now = jiff::Timestamp::now();
     validate_address("--from", &args.from).map_err(anyhow::Error::msg)?;
     for to in &args.to {
@@ -123,11 +144,11 @@ pub fn run(args: SealArgs) -> anyhow::Result<ExitCode> {
         .map(|e| parse_expiry(e, now))
         .transpose()
         .map_err(anyhow::Error::msg)?;
-    let outputs = output_paths(&args)?;
+    let outputs = output_paths(args)?;
     for path in &outputs {
         check_output(path, args.force)?;
     }
-    let message = message_bytes(&args, now)?;
+    let message = message_bytes(args, now)?;
 
     let info = |to: &str| EnvelopeInfo {
         from: args.from.clone(),
@@ -235,7 +256,6 @@ pub fn run(args: SealArgs) -> anyhow::Result<ExitCode> {
             )
             .with_context(|| format!("sealing for {to} failed"))?;
             progress.finish_and_clear();
-            println!("{}", path.display());
         }
         Ok(())
     })?;
@@ -267,7 +287,14 @@ pub fn run(args: SealArgs) -> anyhow::Result<ExitCode> {
             Mode::Server { .. } => "",
         }
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(Sealed {
+        envelopes: args.to.iter().cloned().zip(outputs).collect(),
+        key_server: match mode {
+            Mode::Server { origin, .. } => Some(origin),
+            Mode::Passphrase(_) => None,
+        },
+        expires: expires.map(|e| e.as_second()),
+    })
 }
 
 fn output_paths(args: &SealArgs) -> anyhow::Result<Vec<PathBuf>> {
