@@ -41,23 +41,7 @@ fn get(addr: &str, path: &str) -> String {
 #[test]
 fn serve_answers_healthz_and_keeps_its_master_key_private() {
     let data = tempfile::tempdir().unwrap();
-    let child = securedoc(data.path())
-        .args(["serve"])
-        .env("SECUREDOC_LISTEN", "127.0.0.1:0")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut serving = Serving(child);
-    let mut line = String::new();
-    BufReader::new(serving.0.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("serve did not say where it listens: {line:?}"))
-        .to_string();
+    let (_serving, addr) = start_server(data.path());
 
     let response = get(&addr, "/healthz");
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");

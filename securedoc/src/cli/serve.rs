@@ -86,13 +86,7 @@ pub fn admin(args: AdminArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         AdminCommand::Token(TokenCommand::Create { name }) => {
             let token = runtime()?.block_on(async {
-                std::fs::create_dir_all(&config.data_dir).with_context(|| {
-                    format!(
-                        "cannot create the data directory {}",
-                        config.data_dir.display()
-                    )
-                })?;
-                let store = key_server::Store::connect(&config.database_url()).await?;
+                let store = open_store(&config).await?;
                 anyhow::Ok(store.create_sender(&name).await?)
             })?;
             println!("{token}");
@@ -117,13 +111,7 @@ pub fn admin(args: AdminArgs) -> anyhow::Result<ExitCode> {
                     .map_err(|_| anyhow::anyhow!("the password is not UTF-8 text"))?,
             );
             runtime()?.block_on(async {
-                std::fs::create_dir_all(&config.data_dir).with_context(|| {
-                    format!(
-                        "cannot create the data directory {}",
-                        config.data_dir.display()
-                    )
-                })?;
-                let store = key_server::Store::connect(&config.database_url()).await?;
+                let store = open_store(&config).await?;
                 let hasher = key_server::PasswordHasher::new(
                     config.password_m_kib,
                     config.password_t,
@@ -146,6 +134,17 @@ pub fn admin(args: AdminArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The store the server would use, created if it does not exist yet.
+async fn open_store(config: &key_server::Config) -> anyhow::Result<key_server::Store> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    Ok(key_server::Store::connect(&config.database_url()).await?)
 }
 
 /// A database URL without its password, for logs.
