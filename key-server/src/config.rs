@@ -44,6 +44,10 @@ pub struct Config {
     pub client_failure_limit: u32,
     /// The window for `client_failure_limit`, minutes.
     pub client_window_minutes: u32,
+    /// Days a message's key is kept when the sender set no earlier expiry
+    /// (MailGate: 30). Past it, the key is deleted and the message can never
+    /// be opened again.
+    pub retention_days: u32,
 }
 
 impl Default for Config {
@@ -63,6 +67,7 @@ impl Default for Config {
             lockout_minutes: None,
             client_failure_limit: 30,
             client_window_minutes: 15,
+            retention_days: 30,
         }
     }
 }

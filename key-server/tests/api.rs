@@ -192,3 +192,58 @@ async fn content_keys_are_not_in_the_database_file() {
     let master = server.data_dir.path().join("master.key");
     assert!(master.exists());
 }
+
+async fn retention_shreds_on_schedule(backend: Backend) {
+    let server = start(backend).await;
+    let token = server.store.create_sender("clinic").await.unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let (soon, kept) = (
+        "55555555555555555555555555555555",
+        "66666666666666666666666666666666",
+    );
+    assert_eq!(
+        post(&server, Some(&token), &message(soon, Some(now + 3600)))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        post(&server, Some(&token), &message(kept, None)).await.0,
+        200
+    );
+    let day = 86_400;
+    // Two hours on: the first has expired, the second is within retention.
+    assert_eq!(
+        server
+            .store
+            .shred_expired(now + 7200, 30 * day)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(raw_sealed_key(&server.database_url, soon).await, None);
+    assert!(raw_sealed_key(&server.database_url, kept).await.is_some());
+    // Thirty-one days on: past retention, the second goes too.
+    assert_eq!(
+        server
+            .store
+            .shred_expired(now + 31 * day, 30 * day)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(raw_sealed_key(&server.database_url, kept).await, None);
+}
+
+#[tokio::test]
+async fn sqlite_retention_shreds_on_schedule() {
+    retention_shreds_on_schedule(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_retention_shreds_on_schedule() {
+    retention_shreds_on_schedule(Backend::Postgres).await;
+}

@@ -86,7 +86,21 @@ pub async fn serve(config: &Config, ready: impl FnOnce(std::net::SocketAddr)) ->
     })?;
     let master_key = MasterKey::load_or_create(&config.master_key_file())?;
     let store = Store::connect(&config.database_url()).await?;
-    let state = AppState::new(config, store, master_key)?;
+    let state = AppState::new(config, store.clone(), master_key)?;
+    // Expired and retained-too-long keys are deleted on a schedule, not only
+    // when someone asks for them: a key past its time must not linger at rest.
+    let retention = i64::from(config.retention_days) * 86_400;
+    tokio::spawn(async move {
+        let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every_minute.tick().await;
+            match store.shred_expired(crate::now(), retention).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(keys = n, "deleted the keys of expired messages"),
+                Err(error) => tracing::error!(%error, "could not delete expired keys"),
+            }
+        }
+    });
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;

@@ -144,6 +144,20 @@ impl Store {
         Ok(key.filter(|_| locked == 0 && revoked.is_none()))
     }
 
+    /// Crypto-shreds every message past its expiry or older than the
+    /// retention period (at `now`); returns how many keys were deleted.
+    pub async fn shred_expired(&self, now: i64, retention_seconds: i64) -> Result<u64, Error> {
+        let done = sqlx::query(
+            "UPDATE messages SET sealed_key = NULL
+             WHERE sealed_key IS NOT NULL AND ((expires_at IS NOT NULL AND expires_at <= $1) OR created_at <= $2)",
+        )
+        .bind(now)
+        .bind(now - retention_seconds)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Deletes a message's content key: nobody can open it again.
     pub async fn shred_key(&self, message_id: &str) -> Result<(), Error> {
         sqlx::query("UPDATE messages SET sealed_key = NULL WHERE id = $1")
