@@ -15,6 +15,33 @@ fn securedoc(dir: &Path) -> Command {
     command
 }
 
+/// Runs `securedoc send` from alice to bob (and `extra` arguments) with a
+/// passphrase, in a fresh directory; returns the directory and the output.
+fn send(extra: &[&str]) -> (tempfile::TempDir, std::process::Output) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pass"), "pass phrase\n").unwrap();
+    let output = securedoc(dir.path())
+        .args([
+            "send",
+            "--from",
+            "alice@example.org",
+            "--to",
+            "bob@example.net",
+        ])
+        .args([
+            "--subject",
+            "Quarterly results",
+            "--body",
+            "Attached.",
+            "--passphrase-file",
+            "pass",
+        ])
+        .args(extra)
+        .output()
+        .unwrap();
+    (dir, output)
+}
+
 /// Checks one notification as a recipient would: who it is from, what it
 /// says, and that its attachment is an envelope that opens.
 fn check_notification(dir: &Path, eml: &[u8], to: &str) {
@@ -57,28 +84,7 @@ fn check_notification(dir: &Path, eml: &[u8], to: &str) {
 
 #[test]
 fn send_writes_one_notification_per_recipient_to_the_outbox() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("pass"), "pass phrase\n").unwrap();
-    let output = securedoc(dir.path())
-        .args([
-            "send",
-            "--from",
-            "alice@example.org",
-            "--to",
-            "bob@example.net",
-            "--to",
-            "carol@example.org",
-        ])
-        .args([
-            "--subject",
-            "Quarterly results",
-            "--body",
-            "Attached.",
-            "--passphrase-file",
-            "pass",
-        ])
-        .output()
-        .unwrap();
+    let (dir, output) = send(&["--to", "carol@example.org"]);
     assert!(
         output.status.success(),
         "{}",
@@ -151,30 +157,10 @@ fn smtp_sink(listener: TcpListener) -> std::thread::JoinHandle<(Vec<String>, Vec
 
 #[test]
 fn send_speaks_smtp_to_a_relay() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("pass"), "pass phrase\n").unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let sink = smtp_sink(listener);
-    let output = securedoc(dir.path())
-        .args([
-            "send",
-            "--from",
-            "alice@example.org",
-            "--to",
-            "bob@example.net",
-        ])
-        .args([
-            "--subject",
-            "Quarterly results",
-            "--body",
-            "Attached.",
-            "--passphrase-file",
-            "pass",
-        ])
-        .args(["--smtp-url", &format!("smtp://127.0.0.1:{port}")])
-        .output()
-        .unwrap();
+    let (dir, output) = send(&["--smtp-url", &format!("smtp://127.0.0.1:{port}")]);
     assert!(
         output.status.success(),
         "{}",
@@ -206,28 +192,7 @@ fn send_speaks_smtp_to_a_relay() {
 
 #[test]
 fn an_unreachable_relay_is_a_clear_error() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("pass"), "pass phrase\n").unwrap();
-    let output = securedoc(dir.path())
-        .args([
-            "send",
-            "--from",
-            "alice@example.org",
-            "--to",
-            "bob@example.net",
-            "--subject",
-            "x",
-            "--body",
-            "y",
-        ])
-        .args([
-            "--passphrase-file",
-            "pass",
-            "--smtp-url",
-            "smtp://127.0.0.1:9",
-        ])
-        .output()
-        .unwrap();
+    let (_dir, output) = send(&["--smtp-url", "smtp://127.0.0.1:9"]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(

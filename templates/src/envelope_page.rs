@@ -1,10 +1,8 @@
 //! Rendering `securedoc.html`.
 
-use std::io::{self, Write};
 use std::sync::OnceLock;
 
 use base64::engine::general_purpose::STANDARD;
-use base64::write::EncoderWriter;
 use base64::Engine;
 use envelope_core::{Header, Mode};
 use minijinja::{context, Environment};
@@ -131,34 +129,6 @@ impl EnvelopePage {
     pub fn after(&self) -> &str {
         &self.after
     }
-
-    /// Bytes of page around the data (the fixed overhead of an envelope).
-    pub fn overhead(&self) -> usize {
-        self.before.len() + self.after.len()
-    }
-
-    /// Writes the page with the envelope's bytes (given in parts, which are
-    /// concatenated) base64-encoded into the data block.
-    pub fn write<W: Write + ?Sized>(&self, parts: &[&[u8]], out: &mut W) -> io::Result<()> {
-        out.write_all(self.before.as_bytes())?;
-        {
-            let mut encoder = EncoderWriter::new(&mut *out, &STANDARD);
-            for part in parts {
-                encoder.write_all(part)?;
-            }
-            encoder.finish()?;
-        }
-        out.write_all(self.after.as_bytes())
-    }
-}
-
-/// Renders and writes a whole envelope page in one call.
-pub fn write_envelope_html(
-    header: &Header,
-    parts: &[&[u8]],
-    out: &mut impl Write,
-) -> io::Result<()> {
-    EnvelopePage::new(header).write(parts, out)
 }
 
 /// `2026-11-22T10:00:00Z` for Unix seconds.
@@ -169,7 +139,7 @@ fn iso_time(seconds: i64) -> String {
 }
 
 /// Finds the envelope's base64 text in a `securedoc.html` page (the inverse of
-/// [`EnvelopePage::write`]); `None` if the page has no envelope data block.
+/// writing [`EnvelopePage::before`], the base64 and [`EnvelopePage::after`]); `None` if the page has no envelope data block.
 pub fn envelope_text_from_html(page: &str) -> Option<&str> {
     const OPEN: &str = "<script type=\"application/octet-stream\" id=\"securedoc-envelope\">";
     let start = page.find(OPEN)? + OPEN.len();

@@ -18,6 +18,4 @@ mod envelope_page;
 pub use email::{render_email, Email};
 pub use minijinja::context;
 
-pub use envelope_page::{
-    envelope_text_from_html, write_envelope_html, EnvelopePage, OPENER_GLUE, OPENER_WASM,
-};
+pub use envelope_page::{envelope_text_from_html, EnvelopePage, OPENER_GLUE, OPENER_WASM};

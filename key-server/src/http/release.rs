@@ -89,30 +89,7 @@ async fn release(
     Json(request): Json<ReleaseRequest>,
 ) -> Result<Response, Error> {
     let client = peer.ip().to_string();
-    let settings = &state.settings;
-    if state
-        .store
-        .recent_failures_from(&client, settings.client_window_seconds)
-        .await?
-        >= settings.client_failure_limit
-    {
-        state
-            .store
-            .audit(
-                Some(&request.recipient),
-                Some(&request.message_id),
-                &client,
-                "rate_limited",
-            )
-            .await?;
-        let refusal = Refusal::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "Too many failed attempts from this network. Wait a few minutes and try again.",
-        );
-        return Ok(refusal.into_response());
-    }
-    let (outcome, audit) = decide(&state, &request).await?;
+    let (outcome, audit) = decide(&state, &request, &client).await?;
     state
         .store
         .audit(
@@ -132,10 +109,24 @@ async fn release(
 async fn decide(
     state: &AppState,
     request: &ReleaseRequest,
+    client: &str,
 ) -> Result<(Outcome, &'static str), Error> {
     let refuse = |status, kind, message: &str| {
         Ok((Outcome::Refused(Refusal::new(status, kind, message)), kind))
     };
+    let settings = &state.settings;
+    if state
+        .store
+        .recent_failures_from(client, settings.client_window_seconds)
+        .await?
+        >= settings.client_failure_limit
+    {
+        return refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many failed attempts from this network. Wait a few minutes and try again.",
+        );
+    }
     let public_key = match STANDARD.decode(&request.public_key) {
         Ok(key) if key.len() == 32 => key,
         _ => {
@@ -165,6 +156,7 @@ async fn decide(
             return Ok((Outcome::Refused(refusal), "locked"));
         }
     }
+    let known = account.is_some();
     let hash = account.as_ref().map(|a| a.password_hash.clone());
     let right = state
         .passwords
@@ -172,18 +164,19 @@ async fn decide(
         .await?;
     let Some(account) = account.filter(|_| right) else {
         // Unknown account and wrong password look the same (no user enumeration).
-        let attempts_left = match state.store.account(&request.recipient).await? {
-            Some(_) => Some(
+        let attempts_left = if known {
+            Some(
                 state
                     .store
                     .record_failed_login(
                         &request.recipient,
-                        state.settings.lockout_attempts,
-                        state.settings.lockout_seconds,
+                        settings.lockout_attempts,
+                        settings.lockout_seconds,
                     )
                     .await?,
-            ),
-            None => None,
+            )
+        } else {
+            None
         };
         let mut refusal = Refusal::new(
             StatusCode::UNAUTHORIZED,

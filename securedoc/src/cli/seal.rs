@@ -184,8 +184,9 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
                     .as_deref()
                     .expect("clap requires --token-file"),
             )?;
+            let id = random_id();
             let registration = NewMessage {
-                id: hex(&random_id()),
+                id: hex(&id),
                 recipients: args.to.clone(),
                 expires: expires.map(|e| e.as_second()),
                 flags: info(&args.to[0]).flags,
@@ -195,7 +196,8 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
             let statuses = register_message(&origin, &token, &registration, &cek)?;
             Mode::Server {
                 origin,
-                registration,
+                id,
+                security: registration.security,
                 cek,
                 statuses,
             }
@@ -216,15 +218,12 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
                 ),
                 Mode::Server {
                     origin,
-                    registration,
+                    id,
+                    security,
                     cek,
                     statuses,
                 } => {
-                    let mut header = info(to).server_header(
-                        parse_id(&registration.id),
-                        origin,
-                        registration.security,
-                    )?;
+                    let mut header = info(to).server_header(*id, origin, *security)?;
                     header.phrase = statuses
                         .iter()
                         .find(|s| s.address.eq_ignore_ascii_case(to))
@@ -421,7 +420,9 @@ enum Mode {
     /// One key for the message, held by the key server.
     Server {
         origin: String,
-        registration: NewMessage,
+        /// The message id all its envelopes share.
+        id: [u8; 16],
+        security: SecurityLevel,
         cek: ContentKey,
         statuses: Vec<RecipientStatus>,
     },
@@ -435,12 +436,6 @@ fn random_id() -> [u8; 16] {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn parse_id(hex: &str) -> [u8; 16] {
-    std::array::from_fn(|i| {
-        u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("we made this id")
-    })
 }
 
 fn read_token(path: &Path) -> anyhow::Result<String> {
