@@ -17,7 +17,7 @@ test: setup
     cargo build --locked --workspace
     cargo clippy --locked --workspace --all-targets -- -D warnings
     cargo build --locked -p envelope-core --target wasm32-unknown-unknown
-    SECUREDOC_TEST_POSTGRES_URL="$(scripts/postgres.sh)" cargo test --locked --workspace
+    url="$(scripts/postgres.sh)"; SECUREDOC_TEST_POSTGRES_URL="$url" cargo test --locked --workspace
     cd tests/browser && SECUREDOC_BIN="{{justfile_directory()}}/target/debug/securedoc" npm test
 
 # Seal and open time, envelope overhead and browser memory, side by side with age;

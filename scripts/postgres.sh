@@ -3,13 +3,16 @@
 # the tests, then prints its URL. Idempotent: installs, starts and creates only
 # what is missing. Used by `just test` for the key server's PostgreSQL tests.
 set -euo pipefail
+# Only the URL may reach stdout (the caller captures it): everything the
+# package tools print goes to stderr. (pg_ctlcluster, for one, prints
+# "Removed stale pid file." on stdout after an unclean stop.)
 
 say() { printf '==> %s\n' "$*" >&2; }
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 
 if ! command -v pg_lsclusters >/dev/null 2>&1; then
   say "installing PostgreSQL (Debian package postgresql)"
-  $SUDO apt-get update -qq
+  $SUDO apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
 fi
 
@@ -23,7 +26,25 @@ if [ -z "${version:-}" ]; then
 fi
 if [ "$status" != "online" ]; then
   say "starting PostgreSQL $version/$cluster on port $port"
-  $SUDO pg_ctlcluster "$version" "$cluster" start
+  # The server outlives this script: it must not hold the caller's pipes
+  # open, or "$(scripts/postgres.sh)" would wait for it for ever.
+  start_log=$(mktemp)
+  start() { $SUDO pg_ctlcluster "$version" "$cluster" start </dev/null >"$start_log" 2>&1; }
+  if ! start; then
+    # After an unclean stop (a machine restored from a snapshot, say) the
+    # socket's lock file can outlive its server; with no server running it is
+    # stale, and PostgreSQL starts once it is gone.
+    if ! pgrep -u postgres -x postgres >/dev/null; then
+      say "removing a stale PostgreSQL socket lock and starting again"
+      $SUDO rm -f "/var/run/postgresql/.s.PGSQL.$port.lock" "/var/run/postgresql/.s.PGSQL.$port"
+    fi
+    if ! start; then
+      cat "$start_log" >&2
+      tail -n 20 "/var/log/postgresql/postgresql-$version-$cluster.log" >&2 || true
+      exit 1
+    fi
+  fi
+  rm -f "$start_log"
 fi
 
 psql_admin() { $SUDO runuser -u postgres -- psql -p "$port" -qtAX "$@"; }

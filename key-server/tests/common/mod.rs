@@ -76,7 +76,7 @@ pub async fn start_with(backend: Backend, configure: impl FnOnce(&mut Config)) -
             let mut conn = sqlx::PgConnection::connect(&admin_url)
                 .await
                 .unwrap_or_else(|e| {
-                    panic!("cannot connect to PostgreSQL at SECUREDOC_TEST_POSTGRES_URL: {e}")
+                    panic!("cannot connect to PostgreSQL at SECUREDOC_TEST_POSTGRES_URL={admin_url:?}: {e}")
                 });
             sqlx::query(&format!("CREATE DATABASE {name}"))
                 .execute(&mut conn)
