@@ -48,6 +48,22 @@ pub struct Config {
     /// (MailGate: 30). Past it, the key is deleted and the message can never
     /// be opened again.
     pub retention_days: u32,
+    /// Mail (confirmation and reset links) goes through this SMTP relay
+    /// (`SECUREDOC_SMTP_URL`: smtp://host:port, smtps://user:pass@host).
+    pub smtp_url: Option<String>,
+    /// Without `smtp_url`, each mail is written here as an .eml file
+    /// (`SECUREDOC_OUTBOX`); default: `outbox` in the data directory.
+    pub outbox_dir: Option<PathBuf>,
+    /// The From of the server's mail (`SECUREDOC_MAIL_FROM`).
+    pub mail_from: String,
+    /// How long an e-mail confirmation link works, hours.
+    pub confirm_link_hours: u32,
+    /// How long a password-reset link works, minutes.
+    pub reset_link_minutes: u32,
+    /// Wrong security answers before a reset link stops working (CRES: 5).
+    pub reset_attempts: u32,
+    /// How long "Remember me on this computer" lasts, days.
+    pub remember_days: u32,
 }
 
 impl Default for Config {
@@ -68,6 +84,13 @@ impl Default for Config {
             client_failure_limit: 30,
             client_window_minutes: 15,
             retention_days: 30,
+            smtp_url: None,
+            outbox_dir: None,
+            mail_from: "Secure messages <no-reply@localhost>".into(),
+            confirm_link_hours: 24,
+            reset_link_minutes: 60,
+            reset_attempts: 5,
+            remember_days: 30,
         }
     }
 }
@@ -108,6 +131,15 @@ impl Config {
         if let Some(url) = var("SECUREDOC_PUBLIC_URL") {
             self.public_url = url;
         }
+        if let Some(url) = var("SECUREDOC_SMTP_URL") {
+            self.smtp_url = Some(url);
+        }
+        if let Some(dir) = var("SECUREDOC_OUTBOX") {
+            self.outbox_dir = Some(dir.into());
+        }
+        if let Some(from) = var("SECUREDOC_MAIL_FROM") {
+            self.mail_from = from;
+        }
         if let Some(policy) = var("SECUREDOC_PASSWORD_POLICY") {
             self.password_policy = serde_json::from_value(serde_json::Value::String(policy.to_lowercase())).map_err(|_| {
                 Error::Config(format!(
@@ -135,6 +167,13 @@ impl Config {
             self.lockout_attempts.unwrap_or(attempts),
             self.lockout_minutes.unwrap_or(minutes),
         )
+    }
+
+    /// The outbox directory in effect (used when there is no SMTP relay).
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.outbox_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("outbox"))
     }
 
     /// The master-key file in effect.

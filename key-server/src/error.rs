@@ -27,6 +27,9 @@ pub enum Error {
     /// Something with this id or name exists already.
     #[error("{0}")]
     Conflict(String),
+    /// Mail could not be handed on.
+    #[error("mail: {0}")]
+    Mail(String),
     /// I/O (data directory, listening socket).
     #[error("{0}")]
     Io(#[from] std::io::Error),

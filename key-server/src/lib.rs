@@ -14,6 +14,7 @@
 mod config;
 mod error;
 mod http;
+mod mail;
 mod master_key;
 mod password;
 mod policy;
@@ -22,10 +23,14 @@ mod store;
 pub use config::Config;
 pub use error::Error;
 pub use http::{app, serve, AppState, Settings};
+pub use mail::{MailAttachment, Mailer};
 pub use master_key::MasterKey;
 pub use password::PasswordHasher;
 pub use policy::{history_candidates, PasswordPolicy, Person, Preset, Violation};
-pub use store::{Account, NewAccount, NewMessage, RecipientStatus, Store};
+pub use store::{
+    Account, LinkPurpose, NewAccount, NewMessage, Profile, RecipientStatus, Registered,
+    SecurityAnswer, Store,
+};
 
 /// Seconds since the Unix epoch, now.
 pub(crate) fn now() -> i64 {

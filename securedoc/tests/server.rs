@@ -217,9 +217,19 @@ fn server_mode_seal_registers_the_key_and_never_sends_the_body() {
     }
     assert_eq!(ids[0], ids[1], "one message, one id, one key at the server");
 
-    // The server's store has the message, and nowhere the body.
+    // The server's store has the message, and nowhere the body (nor in its outbox).
+    let mut files = vec![];
     for entry in std::fs::read_dir(data.path()).unwrap() {
-        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            files.push(path);
+        }
+    }
+    assert!(files.len() >= 2, "the database and the master key at least");
+    for path in files {
+        let bytes = std::fs::read(path).unwrap();
         assert!(
             !bytes.windows(body.len()).any(|w| w == body.as_bytes()),
             "the body reached the key server"

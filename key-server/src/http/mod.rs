@@ -2,6 +2,7 @@
 
 mod health;
 mod messages;
+mod portal;
 mod release;
 
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use crate::password::PasswordHasher;
-use crate::{Config, Error, MasterKey, Store};
+use crate::{Config, Error, Mailer, MasterKey, PasswordPolicy, Store};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -25,6 +26,8 @@ pub struct AppState {
     pub passwords: PasswordHasher,
     /// Limits from the configuration.
     pub settings: Settings,
+    /// Where the server's mail goes.
+    pub mailer: Mailer,
 }
 
 /// The limits handlers apply, from [`Config`].
@@ -38,6 +41,20 @@ pub struct Settings {
     pub client_failure_limit: i64,
     /// The window, seconds.
     pub client_window_seconds: i64,
+    /// The password rules.
+    pub policy: PasswordPolicy,
+    /// The server's public origin, for links in mail.
+    pub public_url: String,
+    /// From address of the server's mail.
+    pub mail_from: String,
+    /// Confirmation links work this long, seconds.
+    pub confirm_link_seconds: i64,
+    /// Reset links work this long, seconds.
+    pub reset_link_seconds: i64,
+    /// Wrong security answers per reset link.
+    pub reset_attempts: i64,
+    /// "Remember me" lasts this long, seconds.
+    pub remember_seconds: i64,
 }
 
 impl AppState {
@@ -59,7 +76,15 @@ impl AppState {
                 lockout_seconds: i64::from(lockout_minutes) * 60,
                 client_failure_limit: config.client_failure_limit.into(),
                 client_window_seconds: i64::from(config.client_window_minutes) * 60,
+                policy: config.password_policy.policy(),
+                public_url: config.public_url.trim_end_matches('/').to_string(),
+                mail_from: config.mail_from.clone(),
+                confirm_link_seconds: i64::from(config.confirm_link_hours) * 3600,
+                reset_link_seconds: i64::from(config.reset_link_minutes) * 60,
+                reset_attempts: config.reset_attempts.max(1).into(),
+                remember_seconds: i64::from(config.remember_days) * 86_400,
             },
+            mailer: Mailer::new(config.smtp_url.as_deref(), &config.outbox_dir())?,
         })
     }
 }
@@ -70,6 +95,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .merge(messages::router())
         .merge(release::router())
+        .merge(portal::router())
         // Requests are small JSON documents; anything larger is refused before it is read.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
         .with_state(state)

@@ -36,7 +36,53 @@ pub fn router() -> Router<AppState> {
         ))
         .allow_methods([Method::POST])
         .allow_headers([header::CONTENT_TYPE]);
-    Router::new().route("/api/v1/keys/release", post(release).layer(cors))
+    Router::new()
+        .route("/api/v1/keys/release", post(release).layer(cors.clone()))
+        .route("/api/v1/keys/status", post(status).layer(cors))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusRequest {
+    message_id: String,
+    recipient: String,
+}
+
+/// `POST /api/v1/keys/status`: may `recipient` open `message_id` once they
+/// have an account, and do they have one? The opener shows Register or
+/// Open from this, and switches when the recipient comes back from
+/// registering. Asking needs the message's random 128-bit id, which only
+/// the envelope carries, so this tells strangers nothing.
+async fn status(
+    State(state): State<AppState>,
+    Json(request): Json<StatusRequest>,
+) -> Result<Response, Error> {
+    if request.message_id.len() != 32 || request.recipient.len() > 320 {
+        return Ok(Refusal::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_request",
+            "a field is too long or malformed",
+        )
+        .into_response());
+    }
+    let Some(registered) = state
+        .store
+        .recipient_registered(&request.message_id, &request.recipient)
+        .await?
+    else {
+        return Ok(Refusal::new(
+            StatusCode::NOT_FOUND,
+            "not_a_recipient",
+            "This message was not sent to this address.",
+        )
+        .into_response());
+    };
+    let security = state
+        .store
+        .message_security(&request.message_id)
+        .await?
+        .unwrap_or_else(|| "high".into());
+    Ok(Json(json!({ "registered": registered, "security": security })).into_response())
 }
 
 #[derive(Deserialize)]
@@ -44,9 +90,18 @@ pub fn router() -> Router<AppState> {
 struct ReleaseRequest {
     message_id: String,
     recipient: String,
+    /// Needed unless the message is low security, or medium with a
+    /// remembered browser.
+    #[serde(default)]
     password: Zeroizing<String>,
     /// The opener's ephemeral X25519 public key, base64 (32 bytes).
     public_key: String,
+    /// "Remember me on this computer" was ticked (medium security only).
+    #[serde(default)]
+    remember: bool,
+    /// The token a remembered browser keeps (medium security only).
+    #[serde(default)]
+    remember_token: Option<String>,
 }
 
 /// A refusal the opener can explain to the recipient.
@@ -105,15 +160,21 @@ async fn release(
     })
 }
 
+/// A refusal, audited under its kind.
+fn refuse(
+    status: StatusCode,
+    kind: &'static str,
+    message: &str,
+) -> Result<(Outcome, &'static str), Error> {
+    Ok((Outcome::Refused(Refusal::new(status, kind, message)), kind))
+}
+
 /// The checks of DESIGN.md §4, in order; returns the answer and the audit outcome.
 async fn decide(
     state: &AppState,
     request: &ReleaseRequest,
     client: &str,
 ) -> Result<(Outcome, &'static str), Error> {
-    let refuse = |status, kind, message: &str| {
-        Ok((Outcome::Refused(Refusal::new(status, kind, message)), kind))
-    };
     let settings = &state.settings;
     if state
         .store
@@ -148,6 +209,27 @@ async fn decide(
         );
     }
 
+    let security = state
+        .store
+        .message_security(&request.message_id)
+        .await?
+        .unwrap_or_else(|| "high".into());
+    if security == "low" {
+        // The sender chose no password: the envelope itself is the credential.
+        if !state
+            .store
+            .is_recipient(&request.message_id, &request.recipient)
+            .await?
+        {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "not_a_recipient",
+                "This message was not sent to this address.",
+            );
+        }
+        return release_key(state, request, &public_key, None).await;
+    }
+
     let account = state.store.account(&request.recipient).await?;
     if let Some(account) = &account {
         if let Some(until) = account.locked_until {
@@ -156,42 +238,62 @@ async fn decide(
             return Ok((Outcome::Refused(refusal), "locked"));
         }
     }
-    let known = account.is_some();
-    let hash = account.as_ref().map(|a| a.password_hash.clone());
-    let right = state
-        .passwords
-        .verify(request.password.clone(), hash)
-        .await?;
-    let Some(account) = account.filter(|_| right) else {
-        // Unknown account and wrong password look the same (no user enumeration).
-        let attempts_left = if known {
-            Some(
-                state
-                    .store
-                    .record_failed_login(
-                        &request.recipient,
-                        settings.lockout_attempts,
-                        settings.lockout_seconds,
-                    )
-                    .await?,
-            )
-        } else {
-            None
-        };
-        let mut refusal = Refusal::new(
-            StatusCode::UNAUTHORIZED,
-            "wrong_password",
-            "Wrong password.",
-        );
-        if let Some(left) = attempts_left {
-            refusal.extra = json!({ "attempts_left": left });
+    // A remembered browser stands in for the password, on medium-security
+    // messages only; high always asks.
+    let remembered = match &request.remember_token {
+        Some(token) if security == "medium" && request.password.is_empty() => {
+            if account.is_none() || !state.store.is_remembered(token, &request.recipient).await? {
+                return refuse(
+                    StatusCode::UNAUTHORIZED,
+                    "not_remembered",
+                    "This computer is no longer remembered. Enter your password.",
+                );
+            }
+            true
         }
-        return Ok((Outcome::Refused(refusal), "wrong_password"));
+        _ => false,
     };
-    state
-        .store
-        .record_successful_login(&account.address)
-        .await?;
+    let account = if remembered {
+        account.expect("checked above")
+    } else {
+        let known = account.is_some();
+        let hash = account.as_ref().map(|a| a.password_hash.clone());
+        let right = state
+            .passwords
+            .verify(request.password.clone(), hash)
+            .await?;
+        let Some(account) = account.filter(|_| right) else {
+            // Unknown account and wrong password look the same (no user enumeration).
+            let attempts_left = if known {
+                Some(
+                    state
+                        .store
+                        .record_failed_login(
+                            &request.recipient,
+                            settings.lockout_attempts,
+                            settings.lockout_seconds,
+                        )
+                        .await?,
+                )
+            } else {
+                None
+            };
+            let mut refusal = Refusal::new(
+                StatusCode::UNAUTHORIZED,
+                "wrong_password",
+                "Wrong password.",
+            );
+            if let Some(left) = attempts_left {
+                refusal.extra = json!({ "attempts_left": left });
+            }
+            return Ok((Outcome::Refused(refusal), "wrong_password"));
+        };
+        state
+            .store
+            .record_successful_login(&account.address)
+            .await?;
+        account
+    };
     if !account.confirmed {
         return refuse(
             StatusCode::FORBIDDEN,
@@ -206,6 +308,15 @@ async fn decide(
             "This account is disabled. Ask the sender for help.",
         );
     }
+    if let (Some(days), Some(set_at)) = (settings.policy.expiry_days, account.password_set_at) {
+        if crate::now() - set_at > i64::from(days) * 86_400 {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "password_expired",
+                &format!("Your password has expired (passwords last {days} days). Use \u{201c}Forgot password?\u{201d} to choose a new one."),
+            );
+        }
+    }
     if !state
         .store
         .is_recipient(&request.message_id, &account.address)
@@ -217,6 +328,19 @@ async fn decide(
             "This message was not sent to this address.",
         );
     }
+    let remember = (request.remember && security == "medium" && !remembered)
+        .then_some(account.address.as_str());
+    release_key(state, request, &public_key, remember).await
+}
+
+/// The message's key, sealed to the opener's ephemeral key; with a new
+/// "Remember me" token for `remember`'s browser if asked.
+async fn release_key(
+    state: &AppState,
+    request: &ReleaseRequest,
+    public_key: &[u8],
+    remember: Option<&str>,
+) -> Result<(Outcome, &'static str), Error> {
     let Some(sealed) = state.store.sealed_key(&request.message_id).await? else {
         return refuse(
             StatusCode::GONE,
@@ -233,9 +357,16 @@ async fn decide(
                 request.message_id
             ))
         })?;
-    let (enc, ciphertext) =
-        envelope_core::seal_released_key(&public_key, &request.message_id, &key)
-            .map_err(|e| Error::Unprocessable(e.to_string()))?;
-    let body = json!({ "enc": STANDARD.encode(enc), "ciphertext": STANDARD.encode(ciphertext) });
+    let (enc, ciphertext) = envelope_core::seal_released_key(public_key, &request.message_id, &key)
+        .map_err(|e| Error::Unprocessable(e.to_string()))?;
+    let mut body =
+        json!({ "enc": STANDARD.encode(enc), "ciphertext": STANDARD.encode(ciphertext) });
+    if let Some(address) = remember {
+        let token = state
+            .store
+            .remember_browser(address, state.settings.remember_seconds)
+            .await?;
+        body["remember_token"] = json!(token);
+    }
     Ok((Outcome::Released(body), "released"))
 }

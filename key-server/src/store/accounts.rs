@@ -18,6 +18,8 @@ pub struct Account {
     pub locked_until: Option<i64>,
     /// Failed passwords since the last success or lock.
     pub failed_logins: i64,
+    /// When the password was set (Unix seconds), if known.
+    pub password_set_at: Option<i64>,
 }
 
 /// A new account, as registration creates it.
@@ -37,14 +39,22 @@ pub struct NewAccount {
     pub phrase: Option<String>,
 }
 
-type AccountRow = (String, String, Option<i64>, Option<i64>, Option<i64>, i64);
+type AccountRow = (
+    String,
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    i64,
+    Option<i64>,
+);
 
 impl Store {
     /// Creates an account (unconfirmed).
     pub async fn create_account(&self, account: &NewAccount) -> Result<(), Error> {
         let result = sqlx::query(
-            "INSERT INTO accounts (address, first_name, last_name, language, password_hash, phrase, phrase_enabled, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO accounts (address, first_name, last_name, language, password_hash, phrase, phrase_enabled, created_at, password_set_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
         )
         .bind(account.address.to_ascii_lowercase())
         .bind(&account.first_name)
@@ -78,20 +88,29 @@ impl Store {
     pub async fn account(&self, address: &str) -> Result<Option<Account>, Error> {
         let address = address.to_ascii_lowercase();
         let row: Option<AccountRow> = sqlx::query_as(
-            "SELECT address, password_hash, confirmed_at, disabled_at, locked_until, failed_logins
+            "SELECT address, password_hash, confirmed_at, disabled_at, locked_until, failed_logins, password_set_at
              FROM accounts WHERE address = $1",
         )
         .bind(&address)
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(
-            |(address, password_hash, confirmed, disabled, locked_until, failed_logins)| Account {
+            |(
+                address,
+                password_hash,
+                confirmed,
+                disabled,
+                locked_until,
+                failed_logins,
+                password_set_at,
+            )| Account {
                 address,
                 password_hash,
                 confirmed: confirmed.is_some(),
                 disabled: disabled.is_some(),
                 locked_until: locked_until.filter(|until| *until > now()),
                 failed_logins,
+                password_set_at,
             },
         ))
     }

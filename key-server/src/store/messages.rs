@@ -144,6 +144,36 @@ impl Store {
         Ok(key.filter(|_| locked == 0 && revoked.is_none()))
     }
 
+    /// The message's security level (`high`, `medium`, `low`), if it exists.
+    pub async fn message_security(&self, message_id: &str) -> Result<Option<String>, Error> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT security FROM messages WHERE id = $1")
+            .bind(message_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(security,)| security))
+    }
+
+    /// For the opener's Register / Open choice: whether `address` is a
+    /// recipient of `message_id` and, if so, whether it has a confirmed
+    /// account. Only someone holding the (random, 128-bit) message id of a
+    /// message sent to the address can ask, so this is no enumeration oracle.
+    pub async fn recipient_registered(
+        &self,
+        message_id: &str,
+        address: &str,
+    ) -> Result<Option<bool>, Error> {
+        let row: Option<(Option<i64>,)> = sqlx::query_as(
+            "SELECT a.confirmed_at FROM message_recipients r
+             LEFT JOIN accounts a ON a.address = r.address
+             WHERE r.message_id = $1 AND r.address = $2",
+        )
+        .bind(message_id)
+        .bind(address.to_ascii_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(confirmed,)| confirmed.is_some()))
+    }
+
     /// Crypto-shreds every message past its expiry or older than the
     /// retention period (at `now`); returns how many keys were deleted.
     pub async fn shred_expired(&self, now: i64, retention_seconds: i64) -> Result<u64, Error> {

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod messages;
+mod registration;
 mod senders;
 
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
@@ -10,6 +11,7 @@ use sqlx::AnyPool;
 
 pub use accounts::{Account, NewAccount};
 pub use messages::{NewMessage, RecipientStatus};
+pub use registration::{LinkPurpose, Profile, Registered, SecurityAnswer};
 
 use crate::Error;
 

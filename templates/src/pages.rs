@@ -1,0 +1,298 @@
+//! The key server's pages (registration, confirmation, password reset) and its
+//! account e-mails, in the user's language.
+//!
+//! Every user-visible string lives in one file per language,
+//! `templates/i18n/<code>.toml`; templates only arrange them. A language file
+//! may leave keys out: they fall back to English, so a partial translation is
+//! still a usable one.
+
+use std::sync::OnceLock;
+
+use minijinja::value::Kwargs;
+use minijinja::{Environment, Error, ErrorKind, Value};
+
+use crate::email::Email;
+
+/// The languages, English first (the fallback).
+const LANGUAGE_FILES: &[(&str, &str)] = &[
+    ("en", include_str!("../i18n/en.toml")),
+    ("fr", include_str!("../i18n/fr.toml")),
+];
+
+const PAGE_TEMPLATES: &[(&str, &str)] = &[
+    ("layout.html", include_str!("../pages/layout.html.j2")),
+    ("register.html", include_str!("../pages/register.html.j2")),
+    ("notice.html", include_str!("../pages/notice.html.j2")),
+    ("forgot.html", include_str!("../pages/forgot.html.j2")),
+    ("reset.html", include_str!("../pages/reset.html.j2")),
+    ("fields.html", include_str!("../pages/fields.html.j2")),
+    (
+        "email/subject.txt",
+        include_str!("../email/account/subject.txt.j2"),
+    ),
+    (
+        "email/body.txt",
+        include_str!("../email/account/body.txt.j2"),
+    ),
+    (
+        "email/body.html",
+        include_str!("../email/account/body.html.j2"),
+    ),
+];
+
+/// The pages' stylesheet, served as `/static/portal.css`.
+pub const PORTAL_CSS: &str = include_str!("../static/portal.css");
+/// The live password check, served as `/static/password-check.js`.
+pub const PASSWORD_CHECK_JS: &str = include_str!("../static/password-check.js");
+/// The pages' Content-Security-Policy: their own stylesheet and script, calls
+/// to their own origin, nothing else; no framing (clickjacking).
+pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+struct Catalog {
+    /// (code, display name, merged strings)
+    languages: Vec<(&'static str, String, toml::Table)>,
+}
+
+fn merge(base: &mut toml::Table, over: &toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            _ => {
+                base.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
+fn catalog() -> &'static Catalog {
+    static CATALOG: OnceLock<Catalog> = OnceLock::new();
+    CATALOG.get_or_init(|| {
+        let parse = |code: &str, text: &str| -> toml::Table {
+            text.parse()
+                .unwrap_or_else(|e| panic!("templates/i18n/{code}.toml does not parse: {e}"))
+        };
+        let english = parse("en", LANGUAGE_FILES[0].1);
+        let languages = LANGUAGE_FILES
+            .iter()
+            .map(|(code, text)| {
+                let mut strings = english.clone();
+                merge(&mut strings, &parse(code, text));
+                let name = strings
+                    .get("language_name")
+                    .and_then(toml::Value::as_str)
+                    .unwrap_or(code)
+                    .to_string();
+                (*code, name, strings)
+            })
+            .collect();
+        Catalog { languages }
+    })
+}
+
+/// The language codes and their names, for the Language select.
+pub fn languages() -> Vec<(&'static str, String)> {
+    catalog()
+        .languages
+        .iter()
+        .map(|(code, name, _)| (*code, name.clone()))
+        .collect()
+}
+
+/// `code` if there is such a language, else English.
+pub fn language(code: &str) -> &'static str {
+    catalog()
+        .languages
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map_or("en", |(c, _, _)| c)
+}
+
+fn strings(code: &str) -> &'static toml::Table {
+    let catalog = catalog();
+    let code = language(code);
+    &catalog
+        .languages
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .expect("language() returns a known code")
+        .2
+}
+
+/// One string by dotted key (`"errors.required"`), in `code`'s language.
+pub fn text(code: &str, key: &str) -> String {
+    let mut value: Option<&toml::Value> = None;
+    let mut table = strings(code);
+    for part in key.split('.') {
+        value = table.get(part);
+        if let Some(toml::Value::Table(t)) = value {
+            table = t;
+        }
+    }
+    value
+        .and_then(toml::Value::as_str)
+        .unwrap_or_else(|| panic!("no string {key} in templates/i18n"))
+        .to_string()
+}
+
+/// Replaces `{name}` placeholders with values.
+pub fn fill(template: &str, values: &[(&str, String)]) -> String {
+    let mut out = template.to_string();
+    for (name, value) in values {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
+}
+
+/// The security questions (id, text), in `code`'s language.
+pub fn security_questions(code: &str) -> Vec<(String, String)> {
+    strings(code)
+        .get("questions")
+        .and_then(toml::Value::as_table)
+        .map(|t| {
+            t.iter()
+                .map(|(id, text)| (id.clone(), text.as_str().unwrap_or(id).to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn fill_filter(value: String, kwargs: Kwargs) -> Result<String, Error> {
+    let mut out = value;
+    for name in kwargs.args() {
+        let v: Value = kwargs.get(name)?;
+        out = out.replace(&format!("{{{name}}}"), &v.to_string());
+    }
+    Ok(out)
+}
+
+fn environment() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") {
+                minijinja::AutoEscape::Html
+            } else {
+                minijinja::AutoEscape::None
+            }
+        });
+        env.add_filter("fill", fill_filter);
+        for (name, source) in PAGE_TEMPLATES {
+            env.add_template(name, source)
+                .unwrap_or_else(|e| panic!("template {name} does not parse: {e}"));
+        }
+        env
+    })
+}
+
+fn with_language(code: &str, context: Value) -> Value {
+    let code = language(code);
+    minijinja::context! {
+        t => Value::from_serialize(strings(code)),
+        lang => code,
+        languages => languages(),
+        ..context
+    }
+}
+
+/// Renders page `name` (`register`, `notice`, `forgot`, `reset`) in language `code`.
+pub fn render_page(name: &str, code: &str, context: Value) -> Result<String, Error> {
+    environment()
+        .get_template(&format!("{name}.html"))?
+        .render(with_language(code, context))
+}
+
+/// Renders an account e-mail — `kind` is `confirm`, `already` or `reset` —
+/// with its `link`, in language `code`. The context needs `email`, `name`,
+/// `hours` and `minutes` as the strings use them.
+pub fn render_account_email(kind: &str, code: &str, context: Value) -> Result<Email, Error> {
+    if !matches!(kind, "confirm" | "already" | "reset") {
+        return Err(Error::new(
+            ErrorKind::TemplateNotFound,
+            format!("no account e-mail {kind}"),
+        ));
+    }
+    let context = with_language(code, minijinja::context! { kind, ..context });
+    let env = environment();
+    let render = |part: &str| env.get_template(&format!("email/{part}"))?.render(&context);
+    Ok(Email {
+        // One line whatever a value held: no header injection.
+        subject: render("subject.txt")?
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string(),
+        text: render("body.txt")?,
+        html: render("body.html")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_language_has_every_english_key_after_fallback_and_its_own_name() {
+        let english = strings("en");
+        for (code, name) in languages() {
+            assert!(!name.is_empty());
+            let merged = strings(code);
+            fn keys(t: &toml::Table, prefix: &str, out: &mut Vec<String>) {
+                for (k, v) in t {
+                    match v {
+                        toml::Value::Table(t) => keys(t, &format!("{prefix}{k}."), out),
+                        _ => out.push(format!("{prefix}{k}")),
+                    }
+                }
+            }
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            keys(english, "", &mut a);
+            keys(merged, "", &mut b);
+            assert_eq!(a, b, "{code} has keys English does not");
+        }
+        assert_eq!(language("xx"), "en");
+        assert_eq!(language("fr"), "fr");
+        assert_ne!(text("fr", "register.submit"), text("en", "register.submit"));
+    }
+
+    #[test]
+    fn there_are_enough_distinct_questions_in_every_language() {
+        for (code, _) in languages() {
+            let questions = security_questions(code);
+            assert!(questions.len() >= 6, "{code}");
+            let ids: Vec<_> = questions.iter().map(|(id, _)| id).collect();
+            let english: Vec<_> = security_questions("en")
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect();
+            assert_eq!(ids, english.iter().collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn account_emails_escape_values_and_keep_the_subject_on_one_line() {
+        let email = render_account_email(
+            "confirm",
+            "en",
+            minijinja::context! {
+                email => "a@example.org",
+                name => "<b>Eve</b>\nBcc: x@evil.test",
+                link => "https://keys.example.org/confirm?token=abc",
+                hours => 24, minutes => 60,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            email.subject,
+            "Confirm your e-mail address for secure messages"
+        );
+        assert!(email.html.contains("&lt;b&gt;Eve"));
+        assert!(!email.html.contains("<b>Eve"));
+        assert!(email
+            .text
+            .contains("https://keys.example.org/confirm?token=abc"));
+        assert!(render_account_email("nope", "en", minijinja::context! {}).is_err());
+    }
+}
