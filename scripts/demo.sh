@@ -1,31 +1,86 @@
 #!/usr/bin/env bash
-# The demo: seal a sample message with an attachment and say how to open it.
-# (Passphrase mode, no key server: the envelope opens from disk in any browser.)
+# The demo: start a key server, seal a server-mode message with an attachment
+# for a demo recipient, and say how to register, confirm and open it in a browser.
+# Everything lives in ./demo; the server keeps running after the script ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --locked --release -p securedoc
 bin=target/release/securedoc
-mkdir -p demo
-passphrase="correct horse battery staple"
-printf '%s\n' "$passphrase" > demo/passphrase.txt
-chmod 600 demo/passphrase.txt
+port="${SECUREDOC_DEMO_PORT:-8080}"
+url="http://127.0.0.1:$port"
+demo="$(pwd)/demo"
+from=alice@clinic.example
+to=bob@example.net
+mkdir -p "$demo"
 
-"$bin" seal \
-  --from alice@clinic.example --to bob@example.net \
+# Only the embedded defaults plus the paths below: no database, relay or key
+# from the caller's environment, so mail lands in the outbox.
+unset DATABASE_URL SECUREDOC_DATABASE_URL SECUREDOC_MASTER_KEY_FILE SECUREDOC_SMTP_URL
+export SECUREDOC_LISTEN="127.0.0.1:$port" SECUREDOC_PUBLIC_URL="$url" \
+  SECUREDOC_DATA_DIR="$demo/data" SECUREDOC_OUTBOX="$demo/data/outbox"
+
+# A server from an earlier run holds the port and the old data: stop it (only if
+# the pid is still a securedoc), so this run starts with no account registered.
+if [ -f "$demo/server.pid" ]; then
+  old="$(cat "$demo/server.pid")"
+  if ps -p "$old" -o args= 2>/dev/null | grep -q 'securedoc serve'; then
+    echo "==> stopping the demo key server from an earlier run (pid $old)" >&2
+    kill "$old"
+    for _ in $(seq 50); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$demo/server.pid"
+fi
+rc=0; curl -s -o /dev/null --max-time 2 "$url/" || rc=$?
+if [ "$rc" != 7 ]; then
+  echo "demo: something else is listening on port $port; set SECUREDOC_DEMO_PORT to a free port" >&2
+  exit 1
+fi
+rm -rf "$demo/data"
+mkdir -p "$demo/data/outbox"
+
+# setsid + nohup: the server outlives this script (and the terminal) for the browser.
+nohup setsid "$bin" serve >"$demo/server.log" 2>&1 </dev/null &
+pid=$!
+echo "$pid" >"$demo/server.pid"
+up=no
+for _ in $(seq 40); do
+  kill -0 "$pid" 2>/dev/null || break
+  if curl -sf --max-time 1 "$url/healthz" >/dev/null; then up=yes; break; fi
+  sleep 0.5
+done
+if [ "$up" != yes ]; then
+  echo "demo: the key server did not answer on $url/healthz; its log ($demo/server.log) ends:" >&2
+  tail -n 20 "$demo/server.log" >&2
+  kill "$pid" 2>/dev/null || true
+  exit 1
+fi
+
+# The sender's token: same data dir as the server (fresh, so the name is free).
+(umask 077; "$bin" admin token create --name demo-sender >"$demo/token")
+
+"$bin" seal --key-server "$url" --token-file "$demo/token" \
+  --from "$from" --to "$to" \
   --subject "Your test results" \
   --body-file scripts/demo/message.txt --html-file scripts/demo/message.html \
   --attach scripts/demo/test-results.pdf \
-  --expires 30d \
-  --passphrase-file demo/passphrase.txt \
-  -o demo/securedoc.html --force
+  --expires 30d --security medium \
+  -o "$demo/securedoc.html" --force
 
 echo
-"$bin" inspect demo/securedoc.html
+"$bin" inspect "$demo/securedoc.html"
 cat <<MSG
 
-The envelope is ready: $(pwd)/demo/securedoc.html
-  Open it:     double-click it, or open file://$(pwd)/demo/securedoc.html in Chrome, Edge, Firefox or Safari
-  Passphrase:  $passphrase
-  Or natively: $bin open demo/securedoc.html --passphrase-file demo/passphrase.txt -o demo/message.eml
+The key server is running at $url (pid $pid, log demo/server.log).
+  Envelope:      file://$demo/securedoc.html  (for $to)
+  Registration:  $url/register?email=${to//@/%40}
+  Outbox:        $demo/data/outbox/
+                 (the server writes its mail here as .eml files; the newest holds the confirmation link)
+
+In a browser (Chrome, Edge, Firefox or Safari):
+  1. Open the envelope and click Register (or use the registration link above).
+  2. Choose a password; then open the newest .eml in the outbox and follow its confirmation link.
+  3. Back in the envelope, type that password and click Open.
+Its header, without any secret: $bin inspect demo/securedoc.html
+Stop the key server:            kill \$(cat demo/server.pid)
 MSG

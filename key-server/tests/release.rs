@@ -8,9 +8,8 @@ mod common;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use common::{start, start_with, Backend, Server, KEY};
-use envelope_core::KeyRequest;
 use key_server::{NewAccount, PasswordHasher};
-use serde_json::{json, Value};
+use serde_json::json;
 use zeroize::Zeroizing;
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -32,52 +31,7 @@ async fn account(server: &Server, address: &str, confirmed: bool) {
     }
 }
 
-async fn register(server: &Server, id: &str, recipients: &[&str], expires: Option<i64>) {
-    let token = server
-        .store
-        .create_sender(&format!("sender-{id}"))
-        .await
-        .unwrap();
-    let mut body = common::message(id, expires);
-    body["message"]["recipients"] = json!(recipients);
-    assert_eq!(common::post(server, Some(&token), &body).await.0, 200);
-}
-
-/// Asks for a message's key; returns the status, the body and, on success,
-/// the key opened with the ephemeral private key.
-async fn release(
-    server: &Server,
-    id: &str,
-    recipient: &str,
-    password: &str,
-) -> (u16, Value, Option<Vec<u8>>) {
-    let request = KeyRequest::new();
-    let response = reqwest::Client::new()
-        .post(format!("{}/api/v1/keys/release", server.base))
-        .header("Origin", "null")
-        .json(&json!({
-            "message_id": id,
-            "recipient": recipient,
-            "password": password,
-            "public_key": STANDARD.encode(request.public_key()),
-        }))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let body: Value = response.json().await.unwrap();
-    let key = (status == 200).then(|| {
-        let enc = STANDARD.decode(body["enc"].as_str().unwrap()).unwrap();
-        let ciphertext = STANDARD
-            .decode(body["ciphertext"].as_str().unwrap())
-            .unwrap();
-        let key = request
-            .open(id, &enc, &ciphertext)
-            .expect("the key opens with the ephemeral private key");
-        key.as_bytes().to_vec()
-    });
-    (status, body, key)
-}
+use common::{register, release};
 
 async fn release_rules(backend: Backend) {
     let server = start(backend).await;

@@ -342,10 +342,13 @@ fn register_page(
     form: &RegisterForm,
     errors: BTreeMap<String, String>,
 ) -> Response {
+    // Kept as typed, but never more than a field can hold: the page is no
+    // amplifier for whatever was posted.
+    let keep = |value: &str, max: usize| value.chars().take(max).collect::<String>();
     let values = context! {
-        first_name => form.first_name,
-        last_name => form.last_name,
-        phrase => form.phrase,
+        first_name => keep(&form.first_name, MAX_NAME),
+        last_name => keep(&form.last_name, MAX_NAME),
+        phrase => keep(&form.phrase, MAX_PHRASE),
         phrase_enabled => form.phrase_enabled.is_some(),
         question1 => form.question1,
         question2 => form.question2,
@@ -356,7 +359,7 @@ fn register_page(
         "register",
         lang,
         context! {
-            email => form.email,
+            email => keep(&form.email, 320),
             values,
             errors,
             rules => rule_list(&state.settings.policy, lang, false),

@@ -165,3 +165,76 @@ pub async fn raw_sealed_key(url: &str, id: &str) -> Option<String> {
         .unwrap();
     key
 }
+
+/// Registers message `id` for `recipients` through the sender API.
+pub async fn register(server: &Server, id: &str, recipients: &[&str], expires: Option<i64>) {
+    register_with(server, id, recipients, expires, "high").await
+}
+
+/// As [`register`], at a security level.
+pub async fn register_with(
+    server: &Server,
+    id: &str,
+    recipients: &[&str],
+    expires: Option<i64>,
+    security: &str,
+) {
+    let token = server
+        .store
+        .create_sender(&format!("sender-{id}"))
+        .await
+        .unwrap();
+    let mut body = message(id, expires);
+    body["message"]["recipients"] = json!(recipients);
+    body["message"]["security"] = json!(security);
+    assert_eq!(post(server, Some(&token), &body).await.0, 200);
+}
+
+/// Asks for a message's key; returns the status, the body and, on success,
+/// the key opened with the ephemeral private key.
+pub async fn release(
+    server: &Server,
+    id: &str,
+    recipient: &str,
+    password: &str,
+) -> (u16, Value, Option<Vec<u8>>) {
+    release_with(server, id, recipient, json!({ "password": password })).await
+}
+
+/// As [`release`], with `fields` (password, remember, remember_token) in the request.
+pub async fn release_with(
+    server: &Server,
+    id: &str,
+    recipient: &str,
+    fields: Value,
+) -> (u16, Value, Option<Vec<u8>>) {
+    let request = envelope_core::KeyRequest::new();
+    let mut body = json!({
+        "message_id": id,
+        "recipient": recipient,
+        "public_key": STANDARD.encode(request.public_key()),
+    });
+    for (name, value) in fields.as_object().unwrap() {
+        body[name] = value.clone();
+    }
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/keys/release", server.base))
+        .header("Origin", "null")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    let key = (status == 200).then(|| {
+        let enc = STANDARD.decode(body["enc"].as_str().unwrap()).unwrap();
+        let ciphertext = STANDARD
+            .decode(body["ciphertext"].as_str().unwrap())
+            .unwrap();
+        let key = request
+            .open(id, &enc, &ciphertext)
+            .expect("the key opens with the ephemeral private key");
+        key.as_bytes().to_vec()
+    });
+    (status, body, key)
+}
