@@ -6,7 +6,8 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 setup:
     scripts/setup.sh
 
-# Seal a sample message with an attachment and say how to open it.
+# Start a key server on the embedded defaults, seal a server-mode envelope with an
+# attachment for a demo recipient, and print the envelope, the registration link and the outbox.
 demo: setup
     scripts/demo.sh
 

@@ -71,16 +71,18 @@ echo
 "$bin" inspect "$demo/securedoc.html"
 cat <<MSG
 
-The key server is running at $url (pid $pid, log demo/server.log).
+The key server is running at $url (pid $pid, log demo/server.log; sender token in demo/token).
   Envelope:      file://$demo/securedoc.html  (for $to)
   Registration:  $url/register?email=${to//@/%40}
   Outbox:        $demo/data/outbox/
-                 (the server writes its mail here as .eml files; the newest holds the confirmation link)
+                 the server's mail, as .eml files: the newest holds the confirmation link
+                 (scripts/demo/outbox-link.sh prints it decoded)
 
 In a browser (Chrome, Edge, Firefox or Safari):
-  1. Open the envelope and click Register (or use the registration link above).
-  2. Choose a password; then open the newest .eml in the outbox and follow its confirmation link.
-  3. Back in the envelope, type that password and click Open.
+  1. Open the envelope and click Register (it opens the registration link above).
+  2. Fill in the form: your name, a password, three security questions.
+  3. Confirm: open the link in the newest .eml in the outbox.
+  4. Back in the envelope (it now asks for the password by itself), type the password, click Open.
 Its header, without any secret: $bin inspect demo/securedoc.html
 Stop the key server:            kill \$(cat demo/server.pid)
 MSG

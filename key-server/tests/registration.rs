@@ -62,7 +62,10 @@ fn form(email: &str) -> Vec<(&'static str, String)> {
     .collect()
 }
 
-fn with(form: &[(&'static str, String)], changes: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+fn with(
+    form: &[(&'static str, String)],
+    changes: &[(&'static str, &str)],
+) -> Vec<(&'static str, String)> {
     let mut form = form.to_vec();
     for (name, value) in changes {
         match form.iter_mut().find(|(k, _)| k == name) {
@@ -86,7 +89,12 @@ fn outbox(server: &Server) -> Vec<(String, String, String)> {
         if path.extension().is_some_and(|e| e == "eml") {
             let bytes = std::fs::read(&path).unwrap();
             let message = mail_parser::MessageParser::default().parse(&bytes).unwrap();
-            let to = message.to().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or("").to_string();
+            let to = message
+                .to()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .unwrap_or("")
+                .to_string();
             mails.push((
                 to,
                 message.subject().unwrap_or("").to_string(),
@@ -101,7 +109,9 @@ fn outbox(server: &Server) -> Vec<(String, String, String)> {
 /// The path and query of the one link to `path` in `text` (the mail's
 /// links use the configured public URL; the test server has its own port).
 fn link(text: &str, path: &str) -> String {
-    let start = text.find(path).unwrap_or_else(|| panic!("no {path} link in: {text}"));
+    let start = text
+        .find(path)
+        .unwrap_or_else(|| panic!("no {path} link in: {text}"));
     text[start..].split_whitespace().next().unwrap().to_string()
 }
 
@@ -120,28 +130,50 @@ async fn registration_journey(backend: Backend) {
     let server = start(backend).await;
     let id = "0123456789abcdef0123456789abcdef";
     register(&server, id, &["bob@example.net"], None).await;
-    assert_eq!(status(&server, id, "bob@example.net").await, (200, json!({"registered": false, "security": "high"})));
+    assert_eq!(
+        status(&server, id, "bob@example.net").await,
+        (200, json!({"registered": false, "security": "high"}))
+    );
     assert_eq!(status(&server, id, "mallory@example.net").await.0, 404);
 
     // The form, pre-filled and read-only, with the policy's rules and the questions.
     let (code, page) = get(&server, "/register?email=bob%40example.net").await;
     assert_eq!(code, 200);
     for expected in [
-        r#"value="bob@example.net""#, " readonly", "Language", "First name", "Last name",
-        "Confirm password", "Enable my personal security phrase", "Security question 3",
-        "Confirm answer", "Not a common or easily guessed password", "What was the name of your first pet?",
+        r#"value="bob@example.net""#,
+        " readonly",
+        "Language",
+        "First name",
+        "Last name",
+        "Confirm password",
+        "Enable my personal security phrase",
+        "Security question 3",
+        "Confirm answer",
+        "Not a common or easily guessed password",
+        "What was the name of your first pet?",
     ] {
         assert!(page.contains(expected), "the form lacks {expected:?}");
     }
 
     // One mistake: the form comes back with what was typed, minus secrets.
     let good = form("bob@example.net");
-    let wrong = with(&good, &[("password_confirm", "Quiet-Harbour-Lantern-43"), ("first_name", "Rob <b>ert</b>")]);
+    let wrong = with(
+        &good,
+        &[
+            ("password_confirm", "Quiet-Harbour-Lantern-43"),
+            ("first_name", "Rob <b>ert</b>"),
+        ],
+    );
     let (code, page) = post_form(&server, "/register", &pairs(&wrong)).await;
     assert_eq!(code, 422);
     assert!(page.contains("The two passwords are not the same."));
-    assert!(page.contains(r#"id="password_confirm" name="password_confirm" type="password" value="""#));
-    assert!(page.contains("Rob &lt;b&gt;ert&lt;&#x2f;b&gt;"), "typed values come back, escaped");
+    assert!(
+        page.contains(r#"id="password_confirm" name="password_confirm" type="password" value="""#)
+    );
+    assert!(
+        page.contains("Rob &lt;b&gt;ert&lt;&#x2f;b&gt;"),
+        "typed values come back, escaped"
+    );
     assert!(page.contains("Blue kettle on Sunday"));
     assert!(page.contains(r#"<option value="first_school" selected>"#));
     assert!(!page.contains(PASSWORD), "the password is not sent back");
@@ -150,10 +182,22 @@ async fn registration_journey(backend: Backend) {
 
     // Other mistakes each name their field.
     for (changes, message) in [
-        (vec![("question2", "first_pet")], "Choose three different questions."),
-        (vec![("question3", "favourite_colour")], "Choose a question from the list."),
-        (vec![("answer2_confirm", "Hillside")], "The answer and its confirmation are not the same."),
-        (vec![("password", "password1"), ("password_confirm", "password1")], "too common"),
+        (
+            vec![("question2", "first_pet")],
+            "Choose three different questions.",
+        ),
+        (
+            vec![("question3", "favourite_colour")],
+            "Choose a question from the list.",
+        ),
+        (
+            vec![("answer2_confirm", "Hillside")],
+            "The answer and its confirmation are not the same.",
+        ),
+        (
+            vec![("password", "password1"), ("password_confirm", "password1")],
+            "too common",
+        ),
         (vec![("phrase", "")], "Enable my personal security phrase"),
         (vec![("last_name", "")], "This field is required."),
     ] {
@@ -175,7 +219,10 @@ async fn registration_journey(backend: Backend) {
     let confirm = link(text, "/confirm?token=");
     let (code, body, _) = release(&server, id, "bob@example.net", PASSWORD).await;
     assert_eq!((code, body["error"].as_str()), (403, Some("unconfirmed")));
-    assert_eq!(status(&server, id, "bob@example.net").await.1["registered"], false);
+    assert_eq!(
+        status(&server, id, "bob@example.net").await.1["registered"],
+        false
+    );
 
     let (code, page) = get(&server, &confirm).await;
     assert_eq!(code, 200);
@@ -183,7 +230,10 @@ async fn registration_journey(backend: Backend) {
     let (code, page) = get(&server, &confirm).await;
     assert_eq!(code, 410, "the link works once");
     assert!(page.contains("This link no longer works"));
-    assert_eq!(status(&server, id, "bob@example.net").await.1["registered"], true);
+    assert_eq!(
+        status(&server, id, "bob@example.net").await.1["registered"],
+        true
+    );
     let (code, _, key) = release(&server, id, "bob@example.net", PASSWORD).await;
     assert_eq!(code, 200);
     assert_eq!(key.unwrap(), common::KEY);
@@ -198,13 +248,30 @@ async fn registration_journey(backend: Backend) {
     assert_eq!(answer["recipients"][0]["phrase"], "Blue kettle on Sunday");
 
     // Registering again changes nothing; the owner is told by mail, the page says the same.
-    let (code, page) = post_form(&server, "/register", &pairs(&with(&good, &[("password", "Another-Long-Passphrase-7"), ("password_confirm", "Another-Long-Passphrase-7")]))).await;
+    let (code, page) = post_form(
+        &server,
+        "/register",
+        &pairs(&with(
+            &good,
+            &[
+                ("password", "Another-Long-Passphrase-7"),
+                ("password_confirm", "Another-Long-Passphrase-7"),
+            ],
+        )),
+    )
+    .await;
     assert_eq!(code, 200);
     assert!(page.contains("Check your e-mail"));
     let mails = outbox(&server);
     assert_eq!(mails.len(), 1);
-    assert_eq!(mails[0].1, "You already have an account for secure messages");
-    assert_eq!(release(&server, id, "bob@example.net", PASSWORD).await.0, 200);
+    assert_eq!(
+        mails[0].1,
+        "You already have an account for secure messages"
+    );
+    assert_eq!(
+        release(&server, id, "bob@example.net", PASSWORD).await.0,
+        200
+    );
 
     // An address that was never sent a message gets the same page and no mail.
     let (code, page) = post_form(&server, "/register", &pairs(&form("stranger@example.org"))).await;
@@ -218,7 +285,14 @@ async fn reset_unlocks(backend: Backend) {
     let id = "00112233445566778899aabbccddeeff";
     register(&server, id, &["ann@example.org"], None).await;
     let password = "Harbour#Lantern7";
-    let good = with(&form("ann@example.org"), &[("password", password), ("password_confirm", password), ("first_name", "Ann")]);
+    let good = with(
+        &form("ann@example.org"),
+        &[
+            ("password", password),
+            ("password_confirm", password),
+            ("first_name", "Ann"),
+        ],
+    );
     assert_eq!(post_form(&server, "/register", &pairs(&good)).await.0, 200);
     let confirm = link(&outbox(&server)[0].2, "/confirm?token=");
     assert_eq!(get(&server, &confirm).await.0, 200);
@@ -253,7 +327,14 @@ async fn reset_unlocks(backend: Backend) {
     assert!(page.contains("What was the name of your first pet?"));
     assert!(page.contains("Different from your last 4 passwords"));
 
-    let answers = |a1: &str| vec![("token", token.clone()), ("answer1", a1.to_string()), ("answer2", "hillside  primary".into()), ("answer3", "FIAT".into())];
+    let answers = |a1: &str| {
+        vec![
+            ("token", token.clone()),
+            ("answer1", a1.to_string()),
+            ("answer2", "hillside  primary".into()),
+            ("answer3", "FIAT".into()),
+        ]
+    };
     let attempt = |a1: &str, new: &str| {
         let mut f = answers(a1);
         f.push(("password", new.to_string()));
@@ -265,21 +346,53 @@ async fn reset_unlocks(backend: Backend) {
     assert_eq!(code, 422);
     assert!(page.contains("Use at least 10 characters."));
     // A wrong answer counts.
-    let (code, page) = post_form(&server, "/reset", &pairs(&attempt("Max", "Sailing#Boat2024"))).await;
+    let (code, page) = post_form(
+        &server,
+        "/reset",
+        &pairs(&attempt("Max", "Sailing#Boat2024")),
+    )
+    .await;
     assert_eq!(code, 422);
     assert!(page.contains("4 attempts left"));
     // The old password, or it with its number moved by one, is refused.
-    let (code, page) = post_form(&server, "/reset", &pairs(&attempt("rex", "Harbour#Lantern8"))).await;
+    let (code, page) = post_form(
+        &server,
+        "/reset",
+        &pairs(&attempt("rex", "Harbour#Lantern8")),
+    )
+    .await;
     assert_eq!(code, 422);
     assert!(page.contains("not used recently"));
     // Right answers (case and spaces do not matter) and a new password: unlocked.
-    let (code, page) = post_form(&server, "/reset", &pairs(&attempt(" REX ", "Sailing#Boat2024"))).await;
+    let (code, page) = post_form(
+        &server,
+        "/reset",
+        &pairs(&attempt(" REX ", "Sailing#Boat2024")),
+    )
+    .await;
     assert_eq!(code, 200, "{page}");
     assert!(page.contains("Your password has been changed"));
-    assert_eq!(release(&server, id, "ann@example.org", "Sailing#Boat2024").await.0, 200);
-    assert_eq!(release(&server, id, "ann@example.org", password).await.0, 401);
+    assert_eq!(
+        release(&server, id, "ann@example.org", "Sailing#Boat2024")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        release(&server, id, "ann@example.org", password).await.0,
+        401
+    );
     // The link worked once.
-    assert_eq!(post_form(&server, "/reset", &pairs(&attempt("Rex", "Another#Boat2025"))).await.0, 410);
+    assert_eq!(
+        post_form(
+            &server,
+            "/reset",
+            &pairs(&attempt("Rex", "Another#Boat2025"))
+        )
+        .await
+        .0,
+        410
+    );
     assert_eq!(get(&server, &reset).await.0, 410);
 
     // Five wrong answers use a link up.
@@ -287,7 +400,14 @@ async fn reset_unlocks(backend: Backend) {
     let reset = link(&outbox(&server)[0].2, "/reset?token=");
     let token = reset.split("token=").nth(1).unwrap().to_string();
     for left in (0..5).rev() {
-        let form = [("token", token.as_str()), ("answer1", "no"), ("answer2", "no"), ("answer3", "no"), ("password", "Brand#New#Boat99"), ("password_confirm", "Brand#New#Boat99")];
+        let form = [
+            ("token", token.as_str()),
+            ("answer1", "no"),
+            ("answer2", "no"),
+            ("answer3", "no"),
+            ("password", "Brand#New#Boat99"),
+            ("password_confirm", "Brand#New#Boat99"),
+        ];
         let (code, page) = post_form(&server, "/reset", &form).await;
         if left > 0 {
             assert!(page.contains(&format!("{left} attempts left")), "{left}");
@@ -308,44 +428,108 @@ async fn security_levels(backend: Backend) {
     register_with(&server, high, &["dee@example.org"], None, "high").await;
     register_with(&server, medium, &["dee@example.org"], None, "medium").await;
     register_with(&server, low, &["dee@example.org"], None, "low").await;
-    assert_eq!(status(&server, medium, "dee@example.org").await.1["security"], "medium");
+    assert_eq!(
+        status(&server, medium, "dee@example.org").await.1["security"],
+        "medium"
+    );
 
     // Low: no password, no account; but only for its recipient.
     let (code, _, key) = release_with(&server, low, "dee@example.org", json!({})).await;
     assert_eq!((code, key.is_some()), (200, true));
-    assert_eq!(release_with(&server, low, "eve@example.org", json!({})).await.0, 403);
+    assert_eq!(
+        release_with(&server, low, "eve@example.org", json!({}))
+            .await
+            .0,
+        403
+    );
 
-    assert_eq!(post_form(&server, "/register", &pairs(&form("dee@example.org"))).await.0, 200);
+    assert_eq!(
+        post_form(&server, "/register", &pairs(&form("dee@example.org")))
+            .await
+            .0,
+        200
+    );
     let confirm = link(&outbox(&server)[0].2, "/confirm?token=");
     get(&server, &confirm).await;
 
     // Medium: "Remember me" gives a token that then stands in for the password…
-    let (code, body, _) = release_with(&server, medium, "dee@example.org", json!({"password": PASSWORD, "remember": true})).await;
+    let (code, body, _) = release_with(
+        &server,
+        medium,
+        "dee@example.org",
+        json!({"password": PASSWORD, "remember": true}),
+    )
+    .await;
     assert_eq!(code, 200);
     let token = body["remember_token"].as_str().unwrap().to_string();
-    let (code, _, key) = release_with(&server, medium, "dee@example.org", json!({"remember_token": token})).await;
+    let (code, _, key) = release_with(
+        &server,
+        medium,
+        "dee@example.org",
+        json!({"remember_token": token}),
+    )
+    .await;
     assert_eq!((code, key.is_some()), (200, true));
     // …for its own account only, never on a high-security message, and not when made up.
-    let (code, body, _) = release_with(&server, medium, "eve@example.org", json!({"remember_token": token})).await;
-    assert_eq!((code, body["error"].as_str()), (401, Some("not_remembered")));
-    let (code, _, _) = release_with(&server, high, "dee@example.org", json!({"remember_token": token})).await;
+    let (code, body, _) = release_with(
+        &server,
+        medium,
+        "eve@example.org",
+        json!({"remember_token": token}),
+    )
+    .await;
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (401, Some("not_remembered"))
+    );
+    let (code, _, _) = release_with(
+        &server,
+        high,
+        "dee@example.org",
+        json!({"remember_token": token}),
+    )
+    .await;
     assert_eq!(code, 401);
-    let (code, body, _) = release_with(&server, medium, "dee@example.org", json!({"remember_token": "made-up"})).await;
-    assert_eq!((code, body["error"].as_str()), (401, Some("not_remembered")));
+    let (code, body, _) = release_with(
+        &server,
+        medium,
+        "dee@example.org",
+        json!({"remember_token": "made-up"}),
+    )
+    .await;
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (401, Some("not_remembered"))
+    );
     // High never hands out a token.
-    let (code, body, _) = release_with(&server, high, "dee@example.org", json!({"password": PASSWORD, "remember": true})).await;
+    let (code, body, _) = release_with(
+        &server,
+        high,
+        "dee@example.org",
+        json!({"password": PASSWORD, "remember": true}),
+    )
+    .await;
     assert_eq!(code, 200);
     assert!(body.get("remember_token").is_none());
 }
 
 async fn hostile_forms(backend: Backend) {
     let server = start(backend).await;
-    register(&server, "dddddddddddddddddddddddddddddddd", &["fay@example.org"], None).await;
+    register(
+        &server,
+        "dddddddddddddddddddddddddddddddd",
+        &["fay@example.org"],
+        None,
+    )
+    .await;
     let good = form("fay@example.org");
     let long = "x".repeat(5000);
     for changes in [
         vec![("first_name", long.as_str())],
-        vec![("answer1", long.as_str()), ("answer1_confirm", long.as_str())],
+        vec![
+            ("answer1", long.as_str()),
+            ("answer1_confirm", long.as_str()),
+        ],
         vec![("phrase", long.as_str())],
         vec![("email", "not an address")],
         vec![("email", "fay@example.org\r\nBcc: victim@example.org")],
@@ -357,9 +541,19 @@ async fn hostile_forms(backend: Backend) {
     }
     assert!(outbox(&server).is_empty());
     // Pages carry a CSP that allows no inline script and no framing.
-    let response = client().get(format!("{}/register?email=fay%40example.org", server.base)).send().await.unwrap();
-    let csp = response.headers()["content-security-policy"].to_str().unwrap().to_string();
-    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    let response = client()
+        .get(format!("{}/register?email=fay%40example.org", server.base))
+        .send()
+        .await
+        .unwrap();
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
     // Made-up and malformed link tokens are refused, not errors.
     assert_eq!(get(&server, "/confirm?token=made-up").await.0, 410);
     assert_eq!(get(&server, "/reset?token=%00%ff").await.0, 410);
@@ -372,8 +566,14 @@ async fn hostile_forms(backend: Backend) {
         .await
         .unwrap();
     let broken: serde_json::Value = response.json().await.unwrap();
-    assert!(broken["broken"].as_array().unwrap().contains(&json!("min_len")));
-    assert!(broken["broken"].as_array().unwrap().contains(&json!("personal")));
+    assert!(broken["broken"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("min_len")));
+    assert!(broken["broken"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("personal")));
 }
 
 #[tokio::test]

@@ -83,14 +83,19 @@ pub fn parse_expiry(text: &str, now: jiff::Timestamp) -> Result<jiff::Timestamp,
     if let Some(result) = relative("d", 86_400).or_else(|| relative("h", 3_600)) {
         return result;
     }
-    let date: jiff::civil::Date = text
-        .parse()
-        .map_err(|_| format!("--expires '{text}' is not 1d, 7d, 30d or a date like 2026-12-31"))?;
-    let end = date
-        .at(23, 59, 59, 0)
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .map_err(|e| format!("--expires '{text}': {e}"))?
-        .timestamp();
+    // An exact time (2026-12-31T17:00:00Z), or a whole day (ends 23:59:59 UTC).
+    let end = match text.parse::<jiff::Timestamp>() {
+        Ok(exact) => exact,
+        Err(_) => {
+            let date: jiff::civil::Date = text.parse().map_err(|_| {
+                format!("--expires '{text}' is not 1d, 7d, 30d, a date like 2026-12-31 or a time like 2026-12-31T17:00:00Z")
+            })?;
+            date.at(23, 59, 59, 0)
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .map_err(|e| format!("--expires '{text}': {e}"))?
+                .timestamp()
+        }
+    };
     if end <= now {
         return Err(format!("--expires {text} is in the past"));
     }
@@ -182,6 +187,15 @@ mod tests {
             "2026-12-31T23:59:59Z"
         );
         assert!(parse_expiry("2026-01-01", now)
+            .unwrap_err()
+            .contains("past"));
+        assert_eq!(
+            parse_expiry("2026-11-22T10:00:05Z", now)
+                .unwrap()
+                .to_string(),
+            "2026-11-22T10:00:05Z"
+        );
+        assert!(parse_expiry("2026-11-22T09:59:59Z", now)
             .unwrap_err()
             .contains("past"));
         assert!(parse_expiry("0d", now).is_err());

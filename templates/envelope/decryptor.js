@@ -10,6 +10,7 @@ function securedocService() {
   const inWorker = typeof WorkerGlobalScope !== "undefined" && self instanceof WorkerGlobalScope;
   const pause = inWorker ? () => Promise.resolve() : () => new Promise((resolve) => setTimeout(resolve, 0));
   let opener = null; // kept across a wrong passphrase, dropped on any other failure
+  let rememberToken = null; // a "Remember me" token the key server just gave
 
   async function read(text, progress) {
     const created = new wasm_bindgen.Opener(text.length);
@@ -44,7 +45,7 @@ function securedocService() {
       return opener.message_json();
     } catch (error) {
       // A wrong secret or a server that may answer later: keep the envelope for another try.
-      const retry = ["wrong_passphrase", "wrong_password", "unreachable", "rate_limited", "unconfirmed", "locked"];
+      const retry = ["wrong_passphrase", "wrong_password", "unreachable", "rate_limited", "unconfirmed", "locked", "not_remembered", "password_expired"];
       const kept = Boolean(error && retry.includes(error.kind));
       if (!kept) opener = null;
       throw Object.assign(error instanceof Error ? error : new Error(String(error)), { kept });
@@ -75,8 +76,10 @@ function securedocService() {
             body: JSON.stringify({
               message_id: request.messageId,
               recipient: request.recipient,
-              password: request.password,
+              password: request.password || "",
               public_key: btoa(String.fromCharCode(...publicKey)),
+              remember: Boolean(request.remember),
+              remember_token: request.rememberToken || null,
             }),
             credentials: "omit",
             referrerPolicy: "no-referrer",
@@ -93,7 +96,14 @@ function securedocService() {
         }
         const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
         opener.unlock_with_released_key(bytes(body.enc), bytes(body.ciphertext));
+        rememberToken = typeof body.remember_token === "string" ? body.remember_token : null;
       });
+    },
+    // The "Remember me" token of the last release, once.
+    takeRememberToken() {
+      const token = rememberToken;
+      rememberToken = null;
+      return token;
     },
     attachment(index) {
       return opener.attachment(index);

@@ -113,7 +113,16 @@
     }
   }
 
-  async function open(passphrase) {
+  // "Remember me on this computer" (medium security): the key server's token,
+  // kept in this browser's storage for this key server and address.
+  const remembered = {
+    key: () => "securedoc.remember:" + header.key_server + ":" + header.to,
+    get() { try { return localStorage.getItem(this.key()); } catch (error) { return null; } },
+    set(token) { try { localStorage.setItem(this.key(), token); } catch (error) { /* storage off: ask next time */ } },
+    forget() { try { localStorage.removeItem(this.key()); } catch (error) { /* nothing kept */ } },
+  };
+
+  async function open(passphrase, rememberToken) {
     setBusy(true);
     $("unlock-error").textContent = "";
     $("passphrase").removeAttribute("aria-invalid");
@@ -136,8 +145,15 @@
       const text = textSent ? null : envelopeText();
       textSent = true;
       const json = header.mode === "server"
-        ? await decryptor.call("openServer", [text, { origin: header.key_server, recipient: header.to, messageId: header.id, password: passphrase }], onProgress)
+        ? await decryptor.call("openServer", [text, {
+          origin: header.key_server, recipient: header.to, messageId: header.id, password: passphrase,
+          remember: Boolean($("remember") && $("remember").checked), rememberToken,
+        }], onProgress)
         : await decryptor.call("open", [text, passphrase], onProgress);
+      if (header.mode === "server") {
+        const token = await decryptor.call("takeRememberToken", []);
+        if (token) remembered.set(token);
+      }
       enter("render");
       await showMessage(JSON.parse(json));
       enter(null);
@@ -158,6 +174,11 @@
         retry("Wrong password." + (left > 0 ? " " + left + (left === 1 ? " attempt" : " attempts") + " left before your account is locked." : left === 0 ? " Your account is now locked for a while." : ""));
       } else if (kind === "locked") {
         retry("Your account is locked after too many wrong passwords." + (details.locked_until ? " Try again after " + formatTime(details.locked_until) + "," : "") + " or use \u201cForgot password?\u201d to reset it.");
+      } else if (kind === "not_remembered") {
+        remembered.forget();
+        retry("This computer is no longer remembered. Enter your password.");
+      } else if (kind === "password_expired") {
+        retry(error.message);
       } else if (kind === "unconfirmed") {
         retry("Confirm your e-mail address first: follow the link in the confirmation e-mail, then try again.");
       } else if (kind === "rate_limited") {
@@ -313,13 +334,62 @@
       event.preventDefault();
       if (busy) return;
       const passphrase = $("passphrase").value;
-      if (!passphrase) {
+      if (!passphrase && !(header.mode === "server" && header.security === "low")) {
         showError(header.mode === "server" ? "Enter your password." : "Enter the passphrase the sender gave you.", { retry: true });
         return;
       }
       open(passphrase);
     });
     $("passphrase").focus();
+    if (header.mode === "server") startServerMode();
+  }
+
+  // Server mode: Register or Open. The key server says whether this
+  // recipient has an account yet; until they do, the envelope offers
+  // Register, and it switches to the password by itself when they come back
+  // from confirming their address (as the CRES envelope's REGISTER → OPEN).
+  function startServerMode() {
+    if (header.security === "low") return;
+    const token = header.security === "medium" ? remembered.get() : null;
+    if (token) {
+      open("", token);
+      return;
+    }
+    let asking = false;
+    const check = async () => {
+      if (asking || busy || !$("message").hidden) return;
+      asking = true;
+      try {
+        const response = await fetch(header.key_server + "/api/v1/keys/status", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ message_id: header.id, recipient: header.to }),
+          credentials: "omit",
+          referrerPolicy: "no-referrer",
+        });
+        if (!response.ok) return; // unknown here: leave the password form, with its Register link
+        const registered = (await response.json()).registered === true;
+        const wasRegistering = !$("register-box").hidden;
+        $("register-box").hidden = registered;
+        $("unlock").hidden = !registered;
+        if (registered && wasRegistering) {
+          $("unlock-help").textContent = "You are registered. Enter your password to open the message.";
+          $("passphrase").focus();
+        } else if (!registered) {
+          $("register-button").focus();
+        }
+      } catch (error) {
+        // The key server cannot be reached now: the password form stays, and Open says so.
+      } finally {
+        asking = false;
+      }
+    };
+    check();
+    // Coming back to this tab asks again; so does a slow poll while Register
+    // shows, for a recipient who confirmed in another window and never left this one.
+    setInterval(() => { if (!$("register-box").hidden) check(); }, 4000);
+    window.addEventListener("focus", check);
+    document.addEventListener("visibilitychange", () => { if (!document.hidden) check(); });
   }
 
   start();

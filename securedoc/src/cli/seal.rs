@@ -56,7 +56,8 @@ pub struct SealArgs {
     /// How often the key server asks the recipient for a password (server mode).
     #[arg(long, value_enum, default_value = "high", requires = "key_server")]
     security: Security,
-    /// When the message expires: 1d, 7d, 30d (any number of days, or hours as 12h) or a date YYYY-MM-DD.
+    /// When the message expires: 1d, 7d, 30d (any number of days, or hours as 12h), a date
+    /// YYYY-MM-DD (end of that day, UTC) or an exact time such as 2026-12-31T17:00:00Z.
     #[arg(long, value_name = "WHEN")]
     expires: Option<String>,
     /// Ask the opener not to offer printing.

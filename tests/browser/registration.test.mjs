@@ -1,0 +1,274 @@
+// The whole CRES journey in a real browser against a real `securedoc serve`:
+// open the envelope from file:// → Register → the form, with one mistake
+// first (what was typed comes back, secrets do not) → the confirmation link
+// from the server's outbox → back to the envelope, which now asks for the
+// password → the message and its attachment. Then what the other recipients
+// meet: a remembered computer, a locked account, an expired message, the
+// phrase on an envelope sealed after registration.
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { pathToFileURL } from "node:url";
+
+import { execFileAsync, launchBrowser, makeTempDir, removeDir, securedocBin, sha256File, waitForMessage } from "./helpers.mjs";
+
+const PASSWORD = "Quiet-Harbour-Lantern-42";
+const PHRASE = "Blue kettle on Sunday";
+const env = {};
+
+async function securedoc(args) {
+  try {
+    return await execFileAsync(securedocBin(), args, { env: { ...process.env, ...env.serverEnv }, maxBuffer: 16 << 20 });
+  } catch (error) {
+    throw new Error(`securedoc ${args.join(" ")} failed:\n${error.stderr || error.message}`);
+  }
+}
+
+/** A free loopback port, so the server's public URL (in mailed links) is its real one. */
+async function freePort() {
+  const probe = createServer();
+  await new Promise((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+async function sealFor(to, options = {}) {
+  const out = path.join(env.dir, `envelope-${randomBytes(4).toString("hex")}.html`);
+  await securedoc([
+    "seal", "--from", "alice@clinic.example", "--to", to,
+    "--subject", options.subject || "Your test results", "--body", "Hello, the results are attached.",
+    "--attach", env.attachment, "--security", options.security || "high",
+    ...(options.expires ? ["--expires", options.expires] : []),
+    "--key-server", env.origin, "--token-file", path.join(env.dir, "token"), "-o", out,
+  ]);
+  return pathToFileURL(out).href;
+}
+
+/** The text of every part of an .eml, transfer encodings undone. */
+function mailText(raw) {
+  const out = [];
+  for (const part of raw.split(/\r?\n--[^\r\n]+\r?\n/)) {
+    const split = part.search(/\r?\n\r?\n/);
+    if (split < 0) continue;
+    const headers = part.slice(0, split);
+    let body = part.slice(split).trim();
+    if (/content-transfer-encoding:\s*base64/i.test(headers)) {
+      body = Buffer.from(body.replace(/\s+/g, ""), "base64").toString("utf8");
+    } else if (/content-transfer-encoding:\s*quoted-printable/i.test(headers)) {
+      body = body.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+    }
+    out.push(body);
+  }
+  return out.join("\n");
+}
+
+/** Waits for the newest mail in the outbox with `path` in a link; returns the link. */
+async function linkFromOutbox(linkPath, since) {
+  const outbox = path.join(env.dir, "data", "outbox");
+  for (let i = 0; i < 100; i++) {
+    const files = (await readdir(outbox).catch(() => [])).filter((f) => f.endsWith(".eml"));
+    const fresh = [];
+    for (const file of files) {
+      const info = await stat(path.join(outbox, file));
+      if (info.mtimeMs >= since) fresh.push([info.mtimeMs, file]);
+    }
+    fresh.sort((a, b) => b[0] - a[0]);
+    for (const [, file] of fresh) {
+      const text = mailText(await readFile(path.join(outbox, file), "utf8"));
+      const match = text.match(new RegExp(`${env.origin.replace(/[.]/g, "\\.")}${linkPath.replace("?", "\\?")}[A-Za-z0-9_-]+`));
+      if (match) return match[0];
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no mail with a ${linkPath} link in ${outbox}`);
+}
+
+before(async () => {
+  env.browser = await launchBrowser();
+  env.dir = await makeTempDir();
+  const port = await freePort();
+  env.origin = `http://127.0.0.1:${port}`;
+  env.serverEnv = {
+    SECUREDOC_DATA_DIR: path.join(env.dir, "data"),
+    SECUREDOC_LISTEN: `127.0.0.1:${port}`,
+    SECUREDOC_PUBLIC_URL: env.origin,
+  };
+  const { stdout: token } = await securedoc(["admin", "token", "create", "--name", "clinic"]);
+  await writeFile(path.join(env.dir, "token"), token);
+  env.attachment = path.join(env.dir, "results.pdf");
+  await writeFile(env.attachment, randomBytes(200 * 1024 + 3));
+  env.attachmentSha = await sha256File(env.attachment);
+
+  env.server = spawn(securedocBin(), ["serve"], { env: { ...process.env, ...env.serverEnv }, stdio: ["ignore", "ignore", "pipe"] });
+  env.serverLog = "";
+  env.server.stderr.on("data", (chunk) => { env.serverLog += chunk; });
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(env.origin + "/healthz")).ok) break;
+    } catch (error) {
+      if (i > 100) throw new Error(`securedoc serve did not answer:\n${env.serverLog}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+});
+
+after(async () => {
+  env.server?.kill();
+  await env.browser?.close();
+  await removeDir(env.dir);
+});
+
+async function fillRegistration(form, { confirm }) {
+  await form.getByLabel(/^Password/).fill(PASSWORD);
+  await form.getByLabel("Confirm password").fill(confirm);
+  for (const [n, answer] of [[1, "Rex"], [2, "Hillside Primary"], [3, "Fiat"]]) {
+    const question = form.locator(".question").nth(n - 1);
+    await question.getByLabel(/^Answer/).fill(answer);
+    await question.getByLabel("Confirm answer").fill(answer);
+  }
+}
+
+test("the whole journey: Register from the envelope, confirm by mail, open with the password", async () => {
+  const envelope = await sealFor("dana@example.net", { security: "medium" });
+  const context = await env.browser.newContext({ acceptDownloads: true });
+  try {
+    const page = await context.newPage();
+    await page.goto(envelope);
+    // Not registered: once the key server has said so, the envelope offers Register, not a password.
+    const register = page.locator("#register-box").getByRole("link", { name: "Register" });
+    await register.waitFor({ state: "visible" });
+    await page.getByLabel("Password", { exact: true }).waitFor({ state: "hidden" });
+
+    const [form] = await Promise.all([context.waitForEvent("page"), register.click()]);
+    await form.waitForLoadState();
+    assert.match(await form.title(), /New user registration/);
+    const email = form.getByLabel("E-mail address");
+    assert.equal(await email.inputValue(), "dana@example.net");
+    assert.equal(await email.getAttribute("readonly"), "");
+    assert.equal(await form.getByLabel("Language").inputValue(), "en");
+
+    await form.getByLabel("First name").fill("Dana");
+    await form.getByLabel("Last name").fill("Example");
+    await form.getByLabel("Personal security phrase", { exact: true }).fill(PHRASE);
+    await form.getByLabel("Enable my personal security phrase").check();
+    await form.getByLabel("Security question 1").selectOption("first_pet");
+    await form.getByLabel("Security question 2").selectOption("first_school");
+    await form.getByLabel("Security question 3").selectOption("first_car");
+    // The rules are ticked as the password is typed.
+    await form.getByLabel(/^Password/).pressSequentially("short");
+    await form.locator('#password-rules li[data-rule="min_len"].unmet').waitFor();
+    await fillRegistration(form, { confirm: PASSWORD + "!" });
+    await form.locator('#password-rules li[data-rule="min_len"].met').waitFor();
+
+    // One mistake: the form comes back saying where, with the typed values kept but no secrets.
+    await form.getByRole("button", { name: "Register" }).click();
+    await form.getByText("The two passwords are not the same.").first().waitFor();
+    assert.equal(await form.getByLabel("Confirm password").getAttribute("aria-invalid"), "true");
+    assert.equal(await form.getByLabel("First name").inputValue(), "Dana");
+    assert.equal(await form.getByLabel("Personal security phrase", { exact: true }).inputValue(), PHRASE);
+    assert.equal(await form.getByLabel("Enable my personal security phrase").isChecked(), true);
+    assert.equal(await form.getByLabel("Security question 2").inputValue(), "first_school");
+    assert.equal(await form.getByLabel(/^Password/).inputValue(), "");
+    assert.equal(await form.locator(".question").first().getByLabel(/^Answer/).inputValue(), "");
+
+    const sent = Date.now() - 1000;
+    await fillRegistration(form, { confirm: PASSWORD });
+    await form.getByRole("button", { name: "Register" }).click();
+    await form.getByRole("heading", { name: "Check your e-mail" }).waitFor();
+
+    // Until the address is confirmed the envelope still offers Register.
+    assert.equal(await register.isVisible(), true);
+    const confirmLink = await linkFromOutbox("/confirm?token=", sent);
+    await form.goto(confirmLink);
+    await form.getByRole("heading", { name: "Address confirmed" }).waitFor();
+    await form.close();
+
+    // Back at the envelope: it now asks for the password by itself.
+    await page.bringToFront();
+    const password = page.getByLabel("Password", { exact: true });
+    await password.waitFor({ state: "visible", timeout: 20_000 });
+    assert.equal(await register.isVisible(), false);
+    await page.getByLabel("Remember me on this computer").check();
+    await password.fill(PASSWORD);
+    await password.press("Enter");
+    await waitForMessage(page);
+    assert.equal(await page.locator("#subject").innerText(), "Your test results");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: /results\.pdf/ }).click()]);
+    assert.equal(await sha256File(await download.path()), env.attachmentSha);
+
+    // Remembered: the same envelope opens again on this computer without the password.
+    const again = await context.newPage();
+    await again.goto(envelope);
+    await waitForMessage(again);
+    assert.equal(await again.locator("#subject").innerText(), "Your test results");
+
+    // An envelope sealed now shows the phrase Dana chose, before any password.
+    const later = await sealFor("dana@example.net", { subject: "Second message" });
+    const third = await context.newPage();
+    await third.goto(later);
+    await third.getByText(PHRASE, { exact: true }).waitFor();
+    assert.match(await third.locator(".phrase").innerText(), /Only the real key server knows this phrase/);
+    await third.getByLabel("Password", { exact: true }).waitFor({ state: "visible" });
+  } finally {
+    await context.close();
+  }
+});
+
+test("wrong passwords lock the account and the envelope says so", async () => {
+  await writeFile(path.join(env.dir, "erin-password"), PASSWORD + "\n");
+  await securedoc(["admin", "account", "create", "--address", "erin@example.net", "--password-file", path.join(env.dir, "erin-password")]);
+  const envelope = await sealFor("erin@example.net");
+  const context = await env.browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(envelope);
+    const password = page.getByLabel("Password", { exact: true });
+    await password.waitFor({ state: "visible" });
+    const error = page.locator("#unlock-error");
+    for (let left = 4; left >= 0; left--) {
+      await password.fill("not my password");
+      await password.press("Enter");
+      const expected = left > 0 ? `${left} attempt` : "now locked";
+      await page.waitForFunction((text) => document.getElementById("unlock-error").textContent.includes(text), expected);
+    }
+    // Locked: even the right password is refused until the lock ends or a reset.
+    await password.fill(PASSWORD);
+    await password.press("Enter");
+    await page.waitForFunction(() => document.getElementById("unlock-error").textContent.includes("locked"));
+    assert.match(await error.innerText(), /Your account is locked .*Forgot password\?/);
+    assert.equal(await page.locator("#message").isHidden(), true);
+  } finally {
+    await context.close();
+  }
+});
+
+test("a message past its expiry is refused by the key server, whatever the computer's clock says", async () => {
+  await writeFile(path.join(env.dir, "fay-password"), PASSWORD + "\n");
+  await securedoc(["admin", "account", "create", "--address", "fay@example.net", "--password-file", path.join(env.dir, "fay-password")]);
+  const sealedAt = Date.now();
+  const expires = new Date(Math.ceil((sealedAt + 3000) / 1000) * 1000);
+  const envelope = await sealFor("fay@example.net", { expires: expires.toISOString().replace(/\.\d+Z$/, "Z") });
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, expires.getTime() - Date.now() + 1500)));
+  const context = await env.browser.newContext();
+  try {
+    const page = await context.newPage();
+    // A computer whose clock is behind: the page itself would still open it.
+    await page.clock.setFixedTime(new Date(sealedAt));
+    await page.goto(envelope);
+    const password = page.getByLabel("Password", { exact: true });
+    await password.waitFor({ state: "visible" });
+    await password.fill(PASSWORD);
+    await password.press("Enter");
+    await page.waitForFunction(() => document.getElementById("unlock-error").textContent.length > 0);
+    assert.match(await page.locator("#unlock-error").innerText(), /expired or was withdrawn by its sender\. It can no longer be opened\./);
+    assert.equal(await page.locator("#message").isHidden(), true);
+  } finally {
+    await context.close();
+  }
+});
