@@ -62,6 +62,27 @@ fn serve_answers_healthz_and_keeps_its_master_key_private() {
 }
 
 #[test]
+fn admin_account_unlock_names_an_unknown_address() {
+    let data = tempfile::tempdir().unwrap();
+    let output = securedoc(data.path())
+        .args([
+            "admin",
+            "account",
+            "unlock",
+            "--address",
+            "nobody@example.org",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("there is no account for nobody@example.org"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn admin_token_create_prints_a_token_once_per_name() {
     let data = tempfile::tempdir().unwrap();
     let output = securedoc(data.path())

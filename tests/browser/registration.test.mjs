@@ -220,7 +220,7 @@ test("the whole journey: Register from the envelope, confirm by mail, open with 
   }
 });
 
-test("wrong passwords lock the account and the envelope says so", async () => {
+test("wrong passwords lock the account, the envelope says so, and an administrator can unlock it", async () => {
   await writeFile(path.join(env.dir, "erin-password"), PASSWORD + "\n");
   await securedoc(["admin", "account", "create", "--address", "erin@example.net", "--password-file", path.join(env.dir, "erin-password")]);
   const envelope = await sealFor("erin@example.net");
@@ -243,6 +243,12 @@ test("wrong passwords lock the account and the envelope says so", async () => {
     await page.waitForFunction(() => document.getElementById("unlock-error").textContent.includes("locked"));
     assert.match(await error.innerText(), /Your account is locked .*Forgot password\?/);
     assert.equal(await page.locator("#message").isHidden(), true);
+
+    // An administrator's unlock ends it at once.
+    await securedoc(["admin", "account", "unlock", "--address", "erin@example.net"]);
+    await password.fill(PASSWORD);
+    await password.press("Enter");
+    await waitForMessage(page);
   } finally {
     await context.close();
   }

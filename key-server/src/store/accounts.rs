@@ -145,6 +145,18 @@ impl Store {
         Ok(limit - failed)
     }
 
+    /// Ends a lock and the failure count (an administrator's unlock);
+    /// false when there is no such account.
+    pub async fn unlock_account(&self, address: &str) -> Result<bool, Error> {
+        let done = sqlx::query(
+            "UPDATE accounts SET locked_until = NULL, failed_logins = 0 WHERE address = $1",
+        )
+        .bind(address.to_ascii_lowercase())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// A right password: the failure count starts again.
     pub async fn record_successful_login(&self, address: &str) -> Result<(), Error> {
         sqlx::query("UPDATE accounts SET failed_logins = 0 WHERE address = $1")

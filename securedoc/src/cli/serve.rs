@@ -53,6 +53,13 @@ enum AccountCommand {
         #[arg(long)]
         phrase: Option<String>,
     },
+    /// End a lockout now (it also ends by itself after the lock time, or with
+    /// a password reset).
+    Unlock {
+        /// The recipient's e-mail address.
+        #[arg(long)]
+        address: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,6 +138,16 @@ pub fn admin(args: AdminArgs) -> anyhow::Result<ExitCode> {
                 anyhow::Ok(())
             })?;
             eprintln!("Created the confirmed account {address}.");
+        }
+        AdminCommand::Account(AccountCommand::Unlock { address }) => {
+            let found = runtime()?.block_on(async {
+                let store = open_store(&config).await?;
+                anyhow::Ok(store.unlock_account(&address).await?)
+            })?;
+            if !found {
+                anyhow::bail!("there is no account for {address}");
+            }
+            eprintln!("Unlocked {address}: the next right password opens its messages.");
         }
     }
     Ok(ExitCode::SUCCESS)
