@@ -24,7 +24,7 @@ export SECUREDOC_LISTEN="127.0.0.1:$port" SECUREDOC_PUBLIC_URL="$url" \
 # the pid is still a securedoc), so this run starts with no account registered.
 if [ -f "$demo/server.pid" ]; then
   old="$(cat "$demo/server.pid")"
-  if ps -p "$old" -o args= 2>/dev/null | grep -q 'securedoc serve'; then
+  if tr '\0' ' ' <"/proc/$old/cmdline" 2>/dev/null | grep -q 'securedoc serve'; then
     echo "==> stopping the demo key server from an earlier run (pid $old)" >&2
     kill "$old"
     for _ in $(seq 50); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done

@@ -10,6 +10,7 @@ say() { printf '==> %s\n' "$*" >&2; }
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v age >/dev/null 2>&1 || need_apt+=(age)
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)   # the demo waits for the key server with it
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing Debian packages: ${need_apt[*]}"

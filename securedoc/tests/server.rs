@@ -26,6 +26,20 @@ fn securedoc(data_dir: &std::path::Path) -> Command {
     command
 }
 
+/// Every file under the server's data directory (the outbox is a folder in it).
+fn data_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(data_files(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
 fn get(addr: &str, path: &str) -> String {
     let mut stream = TcpStream::connect(addr).unwrap();
     write!(
@@ -101,8 +115,8 @@ fn admin_token_create_prints_a_token_once_per_name() {
     );
     assert!(String::from_utf8_lossy(&output.stderr).contains("not shown again"));
     // Stored only hashed: the token itself is nowhere in the data directory.
-    for entry in std::fs::read_dir(data.path()).unwrap() {
-        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+    for path in data_files(data.path()) {
+        let bytes = std::fs::read(path).unwrap();
         assert!(!bytes
             .windows(token.trim().len())
             .any(|w| w == token.trim().as_bytes()));
@@ -239,15 +253,7 @@ fn server_mode_seal_registers_the_key_and_never_sends_the_body() {
     assert_eq!(ids[0], ids[1], "one message, one id, one key at the server");
 
     // The server's store has the message, and nowhere the body (nor in its outbox).
-    let mut files = vec![];
-    for entry in std::fs::read_dir(data.path()).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
-        } else {
-            files.push(path);
-        }
-    }
+    let files = data_files(data.path());
     assert!(files.len() >= 2, "the database and the master key at least");
     for path in files {
         let bytes = std::fs::read(path).unwrap();

@@ -3,6 +3,8 @@
 //! missing variable is an error, not an empty string. HTML parts escape every
 //! value.
 
+use std::sync::OnceLock;
+
 use minijinja::{Environment, Value};
 
 /// A rendered e-mail, ready for the mailer.
@@ -16,7 +18,8 @@ pub struct Email {
     pub html: String,
 }
 
-const TEMPLATES: &[(&str, &str)] = &[
+/// Every e-mail's three parts, by folder.
+const EMAIL_TEMPLATES: &[(&str, &str)] = &[
     (
         "notification/subject.txt",
         include_str!("../email/notification/subject.txt.j2"),
@@ -29,39 +32,64 @@ const TEMPLATES: &[(&str, &str)] = &[
         "notification/body.html",
         include_str!("../email/notification/body.html.j2"),
     ),
+    (
+        "account/subject.txt",
+        include_str!("../email/account/subject.txt.j2"),
+    ),
+    (
+        "account/body.txt",
+        include_str!("../email/account/body.txt.j2"),
+    ),
+    (
+        "account/body.html",
+        include_str!("../email/account/body.html.j2"),
+    ),
 ];
 
-fn environment() -> Environment<'static> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    env.set_auto_escape_callback(|name| {
-        if name.ends_with(".html") {
-            minijinja::AutoEscape::Html
-        } else {
-            minijinja::AutoEscape::None
+/// The one template environment for e-mails and pages, parsed once: strict
+/// (a missing variable is an error), `.html` templates escape every value.
+pub(crate) fn environment() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") {
+                minijinja::AutoEscape::Html
+            } else {
+                minijinja::AutoEscape::None
+            }
+        });
+        env.add_filter("fill", crate::pages::fill_filter);
+        for (name, source) in EMAIL_TEMPLATES.iter().chain(crate::pages::PAGE_TEMPLATES) {
+            env.add_template(name, source)
+                .unwrap_or_else(|e| panic!("template {name} does not parse: {e}"));
         }
-    });
-    for (name, source) in TEMPLATES {
-        env.add_template(name, source)
-            .expect("e-mail templates parse");
-    }
-    env
+        env
+    })
+}
+
+/// Renders the three parts of the e-mail in `folder` with `context`.
+pub(crate) fn render_parts(folder: &str, context: &Value) -> Result<Email, minijinja::Error> {
+    let env = environment();
+    let render = |part: &str| {
+        env.get_template(&format!("{folder}/{part}"))?
+            .render(context)
+    };
+    Ok(Email {
+        // A subject is one line whatever a value held: no header injection.
+        subject: render("subject.txt")?
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+        text: render("body.txt")?,
+        html: render("body.html")?,
+    })
 }
 
 /// Renders e-mail `name` (a folder under `templates/email`) with `context`.
 pub fn render_email(name: &str, context: Value) -> Result<Email, minijinja::Error> {
-    let env = environment();
-    let render = |part: &str| {
-        env.get_template(&format!("{name}/{part}"))?
-            .render(&context)
-    };
-    let subject = render("subject.txt")?;
-    Ok(Email {
-        // A subject is one line whatever a value held: no header injection.
-        subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
-        text: render("body.txt")?,
-        html: render("body.html")?,
-    })
+    render_parts(name, &context)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 use std::sync::OnceLock;
 
 use minijinja::value::Kwargs;
-use minijinja::{Environment, Error, ErrorKind, Value};
+use minijinja::{Error, ErrorKind, Value};
 
 use crate::email::Email;
 
@@ -19,7 +19,8 @@ const LANGUAGE_FILES: &[(&str, &str)] = &[
     ("fr", include_str!("../i18n/fr.toml")),
 ];
 
-const PAGE_TEMPLATES: &[(&str, &str)] = &[
+/// The pages, registered in the one environment (`email::environment`).
+pub(crate) const PAGE_TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../pages/layout.html.j2")),
     ("register.html", include_str!("../pages/register.html.j2")),
     ("notice.html", include_str!("../pages/notice.html.j2")),
@@ -48,9 +49,14 @@ pub const PASSWORD_CHECK_JS: &str = include_str!("../static/password-check.js");
 /// to their own origin, nothing else; no framing (clickjacking).
 pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-struct Catalog {
-    /// (code, display name, merged strings)
-    languages: Vec<(&'static str, String, toml::Table)>,
+/// One language, its fallbacks to English already merged in.
+struct Language {
+    code: &'static str,
+    /// Its own name, for the Language select.
+    name: String,
+    strings: toml::Table,
+    /// `strings` as the templates see them (`t`), converted once.
+    for_templates: Value,
 }
 
 fn merge(base: &mut toml::Table, over: &toml::Table) {
@@ -64,15 +70,16 @@ fn merge(base: &mut toml::Table, over: &toml::Table) {
     }
 }
 
-fn catalog() -> &'static Catalog {
-    static CATALOG: OnceLock<Catalog> = OnceLock::new();
+/// Every language, English first.
+fn catalog() -> &'static [Language] {
+    static CATALOG: OnceLock<Vec<Language>> = OnceLock::new();
     CATALOG.get_or_init(|| {
         let parse = |code: &str, text: &str| -> toml::Table {
             text.parse()
                 .unwrap_or_else(|e| panic!("templates/i18n/{code}.toml does not parse: {e}"))
         };
         let english = parse("en", LANGUAGE_FILES[0].1);
-        let languages = LANGUAGE_FILES
+        LANGUAGE_FILES
             .iter()
             .map(|(code, text)| {
                 let mut strings = english.clone();
@@ -82,40 +89,38 @@ fn catalog() -> &'static Catalog {
                     .and_then(toml::Value::as_str)
                     .unwrap_or(code)
                     .to_string();
-                (*code, name, strings)
+                Language {
+                    code,
+                    name,
+                    for_templates: Value::from_serialize(&strings),
+                    strings,
+                }
             })
-            .collect();
-        Catalog { languages }
+            .collect()
     })
+}
+
+/// `code`'s language, else English.
+fn find(code: &str) -> &'static Language {
+    let catalog = catalog();
+    catalog
+        .iter()
+        .find(|l| l.code == code)
+        .unwrap_or(&catalog[0])
 }
 
 /// The language codes and their names, for the Language select.
 pub fn languages() -> Vec<(&'static str, String)> {
-    catalog()
-        .languages
-        .iter()
-        .map(|(code, name, _)| (*code, name.clone()))
-        .collect()
+    catalog().iter().map(|l| (l.code, l.name.clone())).collect()
 }
 
 /// `code` if there is such a language, else English.
 pub fn language(code: &str) -> &'static str {
-    catalog()
-        .languages
-        .iter()
-        .find(|(c, _, _)| *c == code)
-        .map_or("en", |(c, _, _)| c)
+    find(code).code
 }
 
 fn strings(code: &str) -> &'static toml::Table {
-    let catalog = catalog();
-    let code = language(code);
-    &catalog
-        .languages
-        .iter()
-        .find(|(c, _, _)| *c == code)
-        .expect("language() returns a known code")
-        .2
+    &find(code).strings
 }
 
 /// One string by dotted key (`"errors.required"`), in `code`'s language.
@@ -156,7 +161,8 @@ pub fn security_questions(code: &str) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-fn fill_filter(value: String, kwargs: Kwargs) -> Result<String, Error> {
+/// `{{ text | fill(name=value) }}`: [`fill`] for templates.
+pub(crate) fn fill_filter(value: String, kwargs: Kwargs) -> Result<String, Error> {
     let mut out = value;
     for name in kwargs.args() {
         let v: Value = kwargs.get(name)?;
@@ -165,32 +171,11 @@ fn fill_filter(value: String, kwargs: Kwargs) -> Result<String, Error> {
     Ok(out)
 }
 
-fn environment() -> &'static Environment<'static> {
-    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
-    ENV.get_or_init(|| {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-        env.set_auto_escape_callback(|name| {
-            if name.ends_with(".html") {
-                minijinja::AutoEscape::Html
-            } else {
-                minijinja::AutoEscape::None
-            }
-        });
-        env.add_filter("fill", fill_filter);
-        for (name, source) in PAGE_TEMPLATES {
-            env.add_template(name, source)
-                .unwrap_or_else(|e| panic!("template {name} does not parse: {e}"));
-        }
-        env
-    })
-}
-
 fn with_language(code: &str, context: Value) -> Value {
-    let code = language(code);
+    let language = find(code);
     minijinja::context! {
-        t => Value::from_serialize(strings(code)),
-        lang => code,
+        t => language.for_templates.clone(),
+        lang => language.code,
         languages => languages(),
         ..context
     }
@@ -198,7 +183,7 @@ fn with_language(code: &str, context: Value) -> Value {
 
 /// Renders page `name` (`register`, `notice`, `forgot`, `reset`) in language `code`.
 pub fn render_page(name: &str, code: &str, context: Value) -> Result<String, Error> {
-    environment()
+    crate::email::environment()
         .get_template(&format!("{name}.html"))?
         .render(with_language(code, context))
 }
@@ -213,20 +198,10 @@ pub fn render_account_email(kind: &str, code: &str, context: Value) -> Result<Em
             format!("no account e-mail {kind}"),
         ));
     }
-    let context = with_language(code, minijinja::context! { kind, ..context });
-    let env = environment();
-    let render = |part: &str| env.get_template(&format!("email/{part}"))?.render(&context);
-    Ok(Email {
-        // One line whatever a value held: no header injection.
-        subject: render("subject.txt")?
-            .lines()
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_string(),
-        text: render("body.txt")?,
-        html: render("body.html")?,
-    })
+    crate::email::render_parts(
+        "account",
+        &with_language(code, minijinja::context! { kind, ..context }),
+    )
 }
 
 #[cfg(test)]

@@ -9,8 +9,9 @@
 //! says the rest, to the owner of the address only.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -103,18 +104,20 @@ fn choose_language(asked: Option<&str>, headers: &HeaderMap) -> &'static str {
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    // "fr-CH, fr;q=0.9, en;q=0.8": the first primary tag we have a language for.
     accepted
         .split(',')
-        .filter_map(|part| part.split(';').next())
-        .map(|tag| {
-            tag.trim()
-                .split('-')
+        .map(|part| {
+            part.split([';', '-'])
                 .next()
                 .unwrap_or("")
+                .trim()
                 .to_ascii_lowercase()
         })
-        .map(|code| language(&code))
-        .find(|code| *code != "en" || accepted.trim_start().starts_with("en"))
+        .find_map(|tag| {
+            let code = language(&tag);
+            (code == tag).then_some(code)
+        })
         .unwrap_or("en")
 }
 
@@ -186,29 +189,32 @@ fn refused(policy: &PasswordPolicy) -> String {
         .join(" / ")
 }
 
-/// What is wrong with `password` for `person`, in `lang`, as one sentence per rule.
-fn password_problems(
+/// What is wrong with a new password and its confirmation, for `person`, in
+/// `lang`: the field to mark and what to say (one sentence per broken rule).
+fn new_password_error(
     policy: &PasswordPolicy,
     password: &str,
+    confirm: &str,
     person: &Person<'_>,
     lang: &str,
-) -> Option<String> {
-    let broken = policy.check(password, person);
-    if broken.is_empty() {
-        return None;
+) -> Option<(&'static str, String)> {
+    if password.is_empty() {
+        return Some(("password", text(lang, "errors.required")));
     }
-    let values = [
-        ("min", policy.min_len.to_string()),
-        ("max", policy.max_len.to_string()),
-        ("chars", refused(policy)),
-    ];
-    Some(
-        broken
+    let broken = policy.check(password, person);
+    if !broken.is_empty() {
+        let values = [
+            ("min", policy.min_len.to_string()),
+            ("max", policy.max_len.to_string()),
+            ("chars", refused(policy)),
+        ];
+        let sentences: Vec<String> = broken
             .iter()
             .map(|v| fill(&text(lang, &format!("violations.{}", v.rule)), &values))
-            .collect::<Vec<_>>()
-            .join(" "),
-    )
+            .collect();
+        return Some(("password", sentences.join(" ")));
+    }
+    (password != confirm).then(|| ("password_confirm", text(lang, "errors.password_mismatch")))
 }
 
 /// Answers are compared case- and space-insensitively: "Rex", " rex " and
@@ -394,14 +400,14 @@ fn check_registration(
         first_name: form.first_name.trim(),
         last_name: form.last_name.trim(),
     };
-    if form.password.is_empty() {
-        errors.insert("password".into(), t("errors.required"));
-    } else if let Some(problems) =
-        password_problems(&state.settings.policy, &form.password, &person, lang)
-    {
-        errors.insert("password".into(), problems);
-    } else if *form.password != *form.password_confirm {
-        errors.insert("password_confirm".into(), t("errors.password_mismatch"));
+    if let Some((field, message)) = new_password_error(
+        &state.settings.policy,
+        &form.password,
+        &form.password_confirm,
+        &person,
+        lang,
+    ) {
+        errors.insert(field.into(), message);
     }
     let phrase = form.phrase.trim();
     if form.phrase_enabled.is_some() && phrase.is_empty() {
@@ -736,9 +742,13 @@ struct ResetForm {
 
 async fn reset(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<ResetForm>,
 ) -> Result<Response, Error> {
+    // Audited under the client address, as key release is: wrong answers count
+    // toward that address's failure limit.
+    let client = peer.ip().to_string();
     let asked = choose_language(None, &headers);
     let Some(address) = state
         .store
@@ -760,18 +770,14 @@ async fn reset(
     };
 
     // The new password first: its mistakes cost no attempt.
-    let mut errors = BTreeMap::new();
-    if form.password.is_empty() {
-        errors.insert("password".to_string(), t("errors.required"));
-    } else if let Some(problems) = password_problems(policy, &form.password, &person, lang) {
-        errors.insert("password".to_string(), problems);
-    } else if *form.password != *form.password_confirm {
-        errors.insert(
-            "password_confirm".to_string(),
-            t("errors.password_mismatch"),
-        );
-    }
-    if !errors.is_empty() {
+    if let Some((field, message)) = new_password_error(
+        policy,
+        &form.password,
+        &form.password_confirm,
+        &person,
+        lang,
+    ) {
+        let errors = BTreeMap::from([(field.to_string(), message)]);
         return reset_page(
             &state,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -800,12 +806,7 @@ async fn reset(
             .await?;
         state
             .store
-            .audit(
-                Some(&address),
-                None,
-                &client_hint(&headers),
-                "reset_wrong_answers",
-            )
+            .audit(Some(&address), None, &client, "reset_wrong_answers")
             .await?;
         if left == 0 {
             return Ok(notice(
@@ -868,12 +869,7 @@ async fn reset(
     state.store.set_password(&address, &hash).await?;
     state
         .store
-        .audit(
-            Some(&address),
-            None,
-            &client_hint(&headers),
-            "password_reset",
-        )
+        .audit(Some(&address), None, &client, "password_reset")
         .await?;
     Ok(notice(
         StatusCode::OK,
@@ -881,16 +877,6 @@ async fn reset(
         t("reset.done_title"),
         vec![t("reset.done_body"), t("common.back_to_envelope")],
     ))
-}
-
-/// For the audit row of page actions: the forwarded client if a proxy says so.
-fn client_hint(headers: &HeaderMap) -> String {
-    headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|v| v.trim().chars().take(64).collect())
-        .unwrap_or_else(|| "page".to_string())
 }
 
 // ---------------------------------------------------------- password check

@@ -216,17 +216,6 @@ async fn decide(
         .unwrap_or_else(|| "high".into());
     if security == "low" {
         // The sender chose no password: the envelope itself is the credential.
-        if !state
-            .store
-            .is_recipient(&request.message_id, &request.recipient)
-            .await?
-        {
-            return refuse(
-                StatusCode::FORBIDDEN,
-                "not_a_recipient",
-                "This message was not sent to this address.",
-            );
-        }
         return release_key(state, request, &public_key, None).await;
     }
 
@@ -317,9 +306,23 @@ async fn decide(
             );
         }
     }
+    let remember = (request.remember && security == "medium" && !remembered)
+        .then_some(account.address.as_str());
+    release_key(state, request, &public_key, remember).await
+}
+
+/// For the recipient of the message only: its key, sealed to the opener's
+/// ephemeral key; with a new "Remember me" token for `remember`'s browser if
+/// asked.
+async fn release_key(
+    state: &AppState,
+    request: &ReleaseRequest,
+    public_key: &[u8],
+    remember: Option<&str>,
+) -> Result<(Outcome, &'static str), Error> {
     if !state
         .store
-        .is_recipient(&request.message_id, &account.address)
+        .is_recipient(&request.message_id, &request.recipient)
         .await?
     {
         return refuse(
@@ -328,19 +331,6 @@ async fn decide(
             "This message was not sent to this address.",
         );
     }
-    let remember = (request.remember && security == "medium" && !remembered)
-        .then_some(account.address.as_str());
-    release_key(state, request, &public_key, remember).await
-}
-
-/// The message's key, sealed to the opener's ephemeral key; with a new
-/// "Remember me" token for `remember`'s browser if asked.
-async fn release_key(
-    state: &AppState,
-    request: &ReleaseRequest,
-    public_key: &[u8],
-    remember: Option<&str>,
-) -> Result<(Outcome, &'static str), Error> {
     let Some(sealed) = state.store.sealed_key(&request.message_id).await? else {
         return refuse(
             StatusCode::GONE,

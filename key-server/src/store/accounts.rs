@@ -198,10 +198,11 @@ impl Store {
         Ok(())
     }
 
-    /// Failed attempts from one client address in the last `window` seconds.
+    /// Failed attempts (anything but a release or a completed reset) from one
+    /// client address in the last `window` seconds.
     pub async fn recent_failures_from(&self, client: &str, window: i64) -> Result<i64, Error> {
         let (count,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM audit WHERE client = $1 AND at > $2 AND outcome <> 'released'",
+            "SELECT COUNT(*) FROM audit WHERE client = $1 AND at > $2 AND outcome NOT IN ('released', 'password_reset')",
         )
         .bind(client)
         .bind(now() - window)

@@ -26,8 +26,7 @@ pub struct SendArgs {
 }
 
 pub fn run(mut args: SendArgs) -> anyhow::Result<ExitCode> {
-    let mailer = Mailer::new(args.smtp_url.as_deref(), &args.outbox)
-        .map_err(|e| anyhow::anyhow!("{e}").context("--smtp-url / --outbox"))?;
+    let mailer = Mailer::new(args.smtp_url.as_deref(), &args.outbox)?;
     // Without -o or --out-dir, the envelopes only travel in the mail.
     let scratch = tempfile::tempdir()?;
     if args.seal.output.is_none() && args.seal.out_dir.is_none() {
@@ -61,10 +60,9 @@ pub fn run(mut args: SendArgs) -> anyhow::Result<ExitCode> {
                 bytes,
             }],
         )
-        .map_err(|e| anyhow::anyhow!("cannot build the notification: {e}"))?;
+        .context("cannot build the notification")?;
         mailer
             .send_blocking(&message)
-            .map_err(|e| anyhow::anyhow!("{e}"))
             .with_context(|| format!("cannot send the notification to {to}"))?;
         eprintln!("Sent the notification to {to}");
     }
