@@ -28,7 +28,7 @@ pub use master_key::MasterKey;
 pub use password::PasswordHasher;
 pub use policy::{history_candidates, PasswordPolicy, Person, Preset, Violation};
 pub use store::{
-    Account, LinkPurpose, NewAccount, NewMessage, Profile, RecipientStatus, Registered,
+    Account, Limit, LinkPurpose, NewAccount, NewMessage, Profile, RecipientStatus, Registered,
     SecurityAnswer, Store,
 };
 

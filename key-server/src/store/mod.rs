@@ -2,6 +2,7 @@
 //! URL, with one set of migrations for both.
 
 mod accounts;
+mod limits;
 mod messages;
 mod registration;
 mod senders;
@@ -10,6 +11,7 @@ use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::AnyPool;
 
 pub use accounts::{Account, NewAccount};
+pub use limits::Limit;
 pub use messages::{NewMessage, RecipientStatus};
 pub use registration::{LinkPurpose, Profile, Registered, SecurityAnswer};
 

@@ -238,3 +238,22 @@ pub async fn release_with(
     });
     (status, body, key)
 }
+
+/// `on_both_stores!(name, …)` turns each `async fn name(backend: Backend)`
+/// into two tests, `name::sqlite` and `name::postgres`: every store behaviour
+/// is checked on both databases by one body.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::common::Backend::Postgres).await
+            }
+        }
+    )*};
+}

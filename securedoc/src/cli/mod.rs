@@ -1,5 +1,6 @@
 //! Command-line interface: argument definitions and dispatch.
 
+mod admin;
 mod inspect;
 mod open;
 mod seal;
@@ -31,8 +32,8 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Run the key server.
     Serve(serve::ServeArgs),
-    /// Administer the key server (sender tokens).
-    Admin(serve::AdminArgs),
+    /// Administer the key server (sender tokens, recipient accounts).
+    Admin(admin::AdminArgs),
 }
 
 /// Where the passphrase comes from. Never a command-line argument: those are
@@ -57,7 +58,7 @@ impl Cli {
             Command::Open(args) => open::run(args),
             Command::Inspect(args) => inspect::run(args),
             Command::Serve(args) => serve::serve(args),
-            Command::Admin(args) => serve::admin(args),
+            Command::Admin(args) => admin::admin(args),
         }
     }
 }

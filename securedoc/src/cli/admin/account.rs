@@ -1,0 +1,94 @@
+//! `securedoc admin account …`: recipients' accounts.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Subcommand;
+
+use super::{open_store, runtime};
+
+#[derive(Debug, Subcommand)]
+pub(super) enum AccountCommand {
+    /// Create a confirmed recipient account (pre-provisioning, or for tests);
+    /// recipients normally register themselves from an envelope.
+    Create {
+        /// The recipient's e-mail address.
+        #[arg(long)]
+        address: String,
+        /// File holding the password (one trailing newline is ignored).
+        #[arg(long, value_name = "FILE")]
+        password_file: PathBuf,
+        /// First name.
+        #[arg(long, default_value = "")]
+        first_name: String,
+        /// Last name.
+        #[arg(long, default_value = "")]
+        last_name: String,
+        /// Personal security phrase, shown on envelopes sealed for this address.
+        #[arg(long)]
+        phrase: Option<String>,
+    },
+    /// End a lockout now (it also ends by itself after the lock time, or with
+    /// a password reset).
+    Unlock {
+        /// The recipient's e-mail address.
+        #[arg(long)]
+        address: String,
+    },
+}
+
+pub(super) fn run(config: &key_server::Config, command: AccountCommand) -> anyhow::Result<()> {
+    match command {
+        AccountCommand::Create {
+            address,
+            password_file,
+            first_name,
+            last_name,
+            phrase,
+        } => {
+            envelope_core::validate_address("--address", &address).map_err(anyhow::Error::msg)?;
+            let password = crate::cli::PassphraseSource {
+                passphrase_file: Some(password_file),
+                passphrase_stdin: false,
+            }
+            .read()
+            .context("cannot read the password")?;
+            let password = zeroize::Zeroizing::new(
+                String::from_utf8(password.to_vec())
+                    .map_err(|_| anyhow::anyhow!("the password is not UTF-8 text"))?,
+            );
+            runtime()?.block_on(async {
+                let store = open_store(config).await?;
+                let hasher = key_server::PasswordHasher::new(
+                    config.password_m_kib,
+                    config.password_t,
+                    config.password_p,
+                    1,
+                )?;
+                let account = key_server::NewAccount {
+                    address: address.clone(),
+                    first_name,
+                    last_name,
+                    language: "en".into(),
+                    password_hash: hasher.hash(password).await?,
+                    phrase,
+                };
+                store.create_account(&account).await?;
+                store.confirm_account(&address).await?;
+                anyhow::Ok(())
+            })?;
+            eprintln!("Created the confirmed account {address}.");
+        }
+        AccountCommand::Unlock { address } => {
+            let found = runtime()?.block_on(async {
+                let store = open_store(config).await?;
+                anyhow::Ok(store.unlock_account(&address).await?)
+            })?;
+            if !found {
+                anyhow::bail!("there is no account for {address}");
+            }
+            eprintln!("Unlocked {address}: the next right password opens its messages.");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! `securedoc admin`: the key server's administration, run against its store
+//! with the same configuration as `serve`. One module per subject.
+
+mod account;
+mod token;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+
+use super::serve::runtime;
+
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// Configuration file (TOML), as for `serve`.
+    #[arg(long, value_name = "FILE", global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Sender API tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    /// Recipient accounts.
+    #[command(subcommand)]
+    Account(account::AccountCommand),
+}
+
+pub fn admin(args: AdminArgs) -> anyhow::Result<ExitCode> {
+    let config = key_server::Config::load(args.config.as_deref())?;
+    match args.command {
+        AdminCommand::Token(command) => token::run(&config, command)?,
+        AdminCommand::Account(command) => account::run(&config, command)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The store the server would use, created if it does not exist yet.
+async fn open_store(config: &key_server::Config) -> anyhow::Result<key_server::Store> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    Ok(key_server::Store::connect(&config.database_url()).await?)
+}
