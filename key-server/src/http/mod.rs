@@ -5,6 +5,8 @@ mod messages;
 mod portal;
 mod release;
 
+pub use messages::{EnvelopeRegistration, MessageRegistration, RegisteredEnvelope};
+
 use std::sync::Arc;
 
 use axum::http::StatusCode;
@@ -104,7 +106,7 @@ pub fn app(state: AppState) -> Router {
 /// Opens the store and the master key from `config`, binds, and serves until
 /// Ctrl-C or SIGTERM. `ready` gets the bound address (port 0 picks one).
 pub async fn serve(config: &Config, ready: impl FnOnce(std::net::SocketAddr)) -> Result<(), Error> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+    crate::create_private_dir(&config.data_dir).map_err(|e| {
         Error::Config(format!(
             "cannot create the data directory {}: {e}",
             config.data_dir.display()
@@ -166,6 +168,7 @@ impl IntoResponse for Error {
             ),
             Error::Unprocessable(why) => (StatusCode::UNPROCESSABLE_ENTITY, why.clone()),
             Error::Conflict(why) => (StatusCode::CONFLICT, why.clone()),
+            Error::Forbidden(why) => (StatusCode::FORBIDDEN, why.clone()),
             _ => {
                 // Logged once here; the client learns nothing about the internals.
                 tracing::error!(error = %self, "request failed");

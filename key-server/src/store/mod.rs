@@ -12,7 +12,8 @@ use sqlx::AnyPool;
 
 pub use accounts::{Account, NewAccount};
 pub use limits::Limit;
-pub use messages::{NewMessage, RecipientStatus};
+pub use messages::{NewEnvelope, NewMessage, RecipientStatus};
+pub use senders::{Revoked, Sender, SenderInfo};
 pub use registration::{LinkPurpose, Profile, Registered, SecurityAnswer};
 
 use crate::Error;
