@@ -23,12 +23,14 @@ mod store;
 
 pub use config::Config;
 pub use error::Error;
-pub use http::{app, serve, AppState, EnvelopeRegistration, MessageRegistration, RegisteredEnvelope, Settings};
+pub use http::{
+    app, serve, AppState, EnvelopeRegistration, MessageRegistration, RegisteredEnvelope, Settings,
+};
 pub use mail::{MailAttachment, Mailer};
 pub use master_key::MasterKey;
 pub use password::PasswordHasher;
-pub use private_fs::create_private_dir;
 pub use policy::{history_candidates, PasswordPolicy, Person, Preset, Violation};
+pub use private_fs::create_private_dir;
 pub use store::{
     Account, Limit, LinkPurpose, NewAccount, NewEnvelope, NewMessage, Profile, RecipientStatus,
     Registered, Revoked, SecurityAnswer, Sender, SenderInfo, Store,

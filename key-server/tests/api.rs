@@ -68,10 +68,7 @@ async fn hostile_requests(backend: Backend) {
     short_key["message"]["envelopes"][0]["content_key"] = json!(STANDARD.encode([1u8; 16]));
     let (status, body) = post(&server, Some(&token), &short_key).await;
     assert_eq!(status, 422);
-    assert!(
-        body.to_string().contains("must be 32 bytes"),
-        "{body}"
-    );
+    assert!(body.to_string().contains("must be 32 bytes"), "{body}");
 
     let mut bad_id = message(id, None);
     bad_id["message"]["envelopes"][0]["id"] = json!("../../etc/passwd");
@@ -312,7 +309,10 @@ async fn a_co_recipient_cannot_forge_to_another(backend: Backend) {
     let (status, body, key) = release(&server, carol_id, "bob@example.net", PASSWORD).await;
     assert_eq!(status, 403, "{body}");
     assert!(body.to_string().contains("not_a_recipient"), "{body}");
-    assert!(key.is_none(), "bob's opener gets no key for carol's envelope");
+    assert!(
+        key.is_none(),
+        "bob's opener gets no key for carol's envelope"
+    );
     // Nor can carol ask for bob's envelope's key with her own password.
     let (status, _, key) = release(&server, bob_id, "carol@example.org", PASSWORD).await;
     assert_eq!((status, key), (403, None));
@@ -370,7 +370,11 @@ async fn registrations_that_share_a_key_are_refused(backend: Backend) {
         None
     );
     assert_eq!(
-        server.store.recipient_registered(id, "carol@example.org").await.unwrap(),
+        server
+            .store
+            .recipient_registered(id, "carol@example.org")
+            .await
+            .unwrap(),
         None,
         "carol was not added to bob's id"
     );
@@ -398,14 +402,26 @@ async fn sender_tokens_are_limited_listed_and_revoked(backend: Backend) {
     };
     let ok = from("alice@clinic.example", "11111111111111111111111111111111");
     assert_eq!(post(&server, Some(&clinic), &ok).await.0, 200);
-    for (i, other) in ["mallory@evil.example", "alice@mail.clinic.example", "alice@clinic.example.evil.test"]
-        .iter()
-        .enumerate()
+    for (i, other) in [
+        "mallory@evil.example",
+        "alice@mail.clinic.example",
+        "alice@clinic.example.evil.test",
+    ]
+    .iter()
+    .enumerate()
     {
-        let (status, body) = post(&server, Some(&clinic), &from(other, &format!("2222222222222222222222222222222{i}"))).await;
+        let (status, body) = post(
+            &server,
+            Some(&clinic),
+            &from(other, &format!("2222222222222222222222222222222{i}")),
+        )
+        .await;
         assert_eq!(status, 403, "{other}: {body}");
         let text = body.to_string();
-        assert!(text.contains("only From clinic.example") && text.contains(other), "{text}");
+        assert!(
+            text.contains("only From clinic.example") && text.contains(other),
+            "{text}"
+        );
     }
     // An unlimited token sends From anywhere.
     let elsewhere = from("mallory@evil.example", "33333333333333333333333333333333");
@@ -413,15 +429,41 @@ async fn sender_tokens_are_limited_listed_and_revoked(backend: Backend) {
 
     let listed = server.store.list_senders().await.unwrap();
     assert_eq!(listed.len(), 2);
-    assert_eq!(listed.iter().find(|s| s.name == "clinic").unwrap().from_domains, ["clinic.example"]);
+    assert_eq!(
+        listed
+            .iter()
+            .find(|s| s.name == "clinic")
+            .unwrap()
+            .from_domains,
+        ["clinic.example"]
+    );
     assert!(listed.iter().all(|s| s.revoked_at.is_none()));
 
-    assert_eq!(server.store.revoke_sender("clinic").await.unwrap(), Revoked::Now);
-    assert_eq!(server.store.revoke_sender("clinic").await.unwrap(), Revoked::Already);
-    assert_eq!(server.store.revoke_sender("nobody").await.unwrap(), Revoked::NoSuchSender);
+    assert_eq!(
+        server.store.revoke_sender("clinic").await.unwrap(),
+        Revoked::Now
+    );
+    assert_eq!(
+        server.store.revoke_sender("clinic").await.unwrap(),
+        Revoked::Already
+    );
+    assert_eq!(
+        server.store.revoke_sender("nobody").await.unwrap(),
+        Revoked::NoSuchSender
+    );
     let again = from("alice@clinic.example", "44444444444444444444444444444444");
-    assert_eq!(post(&server, Some(&clinic), &again).await.0, 401, "a revoked token registers nothing");
-    assert!(server.store.list_senders().await.unwrap().iter().any(|s| s.name == "clinic" && s.revoked_at.is_some()));
+    assert_eq!(
+        post(&server, Some(&clinic), &again).await.0,
+        401,
+        "a revoked token registers nothing"
+    );
+    assert!(server
+        .store
+        .list_senders()
+        .await
+        .unwrap()
+        .iter()
+        .any(|s| s.name == "clinic" && s.revoked_at.is_some()));
 }
 
 /// Any sender token learns a registered recipient's phrase (it must, to
@@ -443,7 +485,12 @@ async fn phrase_disclosures_are_audited(backend: Backend) {
         server.store.audit_outcomes(bob_id).await.unwrap(),
         ["phrase_disclosed"]
     );
-    assert!(server.store.audit_outcomes(carol_id).await.unwrap().is_empty());
+    assert!(server
+        .store
+        .audit_outcomes(carol_id)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 on_both_stores!(

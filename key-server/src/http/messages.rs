@@ -127,7 +127,9 @@ fn parse(body: &[u8]) -> Result<MessageRegistration, Error> {
         .map_err(|e| {
             let shared_key = serde_json::from_slice::<serde_json::Value>(body)
                 .ok()
-                .is_some_and(|v| v.get("content_key").is_some() || v["message"].get("recipients").is_some());
+                .is_some_and(|v| {
+                    v.get("content_key").is_some() || v["message"].get("recipients").is_some()
+                });
             Error::Unprocessable(if shared_key {
                 "this key server registers one envelope per recipient, each with its own id and \
                  content key ({\"message\": {\"from\", \"expires\", \"flags\", \"security\", \
@@ -158,7 +160,10 @@ async fn register(
     let mut envelopes = Vec::with_capacity(message.envelopes.len());
     for envelope in &message.envelopes {
         let key = Zeroizing::new(STANDARD.decode(&envelope.content_key).map_err(|_| {
-            Error::Unprocessable(format!("the content key for {} is not base64", envelope.recipient))
+            Error::Unprocessable(format!(
+                "the content key for {} is not base64",
+                envelope.recipient
+            ))
         })?);
         if key.len() != 32 {
             return Err(Error::Unprocessable(format!(

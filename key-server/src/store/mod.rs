@@ -13,8 +13,8 @@ use sqlx::AnyPool;
 pub use accounts::{Account, NewAccount};
 pub use limits::Limit;
 pub use messages::{NewEnvelope, NewMessage, RecipientStatus};
-pub use senders::{Revoked, Sender, SenderInfo};
 pub use registration::{LinkPurpose, Profile, Registered, SecurityAnswer};
+pub use senders::{Revoked, Sender, SenderInfo};
 
 use crate::Error;
 
