@@ -15,6 +15,7 @@ mod config;
 mod error;
 mod http;
 mod mail;
+mod mail_worker;
 mod master_key;
 mod password;
 mod policy;
@@ -24,12 +25,13 @@ pub use config::Config;
 pub use error::Error;
 pub use http::{app, serve, AppState, Settings};
 pub use mail::{MailAttachment, Mailer};
+pub use mail_worker::MailQueueSettings;
 pub use master_key::MasterKey;
 pub use password::PasswordHasher;
 pub use policy::{history_candidates, PasswordPolicy, Person, Preset, Violation};
 pub use store::{
-    Account, Limit, LinkPurpose, NewAccount, NewMessage, Profile, RecipientStatus, Registered,
-    SecurityAnswer, Store,
+    Account, Limit, LinkPurpose, NewAccount, NewMessage, NewRegistration, PendingRegistration,
+    Profile, QueuedMail, RecipientStatus, Removed, SecurityAnswer, Store,
 };
 
 /// Seconds since the Unix epoch, now.
