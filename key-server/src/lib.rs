@@ -22,14 +22,14 @@ mod store;
 
 pub use config::Config;
 pub use error::Error;
-pub use http::{app, serve, AppState, Settings};
+pub use http::{app, serve, AppState, Kind, Refusal, Settings};
 pub use mail::{MailAttachment, Mailer};
 pub use master_key::MasterKey;
 pub use password::PasswordHasher;
 pub use policy::{history_candidates, PasswordPolicy, Person, Preset, Violation};
 pub use store::{
     Account, Limit, LinkPurpose, NewAccount, NewMessage, Profile, RecipientStatus, Registered,
-    SecurityAnswer, Store,
+    RememberedKey, SecurityAnswer, Store,
 };
 
 /// Seconds since the Unix epoch, now.

@@ -1,7 +1,7 @@
 //! Senders register messages: `POST /api/v1/messages`.
 
-use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::routing::post;
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD;
@@ -9,7 +9,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::AppState;
+use super::{ApiJson, AppState};
 use crate::{Error, NewMessage, RecipientStatus};
 
 pub fn router() -> Router<AppState> {
@@ -33,10 +33,11 @@ struct RegisterResponse {
 
 async fn register(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Json(request): Json<RegisterRequest>,
+    // The token is checked before the body is read: a stranger learns
+    // nothing from how a body is refused.
+    Sender(sender): Sender,
+    ApiJson(request): ApiJson<RegisterRequest>,
 ) -> Result<Json<RegisterResponse>, Error> {
-    let sender = authenticate(&state, &headers).await?;
     let key = Zeroizing::new(
         STANDARD
             .decode(&request.content_key)
@@ -54,15 +55,23 @@ async fn register(
 }
 
 /// The sender behind `Authorization: Bearer <token>`.
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, Error> {
-    let token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .ok_or(Error::Unauthorized)?;
-    state
-        .store
-        .sender_for_token(token.trim())
-        .await?
-        .ok_or(Error::Unauthorized)
+struct Sender(String);
+
+impl FromRequestParts<AppState> for Sender {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or(Error::Unauthorized)?;
+        state
+            .store
+            .sender_for_token(token.trim())
+            .await?
+            .map(Sender)
+            .ok_or(Error::Unauthorized)
+    }
 }

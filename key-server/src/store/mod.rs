@@ -2,9 +2,11 @@
 //! URL, with one set of migrations for both.
 
 mod accounts;
+mod audit;
 mod limits;
 mod messages;
 mod registration;
+mod remembered;
 mod senders;
 
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
@@ -14,6 +16,7 @@ pub use accounts::{Account, NewAccount};
 pub use limits::Limit;
 pub use messages::{NewMessage, RecipientStatus};
 pub use registration::{LinkPurpose, Profile, Registered, SecurityAnswer};
+pub use remembered::RememberedKey;
 
 use crate::Error;
 
