@@ -87,10 +87,11 @@ impl PasswordHasher {
             let hash = PasswordHash::new(&phc)
                 .map_err(|e| Error::Unprocessable(format!("stored hash: {e}")))?;
             // The parameters come from the stored hash, so old hashes keep working after a change.
-            Ok(known
-                && Argon2::default()
-                    .verify_password(password.as_bytes(), &hash)
-                    .is_ok())
+            // Verified first, then `known`: the decoy must cost the same work.
+            let matches = Argon2::default()
+                .verify_password(password.as_bytes(), &hash)
+                .is_ok();
+            Ok(matches && known)
         })
         .await
     }
