@@ -65,8 +65,8 @@ async fn hostile_requests(backend: Backend) {
     short_key["content_key"] = json!(STANDARD.encode([1u8; 16]));
     let (status, body) = post(&server, Some(&token), &short_key).await;
     assert_eq!(
-        (status, body["error"].as_str().unwrap()),
-        (422, "content_key must be 32 bytes")
+        (status, body["error"].as_str(), body["message"].as_str()),
+        (422, Some("bad_request"), Some("content_key must be 32 bytes"))
     );
 
     let mut bad_id = message(id, None);
