@@ -271,7 +271,10 @@ mod tests {
         assert!(networks[1].contains(&"192.0.2.1".parse::<std::net::IpAddr>().unwrap()));
         config.trusted_proxies = vec!["the proxy".into()];
         let error = config.trusted_proxy_networks().unwrap_err().to_string();
-        assert!(error.contains("'the proxy' is not an IP address"), "{error}");
+        assert!(
+            error.contains("'the proxy' is not an IP address"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -66,7 +66,11 @@ async fn hostile_requests(backend: Backend) {
     let (status, body) = post(&server, Some(&token), &short_key).await;
     assert_eq!(
         (status, body["error"].as_str(), body["message"].as_str()),
-        (422, Some("bad_request"), Some("content_key must be 32 bytes"))
+        (
+            422,
+            Some("bad_request"),
+            Some("content_key must be 32 bytes")
+        )
     );
 
     let mut bad_id = message(id, None);

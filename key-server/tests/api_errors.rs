@@ -47,22 +47,37 @@ async fn every_api_refusal_has_one_json_shape() {
     // A missing field, an unknown field: serde says which.
     let (status, body) = refusal(client.post(&release).json(&json!({"message_id": "x"}))).await;
     assert_eq!((status, body["error"].as_str()), (422, Some("bad_request")));
-    assert!(body["message"].as_str().unwrap().contains("recipient"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("recipient"),
+        "{body}"
+    );
     // Not JSON at all.
-    let text = client.post(&release).header("content-type", "text/plain").body("hello");
-    assert_eq!(kind(refusal(text).await), (415, "unsupported_media_type".into()));
+    let text = client
+        .post(&release)
+        .header("content-type", "text/plain")
+        .body("hello");
+    assert_eq!(
+        kind(refusal(text).await),
+        (415, "unsupported_media_type".into())
+    );
     // Too big.
     let big = "x".repeat(100 * 1024);
     let sized = client
         .post(&release)
         .header("content-type", "application/json")
         .body(big);
-    assert_eq!(kind(refusal(sized).await), (413, "payload_too_large".into()));
+    assert_eq!(
+        kind(refusal(sized).await),
+        (413, "payload_too_large".into())
+    );
     // Unknown route under /api/, wrong method.
     let unknown = client.get(format!("{}/api/v1/nothing-here", server.base));
     assert_eq!(kind(refusal(unknown).await), (404, "not_found".into()));
     let method = client.request(Method::GET, &release);
-    assert_eq!(kind(refusal(method).await), (405, "method_not_allowed".into()));
+    assert_eq!(
+        kind(refusal(method).await),
+        (405, "method_not_allowed".into())
+    );
     // The status endpoint, malformed fields.
     let status = client
         .post(format!("{}/api/v1/keys/status", server.base))
@@ -75,9 +90,16 @@ async fn every_api_refusal_has_one_json_shape() {
         "password": "guess",
         "public_key": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE=",
     }));
-    assert_eq!(kind(refusal(made_up).await), (403, "not_a_recipient".into()));
+    assert_eq!(
+        kind(refusal(made_up).await),
+        (403, "not_a_recipient".into())
+    );
     // Pages stay pages: the contract is for the API.
-    let page = client.get(format!("{}/no-such-page", server.base)).send().await.unwrap();
+    let page = client
+        .get(format!("{}/no-such-page", server.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 404);
 }
 
@@ -93,7 +115,10 @@ async fn the_sender_api_authenticates_before_it_parses() {
             .post(&messages)
             .header("content-type", "application/json")
             .body("{not json"),
-        client.post(&messages).header("content-type", "text/plain").body("x"),
+        client
+            .post(&messages)
+            .header("content-type", "text/plain")
+            .body("x"),
         client.post(&messages).json(&json!({"unknown": 1})),
         client
             .post(&messages)
@@ -101,7 +126,10 @@ async fn the_sender_api_authenticates_before_it_parses() {
             .json(&json!({"unknown": 1})),
     ] {
         let (status, body) = refusal(request).await;
-        assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")));
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("unauthorized"))
+        );
     }
     // With a real token, the body's faults are named.
     let token = server.store.create_sender("clinic").await.unwrap();

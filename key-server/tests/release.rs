@@ -83,7 +83,10 @@ async fn release_rules(backend: Backend) {
         "unconfirmed"
     );
     let (status, body, _) = release(&server, id, "eve@example.org", PASSWORD).await;
-    assert_eq!((status, body["error"].as_str()), (403, Some("not_a_recipient")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("not_a_recipient"))
+    );
 
     // Malformed requests.
     let bad = reqwest::Client::new()
@@ -160,10 +163,16 @@ async fn sqlite_strangers_are_limited_per_client_without_blocking_recipients() {
     for i in 0..6 {
         let (status, body, _) =
             release(&server, id, &format!("nobody{i}@example.org"), "guess").await;
-        assert_eq!((status, body["error"].as_str()), (403, Some("not_a_recipient")));
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (403, Some("not_a_recipient"))
+        );
     }
     let (status, body, _) = release(&server, id, "nobody9@example.org", "guess").await;
-    assert_eq!((status, body["error"].as_str()), (429, Some("rate_limited")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("rate_limited"))
+    );
     // The recipient who holds the envelope is not blocked by the stranger.
     let (status, body, key) = release(&server, id, "henry@example.org", PASSWORD).await;
     assert_eq!(status, 200, "{body}");

@@ -47,8 +47,15 @@ async fn low_order_keys_are_refused_and_audited(backend: Backend) {
             let mut body = release_body(id, bob, PASSWORD);
             body["public_key"] = json!(STANDARD.encode(&key));
             let (status, body) = post_release(&client, &server.base, &body, &[]).await;
-            assert_eq!((status, body["error"].as_str()), (422, Some("bad_request")), "{point}");
-            assert!(body["message"].as_str().unwrap().contains("small order"), "{body}");
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (422, Some("bad_request")),
+                "{point}"
+            );
+            assert!(
+                body["message"].as_str().unwrap().contains("small order"),
+                "{body}"
+            );
             sent += 1;
         }
     }
@@ -60,10 +67,24 @@ async fn low_order_keys_are_refused_and_audited(backend: Backend) {
         sent += 1;
     }
     let outcomes = server.store.audit_outcomes(id).await.unwrap();
-    assert_eq!(outcomes, vec!["bad_request"; sent], "one audit entry per attempt");
+    assert_eq!(
+        outcomes,
+        vec!["bad_request"; sent],
+        "one audit entry per attempt"
+    );
     // None of it was a password check: the account's count did not move.
-    assert_eq!(server.store.account(bob).await.unwrap().unwrap().failed_logins, 0);
-    let (status, body) = post_release(&client, &server.base, &release_body(id, bob, PASSWORD), &[]).await;
+    assert_eq!(
+        server
+            .store
+            .account(bob)
+            .await
+            .unwrap()
+            .unwrap()
+            .failed_logins,
+        0
+    );
+    let (status, body) =
+        post_release(&client, &server.base, &release_body(id, bob, PASSWORD), &[]).await;
     assert_eq!(status, 200, "{body}");
 }
 
@@ -90,7 +111,11 @@ async fn junk_does_not_fill_the_audit_trail(backend: Backend) {
                 .unwrap(),
             1 => client
                 .post(&release)
-                .json(&release_body(&format!("{i:032x}"), &long_address[..300], "x"))
+                .json(&release_body(
+                    &format!("{i:032x}"),
+                    &long_address[..300],
+                    "x",
+                ))
                 .send()
                 .await
                 .unwrap(),
@@ -110,15 +135,31 @@ async fn junk_does_not_fill_the_audit_trail(backend: Backend) {
     // Past the per-client limit on made-up messages: refused, aggregated too.
     for i in 0..200 {
         let made_up = format!("{:032x}", 5000 + i);
-        post_release(&client, &server.base, &release_body(&made_up, bob, "x"), &[]).await;
+        post_release(
+            &client,
+            &server.base,
+            &release_body(&made_up, bob, "x"),
+            &[],
+        )
+        .await;
     }
     let rows = server.store.audit_rows().await.unwrap();
     // Allow for an hour boundary during the run: each aggregate may split once.
     assert!(rows <= 2 * 5, "{rows} audit rows for 1200 refused requests");
     // The junk fed no limit: bob, who holds the envelope, is not limited.
-    let (status, body) = post_release(&client, &server.base, &release_body(id, bob, PASSWORD), &[]).await;
+    let (status, body) =
+        post_release(&client, &server.base, &release_body(id, bob, PASSWORD), &[]).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(server.store.account(bob).await.unwrap().unwrap().failed_logins, 0);
+    assert_eq!(
+        server
+            .store
+            .account(bob)
+            .await
+            .unwrap()
+            .unwrap()
+            .failed_logins,
+        0
+    );
 }
 
 /// Rows whose last attempt is older than `audit_retention_days` are deleted
@@ -151,8 +192,19 @@ async fn old_audit_rows_are_deleted(backend: Backend) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(server.store.audit_rows().await.unwrap(), 1, "the old row is gone");
-    assert_eq!(server.store.audit_count("bob@example.net", "wrong_password").await.unwrap(), 1);
+    assert_eq!(
+        server.store.audit_rows().await.unwrap(),
+        1,
+        "the old row is gone"
+    );
+    assert_eq!(
+        server
+            .store
+            .audit_count("bob@example.net", "wrong_password")
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 /// With the queue full, key release says `busy` (503, Retry-After) at once;
@@ -196,7 +248,10 @@ async fn a_full_password_queue_answers_busy(backend: Backend) {
             other => panic!("unexpected {other} {kind}"),
         }
     }
-    assert!(busy >= 10, "only {busy} of 30 were shed with one hash at a time and one waiting");
+    assert!(
+        busy >= 10,
+        "only {busy} of 30 were shed with one hash at a time and one waiting"
+    );
 }
 
 fn now() -> i64 {

@@ -35,8 +35,13 @@ async fn a_burst_checks_at_most_the_limit(backend: Backend) {
     }
     // Late, while the burst is still being answered.
     tokio::time::sleep(Duration::from_millis(20)).await;
-    let (status, body) = post_release(&client, &server.base, &release_body(id, bob, PASSWORD), &[]).await;
-    assert_eq!((status, body["error"].as_str()), (423, Some("locked")), "{body}");
+    let (status, body) =
+        post_release(&client, &server.base, &release_body(id, bob, PASSWORD), &[]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (423, Some("locked")),
+        "{body}"
+    );
     let mut statuses = std::collections::BTreeMap::new();
     for request in burst {
         let (status, body) = request.await.unwrap();
@@ -49,7 +54,11 @@ async fn a_burst_checks_at_most_the_limit(backend: Backend) {
     assert_eq!(statuses.get(&401), Some(&5), "{statuses:?}");
 
     // Every verified password left its audit row: exactly the limit.
-    let verified = server.store.audit_count(bob, "wrong_password").await.unwrap()
+    let verified = server
+        .store
+        .audit_count(bob, "wrong_password")
+        .await
+        .unwrap()
         + server.store.audit_count(bob, "released").await.unwrap();
     assert_eq!(verified, 5, "passwords verified during the burst");
     assert_eq!(server.store.audit_count(bob, "locked").await.unwrap(), 196);
@@ -99,7 +108,10 @@ async fn no_oracle_without_an_envelope(backend: Backend) {
     assert_eq!(first.0, 403, "{:?}", first.1);
     assert_eq!(first.1["error"], "not_a_recipient");
     for answer in &answers {
-        assert_eq!(answer, first, "every refusal without an envelope looks the same");
+        assert_eq!(
+            answer, first,
+            "every refusal without an envelope looks the same"
+        );
     }
     // The same Argon2 work as a real wrong password (it dominates the time).
     let (wrong, took_wrong) = timed(release_body(id, bob, "guess")).await;
@@ -112,13 +124,21 @@ async fn no_oracle_without_an_envelope(backend: Backend) {
     // Fifty failures on messages not addressed to bob: his count did not move.
     for _ in 0..50 {
         assert_eq!(
-            post_release(&client, &server.base, &release_body(made_up, bob, "guess"), &[]).await.0,
+            post_release(
+                &client,
+                &server.base,
+                &release_body(made_up, bob, "guess"),
+                &[]
+            )
+            .await
+            .0,
             403
         );
     }
     let account = server.store.account(bob).await.unwrap().unwrap();
     assert_eq!((account.failed_logins, account.locked_until), (1, None));
-    let (status, body) = post_release(&client, &server.base, &release_body(id, bob, PASSWORD), &[]).await;
+    let (status, body) =
+        post_release(&client, &server.base, &release_body(id, bob, PASSWORD), &[]).await;
     assert_eq!(status, 200, "{body}");
 }
 
@@ -140,7 +160,10 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies(backend: Backend) {
             &client,
             &server.base,
             &release_body(made_up, bob, "guess"),
-            &[("X-Forwarded-For", &forged), ("Forwarded", &format!("for={forged}"))],
+            &[
+                ("X-Forwarded-For", &forged),
+                ("Forwarded", &format!("for={forged}")),
+            ],
         )
         .await;
         statuses.push(status);
@@ -157,13 +180,33 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies(backend: Backend) {
     for _ in 0..3 {
         let body = release_body(made_up, bob, "guess");
         let hops = "198.51.100.1, 203.0.113.7";
-        assert_eq!(post_release(&client, &trusting.base, &body, &[("X-Forwarded-For", hops)]).await.0, 403);
+        assert_eq!(
+            post_release(&client, &trusting.base, &body, &[("X-Forwarded-For", hops)])
+                .await
+                .0,
+            403
+        );
     }
     let body = release_body(made_up, bob, "guess");
     // The same real client, whatever it writes to the left of the proxy's hop.
-    assert_eq!(post_release(&client, &trusting.base, &body, &from("1.1.1.1, 203.0.113.7")).await.0, 429);
+    assert_eq!(
+        post_release(
+            &client,
+            &trusting.base,
+            &body,
+            &from("1.1.1.1, 203.0.113.7")
+        )
+        .await
+        .0,
+        429
+    );
     // Another client behind the same proxy is not blocked.
-    assert_eq!(post_release(&client, &trusting.base, &body, &from("203.0.113.8")).await.0, 403);
+    assert_eq!(
+        post_release(&client, &trusting.base, &body, &from("203.0.113.8"))
+            .await
+            .0,
+        403
+    );
 }
 
 on_both_stores!(

@@ -56,13 +56,20 @@ async fn ask(
         body[name] = value.clone();
     }
     if let Some((key, remember_id)) = remembered {
-        body["remembered"] = json!({ "id": remember_id, "signature": sign(key, id, BOB, &public_key) });
+        body["remembered"] =
+            json!({ "id": remember_id, "signature": sign(key, id, BOB, &public_key) });
     }
     let (status, body) = post_release(&reqwest::Client::new(), &server.base, &body, &[]).await;
     let key = (status == 200).then(|| {
         let enc = STANDARD.decode(body["enc"].as_str().unwrap()).unwrap();
-        let ciphertext = STANDARD.decode(body["ciphertext"].as_str().unwrap()).unwrap();
-        request.open(id, &enc, &ciphertext).unwrap().as_bytes().to_vec()
+        let ciphertext = STANDARD
+            .decode(body["ciphertext"].as_str().unwrap())
+            .unwrap();
+        request
+            .open(id, &enc, &ciphertext)
+            .unwrap()
+            .as_bytes()
+            .to_vec()
     });
     (status, body, key, public_key)
 }
@@ -96,7 +103,8 @@ async fn a_remembered_browser_proves_possession(backend: Backend) {
 
     // Later, no password: a valid signature releases, on any medium message.
     for id in [medium, other] {
-        let (status, body, key, _) = ask(&server, id, json!({}), Some((&browser, &remember_id))).await;
+        let (status, body, key, _) =
+            ask(&server, id, json!({}), Some((&browser, &remember_id))).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(key.as_deref(), Some(KEY.as_slice()));
     }
@@ -108,7 +116,8 @@ async fn a_remembered_browser_proves_possession(backend: Backend) {
         "a signature by another key",
     );
     // A captured signature replayed with the attacker's own ephemeral key.
-    let (_, _, _, captured_key) = ask(&server, other, json!({}), Some((&browser, &remember_id))).await;
+    let (_, _, _, captured_key) =
+        ask(&server, other, json!({}), Some((&browser, &remember_id))).await;
     let replay = json!({
         "remembered": { "id": remember_id, "signature": sign(&browser, other, BOB, &captured_key) }
     });
@@ -123,10 +132,19 @@ async fn a_remembered_browser_proves_possession(backend: Backend) {
         "public_key": public_key,
         "remembered": { "id": remember_id, "signature": sign(&browser, other, BOB, &public_key) }
     });
-    refused_as_not_remembered(&ask(&server, medium, cross, None).await, "another message's signature");
+    refused_as_not_remembered(
+        &ask(&server, medium, cross, None).await,
+        "another message's signature",
+    );
     // An unknown id; a high-security message (the password every time).
     refused_as_not_remembered(
-        &ask(&server, medium, json!({}), Some((&browser, "00000000000000000000000000000000"))).await,
+        &ask(
+            &server,
+            medium,
+            json!({}),
+            Some((&browser, "00000000000000000000000000000000")),
+        )
+        .await,
         "an unknown id",
     );
     refused_as_not_remembered(
@@ -140,7 +158,11 @@ async fn a_remembered_browser_proves_possession(backend: Backend) {
     // A remember_key that is not a P-256 point is a clear error.
     let fields = json!({ "password": PASSWORD, "remember_key": STANDARD.encode([4u8; 65]) });
     let (status, body, _, _) = ask(&server, medium, fields, None).await;
-    assert_eq!((status, body["error"].as_str()), (422, Some("bad_request")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("bad_request")),
+        "{body}"
+    );
 
     // A password reset forgets every remembered browser of the address.
     assert_eq!(server.store.forget_remembered(BOB).await.unwrap(), 1);
@@ -167,4 +189,7 @@ async fn a_remembered_browser_expires(backend: Backend) {
     );
 }
 
-on_both_stores!(a_remembered_browser_proves_possession, a_remembered_browser_expires);
+on_both_stores!(
+    a_remembered_browser_proves_possession,
+    a_remembered_browser_expires
+);

@@ -50,7 +50,10 @@ impl Database {
         getrandom::getrandom(&mut random).unwrap();
         let name = format!(
             "securedoc_replicas_{}",
-            random.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            random
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
         );
         let mut conn = sqlx::PgConnection::connect(&admin_url).await.unwrap();
         sqlx::query(&format!("CREATE DATABASE {name}"))
@@ -75,9 +78,12 @@ impl Database {
     async fn drop_now(self) {
         use sqlx::Connection;
         if let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin_url).await {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-                .execute(&mut conn)
-                .await;
+            let _ = sqlx::query(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut conn)
+            .await;
         }
     }
 }
@@ -116,7 +122,10 @@ fn start_replica(data_dir: &Path, database_url: &str, master_key: &Path) -> Repl
             break;
         }
     }
-    assert!(!replica.base.is_empty(), "serve did not say where it listens");
+    assert!(
+        !replica.base.is_empty(),
+        "serve did not say where it listens"
+    );
     // Keep reading so the replica never blocks on a full pipe.
     std::thread::spawn(move || {
         let mut sink = String::new();
@@ -131,20 +140,41 @@ fn start_replica(data_dir: &Path, database_url: &str, master_key: &Path) -> Repl
 /// `base`; returns its id.
 fn seal(work: &Path, base: &str, data: &Path, url: &str, key: &Path, to: &str) -> String {
     let token = securedoc(data, url, key)
-        .args(["admin", "token", "create", "--name", &format!("sender-{to}")])
+        .args([
+            "admin",
+            "token",
+            "create",
+            "--name",
+            &format!("sender-{to}"),
+        ])
         .output()
         .unwrap();
-    assert!(token.status.success(), "{}", String::from_utf8_lossy(&token.stderr));
+    assert!(
+        token.status.success(),
+        "{}",
+        String::from_utf8_lossy(&token.stderr)
+    );
     std::fs::write(work.join("token"), &token.stdout).unwrap();
     let output = Command::cargo_bin("securedoc")
         .unwrap()
         .current_dir(work)
         .args(["seal", "--from", "alice@example.org", "--to", to])
         .args(["--subject", "Results", "--body", "Two replicas, one lock."])
-        .args(["--out-dir", "out", "--key-server", base, "--token-file", "token"])
+        .args([
+            "--out-dir",
+            "out",
+            "--key-server",
+            base,
+            "--token-file",
+            "token",
+        ])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let inspect = Command::cargo_bin("securedoc")
         .unwrap()
         .args(["inspect", "--json"])
@@ -196,7 +226,14 @@ async fn two_replicas() {
     // Registered through A; bob's account made in the shared store.
     let seal_dir = work.path().join("seal");
     std::fs::create_dir_all(&seal_dir).unwrap();
-    let id = seal(&seal_dir, &a.base, data_a.path(), &database.url, &master_key, "bob@example.net");
+    let id = seal(
+        &seal_dir,
+        &a.base,
+        data_a.path(),
+        &database.url,
+        &master_key,
+        "bob@example.net",
+    );
     let hasher = key_server::PasswordHasher::new(19 * 1024, 2, 1, 2).unwrap();
     let account = key_server::NewAccount {
         address: "bob@example.net".into(),
@@ -219,7 +256,11 @@ async fn two_replicas() {
     // 200 wrong guesses split across both, the right password late on each.
     let mut burst = Vec::new();
     for i in 0..200 {
-        let base = if i % 2 == 0 { a.base.clone() } else { b.base.clone() };
+        let base = if i % 2 == 0 {
+            a.base.clone()
+        } else {
+            b.base.clone()
+        };
         let (client, id) = (client.clone(), id.clone());
         burst.push(tokio::spawn(async move {
             release(&client, &base, &id, &format!("guess {i}")).await
@@ -228,7 +269,11 @@ async fn two_replicas() {
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     for replica in [&a, &b] {
         let (status, body) = release(&client, &replica.base, &id, PASSWORD).await;
-        assert_eq!((status, body["error"].as_str()), (423, Some("locked")), "{body}");
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (423, Some("locked")),
+            "{body}"
+        );
     }
     let mut wrong = 0;
     for request in burst {
@@ -238,7 +283,10 @@ async fn two_replicas() {
     }
     assert_eq!(wrong, 5, "the lockout's five checks, across both replicas");
     assert_eq!(
-        store.audit_count("bob@example.net", "wrong_password").await.unwrap(),
+        store
+            .audit_count("bob@example.net", "wrong_password")
+            .await
+            .unwrap(),
         5,
         "passwords verified"
     );
@@ -257,10 +305,18 @@ async fn two_replicas() {
         .as_secs() as i64
         + 1;
     let (one, two) = tokio::join!(store.shred_expired(now, 0), other.shred_expired(now, 0));
-    assert_eq!(one.unwrap() + two.unwrap(), 1, "the one message's key, once");
+    assert_eq!(
+        one.unwrap() + two.unwrap(),
+        1,
+        "the one message's key, once"
+    );
     for replica in [&a, &b] {
         let (status, body) = release(&client, &replica.base, &id, PASSWORD).await;
-        assert_eq!((status, body["error"].as_str()), (410, Some("gone")), "{body}");
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (410, Some("gone")),
+            "{body}"
+        );
     }
 
     drop((a, b, store, other));

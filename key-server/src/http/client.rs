@@ -150,7 +150,10 @@ mod tests {
 
     #[test]
     fn behind_a_trusted_proxy_the_right_most_untrusted_hop_is_the_client() {
-        let trusted = ["10.0.0.0/8".parse().unwrap(), "192.0.2.10".parse().unwrap()];
+        let trusted = [
+            "10.0.0.0/8".parse().unwrap(),
+            "192.0.2.10/32".parse().unwrap(),
+        ];
         // The client wrote a fake first hop; the proxies appended the real one.
         let forwarded = headers(&[("x-forwarded-for", "1.2.3.4, 203.0.113.9, 10.1.1.1")]);
         assert_eq!(

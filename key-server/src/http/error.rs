@@ -145,7 +145,9 @@ impl Kind {
             Kind::Unauthorized => "A valid sender token is required (Authorization: Bearer …).",
             Kind::RateLimited => "Too many attempts. Wait a few minutes and try again.",
             Kind::Busy => "The server is busy. Try again in a moment.",
-            Kind::Internal => "The server failed. Try again later; if it persists, tell its administrator.",
+            Kind::Internal => {
+                "The server failed. Try again later; if it persists, tell its administrator."
+            }
             _ => "The request was refused.",
         }
     }
@@ -258,9 +260,10 @@ fn json_rejection(rejection: JsonRejection) -> Refusal {
         ),
         // serde says which field is missing, unknown or of the wrong type:
         // that names the client's mistake and nothing of the server.
-        JsonRejection::JsonDataError(error) => {
-            Refusal::new(Kind::BadRequest, format!("The body is refused: {}.", error.body_text()))
-        }
+        JsonRejection::JsonDataError(error) => Refusal::new(
+            Kind::BadRequest,
+            format!("The body is refused: {}.", error.body_text()),
+        ),
         JsonRejection::BytesRejection(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             Refusal::of(Kind::PayloadTooLarge)
         }

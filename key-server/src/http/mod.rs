@@ -126,10 +126,7 @@ pub async fn serve(config: &Config, ready: impl FnOnce(std::net::SocketAddr)) ->
     let retention = i64::from(config.retention_days) * 86_400;
     let audit_retention = i64::from(config.audit_retention_days) * 86_400;
     // Limit windows are minutes to hours; a week covers every one of them.
-    let longest_window = state
-        .settings
-        .client_window_seconds
-        .max(7 * 86_400);
+    let longest_window = state.settings.client_window_seconds.max(7 * 86_400);
     tokio::spawn(async move {
         let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {

@@ -186,10 +186,12 @@ impl Store {
     /// A right password: the failure count starts again, and a lock that
     /// parallel wrong guesses set meanwhile ends (the owner proved who they are).
     pub async fn record_successful_login(&self, address: &str) -> Result<(), Error> {
-        sqlx::query("UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE address = $1")
-            .bind(address.to_ascii_lowercase())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE address = $1",
+        )
+        .bind(address.to_ascii_lowercase())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -187,11 +187,19 @@ pub(super) async fn decide(
         Some(_) => {
             let reserved = state
                 .store
-                .reserve_login(&address, settings.lockout_attempts, settings.lockout_seconds)
+                .reserve_login(
+                    &address,
+                    settings.lockout_attempts,
+                    settings.lockout_seconds,
+                )
                 .await?;
             if reserved.is_none() {
                 state.store.release_attempt(&per_client).await?;
-                let until = state.store.account(&address).await?.and_then(|a| a.locked_until);
+                let until = state
+                    .store
+                    .account(&address)
+                    .await?
+                    .and_then(|a| a.locked_until);
                 return Err(locked(until));
             }
             reserved
@@ -225,10 +233,9 @@ pub(super) async fn decide(
         // left; no account looks like a wrong password, without a count.
         let refusal = Refusal::new(Kind::WrongPassword, "Wrong password.");
         return Err(match reserved {
-            Some(count) => refusal.with(
-                "attempts_left",
-                (settings.lockout_attempts - count).max(0),
-            ),
+            Some(count) => {
+                refusal.with("attempts_left", (settings.lockout_attempts - count).max(0))
+            }
             None => refusal,
         });
     };

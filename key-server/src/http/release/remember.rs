@@ -15,7 +15,7 @@ use envelope_core::SecurityLevel;
 use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{Signature, VerifyingKey};
 
-use super::{AppState, Kind, Refusal, Remembered, ReleaseRequest};
+use super::{AppState, Kind, Refusal, ReleaseRequest, Remembered};
 
 /// What the signature covers (docs/PROTOCOL.md).
 pub fn signed_text(message_id: &str, recipient: &str, public_key: &str) -> String {
