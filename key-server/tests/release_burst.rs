@@ -113,12 +113,17 @@ async fn no_oracle_without_an_envelope(backend: Backend) {
             "every refusal without an envelope looks the same"
         );
     }
-    // The same Argon2 work as a real wrong password (it dominates the time).
-    let (wrong, took_wrong) = timed(release_body(id, bob, "guess")).await;
-    assert_eq!(wrong.0, 401);
+    // The same Argon2 work as a real wrong password (it dominates the time):
+    // the fastest of each, so that a busy machine's pauses do not count.
+    let mut fastest_wrong = Duration::MAX;
+    for _ in 0..3 {
+        let (wrong, took) = timed(release_body(id, bob, "guess")).await;
+        assert_eq!(wrong.0, 401);
+        fastest_wrong = fastest_wrong.min(took);
+    }
     assert!(
-        fastest_refusal * 3 > took_wrong && took_wrong * 3 > fastest_refusal,
-        "a refusal without an envelope took {fastest_refusal:?}..{slowest_refusal:?}, a wrong password {took_wrong:?}"
+        fastest_refusal * 3 > fastest_wrong && fastest_wrong * 3 > fastest_refusal,
+        "a refusal without an envelope took {fastest_refusal:?}..{slowest_refusal:?}, a wrong password at best {fastest_wrong:?}"
     );
 
     // Fifty failures on messages not addressed to bob: his count did not move.
@@ -136,7 +141,7 @@ async fn no_oracle_without_an_envelope(backend: Backend) {
         );
     }
     let account = server.store.account(bob).await.unwrap().unwrap();
-    assert_eq!((account.failed_logins, account.locked_until), (1, None));
+    assert_eq!((account.failed_logins, account.locked_until), (3, None));
     let (status, body) =
         post_release(&client, &server.base, &release_body(id, bob, PASSWORD), &[]).await;
     assert_eq!(status, 200, "{body}");

@@ -204,6 +204,7 @@ impl From<Error> for Refusal {
             Error::Unauthorized => Refusal::of(Kind::Unauthorized),
             Error::Unprocessable(why) => Refusal::new(Kind::BadRequest, why),
             Error::Conflict(why) => Refusal::new(Kind::Conflict, why),
+            Error::Forbidden(why) => Refusal::new(Kind::Forbidden, why),
             Error::Busy => Refusal::of(Kind::Busy).retry_after(1),
             error => {
                 // Logged once here; the client learns nothing about the internals.

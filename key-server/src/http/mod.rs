@@ -1,11 +1,15 @@
 //! HTTP: one `AppState`, one router, one error-to-response mapping.
 
 mod client;
+mod connections;
 mod error;
 mod health;
 mod messages;
+mod observed;
 mod portal;
 mod release;
+
+pub use messages::{EnvelopeRegistration, MessageRegistration, RegisteredEnvelope};
 
 use std::sync::Arc;
 
@@ -13,6 +17,8 @@ use axum::Router;
 
 pub use client::ClientAddr;
 pub use error::{ApiJson, Kind, Refusal};
+
+pub(crate) use connections::{serve_connections, ConnectionLimits};
 
 use crate::password::PasswordHasher;
 use crate::{Config, Error, Mailer, MasterKey, PasswordPolicy, Store};
@@ -112,7 +118,7 @@ pub fn app(state: AppState) -> Router {
 /// Opens the store and the master key from `config`, binds, and serves until
 /// Ctrl-C or SIGTERM. `ready` gets the bound address (port 0 picks one).
 pub async fn serve(config: &Config, ready: impl FnOnce(std::net::SocketAddr)) -> Result<(), Error> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+    crate::create_private_dir(&config.data_dir).map_err(|e| {
         Error::Config(format!(
             "cannot create the data directory {}: {e}",
             config.data_dir.display()
@@ -143,16 +149,31 @@ pub async fn serve(config: &Config, ready: impl FnOnce(std::net::SocketAddr)) ->
             }
         }
     });
+    let limits = ConnectionLimits {
+        header: std::time::Duration::from_secs(config.header_timeout_seconds.max(1)),
+        // Never shorter than the request timeout: a slow answer is not an idle connection.
+        idle: std::time::Duration::from_secs(
+            config
+                .idle_timeout_seconds
+                .max(config.request_timeout_seconds.saturating_add(5)),
+        ),
+    };
+    if let Some(listen) = config.metrics_listen {
+        let bound = crate::metrics::serve_metrics(listen, limits).await?;
+        tracing::info!("serving metrics on http://{bound}/metrics");
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
     ready(listener.local_addr()?);
-    axum::serve(
+    let request_timeout = std::time::Duration::from_secs(config.request_timeout_seconds.max(1));
+    serve_connections(
         listener,
-        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        observed::observed(app(state), request_timeout),
+        limits,
+        shutdown_signal(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    .await;
     Ok(())
 }
 
