@@ -3,11 +3,13 @@
 
 mod accounts;
 mod admin;
+mod audit;
 mod limits;
 mod mail_queue;
 mod messages;
 mod pending;
 mod registration;
+mod remembered;
 mod senders;
 
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
@@ -20,6 +22,7 @@ pub use mail_queue::QueuedMail;
 pub use messages::{NewEnvelope, NewMessage, RecipientStatus};
 pub use pending::{NewRegistration, PendingRegistration};
 pub use registration::{LinkPurpose, Profile, SecurityAnswer};
+pub use remembered::RememberedKey;
 pub use senders::{Revoked, Sender, SenderInfo};
 
 use crate::Error;
