@@ -90,7 +90,11 @@ async fn send_one(
     settings: &MailQueueSettings,
     mail: crate::QueuedMail,
 ) {
-    let (sender, from, to) = (mailer.clone(), settings.from.clone(), mail.recipient.clone());
+    let (sender, from, to) = (
+        mailer.clone(),
+        settings.from.clone(),
+        mail.recipient.clone(),
+    );
     let message = mail.message;
     let sent = tokio::task::spawn_blocking(move || sender.send_raw_blocking(&from, &to, &message))
         .await

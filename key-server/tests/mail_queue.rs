@@ -125,8 +125,16 @@ async fn forgot_tells_nothing_and_mail_waits_for_the_relay(backend: Backend) {
     let rows = server.store.mail_for("ivy@example.org").await.unwrap();
     assert_eq!(rows.len(), 1);
     let (kind, _, sent, failed, body) = &rows[0];
-    assert_eq!((kind.as_str(), *sent, *failed, *body), ("reset", false, false, true));
-    assert!(server.store.mail_for("nobody@example.org").await.unwrap().is_empty());
+    assert_eq!(
+        (kind.as_str(), *sent, *failed, *body),
+        ("reset", false, false, true)
+    );
+    assert!(server
+        .store
+        .mail_for("nobody@example.org")
+        .await
+        .unwrap()
+        .is_empty());
 
     // The relay comes up: the mail goes out, once, and its body is deleted.
     let mut received = smtp_sink(port).await;
@@ -140,7 +148,10 @@ async fn forgot_tells_nothing_and_mail_waits_for_the_relay(backend: Backend) {
     for _ in 0..50 {
         let rows = server.store.mail_for("ivy@example.org").await.unwrap();
         if rows[0].2 {
-            assert!(!rows[0].4, "a sent mail's body (it holds a link) is deleted");
+            assert!(
+                !rows[0].4,
+                "a sent mail's body (it holds a link) is deleted"
+            );
             done = true;
             break;
         }
@@ -236,9 +247,7 @@ async fn every_account_mail_has_the_headers_filters_expect(backend: Backend) {
         let id = message.message_id().expect("a Message-ID");
         assert!(id.ends_with("@securedoc.localhost"), "{id}");
         assert_eq!(
-            message
-                .header_raw("Auto-Submitted")
-                .map(str::trim),
+            message.header_raw("Auto-Submitted").map(str::trim),
             Some("auto-generated")
         );
     }

@@ -479,9 +479,13 @@ async fn hostile_forms(backend: Backend) {
     assert_eq!(get(&server, "/reset?token=%00%ff").await.0, 410);
     assert_eq!(get(&server, "/confirm").await.0, 410);
     assert_eq!(
-        post_form(&server, "/confirm", &[("token", "made-up"), ("password", "x")])
-            .await
-            .0,
+        post_form(
+            &server,
+            "/confirm",
+            &[("token", "made-up"), ("password", "x")]
+        )
+        .await
+        .0,
         410
     );
     // The live check says which rules a password breaks.

@@ -83,9 +83,7 @@ async fn registering_first_takes_nothing(backend: Backend) {
         410
     );
     assert_eq!(
-        release(&server, id, "victim@example.org", PASSWORD)
-            .await
-            .0,
+        release(&server, id, "victim@example.org", PASSWORD).await.0,
         200
     );
 }
@@ -108,7 +106,10 @@ async fn registering_after_the_owner_takes_nothing(backend: Backend) {
 
     // The owner's link still confirms the owner's registration.
     assert_eq!(confirm_with(&server, &owner_link, PASSWORD).await.0, 200);
-    assert_eq!(release(&server, id, "owner@example.org", PASSWORD).await.0, 200);
+    assert_eq!(
+        release(&server, id, "owner@example.org", PASSWORD).await.0,
+        200
+    );
     assert_eq!(
         confirm_with(&server, &attacker_link, ATTACKER_PASSWORD)
             .await
@@ -129,7 +130,10 @@ async fn registering_after_the_owner_takes_nothing(backend: Backend) {
         "You already have an account for secure messages"
     );
     assert!(!mails[0].2.contains("Mallory"));
-    assert_eq!(release(&server, id, "owner@example.org", PASSWORD).await.0, 200);
+    assert_eq!(
+        release(&server, id, "owner@example.org", PASSWORD).await.0,
+        200
+    );
     assert_eq!(
         release(&server, id, "owner@example.org", ATTACKER_PASSWORD)
             .await
@@ -221,7 +225,10 @@ async fn a_burst_on_one_reset_link_checks_five(backend: Backend) {
     .await;
     assert_ne!(code, 200);
     assert_eq!(wrong_answer_checks(&server).await, 5);
-    assert_eq!(release(&server, id, "gus@example.org", PASSWORD).await.0, 200);
+    assert_eq!(
+        release(&server, id, "gus@example.org", PASSWORD).await.0,
+        200
+    );
 }
 
 async fn a_newer_reset_link_leaves_the_older_one_working(backend: Backend) {

@@ -84,10 +84,7 @@ impl Store {
             "DELETE FROM mail_outbox WHERE recipient = $1",
             "DELETE FROM message_recipients WHERE address = $1",
         ] {
-            sqlx::query(query)
-                .bind(&address)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(query).bind(&address).execute(&mut *tx).await?;
         }
         // Limit keys end with the address ("register|bob@example.net").
         sqlx::query("DELETE FROM rate_limits WHERE key = $1 OR key LIKE $2 ESCAPE '\\'")

@@ -42,7 +42,15 @@ pub struct PendingRegistration {
     pub password_hash: String,
 }
 
-type PendingRow = (String, String, String, String, String, Option<String>, String);
+type PendingRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+);
 
 impl Store {
     /// Stores a registration until it is confirmed; returns the token of
@@ -89,11 +97,13 @@ impl Store {
         .bind(now())
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|(address, language, password_hash)| PendingRegistration {
-            address,
-            language,
-            password_hash,
-        }))
+        Ok(
+            row.map(|(address, language, password_hash)| PendingRegistration {
+                address,
+                language,
+                password_hash,
+            }),
+        )
     }
 
     /// Reserves one password check on a registration's confirm page,
@@ -114,11 +124,13 @@ impl Store {
         .bind(limit)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|(address, language, password_hash)| PendingRegistration {
-            address,
-            language,
-            password_hash,
-        }))
+        Ok(
+            row.map(|(address, language, password_hash)| PendingRegistration {
+                address,
+                language,
+                password_hash,
+            }),
+        )
     }
 
     /// Turns the registration of `token` into a confirmed account, in one

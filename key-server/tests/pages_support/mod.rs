@@ -169,4 +169,3 @@ pub async fn status(server: &Server, id: &str, recipient: &str) -> (u16, serde_j
         .unwrap();
     (response.status().as_u16(), response.json().await.unwrap())
 }
-

@@ -44,12 +44,7 @@ fn confirm_page(
     token: &str,
     errors: BTreeMap<String, String>,
 ) -> Response {
-    render(
-        status,
-        "confirm",
-        lang,
-        context! { email, token, errors },
-    )
+    render(status, "confirm", lang, context! { email, token, errors })
 }
 
 pub(super) async fn confirm_form(
@@ -105,7 +100,10 @@ pub(super) async fn confirm(
     }
     if !state
         .store
-        .reserve_attempt(&format!("confirm-client|{}", client(peer)), POSTS_PER_CLIENT)
+        .reserve_attempt(
+            &format!("confirm-client|{}", client(peer)),
+            POSTS_PER_CLIENT,
+        )
         .await?
     {
         return Ok(rate_limited(lang, POSTS_PER_CLIENT));

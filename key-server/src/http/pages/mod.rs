@@ -41,7 +41,10 @@ pub fn router() -> Router<AppState> {
             "/register",
             get(register::register_form).post(register::register),
         )
-        .route("/confirm", get(confirm::confirm_form).post(confirm::confirm))
+        .route(
+            "/confirm",
+            get(confirm::confirm_form).post(confirm::confirm),
+        )
         .route("/forgot", get(forgot::forgot_form).post(forgot::forgot))
         .route("/reset", get(reset::reset_form).post(reset::reset))
         .route(
@@ -292,10 +295,9 @@ fn rate_limited(lang: &str, limit: Limit) -> Response {
             &[("minutes", (limit.window_seconds / 60).to_string())],
         )],
     );
-    response.headers_mut().insert(
-        header::RETRY_AFTER,
-        HeaderValue::from(limit.window_seconds),
-    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(limit.window_seconds));
     response
 }
 

@@ -141,7 +141,12 @@ pub(super) async fn reset(
         )
     };
     // Wrong answers, a used-up link: one answer for both.
-    let refused = || form_again(BTreeMap::from([("answer1".to_string(), t("reset.refused"))]));
+    let refused = || {
+        form_again(BTreeMap::from([(
+            "answer1".to_string(),
+            t("reset.refused"),
+        )]))
+    };
 
     // Cheap checks first: the new password's mistakes cost no attempt.
     if let Some((field, message)) = new_password_error(
@@ -177,7 +182,11 @@ pub(super) async fn reset(
     }
     if state
         .store
-        .reserve_link_attempt(&form.token, LinkPurpose::Reset, state.settings.reset_attempts)
+        .reserve_link_attempt(
+            &form.token,
+            LinkPurpose::Reset,
+            state.settings.reset_attempts,
+        )
         .await?
         .is_none()
     {
