@@ -185,7 +185,17 @@ test("the whole journey: Register from the envelope, confirm by mail, open with 
     // Until the address is confirmed the envelope still offers Register.
     assert.equal(await register.isVisible(), true);
     const confirmLink = await linkFromOutbox("/confirm?token=", sent);
+    // The link opens a page with a button (a mail scanner's visit confirms
+    // nothing); the password chosen when registering confirms it.
     await form.goto(confirmLink);
+    await form.getByRole("heading", { name: "Confirm your address" }).waitFor();
+    const confirmPassword = form.getByLabel("The password you chose when registering");
+    await confirmPassword.fill("Not-" + PASSWORD);
+    await form.getByRole("button", { name: "Confirm my address" }).click();
+    await form.getByText("This is not the password chosen with this registration.").first().waitFor();
+    assert.equal(await form.getByLabel("The password you chose when registering").getAttribute("aria-invalid"), "true");
+    await form.getByLabel("The password you chose when registering").fill(PASSWORD);
+    await form.getByRole("button", { name: "Confirm my address" }).click();
     await form.getByRole("heading", { name: "Address confirmed" }).waitFor();
     await form.close();
 
