@@ -146,12 +146,11 @@ async fn registration_journey(backend: Backend) {
 
     // The phrase now goes to senders with every new message.
     let token = server.store.create_sender("second").await.unwrap();
-    let mut body = common::message("fedcba9876543210fedcba9876543210", None);
-    body["message"]["recipients"] = json!(["bob@example.net"]);
+    let body = common::message_to("fedcba9876543210fedcba9876543210", "bob@example.net", None);
     let (code, answer) = common::post(&server, Some(&token), &body).await;
-    assert_eq!(code, 200);
-    assert_eq!(answer["recipients"][0]["registered"], true);
-    assert_eq!(answer["recipients"][0]["phrase"], "Blue kettle on Sunday");
+    assert_eq!(code, 200, "{answer}");
+    assert_eq!(answer["envelopes"][0]["registered"], true);
+    assert_eq!(answer["envelopes"][0]["phrase"], "Blue kettle on Sunday");
 
     // Registering again changes nothing; the owner is told by mail, the page says the same.
     let (code, page) = post_form(

@@ -6,7 +6,7 @@
 use std::process::Command;
 
 use assert_cmd::cargo::CommandCargoExt;
-use key_server::{NewMessage, NewRegistration, Store};
+use key_server::{NewEnvelope, NewMessage, NewRegistration, Store};
 
 const MESSAGE: &str = "0123456789abcdef0123456789abcdef";
 
@@ -119,16 +119,19 @@ fn repair(db: Database) {
         let token = store.create_sender("clinic").await.unwrap();
         let sender = store.sender_for_token(&token).await.unwrap().unwrap();
         store
-            .register_message(
-                &sender,
+            .register_envelopes(
+                &sender.id,
                 &NewMessage {
-                    id: MESSAGE.into(),
-                    recipients: vec!["victim@example.org".into()],
+                    from: "alice@clinic.example".into(),
                     expires: None,
                     flags: envelope_core::Flags::default(),
                     security: envelope_core::SecurityLevel::High,
                 },
-                "c2VhbGVk",
+                &[NewEnvelope {
+                    id: MESSAGE.into(),
+                    recipient: "victim@example.org".into(),
+                    sealed_key: "c2VhbGVk".into(),
+                }],
             )
             .await
             .unwrap();

@@ -17,9 +17,10 @@ pub use accounts::{Account, NewAccount};
 pub use admin::Removed;
 pub use limits::Limit;
 pub use mail_queue::QueuedMail;
-pub use messages::{NewMessage, RecipientStatus};
+pub use messages::{NewEnvelope, NewMessage, RecipientStatus};
 pub use pending::{NewRegistration, PendingRegistration};
 pub use registration::{LinkPurpose, Profile, SecurityAnswer};
+pub use senders::{Revoked, Sender, SenderInfo};
 
 use crate::Error;
 
