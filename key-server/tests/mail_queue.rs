@@ -89,9 +89,11 @@ async fn account(store: &Store, address: &str) {
 
 async fn forgot_tells_nothing_and_mail_waits_for_the_relay(backend: Backend) {
     let port = closed_port();
+    let metrics_port = closed_port();
     let server = start_with(backend, |config| {
         config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
         config.mail_retry_seconds = 1;
+        config.metrics_listen = Some(([127, 0, 0, 1], metrics_port).into());
     })
     .await;
     account(&server.store, "ivy@example.org").await;
@@ -115,18 +117,36 @@ async fn forgot_tells_nothing_and_mail_waits_for_the_relay(backend: Backend) {
     let mut tried = false;
     for _ in 0..100 {
         let rows = server.store.mail_for("ivy@example.org").await.unwrap();
-        if rows.first().is_some_and(|(_, attempts, ..)| *attempts >= 1) {
+        if rows.first().is_some_and(|row| row.attempts >= 1) {
             tried = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(tried, "the worker tried the relay");
+    // Operators see it: failed attempts counted, the mail waiting.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let metrics = reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find(|line| line.starts_with(name))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in /metrics:\n{metrics}"))
+    };
+    assert!(value("securedoc_mail_failures_total") >= 1.0);
+    assert!(value("securedoc_mail_queue_depth") >= 1.0);
     let rows = server.store.mail_for("ivy@example.org").await.unwrap();
     assert_eq!(rows.len(), 1);
-    let (kind, _, sent, failed, body) = &rows[0];
+    let row = &rows[0];
     assert_eq!(
-        (kind.as_str(), *sent, *failed, *body),
+        (row.kind.as_str(), row.sent, row.given_up, row.has_body),
         ("reset", false, false, true)
     );
     assert!(server
@@ -147,9 +167,9 @@ async fn forgot_tells_nothing_and_mail_waits_for_the_relay(backend: Backend) {
     let mut done = false;
     for _ in 0..50 {
         let rows = server.store.mail_for("ivy@example.org").await.unwrap();
-        if rows[0].2 {
+        if rows[0].sent {
             assert!(
-                !rows[0].4,
+                !rows[0].has_body,
                 "a sent mail's body (it holds a link) is deleted"
             );
             done = true;
@@ -176,9 +196,9 @@ async fn a_mail_is_given_up_after_its_attempts(backend: Backend) {
     let mut given_up = false;
     for _ in 0..100 {
         let rows = server.store.mail_for("jay@example.org").await.unwrap();
-        if rows.first().is_some_and(|row| row.3) {
-            assert_eq!(rows[0].1, 2, "two attempts");
-            assert!(!rows[0].4, "the body of a given-up mail is deleted");
+        if rows.first().is_some_and(|row| row.given_up) {
+            assert_eq!(rows[0].attempts, 2, "two attempts");
+            assert!(!rows[0].has_body, "the body of a given-up mail is deleted");
             given_up = true;
             break;
         }
