@@ -273,7 +273,28 @@ async fn a_newer_reset_link_leaves_the_older_one_working(backend: Backend) {
     no_mail(&server).await;
 }
 
+async fn forgot_is_limited_per_client(backend: Backend) {
+    let server = start(backend).await;
+    // Twenty posts an hour from one client, whatever the addresses; then 429
+    // with Retry-After, and nothing about any account.
+    for n in 0..20 {
+        let email = format!("someone{n}@example.org");
+        let (code, _) = post_form(&server, "/forgot", &[("email", email.as_str())]).await;
+        assert_eq!(code, 200, "post {n}");
+    }
+    let response = client()
+        .post(format!("{}/forgot", server.base))
+        .form(&[("email", "someone@example.org")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    assert_eq!(response.headers()["retry-after"], "3600");
+    assert!(response.text().await.unwrap().contains("Too many attempts"));
+}
+
 on_both_stores!(
+    forgot_is_limited_per_client,
     registering_first_takes_nothing,
     registering_after_the_owner_takes_nothing,
     a_burst_on_one_reset_link_checks_five,
