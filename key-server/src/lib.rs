@@ -36,7 +36,7 @@ pub use password::PasswordHasher;
 pub use policy::{history_candidates, PasswordPolicy, Person, Preset, Violation};
 pub use private_fs::create_private_dir;
 pub use store::{
-    Account, Limit, LinkPurpose, NewAccount, NewEnvelope, NewMessage, NewRegistration,
+    Account, Limit, LinkPurpose, MailStatus, NewAccount, NewEnvelope, NewMessage, NewRegistration,
     PendingRegistration, Profile, QueuedMail, RecipientStatus, RememberedKey, Removed, Revoked,
     SecurityAnswer, Sender, SenderInfo, Store,
 };
