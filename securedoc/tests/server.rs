@@ -631,3 +631,128 @@ fn admin_tokens_are_limited_to_from_domains_listed_and_revoked() {
         "{stderr}"
     );
 }
+
+/// Item 15: a "key server" that answers 307 to somewhere else gets nothing
+/// more: seal does not follow it (the content keys would go to the other
+/// address), names the Location, and writes no envelope.
+#[test]
+fn seal_never_follows_a_redirect_with_content_keys() {
+    use std::net::TcpListener;
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("token"), "sdk_a-token-for-the-test\n").unwrap();
+    // Where the redirect points: counts the connections it gets.
+    let elsewhere = TcpListener::bind("127.0.0.1:0").unwrap();
+    elsewhere.set_nonblocking(true).unwrap();
+    let location = format!("http://{}/api/v1/messages", elsewhere.local_addr().unwrap());
+    let redirecting = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = redirecting.local_addr().unwrap();
+    let answer = location.clone();
+    std::thread::spawn(move || {
+        for stream in redirecting.incoming() {
+            let mut stream = stream.unwrap();
+            let mut request = [0u8; 65536];
+            let _ = stream.read(&mut request);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 307 Temporary Redirect\r\nLocation: {answer}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    let output = Command::cargo_bin("securedoc")
+        .unwrap()
+        .current_dir(work.path())
+        .args([
+            "seal",
+            "--from",
+            "alice@example.org",
+            "--to",
+            "bob@example.net",
+            "--subject",
+            "x",
+            "--body",
+            "y",
+        ])
+        .args([
+            "-o",
+            "out.html",
+            "--key-server",
+            &format!("http://{addr}"),
+            "--token-file",
+            "token",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("answered with a redirect (307 Temporary Redirect)")
+            && stderr.contains(&location)
+            && stderr.contains("never sends content keys to another address"),
+        "{stderr}"
+    );
+    assert!(!work.path().join("out.html").exists(), "no envelope");
+    assert!(elsewhere.accept().is_err(), "the redirect was not followed");
+}
+
+/// Item 14: what the key server and the CLI create to hold secrets is the
+/// owner's only: the data directory and the outbox 0700, the master key 0600;
+/// `send`'s outbox and `seal --out-dir` 0700, envelopes 0600.
+#[cfg(unix)]
+#[test]
+fn data_directory_outbox_and_envelopes_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("new/data");
+    let (server, addr) = start_server(&data);
+    assert!(get(&addr, "/healthz").starts_with("HTTP/1.1 200"));
+    drop(server);
+    assert_eq!(mode(&data), 0o700, "the data directory");
+    assert_eq!(mode(&data.join("outbox")), 0o700, "the server's outbox");
+    assert_eq!(mode(&data.join("master.key")), 0o600, "the master key");
+
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("pw"), "blue harbour seven lanterns").unwrap();
+    let sent = Command::cargo_bin("securedoc")
+        .unwrap()
+        .current_dir(work.path())
+        .args([
+            "send",
+            "--from",
+            "alice@example.org",
+            "--to",
+            "bob@example.net",
+            "--subject",
+            "x",
+            "--body",
+            "y",
+        ])
+        .args([
+            "--passphrase-file",
+            "pw",
+            "--out-dir",
+            "sealed/envelopes",
+            "--outbox",
+            "mail/outbox",
+        ])
+        .env_remove("SECUREDOC_SMTP_URL")
+        .output()
+        .unwrap();
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    for dir in ["sealed", "sealed/envelopes", "mail", "mail/outbox"] {
+        assert_eq!(mode(&work.path().join(dir)), 0o700, "{dir}");
+    }
+    assert_eq!(
+        mode(
+            &work
+                .path()
+                .join("sealed/envelopes/securedoc-bob@example.net.html")
+        ),
+        0o600
+    );
+}
