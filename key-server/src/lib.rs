@@ -16,6 +16,7 @@ mod error;
 mod http;
 mod mail;
 mod master_key;
+mod metrics;
 mod password;
 mod policy;
 mod private_fs;
