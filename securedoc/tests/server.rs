@@ -158,24 +158,49 @@ fn a_bad_configuration_is_one_clear_line() {
 
 /// Starts `securedoc serve` on a free port; returns it with its address.
 fn start_server(data: &std::path::Path) -> (Serving, String) {
+    let (serving, addr, _) = start_server_logged(data);
+    (serving, addr)
+}
+
+/// As [`start_server`], with the server's log (stderr) as it grows. The log
+/// is read to its end, so the server never writes into a closed pipe.
+fn start_server_logged(
+    data: &std::path::Path,
+) -> (Serving, String, std::sync::Arc<std::sync::Mutex<String>>) {
     let child = securedoc(data)
         .args(["serve"])
         .env("SECUREDOC_LISTEN", "127.0.0.1:0")
+        .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut serving = Serving(child);
-    let mut line = String::new();
-    BufReader::new(serving.0.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("serve did not say where it listens: {line:?}"))
-        .to_string();
-    (serving, addr)
+    let lines = BufReader::new(serving.0.stderr.take().unwrap()).lines();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let kept = log.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let _ = addr_tx.send(
+                    rest.split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                );
+            }
+            kept.lock().unwrap().push_str(&(line + "\n"));
+        }
+    });
+    let addr = addr_rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .unwrap_or_else(|_| {
+            panic!(
+                "serve did not say where it listens: {}",
+                log.lock().unwrap()
+            )
+        });
+    (serving, addr, log)
 }
 
 #[test]
@@ -754,5 +779,103 @@ fn data_directory_outbox_and_envelopes_are_private() {
                 .join("sealed/envelopes/securedoc-bob@example.net.html")
         ),
         0o600
+    );
+}
+
+/// Item 12: every time a sender token learns a recipient's phrase, the
+/// server's log says which sender, which recipient and which envelope — and
+/// never the phrase.
+#[test]
+fn phrase_disclosures_are_logged_without_the_phrase() {
+    let data = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let phrase = "Blue kettle on Sunday";
+    std::fs::write(work.path().join("pw"), "Tangerine-Lighthouse-42").unwrap();
+    let created = securedoc(data.path())
+        .args([
+            "admin",
+            "account",
+            "create",
+            "--address",
+            "bob@example.net",
+            "--phrase",
+            phrase,
+            "--password-file",
+        ])
+        .arg(work.path().join("pw"))
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let token = securedoc(data.path())
+        .args(["admin", "token", "create", "--name", "clinic"])
+        .output()
+        .unwrap();
+    std::fs::write(work.path().join("token"), &token.stdout).unwrap();
+
+    let (serving, addr, log) = start_server_logged(data.path());
+    let sealed = Command::cargo_bin("securedoc")
+        .unwrap()
+        .current_dir(work.path())
+        .args([
+            "seal",
+            "--from",
+            "alice@clinic.example",
+            "--to",
+            "bob@example.net",
+            "--subject",
+            "x",
+            "--body",
+            "y",
+        ])
+        .args([
+            "-o",
+            "out.html",
+            "--key-server",
+            &format!("http://{addr}"),
+            "--token-file",
+            "token",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        sealed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sealed.stderr)
+    );
+    let page = std::fs::read_to_string(work.path().join("out.html")).unwrap();
+    let header = envelope_core::header_from_text(
+        securedoc_templates::envelope_text_from_html(&page).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        header.phrase.as_deref(),
+        Some(phrase),
+        "the sealer got the phrase"
+    );
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let disclosure = loop {
+        let text = log.lock().unwrap().clone();
+        if let Some(line) = text.lines().find(|l| l.contains("security phrase")) {
+            break line.to_string();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no disclosure logged:\n{text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    for field in ["clinic", "bob@example.net", header.id.as_str()] {
+        assert!(disclosure.contains(field), "{field} missing: {disclosure}");
+    }
+    drop(serving);
+    let text = log.lock().unwrap().clone();
+    assert!(
+        !text.contains(phrase),
+        "the phrase reached the log:\n{text}"
     );
 }
