@@ -971,6 +971,43 @@ fn envelope_text_cannot_repaint_the_terminal() {
     );
     assert!(stdout.contains("\\u{202e}"), "{stdout}");
 
+    // The envelope's own header (a From with a bidirectional override), in
+    // inspect's text and JSON output.
+    s.cmd()
+        .args([
+            "seal",
+            "--from",
+            "ali\u{202e}ce@example.org",
+            "--passphrase-file",
+            "pass.txt",
+        ])
+        .args([
+            "--to",
+            "bob@example.net",
+            "--subject",
+            "x",
+            "--body",
+            "y",
+            "-o",
+            "bidi.html",
+        ])
+        .assert()
+        .success();
+    for json in [false, true] {
+        let mut cmd = s.cmd();
+        cmd.arg("inspect")
+            .args(json.then_some("--json"))
+            .arg("bidi.html");
+        let stdout = String::from_utf8(cmd.output().unwrap().stdout).unwrap();
+        assert!(!stdout.contains('\u{202e}'), "{stdout}");
+        let escaped = if json {
+            "ali\\u202ece@"
+        } else {
+            "ali\\u{202e}ce@"
+        };
+        assert!(stdout.contains(escaped), "{stdout}");
+    }
+
     // Errors quote what they are given (here a file name) escaped too.
     let name = "x\u{1b}[2K\rverified.html";
     let output = s.cmd().args(["inspect", name]).output().unwrap();

@@ -277,6 +277,42 @@ fn server_mode_seal_registers_the_key_and_never_sends_the_body() {
     }
     assert_ne!(ids[0], ids[1], "one id (and key) per recipient's envelope");
 
+    // The server-mode page is genuine; the same page allowed to talk to
+    // another origin than its header's key server is not.
+    let bob = work.path().join("out/securedoc-bob@example.net.html");
+    let page = std::fs::read_to_string(&bob).unwrap();
+    let inspect = |path: &std::path::Path| {
+        let output = Command::cargo_bin("securedoc")
+            .unwrap()
+            .arg("inspect")
+            .arg(path)
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8(output.stdout).unwrap(),
+        )
+    };
+    let (code, stdout) = inspect(&bob);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("page:        genuine"), "{stdout}");
+    let escaped_origin = format!("http:&#x2f;&#x2f;{addr}");
+    assert!(page.contains(&format!("connect-src {escaped_origin}")));
+    let forged = page.replacen(
+        &format!("connect-src {escaped_origin}"),
+        &format!("connect-src {escaped_origin} https:&#x2f;&#x2f;collect.evil.example"),
+        1,
+    );
+    std::fs::write(work.path().join("forged.html"), forged).unwrap();
+    let (code, stdout) = inspect(&work.path().join("forged.html"));
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "lets it connect to http://{addr} https://collect.evil.example, but the key server in its header is http://{addr}"
+        )),
+        "{stdout}"
+    );
+
     // The server's store has the message, and nowhere the body (nor in its outbox).
     let files = data_files(data.path());
     assert!(files.len() >= 2, "the database and the master key at least");

@@ -8,7 +8,7 @@ use clap::Args;
 use envelope_core::{Envelope, Header, Mode, CHUNK_LEN, MAGIC, SEALED_CHUNK_LEN};
 
 use super::page_check::{judge, Verdict, RELEASE};
-use crate::display::printable;
+use crate::display::{printable, printable_json};
 use crate::input::{format_size, format_time, read_file};
 
 #[derive(Debug, Args)]
@@ -69,7 +69,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("{} is not a well-formed envelope", args.envelope.display()))?;
     let verdict = page.as_deref().map(|page| judge(page, header, &bytes));
     if args.json {
-        println!("{}", serde_json::to_string_pretty(header)?);
+        println!("{}", printable_json(&serde_json::to_string_pretty(header)?));
     } else {
         print_header(header, envelope.payload_len());
         match &verdict {
