@@ -1,4 +1,4 @@
-//! The recipient's pages (DESIGN.md §5): registration, e-mail confirmation,
+//! The recipient's pages (docs/ACCOUNTS.md): registration, e-mail confirmation,
 //! "Forgot password?" and the reset with security questions; and the live
 //! password check they call.
 //!

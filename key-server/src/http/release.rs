@@ -1,4 +1,4 @@
-//! Key release: `POST /api/v1/keys/release` (DESIGN.md §4).
+//! Key release: `POST /api/v1/keys/release` (docs/ARCHITECTURE.md §3, docs/PROTOCOL.md).
 //!
 //! The envelope's opener sends the message id, the recipient, the password
 //! and an ephemeral X25519 public key. If the account may open that message,
@@ -169,7 +169,7 @@ fn refuse(
     Ok((Outcome::Refused(Refusal::new(status, kind, message)), kind))
 }
 
-/// The checks of DESIGN.md §4, in order; returns the answer and the audit outcome.
+/// The checks of docs/ARCHITECTURE.md §3, in order; returns the answer and the audit outcome.
 async fn decide(
     state: &AppState,
     request: &ReleaseRequest,
