@@ -27,3 +27,11 @@ bench: setup
     cargo build --locked --release -p securedoc
     node tests/browser/bench/bench.mjs
     cargo run --locked --release -q -p key-server --example release-load
+
+# Run each fuzz target for SECONDS (default 60), one after another (not in CI:
+# needs a nightly toolchain and cargo-fuzz; see fuzz/README.md).
+fuzz SECONDS="60":
+    cd fuzz && for target in $(cargo +nightly fuzz list); do \
+        mkdir -p corpus/$target; \
+        cargo +nightly fuzz run -O $target corpus/$target seeds/$target -- -max_total_time={{SECONDS}} -print_final_stats=1 || exit 1; \
+    done

@@ -178,14 +178,17 @@ pub async fn serve(config: &Config, ready: impl FnOnce(std::net::SocketAddr)) ->
                 .max(config.request_timeout_seconds.saturating_add(5)),
         ),
     };
-    if let Some(listen) = config.metrics_listen {
-        let bound = crate::metrics::serve_metrics(listen, limits).await?;
-        tracing::info!("serving metrics on http://{bound}/metrics");
-    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
+    let metrics = match config.metrics_listen {
+        Some(listen) => Some(crate::metrics::serve_metrics(listen, limits).await?),
+        None => None,
+    };
     ready(listener.local_addr()?);
+    if let Some(bound) = metrics {
+        tracing::info!("serving metrics on http://{bound}/metrics");
+    }
     let request_timeout = std::time::Duration::from_secs(config.request_timeout_seconds.max(1));
     serve_connections(
         listener,
