@@ -139,6 +139,20 @@ pub fn text(code: &str, key: &str) -> String {
         .to_string()
 }
 
+/// The envelope opener's strings (`[opener]`) in `code`'s language, as the
+/// JSON the page carries for its script: safe inside `<script>` (no `<`, `>`
+/// or `&` left to end it early).
+pub(crate) fn opener_strings_json(code: &str) -> String {
+    let section = strings(code)
+        .get("opener")
+        .expect("templates/i18n/en.toml has an [opener] section");
+    serde_json::to_string(section)
+        .expect("strings serialise")
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
 /// Replaces `{name}` placeholders with values.
 pub fn fill(template: &str, values: &[(&str, String)]) -> String {
     let mut out = template.to_string();
