@@ -1,0 +1,132 @@
+// "Remember me on this computer" keeps no bearer secret in the storage that
+// every file:// page shares. The remembered browser holds a non-extractable
+// ECDSA P-256 key in IndexedDB and proves possession of it by signing each
+// release request, bound to that request's one-time HPKE key.
+//
+// What an attacker has here: another local HTML file opened in the same
+// browser (it shares the file:// origin: it can read localStorage and
+// IndexedDB), and anything it can send elsewhere (here, node playing the
+// attacker's machine).
+
+import assert from "node:assert/strict";
+import { createPublicKey, generateKeyPairSync, randomBytes, sign, verify } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { test } from "node:test";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+import { useBrowser } from "./helpers.mjs";
+
+const env = useBrowser();
+const here = path.dirname(fileURLToPath(import.meta.url));
+const REMEMBER_JS = path.resolve(here, "../../templates/envelope/remember.js");
+
+/** The raw uncompressed P-256 public key (65 bytes) as a node KeyObject. */
+function publicKeyFromRaw(raw) {
+  assert.equal(raw.length, 65, "a raw uncompressed P-256 point");
+  assert.equal(raw[0], 4);
+  const b64url = (bytes) => Buffer.from(bytes).toString("base64url");
+  return createPublicKey({ key: { kty: "EC", crv: "P-256", x: b64url(raw.subarray(1, 33)), y: b64url(raw.subarray(33)) }, format: "jwk" });
+}
+
+/** What the key server checks (docs/PROTOCOL.md): the signature over the bound string. */
+function boundString(messageId, recipient, publicKey) {
+  return `securedoc-remember-v1\n${messageId}\n${recipient.toLowerCase()}\n${publicKey}`;
+}
+
+/**
+ * Writes a local HTML page running `body` (and, with `withRemember`, the
+ * opener's remember.js) and returns its file:// URL.
+ */
+async function localPage(name, body, { withRemember = false } = {}) {
+  const source = withRemember ? await readFile(REMEMBER_JS, "utf8") : "";
+  const file = path.join(env.dir, name);
+  await writeFile(file, `<!DOCTYPE html><html lang="en"><head><title>${name}</title></head><body><script>${source}\n${body}</script></body></html>`);
+  return pathToFileURL(file).href;
+}
+
+// Another local file's view of the shared storage: every localStorage entry,
+// and every IndexedDB record, with what it can do with a CryptoKey it finds.
+const SNOOP = `
+window.snooped = (async () => {
+  const found = { localStorage: Object.fromEntries(Object.entries(localStorage)), indexedDB: [] };
+  for (const { name } of await indexedDB.databases()) {
+    const db = await new Promise((resolve, reject) => { const r = indexedDB.open(name); r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
+    for (const storeName of db.objectStoreNames) {
+      const records = await new Promise((resolve, reject) => {
+        const r = db.transaction(storeName).objectStore(storeName).getAll();
+        r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error);
+      });
+      for (const record of records) {
+        const entry = { database: name, store: storeName, fields: {} };
+        for (const [field, value] of Object.entries(record)) {
+          if (value instanceof CryptoKey) {
+            const exports = {};
+            for (const format of ["pkcs8", "jwk", "raw"]) {
+              try { await crypto.subtle.exportKey(format, value); exports[format] = "exported"; } catch (error) { exports[format] = error.name; }
+            }
+            entry.fields[field] = { cryptoKey: value.type, extractable: value.extractable, exports };
+          } else {
+            entry.fields[field] = value;
+          }
+        }
+        found.indexedDB.push(entry);
+      }
+    }
+    db.close();
+  }
+  return found;
+})();`;
+
+test("the remembered key signs the bound string, and another local page can use nothing it finds", async () => {
+  const context = await env.browser.newContext();
+  try {
+    const messageId = randomBytes(16).toString("hex");
+    const recipient = "Dana@Example.net";
+    const keyServer = "https://keys.example";
+    const ephemeral = randomBytes(32).toString("base64");
+    const opener = await context.newPage();
+    await opener.goto(await localPage("opener.html", "window.remember = securedocRemember();", { withRemember: true }));
+    const made = await opener.evaluate(
+      async ({ keyServer, recipient, messageId, ephemeral }) => {
+        const fresh = await remember.create();
+        await remember.keep(keyServer, recipient, "remembered-id-1", fresh.privateKey);
+        const loaded = await remember.load(keyServer, recipient.toUpperCase());
+        const proof = await remember.proof(loaded, messageId, recipient, ephemeral);
+        return { publicKey: fresh.publicKey, extractable: fresh.privateKey.extractable, proof, other: await remember.load("https://elsewhere.example", recipient) };
+      },
+      { keyServer, recipient, messageId, ephemeral },
+    );
+    assert.equal(made.extractable, false, "the private key is made non-extractable");
+    assert.equal(made.other, null, "a key is remembered per key server");
+    assert.equal(made.proof.id, "remembered-id-1");
+    const publicKey = publicKeyFromRaw(Buffer.from(made.publicKey, "base64"));
+    const signature = Buffer.from(made.proof.signature, "base64");
+    assert.equal(signature.length, 64, "IEEE P1363 r||s");
+    const signed = Buffer.from(boundString(messageId, recipient, ephemeral));
+    assert.ok(verify("sha256", signed, { key: publicKey, dsaEncoding: "ieee-p1363" }, signature), "the key server's check passes");
+    // Bound to the request's own one-time key: the same signature says nothing about another.
+    const otherKey = Buffer.from(boundString(messageId, recipient, randomBytes(32).toString("base64")));
+    assert.equal(verify("sha256", otherKey, { key: publicKey, dsaEncoding: "ieee-p1363" }, signature), false);
+
+    // Another local HTML file, in the same browser: it sees the record, but the key will not leave.
+    const snooper = await context.newPage();
+    await snooper.goto(await localPage("snooper.html", SNOOP));
+    const found = await snooper.evaluate(() => window.snooped);
+    assert.deepEqual(found.localStorage, {}, "nothing in localStorage");
+    assert.equal(found.indexedDB.length, 1, JSON.stringify(found));
+    const [record] = found.indexedDB;
+    assert.equal(record.fields.id, "remembered-id-1");
+    assert.deepEqual(record.fields.privateKey, {
+      cryptoKey: "private",
+      extractable: false,
+      exports: { pkcs8: "InvalidAccessError", jwk: "InvalidAccessError", raw: "InvalidAccessError" },
+    });
+    // All it can carry away is the id: with it, and a key of its own, its signature does not verify.
+    const { privateKey: attackerKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const forged = sign("sha256", signed, { key: attackerKey, dsaEncoding: "ieee-p1363" });
+    assert.equal(verify("sha256", signed, { key: publicKey, dsaEncoding: "ieee-p1363" }, forged), false);
+  } finally {
+    await context.close();
+  }
+});
