@@ -292,6 +292,7 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
     $("attachments-section").hidden = list.children.length === 0;
 
     $("save-message").addEventListener("click", async () => {
+      // eslint-disable-next-line no-control-regex -- control characters are what a file name must not hold
       const name = (message.subject || "message").replace(/[\\/:*?"<>|\u0000-\u001f]+/g, "_").slice(0, 100) + ".eml";
       download(await decryptor.call("eml", []), name, "message/rfc822");
     });

@@ -97,7 +97,7 @@ export async function seal(dir, options = {}) {
   try {
     await execFileAsync(bin, args, { maxBuffer: 16 << 20 });
   } catch (error) {
-    throw new Error(`securedoc seal failed (${bin} ${args.join(" ")}):\n${error.stderr || error.message}`);
+    throw new Error(`securedoc seal failed (${bin} ${args.join(" ")}):\n${error.stderr || error.message}`, { cause: error });
   }
   return { path: out, url: pathToFileURL(out).href, passphrase };
 }

@@ -89,11 +89,11 @@ test("the remembered key signs the bound string, and another local page can use 
     await opener.goto(await localPage("opener.html", "window.remember = securedocRemember();", { withRemember: true }));
     const made = await opener.evaluate(
       async ({ keyServer, recipient, messageId, ephemeral }) => {
-        const fresh = await remember.create();
-        await remember.keep(keyServer, recipient, "remembered-id-1", fresh.privateKey);
-        const loaded = await remember.load(keyServer, recipient.toUpperCase());
-        const proof = await remember.proof(loaded, messageId, recipient, ephemeral);
-        return { publicKey: fresh.publicKey, extractable: fresh.privateKey.extractable, proof, other: await remember.load("https://elsewhere.example", recipient) };
+        const fresh = await window.remember.create();
+        await window.remember.keep(keyServer, recipient, "remembered-id-1", fresh.privateKey);
+        const loaded = await window.remember.load(keyServer, recipient.toUpperCase());
+        const proof = await window.remember.proof(loaded, messageId, recipient, ephemeral);
+        return { publicKey: fresh.publicKey, extractable: fresh.privateKey.extractable, proof, other: await window.remember.load("https://elsewhere.example", recipient) };
       },
       { keyServer, recipient, messageId, ephemeral },
     );

@@ -28,7 +28,7 @@ async function securedoc(args, extraEnv = {}) {
   try {
     return await execFileAsync(securedocBin(), args, { env: { ...process.env, ...extraEnv }, maxBuffer: 16 << 20 });
   } catch (error) {
-    throw new Error(`securedoc ${args.join(" ")} failed:\n${error.stderr || error.message}`);
+    throw new Error(`securedoc ${args.join(" ")} failed:\n${error.stderr || error.message}`, { cause: error });
   }
 }
 
