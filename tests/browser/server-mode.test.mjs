@@ -14,7 +14,9 @@ import { createInterface } from "node:readline";
 import { after, before, test } from "node:test";
 import { pathToFileURL } from "node:url";
 
-import { execFileAsync, launchBrowser, makeTempDir, removeDir, securedocBin, sha256File, waitForMessage } from "./helpers.mjs";
+import {
+  NARROW, assertAccessible, execFileAsync, launchBrowser, makeTempDir, removeDir, securedocBin, sha256File, waitForMessage,
+} from "./helpers.mjs";
 
 const env = {};
 const PASSWORD = "correct horse battery staple";
@@ -124,6 +126,30 @@ test("an unregistered recipient is offered Register with the address filled in",
     assert.equal(await register.getAttribute("href"), `${origin}/register?email=carol%40example.org`);
     assert.equal(await page.getByLabel("Password", { exact: true }).isVisible(), false, "no password to type yet");
     assert.equal(await page.locator("#forgot").getAttribute("href"), `${origin}/forgot?email=carol%40example.org`);
+  } finally {
+    await context.close();
+  }
+});
+
+test("every server-mode state passes axe-core and fits 360 px", async () => {
+  const context = await env.browser.newContext({ viewport: NARROW, bypassCSP: true });
+  try {
+    const register = await context.newPage();
+    await register.goto(envelopes.carol);
+    await register.locator("#register-box").getByRole("link", { name: "Register" }).waitFor({ state: "visible" });
+    await assertAccessible(register, "Register");
+
+    const page = await context.newPage();
+    await page.goto(envelopes.bob);
+    await page.getByLabel("Password", { exact: true }).waitFor({ state: "visible" });
+    await page.getByText(PHRASE, { exact: true }).waitFor();
+    await assertAccessible(page, "password, with the phrase");
+    await submitPassword(page, "not my password");
+    await page.waitForFunction(() => document.getElementById("unlock-error").textContent.includes("Wrong password"));
+    await assertAccessible(page, "wrong password");
+    await submitPassword(page, PASSWORD);
+    await waitForMessage(page);
+    await assertAccessible(page, "message");
   } finally {
     await context.close();
   }
