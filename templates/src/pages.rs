@@ -139,14 +139,17 @@ pub fn text(code: &str, key: &str) -> String {
         .to_string()
 }
 
-/// The envelope opener's strings (`[opener]`) in `code`'s language, as the
-/// JSON the page carries for its script: safe inside `<script>` (no `<`, `>`
-/// or `&` left to end it early).
-pub(crate) fn opener_strings_json(code: &str) -> String {
-    let section = strings(code)
+/// The envelope opener's strings (`[opener]`) in `code`'s language.
+pub(crate) fn opener_strings(code: &str) -> &'static toml::Value {
+    strings(code)
         .get("opener")
-        .expect("templates/i18n/en.toml has an [opener] section");
-    serde_json::to_string(section)
+        .expect("templates/i18n/en.toml has an [opener] section")
+}
+
+/// [`opener_strings`] as the JSON the page carries for its script: safe
+/// inside `<script>` (no `<`, `>` or `&` left to end it early).
+pub(crate) fn opener_strings_json(code: &str) -> String {
+    serde_json::to_string(opener_strings(code))
         .expect("strings serialise")
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")
