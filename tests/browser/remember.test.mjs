@@ -9,13 +9,15 @@
 // attacker's machine).
 
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { createPublicKey, generateKeyPairSync, randomBytes, sign, verify } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { test } from "node:test";
+import { createInterface } from "node:readline";
+import { after, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-import { useBrowser } from "./helpers.mjs";
+import { execFileAsync, securedocBin, useBrowser, waitForMessage } from "./helpers.mjs";
 
 const env = useBrowser();
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -126,6 +128,130 @@ test("the remembered key signs the bound string, and another local page can use 
     const { privateKey: attackerKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
     const forged = sign("sha256", signed, { key: attackerKey, dsaEncoding: "ieee-p1363" });
     assert.equal(verify("sha256", signed, { key: publicKey, dsaEncoding: "ieee-p1363" }, forged), false);
+  } finally {
+    await context.close();
+  }
+});
+
+const PASSWORD = "correct horse battery staple";
+let server;
+
+after(() => server?.kill());
+
+async function securedoc(args, extraEnv) {
+  try {
+    return await execFileAsync(securedocBin(), args, { env: { ...process.env, ...extraEnv }, maxBuffer: 16 << 20 });
+  } catch (error) {
+    throw new Error(`securedoc ${args.join(" ")} failed:\n${error.stderr || error.message}`, { cause: error });
+  }
+}
+
+/** A real key server on 127.0.0.1 with one account; returns its origin and a sealing function. */
+async function startKeyServer(address) {
+  const dataEnv = { SECUREDOC_DATA_DIR: path.join(env.dir, "data") };
+  const { stdout: token } = await securedoc(["admin", "token", "create", "--name", "clinic"], dataEnv);
+  await writeFile(path.join(env.dir, "token"), token);
+  await writeFile(path.join(env.dir, "password"), PASSWORD + "\n");
+  await securedoc(["admin", "account", "create", "--address", address, "--password-file", path.join(env.dir, "password")], dataEnv);
+  server = spawn(securedocBin(), ["serve"], { env: { ...process.env, ...dataEnv, SECUREDOC_LISTEN: "127.0.0.1:0" } });
+  const origin = await new Promise((resolve, reject) => {
+    const lines = createInterface({ input: server.stderr });
+    lines.on("line", (line) => {
+      const url = line.match(/http:\/\/127\.0\.0\.1:\d+/);
+      if (url) resolve(url[0]);
+    });
+    server.once("exit", (code) => reject(new Error(`securedoc serve exited with ${code}`)));
+  });
+  const sealFor = async (security) => {
+    const out = path.join(env.dir, `envelope-${security}-${randomBytes(4).toString("hex")}.html`);
+    await securedoc([
+      "seal", "--from", "alice@clinic.example", "--to", address, "--subject", `A ${security} message`, "--body", "Hello.",
+      "--security", security, "--key-server", origin, "--token-file", path.join(env.dir, "token"), "-o", out,
+    ], dataEnv);
+    return pathToFileURL(out).href;
+  };
+  return { origin, sealFor };
+}
+
+/** A release request from node, as a machine elsewhere would send it. */
+async function releaseFromElsewhere(origin, body) {
+  const { publicKey } = generateKeyPairSync("x25519");
+  const ownKey = Buffer.from(publicKey.export({ format: "jwk" }).x, "base64url").toString("base64");
+  const response = await fetch(`${origin}/api/v1/keys/release`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ public_key: ownKey, ...body }),
+  });
+  return { status: response.status, body: await response.json().catch(() => null) };
+}
+
+test("a remembered browser opens a medium message without the password; what it keeps is no use anywhere else", async () => {
+  const address = "dana@example.net";
+  const { origin, sealFor } = await startKeyServer(address);
+  const medium = await sealFor("medium");
+  const context = await env.browser.newContext();
+  try {
+    const page = await context.newPage();
+    const sent = [];
+    page.on("request", (request) => {
+      if (request.url() === `${origin}/api/v1/keys/release`) sent.push(request.postDataJSON());
+    });
+    await page.goto(medium);
+    const password = page.getByLabel("Password", { exact: true });
+    await password.waitFor({ state: "visible" });
+    await page.getByLabel("Remember me on this computer").check();
+    await password.fill(PASSWORD);
+    await password.press("Enter");
+    await waitForMessage(page);
+    assert.equal(sent.length, 1);
+    assert.equal(Buffer.from(sent[0].remember_key, "base64").length, 65, "the raw public key is sent with the password");
+    assert.equal("remember" in sent[0] || "remember_token" in sent[0], false, "no bearer token is asked for");
+    assert.equal(await page.evaluate(() => localStorage.length), 0, "nothing in localStorage");
+
+    // The same envelope, opened again: no password, a signature instead.
+    const again = await context.newPage();
+    again.on("request", (request) => {
+      if (request.url() === `${origin}/api/v1/keys/release`) sent.push(request.postDataJSON());
+    });
+    await again.goto(medium);
+    await waitForMessage(again);
+    assert.equal(sent.length, 2);
+    const remembered = sent[1];
+    assert.equal(remembered.password ?? "", "", "no password was sent");
+    assert.equal(typeof remembered.remembered.id, "string");
+    assert.equal(Buffer.from(remembered.remembered.signature, "base64").length, 64);
+
+    // Another local HTML file in the same browser: it finds an id and a key it cannot export.
+    const snooper = await context.newPage();
+    await snooper.goto(await localPage("snooper-live.html", SNOOP));
+    const found = await snooper.evaluate(() => window.snooped);
+    assert.deepEqual(found.localStorage, {});
+    const record = found.indexedDB.find((entry) => entry.fields.id === remembered.remembered.id);
+    assert.ok(record, JSON.stringify(found));
+    assert.deepEqual(record.fields.privateKey.exports, { pkcs8: "InvalidAccessError", jwk: "InvalidAccessError", raw: "InvalidAccessError" });
+
+    // What it can carry away gets no key released elsewhere: the id with a
+    // signature of its own, or the browser's own signature replayed with
+    // another one-time key (the only kind whose answer it could open).
+    const { privateKey: attackerKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const fields = { message_id: remembered.message_id, recipient: remembered.recipient };
+    const forged = await releaseFromElsewhere(origin, {
+      ...fields,
+      remembered: { id: remembered.remembered.id, signature: sign("sha256", Buffer.from("anything"), { key: attackerKey, dsaEncoding: "ieee-p1363" }).toString("base64") },
+    });
+    assert.equal(forged.status, 401, JSON.stringify(forged.body));
+    assert.equal(forged.body.error, "not_remembered");
+    const replayed = await releaseFromElsewhere(origin, { ...fields, remembered: remembered.remembered });
+    assert.equal(replayed.status, 401, JSON.stringify(replayed.body));
+    assert.equal(replayed.body.error, "not_remembered");
+    const idAlone = await releaseFromElsewhere(origin, { ...fields, remembered: { id: remembered.remembered.id, signature: "" } });
+    assert.notEqual(idAlone.status, 200, JSON.stringify(idAlone.body));
+
+    // A high-security message always asks for the password, remembered or not.
+    const high = await context.newPage();
+    await high.goto(await sealFor("high"));
+    await high.getByLabel("Password", { exact: true }).waitFor({ state: "visible" });
+    assert.equal(await high.locator("#message").isHidden(), true);
   } finally {
     await context.close();
   }
