@@ -11,7 +11,7 @@ setup:
 demo: setup
     scripts/demo.sh
 
-# Everything CI checks: format, lints, the wasm32 build of envelope-core, all tests
+# Everything CI checks: format, lints (Rust and JavaScript), the wasm32 build of envelope-core, all tests
 # (the key server's store tests run on SQLite and on a local PostgreSQL, started here).
 test: setup
     cargo fmt --all -- --check
