@@ -146,10 +146,15 @@ pub(crate) fn opener_strings(code: &str) -> &'static toml::Value {
         .expect("templates/i18n/en.toml has an [opener] section")
 }
 
-/// [`opener_strings`] as the JSON the page carries for its script: safe
-/// inside `<script>` (no `<`, `>` or `&` left to end it early).
+/// [`opener_strings`] as the JSON the page carries for its script, less the
+/// page's own words (`[opener.page]`, already in the HTML): safe inside
+/// `<script>` (no `<`, `>` or `&` left to end it early).
 pub(crate) fn opener_strings_json(code: &str) -> String {
-    serde_json::to_string(opener_strings(code))
+    let mut for_script = opener_strings(code).clone();
+    if let Some(table) = for_script.as_table_mut() {
+        table.remove("page");
+    }
+    serde_json::to_string(&for_script)
         .expect("strings serialise")
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")
