@@ -40,10 +40,9 @@ impl EnvelopeInfo {
         self.header(id, Mode::Passphrase, Some(kdf), None)
     }
 
-    /// A server-mode header for message `id`. All of a message's envelopes
-    /// share its id and content key (the key server holds one key per
-    /// message); each gets its own random STREAM nonce, so no (key, nonce)
-    /// pair is ever used twice.
+    /// A server-mode header for envelope id `id`. Every recipient's envelope
+    /// has its own id and content key, registered at the key server for that
+    /// recipient alone (docs/FORMAT.md, "What an envelope proves").
     pub fn server_header(
         &self,
         id: [u8; 16],

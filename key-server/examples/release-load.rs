@@ -86,16 +86,23 @@ async fn main() {
         store.create_account(&account).await.unwrap();
         store.confirm_account(address).await.unwrap();
     }
-    let id = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    // One envelope (id, key) per reader, as securedoc seals them.
+    let ids: Vec<String> = (0..addresses.len())
+        .map(|i| format!("{:032x}", 0xbb00 + i))
+        .collect();
+    let envelopes: Vec<serde_json::Value> = ids
+        .iter()
+        .zip(&addresses)
+        .map(|(id, address)| json!({"id": id, "recipient": address, "content_key": STANDARD.encode([7u8; 32])}))
+        .collect();
     let http = reqwest::Client::new();
     let registered = http
         .post(format!("{base}/api/v1/messages"))
         .bearer_auth(&token)
         .json(&json!({
-            "message": {"id": id, "recipients": addresses, "expires": null,
+            "message": {"from": "bench@clinic.example", "expires": null,
                         "flags": {"reply": true, "reply_all": true, "forward": true, "print": true, "read_receipt": false},
-                        "security": "high"},
-            "content_key": STANDARD.encode([7u8; 32]),
+                        "security": "high", "envelopes": envelopes},
         }))
         .send()
         .await
@@ -105,14 +112,17 @@ async fn main() {
     // The load, and the health probe beside it.
     let deadline = Instant::now() + DURATION;
     let addresses = Arc::new(addresses);
+    let ids = Arc::new(ids);
     let mut workers = Vec::new();
     for worker in 0..clients {
-        let (http, base, addresses) = (http.clone(), base.clone(), addresses.clone());
+        let (http, base, addresses, ids) =
+            (http.clone(), base.clone(), addresses.clone(), ids.clone());
         workers.push(tokio::spawn(async move {
             let (mut latencies, mut errors) = (Vec::new(), 0u64);
             let mut turn = worker;
             while Instant::now() < deadline {
                 let request = KeyRequest::new();
+                let id = ids[turn % ids.len()].as_str();
                 let started = Instant::now();
                 let response = http
                     .post(format!("{base}/api/v1/keys/release"))

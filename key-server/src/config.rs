@@ -64,6 +64,19 @@ pub struct Config {
     pub reset_attempts: u32,
     /// How long "Remember me on this computer" lasts, days.
     pub remember_days: u32,
+    /// Where `/metrics` (Prometheus text format) is served, apart from the
+    /// public port (`SECUREDOC_METRICS_LISTEN`); default: not served at all.
+    pub metrics_listen: Option<SocketAddr>,
+    /// A client must send a request's whole header within this many seconds
+    /// of starting it (or, on a kept-alive connection, of the previous
+    /// answer); a connection that trickles bytes is closed.
+    pub header_timeout_seconds: u64,
+    /// A request not answered within this many seconds gets 503 `busy`.
+    /// Key release waits for Argon2id, so keep it generous.
+    pub request_timeout_seconds: u64,
+    /// A connection on which no byte moves either way for this many seconds
+    /// is closed (at least the request timeout, so a slow answer is not cut).
+    pub idle_timeout_seconds: u64,
 }
 
 impl Default for Config {
@@ -91,6 +104,10 @@ impl Default for Config {
             reset_link_minutes: 60,
             reset_attempts: 5,
             remember_days: 30,
+            metrics_listen: None,
+            header_timeout_seconds: 10,
+            request_timeout_seconds: 60,
+            idle_timeout_seconds: 120,
         }
     }
 }
@@ -146,6 +163,13 @@ impl Config {
                     "SECUREDOC_PASSWORD_POLICY '{policy}' is not one of nist, cres, mimecast, trustwave, mailgate"
                 ))
             })?;
+        }
+        if let Some(listen) = var("SECUREDOC_METRICS_LISTEN") {
+            self.metrics_listen = Some(listen.parse().map_err(|_| {
+                Error::Config(format!(
+                    "SECUREDOC_METRICS_LISTEN '{listen}' is not an address like 127.0.0.1:9090"
+                ))
+            })?);
         }
         Ok(())
     }

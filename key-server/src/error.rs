@@ -24,6 +24,9 @@ pub enum Error {
     /// The request is well-formed but not acceptable.
     #[error("{0}")]
     Unprocessable(String),
+    /// Authenticated, but not allowed this (e.g. a From domain outside the token's).
+    #[error("{0}")]
+    Forbidden(String),
     /// Something with this id or name exists already.
     #[error("{0}")]
     Conflict(String),

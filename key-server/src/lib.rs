@@ -16,20 +16,25 @@ mod error;
 mod http;
 mod mail;
 mod master_key;
+mod metrics;
 mod password;
 mod policy;
+mod private_fs;
 mod store;
 
 pub use config::Config;
 pub use error::Error;
-pub use http::{app, serve, AppState, Settings};
+pub use http::{
+    app, serve, AppState, EnvelopeRegistration, MessageRegistration, RegisteredEnvelope, Settings,
+};
 pub use mail::{MailAttachment, Mailer};
 pub use master_key::MasterKey;
 pub use password::PasswordHasher;
 pub use policy::{history_candidates, PasswordPolicy, Person, Preset, Violation};
+pub use private_fs::create_private_dir;
 pub use store::{
-    Account, Limit, LinkPurpose, NewAccount, NewMessage, Profile, RecipientStatus, Registered,
-    SecurityAnswer, Store,
+    Account, Limit, LinkPurpose, NewAccount, NewEnvelope, NewMessage, Profile, RecipientStatus,
+    Registered, Revoked, SecurityAnswer, Sender, SenderInfo, Store,
 };
 
 /// Seconds since the Unix epoch, now.

@@ -45,7 +45,7 @@ impl Mailer {
                     .build(),
             )),
             None => {
-                std::fs::create_dir_all(outbox).map_err(|e| {
+                crate::create_private_dir(outbox).map_err(|e| {
                     Error::Config(format!(
                         "cannot create the outbox {}: {e}",
                         outbox.display()

@@ -32,7 +32,7 @@ impl MasterKey {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = MasterKey(Zeroizing::new(crate::random()));
                 if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir)?;
+                    crate::create_private_dir(dir)?;
                 }
                 let mut options = std::fs::OpenOptions::new();
                 options.write(true).create_new(true);

@@ -1,5 +1,6 @@
 //! The key server over real HTTP on 127.0.0.1:0, against SQLite and against
-//! PostgreSQL: health, message registration, hostile requests, expiry.
+//! PostgreSQL: health, message registration (one id, key and recipient per
+//! envelope), sender tokens, hostile requests, expiry.
 
 mod common;
 
@@ -7,9 +8,10 @@ use std::path::PathBuf;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use common::{message, post, raw_sealed_key, start, Backend, KEY};
-use key_server::Store;
+use common::{message, message_to, post, raw_sealed_key, release, start, Backend, Server, KEY};
+use key_server::{NewAccount, PasswordHasher, Revoked, Store};
 use serde_json::{json, Value};
+use zeroize::Zeroizing;
 
 async fn health_and_registration(backend: Backend) {
     let server = start(backend).await;
@@ -28,9 +30,10 @@ async fn health_and_registration(backend: Backend) {
     let id = "0123456789abcdef0123456789abcdef";
     let (status, body) = post(&server, Some(&token), &message(id, None)).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["recipients"][0]["address"], "bob@example.net");
-    assert_eq!(body["recipients"][0]["registered"], false);
-    assert_eq!(body["recipients"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        body,
+        json!({"envelopes": [{"id": id, "recipient": "bob@example.net", "registered": false, "phrase": null}]})
+    );
 
     // The key comes back only through the master key.
     let sealed = server
@@ -62,20 +65,21 @@ async fn hostile_requests(backend: Backend) {
     );
 
     let mut short_key = message(id, None);
-    short_key["content_key"] = json!(STANDARD.encode([1u8; 16]));
+    short_key["message"]["envelopes"][0]["content_key"] = json!(STANDARD.encode([1u8; 16]));
     let (status, body) = post(&server, Some(&token), &short_key).await;
-    assert_eq!(
-        (status, body["error"].as_str().unwrap()),
-        (422, "content_key must be 32 bytes")
-    );
+    assert_eq!(status, 422);
+    assert!(body.to_string().contains("must be 32 bytes"), "{body}");
 
     let mut bad_id = message(id, None);
-    bad_id["message"]["id"] = json!("../../etc/passwd");
+    bad_id["message"]["envelopes"][0]["id"] = json!("../../etc/passwd");
     assert_eq!(post(&server, Some(&token), &bad_id).await.0, 422);
 
-    let mut injected = message(id, None);
-    injected["message"]["recipients"] = json!(["bob@example.net\r\nBcc: eve@evil.test"]);
+    let injected = message_to(id, "bob@example.net\r\nBcc: eve@evil.test", None);
     assert_eq!(post(&server, Some(&token), &injected).await.0, 422);
+
+    let mut no_envelopes = message(id, None);
+    no_envelopes["message"]["envelopes"] = json!([]);
+    assert_eq!(post(&server, Some(&token), &no_envelopes).await.0, 422);
 
     let mut unknown = message(id, None);
     unknown["message"]["owner"] = json!("eve");
@@ -87,7 +91,7 @@ async fn hostile_requests(backend: Backend) {
         "expiry in the past"
     );
 
-    let huge = json!({ "message": { "id": id, "recipients": vec!["a@example.org"; 20_000] }, "content_key": "" });
+    let huge = json!({ "message": { "from": "a@example.org", "envelopes": vec![json!({"id": id, "recipient": "a@example.org", "content_key": ""}); 2_000] } });
     assert_eq!(post(&server, Some(&token), &huge).await.0, 413);
 
     // Nothing of the above was stored.
@@ -247,3 +251,251 @@ async fn sqlite_retention_shreds_on_schedule() {
 async fn postgres_retention_shreds_on_schedule() {
     retention_shreds_on_schedule(Backend::Postgres).await;
 }
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn account(server: &Server, address: &str, phrase: Option<&str>) {
+    let hasher = PasswordHasher::new(19 * 1024, 2, 1, 2).unwrap();
+    let password_hash = hasher.hash(Zeroizing::new(PASSWORD.into())).await.unwrap();
+    let new = NewAccount {
+        address: address.into(),
+        first_name: "Test".into(),
+        last_name: "Person".into(),
+        language: "en".into(),
+        password_hash,
+        phrase: phrase.map(String::from),
+    };
+    server.store.create_account(&new).await.unwrap();
+    server.store.confirm_account(address).await.unwrap();
+}
+
+/// A message to bob and carol: two envelopes, two ids, two keys.
+fn two_envelopes(bob_id: &str, carol_id: &str) -> Value {
+    let mut body = message_to(bob_id, "bob@example.net", None);
+    body["message"]["envelopes"] = json!([
+        {"id": bob_id, "recipient": "bob@example.net", "content_key": STANDARD.encode(BOB_KEY)},
+        {"id": carol_id, "recipient": "carol@example.org", "content_key": STANDARD.encode(CAROL_KEY)},
+    ]);
+    body
+}
+
+const BOB_KEY: [u8; 32] = [0xb0; 32];
+const CAROL_KEY: [u8; 32] = [0xca; 32];
+
+/// Carol, a co-recipient, holds her own envelope's id and key. She seals an
+/// envelope "from" alice to bob reusing them: bob's opener asks the key
+/// server for that id as bob, and gets nothing, because the id is carol's alone.
+async fn a_co_recipient_cannot_forge_to_another(backend: Backend) {
+    let server = start(backend).await;
+    let token = server.store.create_sender("clinic").await.unwrap();
+    account(&server, "bob@example.net", None).await;
+    account(&server, "carol@example.org", None).await;
+    let (bob_id, carol_id) = (
+        "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0",
+        "ca1ca1ca1ca1ca1ca1ca1ca1ca1ca1ca",
+    );
+    let (status, body) = post(&server, Some(&token), &two_envelopes(bob_id, carol_id)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["envelopes"][0]["id"], bob_id);
+    assert_eq!(body["envelopes"][1]["id"], carol_id);
+
+    // Each recipient gets their own key, and only for their own envelope.
+    let (status, _, key) = release(&server, carol_id, "carol@example.org", PASSWORD).await;
+    assert_eq!((status, key.as_deref()), (200, Some(CAROL_KEY.as_slice())));
+    let (status, _, key) = release(&server, bob_id, "bob@example.net", PASSWORD).await;
+    assert_eq!((status, key.as_deref()), (200, Some(BOB_KEY.as_slice())));
+
+    // The forgery: carol's id (her key opens what she sealed under it) sent to bob.
+    let (status, body, key) = release(&server, carol_id, "bob@example.net", PASSWORD).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.to_string().contains("not_a_recipient"), "{body}");
+    assert!(
+        key.is_none(),
+        "bob's opener gets no key for carol's envelope"
+    );
+    // Nor can carol ask for bob's envelope's key with her own password.
+    let (status, _, key) = release(&server, bob_id, "carol@example.org", PASSWORD).await;
+    assert_eq!((status, key), (403, None));
+}
+
+/// Registrations that would put one key in two envelopes are refused, whole.
+async fn registrations_that_share_a_key_are_refused(backend: Backend) {
+    let server = start(backend).await;
+    let token = server.store.create_sender("clinic").await.unwrap();
+    let id = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
+
+    let shared = two_envelopes(id, id);
+    let (status, body) = post(&server, Some(&token), &shared).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("share the id"), "{body}");
+
+    let mut twice = two_envelopes(id, "6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b");
+    twice["message"]["envelopes"][1]["recipient"] = json!("BOB@example.net");
+    let (status, body) = post(&server, Some(&token), &twice).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("two envelopes"), "{body}");
+
+    // The old shape: one id and one key for a list of recipients.
+    let old = json!({
+        "message": {
+            "id": id, "recipients": ["bob@example.net", "carol@example.org"], "expires": null,
+            "flags": {"reply": true, "reply_all": true, "forward": true, "print": true, "read_receipt": false},
+            "security": "high"
+        },
+        "content_key": STANDARD.encode(KEY),
+    });
+    let (status, body) = post(&server, Some(&token), &old).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.to_string().contains("one envelope per recipient"),
+        "{body}"
+    );
+
+    // An id registered already (by this or another envelope) is a conflict.
+    assert_eq!(post(&server, Some(&token), &message(id, None)).await.0, 200);
+    let (status, body) = post(
+        &server,
+        Some(&token),
+        &two_envelopes("7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c", id),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    // All or nothing: the first envelope of the refused message is not registered.
+    assert_eq!(
+        server
+            .store
+            .sealed_key("7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        server
+            .store
+            .recipient_registered(id, "carol@example.org")
+            .await
+            .unwrap(),
+        None,
+        "carol was not added to bob's id"
+    );
+}
+
+/// `admin token create --from-domain`: a token limited to its sender's domains.
+async fn sender_tokens_are_limited_listed_and_revoked(backend: Backend) {
+    let server = start(backend).await;
+    let clinic = server
+        .store
+        .create_sender_for("clinic", &["Clinic.Example".into()])
+        .await
+        .unwrap();
+    let any = server.store.create_sender("relay").await.unwrap();
+    assert!(server
+        .store
+        .create_sender_for("bad", &["not a domain".into()])
+        .await
+        .is_err());
+
+    let from = |address: &str, id: &str| {
+        let mut body = message(id, None);
+        body["message"]["from"] = json!(address);
+        body
+    };
+    let ok = from("alice@clinic.example", "11111111111111111111111111111111");
+    assert_eq!(post(&server, Some(&clinic), &ok).await.0, 200);
+    for (i, other) in [
+        "mallory@evil.example",
+        "alice@mail.clinic.example",
+        "alice@clinic.example.evil.test",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (status, body) = post(
+            &server,
+            Some(&clinic),
+            &from(other, &format!("2222222222222222222222222222222{i}")),
+        )
+        .await;
+        assert_eq!(status, 403, "{other}: {body}");
+        let text = body.to_string();
+        assert!(
+            text.contains("only From clinic.example") && text.contains(other),
+            "{text}"
+        );
+    }
+    // An unlimited token sends From anywhere.
+    let elsewhere = from("mallory@evil.example", "33333333333333333333333333333333");
+    assert_eq!(post(&server, Some(&any), &elsewhere).await.0, 200);
+
+    let listed = server.store.list_senders().await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(
+        listed
+            .iter()
+            .find(|s| s.name == "clinic")
+            .unwrap()
+            .from_domains,
+        ["clinic.example"]
+    );
+    assert!(listed.iter().all(|s| s.revoked_at.is_none()));
+
+    assert_eq!(
+        server.store.revoke_sender("clinic").await.unwrap(),
+        Revoked::Now
+    );
+    assert_eq!(
+        server.store.revoke_sender("clinic").await.unwrap(),
+        Revoked::Already
+    );
+    assert_eq!(
+        server.store.revoke_sender("nobody").await.unwrap(),
+        Revoked::NoSuchSender
+    );
+    let again = from("alice@clinic.example", "44444444444444444444444444444444");
+    assert_eq!(
+        post(&server, Some(&clinic), &again).await.0,
+        401,
+        "a revoked token registers nothing"
+    );
+    assert!(server
+        .store
+        .list_senders()
+        .await
+        .unwrap()
+        .iter()
+        .any(|s| s.name == "clinic" && s.revoked_at.is_some()));
+}
+
+/// Any sender token learns a registered recipient's phrase (it must, to
+/// seal it into the envelope); each time, the audit says who learned whose.
+async fn phrase_disclosures_are_audited(backend: Backend) {
+    let server = start(backend).await;
+    let token = server.store.create_sender("clinic").await.unwrap();
+    account(&server, "bob@example.net", Some("Blue kettle on Sunday")).await;
+    account(&server, "carol@example.org", None).await;
+    let (bob_id, carol_id) = (
+        "d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
+        "d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2",
+    );
+    let (status, body) = post(&server, Some(&token), &two_envelopes(bob_id, carol_id)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["envelopes"][0]["phrase"], "Blue kettle on Sunday");
+    assert_eq!(body["envelopes"][1]["phrase"], Value::Null);
+    assert_eq!(
+        server.store.audit_outcomes(bob_id).await.unwrap(),
+        ["phrase_disclosed"]
+    );
+    assert!(server
+        .store
+        .audit_outcomes(carol_id)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+on_both_stores!(
+    a_co_recipient_cannot_forge_to_another,
+    registrations_that_share_a_key_are_refused,
+    sender_tokens_are_limited_listed_and_revoked,
+    phrase_disclosures_are_audited,
+);

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod display;
 mod envelope_file;
 mod input;
 

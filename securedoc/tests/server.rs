@@ -231,7 +231,7 @@ fn server_mode_seal_registers_the_key_and_never_sends_the_body() {
         "{stderr}"
     );
 
-    // Two envelopes, server mode, sealed to this key server, one message id.
+    // Two envelopes, server mode, sealed to this key server, each with its own id.
     let mut ids = Vec::new();
     for to in ["bob@example.net", "carol@example.org"] {
         let path = work.path().join(format!("out/securedoc-{to}.html"));
@@ -250,7 +250,7 @@ fn server_mode_seal_registers_the_key_and_never_sends_the_body() {
         assert_eq!(header["kdf"], serde_json::Value::Null);
         ids.push(header["id"].as_str().unwrap().to_string());
     }
-    assert_eq!(ids[0], ids[1], "one message, one id, one key at the server");
+    assert_ne!(ids[0], ids[1], "one id (and key) per recipient's envelope");
 
     // The server's store has the message, and nowhere the body (nor in its outbox).
     let files = data_files(data.path());
@@ -264,13 +264,15 @@ fn server_mode_seal_registers_the_key_and_never_sends_the_body() {
     }
     let db = std::fs::read(data.path().join("securedoc.db")).unwrap_or_default();
     let wal = std::fs::read(data.path().join("securedoc.db-wal")).unwrap_or_default();
-    let id = ids[0].as_bytes();
-    assert!(
-        db.windows(id.len())
-            .chain(wal.windows(id.len()))
-            .any(|w| w == id),
-        "the message is registered"
-    );
+    for id in &ids {
+        let id = id.as_bytes();
+        assert!(
+            db.windows(id.len())
+                .chain(wal.windows(id.len()))
+                .any(|w| w == id),
+            "every envelope is registered"
+        );
+    }
 }
 
 #[test]
@@ -352,4 +354,280 @@ fn server_mode_seal_explains_what_went_wrong() {
     assert!(String::from_utf8(usage.stderr)
         .unwrap()
         .contains("--token-file"));
+}
+
+/// The opener's key request: what a recipient's browser sends for `id`.
+/// Returns the status and, on success, the content key.
+fn release_key(
+    addr: &str,
+    id: &str,
+    recipient: &str,
+    password: &str,
+) -> (u16, Option<envelope_core::ContentKey>) {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+    let request = envelope_core::KeyRequest::new();
+    let response = reqwest::blocking::Client::new()
+        .post(format!("http://{addr}/api/v1/keys/release"))
+        .header("Origin", "null")
+        .json(&serde_json::json!({
+            "message_id": id,
+            "recipient": recipient,
+            "password": password,
+            "public_key": STANDARD.encode(request.public_key()),
+        }))
+        .send()
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().unwrap();
+    let key = (status == 200).then(|| {
+        let field = |name: &str| STANDARD.decode(body[name].as_str().unwrap()).unwrap();
+        request
+            .open(id, &field("enc"), &field("ciphertext"))
+            .unwrap()
+    });
+    (status, key)
+}
+
+/// Item: one content key per recipient envelope. Carol, a co-recipient,
+/// gets her own envelope's key with her own password, then seals an envelope
+/// "from" alice to bob reusing her id and key. Cryptographically it is a
+/// valid envelope (her key opens it); but bob's opener asks the key server
+/// for that id as bob, and the key server refuses: the id is carol's alone.
+#[test]
+fn a_co_recipient_cannot_forge_an_envelope_to_another_recipient() {
+    let data = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let password = "Tangerine-Lighthouse-42";
+    std::fs::write(work.path().join("pw"), password).unwrap();
+    for address in ["bob@example.net", "carol@example.org"] {
+        let created = securedoc(data.path())
+            .args([
+                "admin",
+                "account",
+                "create",
+                "--address",
+                address,
+                "--password-file",
+            ])
+            .arg(work.path().join("pw"))
+            .output()
+            .unwrap();
+        assert!(
+            created.status.success(),
+            "{}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+    }
+    let token = securedoc(data.path())
+        .args(["admin", "token", "create", "--name", "clinic"])
+        .output()
+        .unwrap();
+    std::fs::write(work.path().join("token"), &token.stdout).unwrap();
+    let (_server, addr) = start_server(data.path());
+    let sealed = Command::cargo_bin("securedoc")
+        .unwrap()
+        .current_dir(work.path())
+        .args([
+            "seal",
+            "--from",
+            "alice@clinic.example",
+            "--to",
+            "bob@example.net",
+            "--to",
+            "carol@example.org",
+        ])
+        .args([
+            "--subject",
+            "Results",
+            "--body",
+            "Your results are normal.",
+            "--out-dir",
+            "out",
+        ])
+        .args([
+            "--key-server",
+            &format!("http://{addr}"),
+            "--token-file",
+            "token",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        sealed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sealed.stderr)
+    );
+    let header = |to: &str| -> envelope_core::Header {
+        let page =
+            std::fs::read_to_string(work.path().join(format!("out/securedoc-{to}.html"))).unwrap();
+        let text = securedoc_templates::envelope_text_from_html(&page).unwrap();
+        envelope_core::header_from_text(text).unwrap()
+    };
+    let (bob, carol) = (header("bob@example.net"), header("carol@example.org"));
+    assert_ne!(bob.id, carol.id);
+
+    // Carol opens her own envelope, as she may.
+    let (status, carol_key) = release_key(&addr, &carol.id, "carol@example.org", password);
+    assert_eq!(status, 200);
+    let carol_key = carol_key.unwrap();
+    // Her key is not bob's: it does not open bob's envelope.
+    let bob_page =
+        std::fs::read_to_string(work.path().join("out/securedoc-bob@example.net.html")).unwrap();
+    let bob_bytes =
+        envelope_core::from_text(securedoc_templates::envelope_text_from_html(&bob_page).unwrap())
+            .unwrap();
+    assert!(envelope_core::Envelope::parse(&bob_bytes)
+        .unwrap()
+        .unlock_with_key(&carol_key)
+        .is_err());
+
+    // The forgery: her id and key, "from" alice, to bob.
+    let mut forged_header = carol.clone();
+    forged_header.to = "bob@example.net".into();
+    let sealer = envelope_core::Sealer::new(forged_header, carol_key.clone()).unwrap();
+    let mut forged = sealer.head(&[]).unwrap();
+    forged.extend(
+        sealer
+            .encrypt_payload(
+                b"Subject: Urgent\r\n\r\nWire the fee to account 666.\r\n",
+                |_| {},
+            )
+            .unwrap(),
+    );
+    let envelope = envelope_core::Envelope::parse(&forged).unwrap();
+    assert_eq!(envelope.header().from, "alice@clinic.example");
+    assert!(
+        envelope.unlock_with_key(&carol_key).is_ok(),
+        "a well-formed envelope under carol's key"
+    );
+
+    // Bob's opener asks for the forged envelope's key, as bob, with bob's password: refused.
+    let (status, key) = release_key(&addr, &envelope.header().id, "bob@example.net", password);
+    assert_eq!(
+        status, 403,
+        "the key server refuses: bob is not on carol's id"
+    );
+    assert!(key.is_none(), "the opener gets no key");
+    // Bob's own envelope still opens for him.
+    let (status, key) = release_key(&addr, &bob.id, "bob@example.net", password);
+    assert_eq!(status, 200);
+    assert!(envelope_core::Envelope::parse(&bob_bytes)
+        .unwrap()
+        .unlock_with_key(&key.unwrap())
+        .is_ok());
+}
+
+/// `admin token create --from-domain`, `list`, `revoke` as an administrator
+/// runs them, and what a sender then sees from `seal`.
+#[test]
+fn admin_tokens_are_limited_to_from_domains_listed_and_revoked() {
+    let data = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let admin = |args: &[&str]| {
+        let output = securedoc(data.path())
+            .arg("admin")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    };
+    let (code, token, stderr) = admin(&[
+        "token",
+        "create",
+        "--name",
+        "clinic",
+        "--from-domain",
+        "Clinic.Example",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("From clinic.example only"), "{stderr}");
+    std::fs::write(work.path().join("token"), &token).unwrap();
+    let (code, _, stderr) = admin(&[
+        "token",
+        "create",
+        "--name",
+        "bad",
+        "--from-domain",
+        "not a domain",
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("is not a domain like clinic.example"),
+        "{stderr}"
+    );
+
+    let (code, list, _) = admin(&["token", "list"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        list.starts_with("clinic\tcreated ") && list.contains("\tactive\tFrom clinic.example"),
+        "{list}"
+    );
+    assert!(
+        !list.contains(token.trim()),
+        "the token is never shown again"
+    );
+
+    let (_server, addr) = start_server(data.path());
+    let seal = |from: &str| {
+        let output = Command::cargo_bin("securedoc")
+            .unwrap()
+            .current_dir(work.path())
+            .args([
+                "seal",
+                "--from",
+                from,
+                "--to",
+                "bob@example.net",
+                "--subject",
+                "x",
+                "--body",
+                "y",
+                "--force",
+            ])
+            .args([
+                "-o",
+                "out.html",
+                "--key-server",
+                &format!("http://{addr}"),
+                "--token-file",
+                "token",
+            ])
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    };
+    assert_eq!(seal("alice@clinic.example").0, Some(0));
+    let (code, stderr) = seal("alice@elsewhere.example");
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("refused the message")
+            && stderr.contains("only From clinic.example, not alice@elsewhere.example"),
+        "{stderr}"
+    );
+
+    let (code, _, stderr) = admin(&["token", "revoke", "--name", "clinic"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("Revoked the token of sender 'clinic'"),
+        "{stderr}"
+    );
+    let (_, list, _) = admin(&["token", "list"]);
+    assert!(list.contains("\trevoked 20"), "{list}");
+    let (code, stderr) = seal("alice@clinic.example");
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("refused the token"), "{stderr}");
+    let (code, _, stderr) = admin(&["token", "revoke", "--name", "nobody"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("there is no sender named 'nobody'"),
+        "{stderr}"
+    );
 }

@@ -1,5 +1,11 @@
 //! Senders register messages: `POST /api/v1/messages`.
+//!
+//! One envelope = one id = one content key = one recipient: a message to
+//! three people is three envelopes, registered together. The key server
+//! releases each key only to its one recipient, so a co-recipient cannot use
+//! their own key to forge an envelope "from" the sender to anyone else.
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
@@ -10,51 +16,211 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::AppState;
-use crate::{Error, NewMessage, RecipientStatus};
+use crate::{now, Error, NewEnvelope, NewMessage, Sender};
+
+/// At most this many envelopes (recipients) per registration.
+pub const MAX_ENVELOPES: usize = 500;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/messages", post(register))
 }
 
-/// The request: the message and its content key. The key server never sees
-/// the message body: only what it needs to release the key.
-#[derive(Deserialize)]
+/// The request body: `{"message": {...}}`.
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct RegisterRequest {
-    message: NewMessage,
-    /// The content key, base64 (32 bytes).
-    content_key: String,
+    message: MessageRegistration,
+}
+
+/// A message and its envelopes, as a sender registers them. The key server
+/// never sees the message body: only what it needs to release each key.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageRegistration {
+    /// The sender's From address (checked against the token's From domains).
+    pub from: String,
+    /// Expiry, Unix seconds.
+    pub expires: Option<i64>,
+    /// The sender's flags, as in the envelope headers.
+    pub flags: envelope_core::Flags,
+    /// Security level.
+    pub security: envelope_core::SecurityLevel,
+    /// One per recipient, each with its own id and key.
+    pub envelopes: Vec<EnvelopeRegistration>,
+}
+
+/// One recipient's envelope.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvelopeRegistration {
+    /// The envelope header's id: 32 lowercase hex digits, fresh for this envelope.
+    pub id: String,
+    /// The envelope's one recipient.
+    pub recipient: String,
+    /// This envelope's content key, base64 (32 bytes).
+    pub content_key: String,
+}
+
+/// What the sender learns about each envelope's recipient.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct RegisteredEnvelope {
+    /// The envelope id.
+    pub id: String,
+    /// Its recipient (lowercased).
+    pub recipient: String,
+    /// Whether the recipient has a confirmed account.
+    pub registered: bool,
+    /// The recipient's personal security phrase, if they enabled it: the
+    /// sealer shows it in this envelope.
+    pub phrase: Option<String>,
 }
 
 #[derive(Serialize)]
 struct RegisterResponse {
-    recipients: Vec<RecipientStatus>,
+    envelopes: Vec<RegisteredEnvelope>,
+}
+
+impl MessageRegistration {
+    /// The shape the key server accepts: 1 to 500 envelopes, each with a
+    /// fresh id of its own and one valid recipient, a valid From, no past expiry.
+    fn validate(&self) -> Result<(), Error> {
+        let bad = |why: String| Err(Error::Unprocessable(why));
+        envelope_core::validate_address("from", &self.from).map_err(Error::Unprocessable)?;
+        if self.envelopes.is_empty() || self.envelopes.len() > MAX_ENVELOPES {
+            return bad(format!(
+                "a message has 1 to {MAX_ENVELOPES} envelopes (one per recipient)"
+            ));
+        }
+        let mut ids = std::collections::HashSet::new();
+        let mut recipients = std::collections::HashSet::new();
+        for envelope in &self.envelopes {
+            let id = &envelope.id;
+            if id.len() != 32 || !id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+                return bad("an envelope id is 32 lowercase hex digits".into());
+            }
+            if !ids.insert(id.as_str()) {
+                return bad(format!(
+                    "two envelopes share the id {id}: every recipient's envelope needs its own id and content key"
+                ));
+            }
+            envelope_core::validate_address("recipient", &envelope.recipient)
+                .map_err(Error::Unprocessable)?;
+            if !recipients.insert(envelope.recipient.to_ascii_lowercase()) {
+                return bad(format!(
+                    "{} has two envelopes; a message has one envelope per recipient",
+                    envelope.recipient
+                ));
+            }
+        }
+        if self.expires.is_some_and(|e| e <= now()) {
+            return bad("expires is in the past".into());
+        }
+        Ok(())
+    }
+}
+
+/// The request, parsed only once the token is known good; an old client's
+/// shape (one id and key for all recipients) gets a sentence saying so.
+fn parse(body: &[u8]) -> Result<MessageRegistration, Error> {
+    serde_json::from_slice::<RegisterRequest>(body)
+        .map(|request| request.message)
+        .map_err(|e| {
+            let shared_key = serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .is_some_and(|v| {
+                    v.get("content_key").is_some() || v["message"].get("recipients").is_some()
+                });
+            Error::Unprocessable(if shared_key {
+                "this key server registers one envelope per recipient, each with its own id and \
+                 content key ({\"message\": {\"from\", \"expires\", \"flags\", \"security\", \
+                 \"envelopes\": [{\"id\", \"recipient\", \"content_key\"}]}}); update securedoc"
+                    .into()
+            } else {
+                format!("the message registration is malformed: {e}")
+            })
+        })
 }
 
 async fn register(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Json(request): Json<RegisterRequest>,
+    body: Bytes,
 ) -> Result<Json<RegisterResponse>, Error> {
     let sender = authenticate(&state, &headers).await?;
-    let key = Zeroizing::new(
-        STANDARD
-            .decode(&request.content_key)
-            .map_err(|_| Error::Unprocessable("content_key must be base64".into()))?,
-    );
-    if key.len() != 32 {
-        return Err(Error::Unprocessable("content_key must be 32 bytes".into()));
+    let message = parse(&body)?;
+    message.validate()?;
+    if !sender.may_send_from(&message.from) {
+        return Err(Error::Forbidden(format!(
+            "the sender token '{}' may register messages only From {}, not {}",
+            sender.name,
+            sender.from_domains.join(", "),
+            message.from
+        )));
     }
-    let sealed = state.master_key.seal(&request.message.id, &key);
-    let recipients = state
+    let mut envelopes = Vec::with_capacity(message.envelopes.len());
+    for envelope in &message.envelopes {
+        let key = Zeroizing::new(STANDARD.decode(&envelope.content_key).map_err(|_| {
+            Error::Unprocessable(format!(
+                "the content key for {} is not base64",
+                envelope.recipient
+            ))
+        })?);
+        if key.len() != 32 {
+            return Err(Error::Unprocessable(format!(
+                "the content key for {} must be 32 bytes",
+                envelope.recipient
+            )));
+        }
+        envelopes.push(NewEnvelope {
+            id: envelope.id.clone(),
+            recipient: envelope.recipient.clone(),
+            sealed_key: state.master_key.seal(&envelope.id, &key),
+        });
+    }
+    let shared = NewMessage {
+        from: message.from.clone(),
+        expires: message.expires,
+        flags: message.flags,
+        security: message.security,
+    };
+    let statuses = state
         .store
-        .register_message(&sender, &request.message, &sealed)
+        .register_envelopes(&sender.id, &shared, &envelopes)
         .await?;
-    Ok(Json(RegisterResponse { recipients }))
+    let mut answer = Vec::with_capacity(statuses.len());
+    for (envelope, status) in envelopes.into_iter().zip(statuses) {
+        let recipient = envelope.recipient.to_ascii_lowercase();
+        if status.phrase.is_some() {
+            // Any sender token can learn any registered recipient's phrase (a
+            // sealer must show it); every such disclosure is on record.
+            tracing::info!(
+                sender = %sender.name,
+                recipient = %recipient,
+                message_id = %envelope.id,
+                "gave a sender a recipient's security phrase"
+            );
+            state
+                .store
+                .audit(
+                    Some(&recipient),
+                    Some(&envelope.id),
+                    &format!("sender:{}", sender.name),
+                    "phrase_disclosed",
+                )
+                .await?;
+        }
+        answer.push(RegisteredEnvelope {
+            id: envelope.id,
+            recipient,
+            registered: status.registered,
+            phrase: status.phrase,
+        });
+    }
+    Ok(Json(RegisterResponse { envelopes: answer }))
 }
 
 /// The sender behind `Authorization: Bearer <token>`.
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, Error> {
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Sender, Error> {
     let token = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())

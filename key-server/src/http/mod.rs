@@ -1,9 +1,13 @@
 //! HTTP: one `AppState`, one router, one error-to-response mapping.
 
+mod connections;
 mod health;
 mod messages;
+mod observed;
 mod portal;
 mod release;
+
+pub use messages::{EnvelopeRegistration, MessageRegistration, RegisteredEnvelope};
 
 use std::sync::Arc;
 
@@ -11,6 +15,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use serde_json::json;
+
+pub(crate) use connections::{serve_connections, ConnectionLimits};
 
 use crate::password::PasswordHasher;
 use crate::{Config, Error, Mailer, MasterKey, PasswordPolicy, Store};
@@ -104,7 +110,7 @@ pub fn app(state: AppState) -> Router {
 /// Opens the store and the master key from `config`, binds, and serves until
 /// Ctrl-C or SIGTERM. `ready` gets the bound address (port 0 picks one).
 pub async fn serve(config: &Config, ready: impl FnOnce(std::net::SocketAddr)) -> Result<(), Error> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+    crate::create_private_dir(&config.data_dir).map_err(|e| {
         Error::Config(format!(
             "cannot create the data directory {}: {e}",
             config.data_dir.display()
@@ -127,16 +133,31 @@ pub async fn serve(config: &Config, ready: impl FnOnce(std::net::SocketAddr)) ->
             }
         }
     });
+    let limits = ConnectionLimits {
+        header: std::time::Duration::from_secs(config.header_timeout_seconds.max(1)),
+        // Never shorter than the request timeout: a slow answer is not an idle connection.
+        idle: std::time::Duration::from_secs(
+            config
+                .idle_timeout_seconds
+                .max(config.request_timeout_seconds.saturating_add(5)),
+        ),
+    };
+    if let Some(listen) = config.metrics_listen {
+        let bound = crate::metrics::serve_metrics(listen, limits).await?;
+        tracing::info!("serving metrics on http://{bound}/metrics");
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
     ready(listener.local_addr()?);
-    axum::serve(
+    let request_timeout = std::time::Duration::from_secs(config.request_timeout_seconds.max(1));
+    serve_connections(
         listener,
-        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        observed::observed(app(state), request_timeout),
+        limits,
+        shutdown_signal(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    .await;
     Ok(())
 }
 
@@ -166,6 +187,7 @@ impl IntoResponse for Error {
             ),
             Error::Unprocessable(why) => (StatusCode::UNPROCESSABLE_ENTITY, why.clone()),
             Error::Conflict(why) => (StatusCode::CONFLICT, why.clone()),
+            Error::Forbidden(why) => (StatusCode::FORBIDDEN, why.clone()),
             _ => {
                 // Logged once here; the client learns nothing about the internals.
                 tracing::error!(error = %self, "request failed");

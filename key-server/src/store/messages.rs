@@ -1,59 +1,46 @@
 //! Messages, their recipients and their (sealed) content keys.
-
-use serde::{Deserialize, Serialize};
+//!
+//! Each row of `messages` is one recipient's envelope: its own id, its own
+//! content key and exactly one recipient. (Rows registered by releases before
+//! per-envelope keys may carry several recipients under one id; they keep
+//! opening.) A co-recipient therefore holds no key that opens, or that the key
+//! server would release for, anyone else's envelope.
 
 use super::Store;
 use crate::{now, Error};
 
-/// A message a sender registers before sealing its envelopes.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+/// What every envelope of a message shares, as the sender registers it.
+#[derive(Debug, Clone)]
 pub struct NewMessage {
-    /// Message id from the envelope header (32 lowercase hex digits).
-    pub id: String,
-    /// Recipient addresses.
-    pub recipients: Vec<String>,
+    /// The sender's From address.
+    pub from: String,
     /// Expiry, Unix seconds.
     pub expires: Option<i64>,
-    /// The sender's flags, as in the envelope header.
+    /// The sender's flags, as in the envelope headers.
     pub flags: envelope_core::Flags,
     /// Security level.
     pub security: envelope_core::SecurityLevel,
 }
 
-/// What the sender learns about each recipient.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One recipient's envelope: its id, its recipient and its content key,
+/// already sealed under the master key.
+#[derive(Debug, Clone)]
+pub struct NewEnvelope {
+    /// Message id from the envelope header (32 lowercase hex digits).
+    pub id: String,
+    /// The one address the key is released to.
+    pub recipient: String,
+    /// The content key sealed under the master key.
+    pub sealed_key: String,
+}
+
+/// What the sender learns about an envelope's recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecipientStatus {
-    /// The address.
-    pub address: String,
     /// Whether the recipient has a confirmed account.
     pub registered: bool,
     /// The recipient's personal security phrase, if they enabled it.
     pub phrase: Option<String>,
-}
-
-impl NewMessage {
-    fn validate(&self) -> Result<(), Error> {
-        let bad = |why: &str| Err(Error::Unprocessable(why.into()));
-        if self.id.len() != 32
-            || !self
-                .id
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            return bad("id must be 32 lowercase hex digits");
-        }
-        if self.recipients.is_empty() || self.recipients.len() > 500 {
-            return bad("a message has 1 to 500 recipients");
-        }
-        for address in &self.recipients {
-            envelope_core::validate_address("recipient", address).map_err(Error::Unprocessable)?;
-        }
-        if self.expires.is_some_and(|e| e <= now()) {
-            return bad("expires is in the past");
-        }
-        Ok(())
-    }
 }
 
 /// A message's key and what decides whether it may be released:
@@ -61,43 +48,49 @@ impl NewMessage {
 type KeyRow = (Option<String>, Option<i64>, i64, Option<i64>);
 
 impl Store {
-    /// Registers a message with its content key already sealed under the
-    /// master key; returns each recipient's status.
-    pub async fn register_message(
+    /// Registers the envelopes of one message, each with its own id, key and
+    /// recipient, all or none; returns each recipient's status, in order.
+    /// An id registered already is a conflict, never an overwrite.
+    pub async fn register_envelopes(
         &self,
         sender_id: &str,
         message: &NewMessage,
-        sealed_key: &str,
+        envelopes: &[NewEnvelope],
     ) -> Result<Vec<RecipientStatus>, Error> {
-        message.validate()?;
+        let flags = serde_json::to_string(&message.flags).expect("flags serialise");
+        let security = serde_json::to_value(message.security).expect("a level serialises");
+        let security = security.as_str().expect("a level is a string");
+        let from = message.from.to_ascii_lowercase();
+        let created = now();
         let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO messages (id, sender_id, created_at, expires_at, flags, security, sealed_key)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&message.id)
-        .bind(sender_id)
-        .bind(now())
-        .bind(message.expires)
-        .bind(serde_json::to_string(&message.flags).expect("flags serialise"))
-        .bind(serde_json::to_value(message.security).expect("level serialises").as_str().unwrap_or("high").to_string())
-        .bind(sealed_key)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                return Err(Error::Conflict(format!(
-                    "message {} is registered already",
-                    message.id
-                )))
-            }
-            other => other?,
-        };
-        let mut statuses = Vec::new();
-        for address in &message.recipients {
-            let address = address.to_ascii_lowercase();
-            sqlx::query("INSERT INTO message_recipients (message_id, address) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(&message.id)
+        let mut statuses = Vec::with_capacity(envelopes.len());
+        for envelope in envelopes {
+            let inserted = sqlx::query(
+                "INSERT INTO messages (id, sender_id, created_at, expires_at, flags, security, sealed_key, from_address)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&envelope.id)
+            .bind(sender_id)
+            .bind(created)
+            .bind(message.expires)
+            .bind(&flags)
+            .bind(security)
+            .bind(&envelope.sealed_key)
+            .bind(&from)
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    return Err(Error::Conflict(format!(
+                        "message id {} is registered already; seal again (every envelope gets a fresh id)",
+                        envelope.id
+                    )))
+                }
+                other => other?,
+            };
+            let address = envelope.recipient.to_ascii_lowercase();
+            sqlx::query("INSERT INTO message_recipients (message_id, address) VALUES ($1, $2)")
+                .bind(&envelope.id)
                 .bind(&address)
                 .execute(&mut *tx)
                 .await?;
@@ -115,11 +108,7 @@ impl Store {
                 ),
                 None => (false, None),
             };
-            statuses.push(RecipientStatus {
-                address,
-                registered,
-                phrase,
-            });
+            statuses.push(RecipientStatus { registered, phrase });
         }
         tx.commit().await?;
         Ok(statuses)

@@ -12,8 +12,9 @@ use sqlx::AnyPool;
 
 pub use accounts::{Account, NewAccount};
 pub use limits::Limit;
-pub use messages::{NewMessage, RecipientStatus};
+pub use messages::{NewEnvelope, NewMessage, RecipientStatus};
 pub use registration::{LinkPurpose, Profile, Registered, SecurityAnswer};
+pub use senders::{Revoked, Sender, SenderInfo};
 
 use crate::Error;
 

@@ -128,16 +128,21 @@ fn hex_random() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A registration body: message `id` for bob@example.net, with [`KEY`].
 pub fn message(id: &str, expires: Option<i64>) -> Value {
+    message_to(id, "Bob@Example.net", expires)
+}
+
+/// A registration body: one envelope, `id`, for `recipient`, with [`KEY`].
+pub fn message_to(id: &str, recipient: &str, expires: Option<i64>) -> Value {
     json!({
         "message": {
-            "id": id,
-            "recipients": ["Bob@Example.net", "carol@example.org"],
+            "from": "alice@clinic.example",
             "expires": expires,
             "flags": {"reply": true, "reply_all": true, "forward": true, "print": false, "read_receipt": false},
-            "security": "high"
-        },
-        "content_key": STANDARD.encode(KEY),
+            "security": "high",
+            "envelopes": [{"id": id, "recipient": recipient, "content_key": STANDARD.encode(KEY)}]
+        }
     })
 }
 
@@ -166,7 +171,8 @@ pub async fn raw_sealed_key(url: &str, id: &str) -> Option<String> {
     key
 }
 
-/// Registers message `id` for `recipients` through the sender API.
+/// Registers message `id` for its one recipient through the sender API
+/// (one envelope = one id = one key = one recipient: `recipients` has exactly one).
 pub async fn register(server: &Server, id: &str, recipients: &[&str], expires: Option<i64>) {
     register_with(server, id, recipients, expires, "high").await
 }
@@ -184,10 +190,15 @@ pub async fn register_with(
         .create_sender(&format!("sender-{id}"))
         .await
         .unwrap();
-    let mut body = message(id, expires);
-    body["message"]["recipients"] = json!(recipients);
+    assert_eq!(
+        recipients.len(),
+        1,
+        "an envelope id is registered for exactly one recipient; register one id per recipient"
+    );
+    let mut body = message_to(id, recipients[0], expires);
     body["message"]["security"] = json!(security);
-    assert_eq!(post(server, Some(&token), &body).await.0, 200);
+    let (status, answer) = post(server, Some(&token), &body).await;
+    assert_eq!(status, 200, "{answer}");
 }
 
 /// Asks for a message's key; returns the status, the body and, on success,

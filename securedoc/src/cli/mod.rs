@@ -3,6 +3,7 @@
 mod admin;
 mod inspect;
 mod open;
+mod register;
 mod seal;
 mod send;
 mod serve;

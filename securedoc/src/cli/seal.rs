@@ -13,10 +13,11 @@ use envelope_core::{
 use indicatif::{ProgressBar, ProgressStyle};
 use securedoc_templates::EnvelopePage;
 
+use super::register::{read_token, register, Registration, ServerEnvelope};
 use super::PassphraseSource;
+use crate::display::printable;
 use crate::envelope_file::seal_to_file;
 use crate::input::{check_output, format_size, format_time, parse_expiry, parse_size, read_file};
-use key_server::{NewMessage, RecipientStatus};
 
 /// Inputs larger than this get a progress bar (when stderr is a terminal).
 const PROGRESS_THRESHOLD: usize = 8 << 20;
@@ -185,33 +186,31 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
                     .as_deref()
                     .expect("clap requires --token-file"),
             )?;
-            let id = random_id();
-            let registration = NewMessage {
-                id: hex(&id),
-                recipients: args.to.clone(),
+            let security = args.security.into();
+            let envelopes = register(&Registration {
+                origin: &origin,
+                token: &token,
+                from: &args.from,
+                recipients: &args.to,
                 expires: expires.map(|e| e.as_second()),
                 flags: info(&args.to[0]).flags,
-                security: args.security.into(),
-            };
-            let cek = ContentKey::generate();
-            let statuses = register_message(&origin, &token, &registration, &cek)?;
+                security,
+            })?;
             Mode::Server {
                 origin,
-                id,
-                security: registration.security,
-                cek,
-                statuses,
+                security,
+                envelopes,
             }
         }
     };
     if let Some(dir) = &args.out_dir {
         // Created only now, so a run that fails on its inputs leaves nothing behind.
-        std::fs::create_dir_all(dir)
+        key_server::create_private_dir(dir)
             .with_context(|| format!("cannot create the directory {}", dir.display()))?;
     }
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let mut check = Some(scope.spawn(|| eml_check(&message)));
-        for (to, path) in args.to.iter().zip(&outputs) {
+        for (index, (to, path)) in args.to.iter().zip(&outputs).enumerate() {
             let (header, cek) = match &mode {
                 Mode::Passphrase(_) => (
                     info(to).passphrase_header(DEFAULT_M_KIB, DEFAULT_T, DEFAULT_P)?,
@@ -219,17 +218,14 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
                 ),
                 Mode::Server {
                     origin,
-                    id,
                     security,
-                    cek,
-                    statuses,
+                    envelopes,
                 } => {
-                    let mut header = info(to).server_header(*id, origin, *security)?;
-                    header.phrase = statuses
-                        .iter()
-                        .find(|s| s.address.eq_ignore_ascii_case(to))
-                        .and_then(|s| s.phrase.clone());
-                    (header, cek.clone())
+                    // This recipient's own id and key: nobody else's envelope shares them.
+                    let envelope = &envelopes[index];
+                    let mut header = info(to).server_header(envelope.id, origin, *security)?;
+                    header.phrase = envelope.status.phrase.clone();
+                    (header, envelope.cek.clone())
                 }
             };
             let page = EnvelopePage::new(&header);
@@ -260,16 +256,16 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
         Ok(())
     })?;
     if let Mode::Server {
-        origin, statuses, ..
+        origin, envelopes, ..
     } = &mode
     {
-        for status in statuses {
-            let state = if status.registered {
+        for (to, envelope) in args.to.iter().zip(envelopes) {
+            let state = if envelope.status.registered {
                 "registered"
             } else {
                 "not registered yet: the envelope offers Register"
             };
-            eprintln!("{}: {state}", status.address);
+            eprintln!("{}: {state}", printable(to));
         }
         eprintln!("Registered the message at {origin}; recipients open it with their key-server password.");
     }
@@ -418,79 +414,12 @@ fn progress_bar(len: usize, path: &Path) -> ProgressBar {
 enum Mode {
     /// One random key per envelope, wrapped under the passphrase.
     Passphrase(zeroize::Zeroizing<Vec<u8>>),
-    /// One key for the message, held by the key server.
+    /// One id and key per envelope, held by the key server for that
+    /// envelope's recipient only.
     Server {
         origin: String,
-        /// The message id all its envelopes share.
-        id: [u8; 16],
         security: SecurityLevel,
-        cek: ContentKey,
-        statuses: Vec<RecipientStatus>,
+        /// In the order of `--to`.
+        envelopes: Vec<ServerEnvelope>,
     },
-}
-
-fn random_id() -> [u8; 16] {
-    let mut id = [0u8; 16];
-    getrandom::getrandom(&mut id).expect("the operating system's random number generator failed");
-    id
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn read_token(path: &Path) -> anyhow::Result<String> {
-    let token = String::from_utf8(read_file(path).context("cannot read the token file")?)
-        .map_err(|_| anyhow::anyhow!("{} does not hold a token", path.display()))?;
-    let token = token.trim();
-    if token.is_empty() {
-        bail!(
-            "{} is empty; create a token with `securedoc admin token create --name NAME`",
-            path.display()
-        );
-    }
-    Ok(token.to_string())
-}
-
-/// Registers the message and its content key at the key server; the message
-/// body never leaves this machine.
-fn register_message(
-    origin: &str,
-    token: &str,
-    message: &NewMessage,
-    cek: &ContentKey,
-) -> anyhow::Result<Vec<RecipientStatus>> {
-    use base64::Engine;
-    #[derive(serde::Deserialize)]
-    struct Registered {
-        recipients: Vec<RecipientStatus>,
-    }
-    let body = serde_json::json!({
-        "message": message,
-        "content_key": base64::engine::general_purpose::STANDARD.encode(cek.as_bytes()),
-    });
-    let response = reqwest::blocking::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()?
-        .post(format!("{origin}/api/v1/messages"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .with_context(|| format!("cannot reach the key server at {origin}"))?;
-    let status = response.status();
-    if status.is_success() {
-        let registered: Registered = response
-            .json()
-            .with_context(|| format!("{origin} did not answer like a securedoc key server"))?;
-        return Ok(registered.recipients);
-    }
-    let reason = response
-        .json::<serde_json::Value>()
-        .ok()
-        .and_then(|v| v["error"].as_str().map(String::from))
-        .unwrap_or_else(|| status.to_string());
-    if status == reqwest::StatusCode::UNAUTHORIZED {
-        bail!("the key server at {origin} refused the token ({reason}); check --token-file");
-    }
-    bail!("the key server at {origin} refused the message: {reason}")
 }

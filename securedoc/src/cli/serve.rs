@@ -1,16 +1,30 @@
-//! `securedoc serve`: the key server.
+//! `securedoc serve`: the key server, with its log.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, ValueEnum};
+use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Configuration file (TOML); `SECUREDOC_*` environment variables override it.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// How the log on stderr is written: `human` lines, or `json` (one object
+    /// per line, for a log collector). `RUST_LOG` chooses what is logged
+    /// (default `info`).
+    #[arg(long, value_enum, default_value_t = LogFormat::Human, env = "SECUREDOC_LOG_FORMAT")]
+    log_format: LogFormat,
+}
+
+/// The log's shape on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
 }
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -18,6 +32,7 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    install_log(args.log_format)?;
     let config = key_server::Config::load(args.config.as_deref())?;
     runtime()?.block_on(key_server::serve(&config, |addr| {
         eprintln!(
@@ -27,6 +42,34 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
     }))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Sends the server's `tracing` events to stderr, filtered by `RUST_LOG`.
+/// What the key server logs says what happened, never a secret: request
+/// lines carry the method, the path without its query, status and latency.
+fn install_log(format: LogFormat) -> anyhow::Result<()> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(directives) if !directives.trim().is_empty() => EnvFilter::try_new(&directives)
+            .with_context(|| {
+                format!("RUST_LOG '{directives}' is not a log filter like 'info' or 'key_server=debug'")
+            })?,
+        _ => EnvFilter::new("info"),
+    };
+    let log = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let installed = match format {
+        LogFormat::Human => log
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => log
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
+    installed.map_err(|e| anyhow::anyhow!("cannot start the log: {e}"))
 }
 
 /// A database URL without its password, for logs.

@@ -42,7 +42,7 @@ pub fn admin(args: AdminArgs) -> anyhow::Result<ExitCode> {
 
 /// The store the server would use, created if it does not exist yet.
 async fn open_store(config: &key_server::Config) -> anyhow::Result<key_server::Store> {
-    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+    key_server::create_private_dir(&config.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",
             config.data_dir.display()

@@ -1,0 +1,155 @@
+//! Server mode: registering a message's envelopes at the key server.
+//!
+//! Every recipient's envelope gets a fresh id and a fresh content key; the
+//! key server releases each key only to that envelope's recipient. The
+//! message body never leaves this machine.
+
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use envelope_core::{ContentKey, Flags, SecurityLevel};
+use key_server::{EnvelopeRegistration, MessageRegistration, RegisteredEnvelope};
+
+use crate::display::printable;
+use crate::input::read_file;
+
+/// One recipient's envelope in server mode.
+pub struct ServerEnvelope {
+    /// Its own message id.
+    pub id: [u8; 16],
+    /// Its own content key.
+    pub cek: ContentKey,
+    /// What the key server said about its recipient.
+    pub status: RegisteredEnvelope,
+}
+
+/// What the key server needs to know about the message.
+pub struct Registration<'a> {
+    pub origin: &'a str,
+    pub token: &'a str,
+    pub from: &'a str,
+    pub recipients: &'a [String],
+    pub expires: Option<i64>,
+    pub flags: Flags,
+    pub security: SecurityLevel,
+}
+
+/// Makes one id and key per recipient and registers them, all in one request.
+/// Returns the envelopes in the order of `recipients`.
+pub fn register(registration: &Registration) -> anyhow::Result<Vec<ServerEnvelope>> {
+    let keys: Vec<([u8; 16], ContentKey)> = registration
+        .recipients
+        .iter()
+        .map(|_| (random_id(), ContentKey::generate()))
+        .collect();
+    let message = MessageRegistration {
+        from: registration.from.to_string(),
+        expires: registration.expires,
+        flags: registration.flags,
+        security: registration.security,
+        envelopes: registration
+            .recipients
+            .iter()
+            .zip(&keys)
+            .map(|(to, (id, cek))| EnvelopeRegistration {
+                id: hex(id),
+                recipient: to.clone(),
+                content_key: STANDARD.encode(cek.as_bytes()),
+            })
+            .collect(),
+    };
+    let statuses = post(registration.origin, registration.token, &message)?;
+    if statuses.len() != keys.len()
+        || statuses
+            .iter()
+            .zip(&message.envelopes)
+            .any(|(status, sent)| status.id != sent.id)
+    {
+        bail!(
+            "{} did not answer like a securedoc key server (the envelopes it registered are not the ones sent)",
+            registration.origin
+        );
+    }
+    Ok(keys
+        .into_iter()
+        .zip(statuses)
+        .map(|((id, cek), status)| ServerEnvelope { id, cek, status })
+        .collect())
+}
+
+/// The sender token from `path`.
+pub fn read_token(path: &Path) -> anyhow::Result<String> {
+    let token = String::from_utf8(read_file(path).context("cannot read the token file")?)
+        .map_err(|_| anyhow::anyhow!("{} does not hold a token", path.display()))?;
+    let token = token.trim();
+    if token.is_empty() {
+        bail!(
+            "{} is empty; create a token with `securedoc admin token create --name NAME`",
+            path.display()
+        );
+    }
+    Ok(token.to_string())
+}
+
+/// Posts the registration. Never follows a redirect: content keys go to the
+/// origin sealed in the envelopes and nowhere else.
+fn post(
+    origin: &str,
+    token: &str,
+    message: &MessageRegistration,
+) -> anyhow::Result<Vec<RegisteredEnvelope>> {
+    #[derive(serde::Deserialize)]
+    struct Registered {
+        envelopes: Vec<RegisteredEnvelope>,
+    }
+    let response = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?
+        .post(format!("{origin}/api/v1/messages"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "message": message }))
+        .send()
+        .with_context(|| format!("cannot reach the key server at {origin}"))?;
+    let status = response.status();
+    if status.is_redirection() {
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .map(|l| printable(&String::from_utf8_lossy(l.as_bytes())).into_owned())
+            .unwrap_or_else(|| "nowhere".into());
+        bail!(
+            "the key server at {origin} answered with a redirect ({status}) to {location}; \
+             securedoc never sends content keys to another address. If that address is the \
+             real key server, give it with --key-server"
+        );
+    }
+    if status.is_success() {
+        let registered: Registered = response
+            .json()
+            .with_context(|| format!("{origin} did not answer like a securedoc key server"))?;
+        return Ok(registered.envelopes);
+    }
+    let body = response.json::<serde_json::Value>().ok();
+    let reason = body
+        .as_ref()
+        .and_then(|v| v["message"].as_str().or_else(|| v["error"].as_str()))
+        .map(|r| printable(r).into_owned())
+        .unwrap_or_else(|| status.to_string());
+    if status == reqwest::StatusCode::UNAUTHORIZED {
+        bail!("the key server at {origin} refused the token ({reason}); check --token-file");
+    }
+    bail!("the key server at {origin} refused the message: {reason}")
+}
+
+fn random_id() -> [u8; 16] {
+    let mut id = [0u8; 16];
+    getrandom::getrandom(&mut id).expect("the operating system's random number generator failed");
+    id
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
