@@ -6,7 +6,7 @@
 // with extractable = false, stored in IndexedDB as the CryptoKey object itself
 // (browsers keep it so that no script can export its bytes). The key server
 // holds the public half; a remembered open signs
-//   "securedoc-remember-v1\n" + message id + "\n" + lower(recipient) + "\n" + public_key
+//   "securedoc-remember-v1\n" + message id + "\n" + ASCII-lowercased recipient + "\n" + public_key
 // where public_key is that request's own one-time HPKE key (base64, as sent),
 // so a signature is useless to anyone without that request's private key,
 // which never leaves the decryptor. (docs/OPENER.md, docs/PROTOCOL.md)
@@ -24,8 +24,10 @@ function securedocRemember() {
     return btoa(binary);
   };
 
+  // Addresses compare ASCII-case-insensitively, as the key server compares them.
+  const lower = (address) => address.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
   // One entry per key server and address: "<origin>\n<address>".
-  const entryKey = (keyServer, recipient) => keyServer + "\n" + recipient.toLowerCase();
+  const entryKey = (keyServer, recipient) => keyServer + "\n" + lower(recipient);
 
   function database() {
     return new Promise((resolve, reject) => {
@@ -88,7 +90,7 @@ function securedocRemember() {
 
     /** The `remembered` field of a release request (runs in the decryptor). */
     async proof(remembered, messageId, recipient, publicKey) {
-      const bound = "securedoc-remember-v1\n" + messageId + "\n" + recipient.toLowerCase() + "\n" + publicKey;
+      const bound = "securedoc-remember-v1\n" + messageId + "\n" + lower(recipient) + "\n" + publicKey;
       const signature = await subtle.sign({ name: "ECDSA", hash: "SHA-256" }, remembered.privateKey, new TextEncoder().encode(bound));
       return { id: remembered.id, signature: toBase64(signature) };
     },

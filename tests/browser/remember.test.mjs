@@ -33,7 +33,8 @@ function publicKeyFromRaw(raw) {
 
 /** What the key server checks (docs/PROTOCOL.md): the signature over the bound string. */
 function boundString(messageId, recipient, publicKey) {
-  return `securedoc-remember-v1\n${messageId}\n${recipient.toLowerCase()}\n${publicKey}`;
+  const lower = recipient.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+  return `securedoc-remember-v1\n${messageId}\n${lower}\n${publicKey}`;
 }
 
 /**
@@ -84,7 +85,7 @@ test("the remembered key signs the bound string, and another local page can use 
   const context = await env.browser.newContext();
   try {
     const messageId = randomBytes(16).toString("hex");
-    const recipient = "Dana@Example.net";
+    const recipient = "Dana.Ünal@Example.net";
     const keyServer = "https://keys.example";
     const ephemeral = randomBytes(32).toString("base64");
     const opener = await context.newPage();
