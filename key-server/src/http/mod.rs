@@ -4,12 +4,14 @@ mod connections;
 mod health;
 mod messages;
 mod observed;
-mod portal;
+mod pages;
 mod release;
 
 pub use messages::{EnvelopeRegistration, MessageRegistration, RegisteredEnvelope};
 
 use std::sync::Arc;
+
+use tokio::sync::Notify;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -32,8 +34,10 @@ pub struct AppState {
     pub passwords: PasswordHasher,
     /// Limits from the configuration.
     pub settings: Settings,
-    /// Where the server's mail goes.
+    /// Where the server's mail goes (through the queue in the store).
     pub mailer: Mailer,
+    /// Wakes this replica's mail worker when a handler queues a mail.
+    pub mail_wake: Arc<Notify>,
 }
 
 /// The limits handlers apply, from [`Config`].
@@ -61,6 +65,8 @@ pub struct Settings {
     pub reset_attempts: i64,
     /// "Remember me" lasts this long, seconds.
     pub remember_seconds: i64,
+    /// How the mail queue retries and keeps rows.
+    pub mail_queue: crate::mail_worker::MailQueueSettings,
 }
 
 impl AppState {
@@ -89,8 +95,15 @@ impl AppState {
                 reset_link_seconds: i64::from(config.reset_link_minutes) * 60,
                 reset_attempts: config.reset_attempts.max(1).into(),
                 remember_seconds: i64::from(config.remember_days) * 86_400,
+                mail_queue: crate::mail_worker::MailQueueSettings {
+                    from: config.mail_from.clone(),
+                    max_attempts: config.mail_max_attempts.max(1).into(),
+                    retry_seconds: config.mail_retry_seconds.into(),
+                    retention_seconds: i64::from(config.mail_retention_days) * 86_400,
+                },
             },
             mailer: Mailer::new(config.smtp_url.as_deref(), &config.outbox_dir())?,
+            mail_wake: Arc::new(Notify::new()),
         })
     }
 }
@@ -101,7 +114,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .merge(messages::router())
         .merge(release::router())
-        .merge(portal::router())
+        .merge(pages::router())
         // Requests are small JSON documents; anything larger is refused before it is read.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
         .with_state(state)
@@ -119,6 +132,14 @@ pub async fn serve(config: &Config, ready: impl FnOnce(std::net::SocketAddr)) ->
     let master_key = MasterKey::load_or_create(&config.master_key_file())?;
     let store = Store::connect(&config.database_url()).await?;
     let state = AppState::new(config, store.clone(), master_key)?;
+    // The server's mail goes through the queue in the store; this replica's
+    // worker sends its share.
+    crate::mail_worker::spawn(
+        store.clone(),
+        state.mailer.clone(),
+        state.settings.mail_queue.clone(),
+        state.mail_wake.clone(),
+    );
     // Expired and retained-too-long keys are deleted on a schedule, not only
     // when someone asks for them: a key past its time must not linger at rest.
     let retention = i64::from(config.retention_days) * 86_400;
