@@ -25,7 +25,7 @@ async function securedoc(args) {
   try {
     return await execFileAsync(securedocBin(), args, { env: { ...process.env, ...env.serverEnv }, maxBuffer: 16 << 20 });
   } catch (error) {
-    throw new Error(`securedoc ${args.join(" ")} failed:\n${error.stderr || error.message}`);
+    throw new Error(`securedoc ${args.join(" ")} failed:\n${error.stderr || error.message}`, { cause: error });
   }
 }
 
@@ -112,7 +112,7 @@ before(async () => {
     try {
       if ((await fetch(env.origin + "/healthz")).ok) break;
     } catch (error) {
-      if (i > 100) throw new Error(`securedoc serve did not answer:\n${env.serverLog}`);
+      if (i > 100) throw new Error(`securedoc serve did not answer:\n${env.serverLog}`, { cause: error });
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
