@@ -67,8 +67,19 @@ pub struct Config {
     /// Without `smtp_url`, each mail is written here as an .eml file
     /// (`SECUREDOC_OUTBOX`); default: `outbox` in the data directory.
     pub outbox_dir: Option<PathBuf>,
-    /// The From of the server's mail (`SECUREDOC_MAIL_FROM`).
+    /// The From of the server's mail (`SECUREDOC_MAIL_FROM`). Set it to an
+    /// address on a domain you send from (SPF, DKIM): its domain is also the
+    /// Message-ID's. The default uses `securedoc.localhost`, a name reserved
+    /// for local use (RFC 6761): a real-looking address that can be nobody's.
     pub mail_from: String,
+    /// Attempts to send one of the server's mails before giving up.
+    pub mail_max_attempts: u32,
+    /// The first retry of a mail waits this long, seconds; each next one
+    /// twice as long (at most an hour).
+    pub mail_retry_seconds: u32,
+    /// Sent and given-up rows of the mail queue are deleted after this many
+    /// days (their bodies, which hold links, as soon as they are sent).
+    pub mail_retention_days: u32,
     /// How long an e-mail confirmation link works, hours.
     pub confirm_link_hours: u32,
     /// How long a password-reset link works, minutes.
@@ -115,7 +126,10 @@ impl Default for Config {
             retention_days: 30,
             smtp_url: None,
             outbox_dir: None,
-            mail_from: "Secure messages <no-reply@localhost>".into(),
+            mail_from: "Secure messages <no-reply@securedoc.localhost>".into(),
+            mail_max_attempts: 8,
+            mail_retry_seconds: 30,
+            mail_retention_days: 7,
             confirm_link_hours: 24,
             reset_link_minutes: 60,
             reset_attempts: 5,

@@ -15,6 +15,7 @@ mod config;
 mod error;
 mod http;
 mod mail;
+mod mail_worker;
 mod master_key;
 mod metrics;
 mod password;
@@ -29,13 +30,15 @@ pub use http::{
     RegisteredEnvelope, Settings,
 };
 pub use mail::{MailAttachment, Mailer};
+pub use mail_worker::MailQueueSettings;
 pub use master_key::MasterKey;
 pub use password::PasswordHasher;
 pub use policy::{history_candidates, PasswordPolicy, Person, Preset, Violation};
 pub use private_fs::create_private_dir;
 pub use store::{
-    Account, Limit, LinkPurpose, NewAccount, NewEnvelope, NewMessage, Profile, RecipientStatus,
-    Registered, RememberedKey, Revoked, SecurityAnswer, Sender, SenderInfo, Store,
+    Account, Limit, LinkPurpose, NewAccount, NewEnvelope, NewMessage, NewRegistration,
+    PendingRegistration, Profile, QueuedMail, RecipientStatus, RememberedKey, Removed, Revoked,
+    SecurityAnswer, Sender, SenderInfo, Store,
 };
 
 /// Seconds since the Unix epoch, now.

@@ -1,11 +1,18 @@
 //! Outgoing mail through lettre: an SMTP relay in production, or a local
 //! outbox directory (one .eml file per mail) as the embedded default, so the
 //! demo and the tests need no mail server. Used by the key server (account
-//! links) and by `securedoc send` (notifications).
+//! links, through the queue in `mail_worker`) and by `securedoc send`
+//! (notifications, sent directly).
+//!
+//! Every mail has a `Message-ID` on the domain of its From (RFC 5322 expects
+//! one, and large mailbox providers junk mail without it); the key server's
+//! own mail is also marked `Auto-Submitted: auto-generated` (RFC 3834), so
+//! out-of-office replies do not answer a no-reply address.
 
 use std::path::{Path, PathBuf};
 
-use lettre::message::header::ContentType;
+use lettre::address::Envelope;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{FileTransport, Message, SmtpTransport, Transport};
 use securedoc_templates::Email;
@@ -67,7 +74,19 @@ impl Mailer {
         }
     }
 
-    /// Builds the message: text and HTML alternatives, then the attachments.
+    /// Builds a mail the key server sends by itself (account links): as
+    /// [`Mailer::compose`], marked `Auto-Submitted: auto-generated`.
+    pub fn compose_automatic(from: &str, to: &str, email: &Email) -> Result<Message, Error> {
+        let mut message = Mailer::compose(from, to, email, Vec::new())?;
+        message.headers_mut().insert_raw(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-generated".into(),
+        ));
+        Ok(message)
+    }
+
+    /// Builds the message: text and HTML alternatives, then the attachments,
+    /// with a Message-ID on the From address's domain.
     pub fn compose(
         from: &str,
         to: &str,
@@ -80,8 +99,15 @@ impl Mailer {
             })
         };
         let alternative = MultiPart::alternative_plain_html(email.text.clone(), email.html.clone());
+        let from = mailbox("from", from)?;
+        let message_id = format!(
+            "<{}@{}>",
+            crate::hex(&crate::random::<16>()),
+            from.email.domain()
+        );
         let builder = Message::builder()
-            .from(mailbox("from", from)?)
+            .message_id(Some(message_id))
+            .from(from)
             .to(mailbox("to", to)?)
             .subject(&email.subject);
         let message = if attachments.is_empty() {
@@ -108,6 +134,30 @@ impl Mailer {
             }),
             Mailer::Smtp(transport) => transport
                 .send(message)
+                .map(drop)
+                .map_err(|e| Error::Mail(format!("the SMTP relay refused the message: {e}"))),
+        }
+    }
+
+    /// Sends an already rendered message (from the queue) to `to`, with
+    /// `from`'s address as the envelope sender (blocking).
+    pub fn send_raw_blocking(&self, from: &str, to: &str, bytes: &[u8]) -> Result<(), Error> {
+        let address = |value: &str| {
+            value
+                .parse::<Mailbox>()
+                .map(|m| m.email)
+                .map_err(|_| Error::Mail(format!("{value} is not a mail address")))
+        };
+        let envelope = Envelope::new(Some(address(from)?), vec![address(to)?])
+            .map_err(|e| Error::Mail(format!("no envelope for the mail: {e}")))?;
+        match self {
+            Mailer::Outbox(transport, dir) => {
+                transport.send_raw(&envelope, bytes).map(drop).map_err(|e| {
+                    Error::Mail(format!("cannot write to the outbox {}: {e}", dir.display()))
+                })
+            }
+            Mailer::Smtp(transport) => transport
+                .send_raw(&envelope, bytes)
                 .map(drop)
                 .map_err(|e| Error::Mail(format!("the SMTP relay refused the message: {e}"))),
         }

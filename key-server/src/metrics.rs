@@ -71,7 +71,10 @@ pub(crate) async fn serve_metrics(
             let text = handle.render();
             async move {
                 (
-                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+                    [(
+                        header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
                     text,
                 )
             }

@@ -68,7 +68,13 @@ async fn hostile_requests(backend: Backend) {
     short_key["message"]["envelopes"][0]["content_key"] = json!(STANDARD.encode([1u8; 16]));
     let (status, body) = post(&server, Some(&token), &short_key).await;
     assert_eq!((status, body["error"].as_str()), (422, Some("bad_request")));
-    assert!(body["message"].as_str().unwrap().contains("must be 32 bytes"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("must be 32 bytes"),
+        "{body}"
+    );
 
     let mut bad_id = message(id, None);
     bad_id["message"]["envelopes"][0]["id"] = json!("../../etc/passwd");

@@ -80,6 +80,52 @@ fn pairs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)>
     form.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
+/// Waits until the outbox holds `n` mails (the pages queue mail after they
+/// answer; the worker writes it soon after), then takes them all.
+async fn wait_mails(server: &Server, n: usize) -> Vec<(String, String, String)> {
+    let dir = server.data_dir.path().join("outbox");
+    for _ in 0..200 {
+        let count = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            })
+            .count();
+        if count >= n {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mails = outbox(server);
+    assert_eq!(mails.len(), n, "mails in the outbox");
+    mails
+}
+
+/// No mail was sent: nothing queued is left and the outbox is empty.
+async fn no_mail(server: &Server) {
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    for _ in 0..100 {
+        if server.store.mail_queue_depth().await.unwrap() == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(outbox(server).is_empty(), "no mail expected");
+}
+
+/// Posts the confirm page of a `/confirm?token=…` link with `password`.
+async fn confirm_with(server: &Server, link: &str, password: &str) -> (u16, String) {
+    let token = link.split("token=").nth(1).unwrap();
+    post_form(
+        server,
+        "/confirm",
+        &[("token", token), ("password", password)],
+    )
+    .await
+}
+
 /// The mails in the outbox, decoded: (to, subject, text body).
 fn outbox(server: &Server) -> Vec<(String, String, String)> {
     let dir = server.data_dir.path().join("outbox");
@@ -178,7 +224,7 @@ async fn registration_journey(backend: Backend) {
     assert!(page.contains(r#"<option value="first_school" selected>"#));
     assert!(!page.contains(PASSWORD), "the password is not sent back");
     assert!(!page.contains("Hillside"), "answers are not sent back");
-    assert!(outbox(&server).is_empty());
+    no_mail(&server).await;
 
     // Other mistakes each name their field.
     for (changes, message) in [
@@ -200,6 +246,10 @@ async fn registration_journey(backend: Backend) {
         ),
         (vec![("phrase", "")], "Enable my personal security phrase"),
         (vec![("last_name", "")], "This field is required."),
+        (
+            vec![("first_name", "Bob http://evil.example")],
+            "Use letters, spaces and the characters",
+        ),
     ] {
         let (code, page) = post_form(&server, "/register", &pairs(&with(&good, &changes))).await;
         assert_eq!(code, 422, "{changes:?}");
@@ -210,26 +260,43 @@ async fn registration_journey(backend: Backend) {
     let (code, page) = post_form(&server, "/register", &pairs(&good)).await;
     assert_eq!(code, 200);
     assert!(page.contains("Check your e-mail"));
-    let mails = outbox(&server);
-    assert_eq!(mails.len(), 1);
+    let mails = wait_mails(&server, 1).await;
     let (to, subject, text) = &mails[0];
     assert_eq!(to, "bob@example.net");
     assert_eq!(subject, "Confirm your e-mail address for secure messages");
-    assert!(text.contains("Hello Robert,"));
+    assert!(
+        !text.contains("Robert"),
+        "a name typed before confirmation is not mailed"
+    );
     let confirm = link(text, "/confirm?token=");
-    let (code, body, _) = release(&server, id, "bob@example.net", PASSWORD).await;
-    assert_eq!((code, body["error"].as_str()), (403, Some("unconfirmed")));
+    let (code, _, key) = release(&server, id, "bob@example.net", PASSWORD).await;
+    assert!(
+        code != 200 && key.is_none(),
+        "no key before the address is confirmed"
+    );
     assert_eq!(
         status(&server, id, "bob@example.net").await.1["registered"],
         false
     );
 
+    // The link opens a page with a button; opening it confirms nothing.
     let (code, page) = get(&server, &confirm).await;
     assert_eq!(code, 200);
+    assert!(page.contains("Confirm my address") && page.contains(r#"type="password""#));
+    assert_eq!(
+        status(&server, id, "bob@example.net").await.1["registered"],
+        false
+    );
+    let (code, page) = confirm_with(&server, &confirm, "Not-The-Password-1").await;
+    assert_eq!(code, 422);
+    assert!(page.contains("This is not the password chosen with this registration."));
+    let (code, page) = confirm_with(&server, &confirm, PASSWORD).await;
+    assert_eq!(code, 200);
     assert!(page.contains("bob@example.net is confirmed"));
-    let (code, page) = get(&server, &confirm).await;
+    let (code, page) = confirm_with(&server, &confirm, PASSWORD).await;
     assert_eq!(code, 410, "the link works once");
     assert!(page.contains("This link no longer works"));
+    assert_eq!(get(&server, &confirm).await.0, 410);
     assert_eq!(
         status(&server, id, "bob@example.net").await.1["registered"],
         true
@@ -240,12 +307,11 @@ async fn registration_journey(backend: Backend) {
 
     // The phrase now goes to senders with every new message.
     let token = server.store.create_sender("second").await.unwrap();
-    let mut body = common::message("fedcba9876543210fedcba9876543210", None);
-    body["message"]["recipients"] = json!(["bob@example.net"]);
+    let body = common::message_to("fedcba9876543210fedcba9876543210", "bob@example.net", None);
     let (code, answer) = common::post(&server, Some(&token), &body).await;
-    assert_eq!(code, 200);
-    assert_eq!(answer["recipients"][0]["registered"], true);
-    assert_eq!(answer["recipients"][0]["phrase"], "Blue kettle on Sunday");
+    assert_eq!(code, 200, "{answer}");
+    assert_eq!(answer["envelopes"][0]["registered"], true);
+    assert_eq!(answer["envelopes"][0]["phrase"], "Blue kettle on Sunday");
 
     // Registering again changes nothing; the owner is told by mail, the page says the same.
     let (code, page) = post_form(
@@ -262,8 +328,7 @@ async fn registration_journey(backend: Backend) {
     .await;
     assert_eq!(code, 200);
     assert!(page.contains("Check your e-mail"));
-    let mails = outbox(&server);
-    assert_eq!(mails.len(), 1);
+    let mails = wait_mails(&server, 1).await;
     assert_eq!(
         mails[0].1,
         "You already have an account for secure messages"
@@ -277,7 +342,7 @@ async fn registration_journey(backend: Backend) {
     let (code, page) = post_form(&server, "/register", &pairs(&form("stranger@example.org"))).await;
     assert_eq!(code, 200);
     assert!(page.contains("Check your e-mail"));
-    assert!(outbox(&server).is_empty());
+    no_mail(&server).await;
 }
 
 async fn reset_unlocks(backend: Backend) {
@@ -294,8 +359,8 @@ async fn reset_unlocks(backend: Backend) {
         ],
     );
     assert_eq!(post_form(&server, "/register", &pairs(&good)).await.0, 200);
-    let confirm = link(&outbox(&server)[0].2, "/confirm?token=");
-    assert_eq!(get(&server, &confirm).await.0, 200);
+    let confirm = link(&wait_mails(&server, 1).await[0].2, "/confirm?token=");
+    assert_eq!(confirm_with(&server, &confirm, password).await.0, 200);
 
     // Trustwave: three wrong passwords lock the account.
     for _ in 0..3 {
@@ -309,7 +374,7 @@ async fn reset_unlocks(backend: Backend) {
     assert_eq!(code, 200);
     assert!(page.contains(r#"value="ann@example.org""#));
     let (_, unknown) = post_form(&server, "/forgot", &[("email", "nobody@example.org")]).await;
-    assert!(outbox(&server).is_empty());
+    no_mail(&server).await;
     let (code, known) = post_form(&server, "/forgot", &[("email", "ann@example.org")]).await;
     assert_eq!(code, 200);
     assert_eq!(
@@ -317,7 +382,7 @@ async fn reset_unlocks(backend: Backend) {
         known.replace("ann@example.org", "X"),
         "no user enumeration"
     );
-    let mails = outbox(&server);
+    let mails = wait_mails(&server, 1).await;
     assert_eq!(mails[0].1, "Reset your password for secure messages");
     let reset = link(&mails[0].2, "/reset?token=");
     let token = reset.split("token=").nth(1).unwrap().to_string();
@@ -353,7 +418,7 @@ async fn reset_unlocks(backend: Backend) {
     )
     .await;
     assert_eq!(code, 422);
-    assert!(page.contains("4 attempts left"));
+    assert!(page.contains("These answers do not match, or this link can take no more answers."));
     // The old password, or it with its number moved by one, is refused.
     let (code, page) = post_form(
         &server,
@@ -382,24 +447,25 @@ async fn reset_unlocks(backend: Backend) {
         release(&server, id, "ann@example.org", password).await.0,
         401
     );
-    // The link worked once.
-    assert_eq!(
-        post_form(
-            &server,
-            "/reset",
-            &pairs(&attempt("Rex", "Another#Boat2025"))
-        )
-        .await
-        .0,
-        410
-    );
+    // The link worked once: the right answers again get the refusal.
+    let (code, page) = post_form(
+        &server,
+        "/reset",
+        &pairs(&attempt("Rex", "Another#Boat2025")),
+    )
+    .await;
+    assert_eq!(code, 422);
+    assert!(page.contains("this link can take no more answers"));
     assert_eq!(get(&server, &reset).await.0, 410);
 
     // Five wrong answers use a link up.
+    // Five wrong answer sets use a link up; then even the right answers get
+    // the same answer as wrong ones.
     post_form(&server, "/forgot", &[("email", "ann@example.org")]).await;
-    let reset = link(&outbox(&server)[0].2, "/reset?token=");
+    let reset = link(&wait_mails(&server, 1).await[0].2, "/reset?token=");
     let token = reset.split("token=").nth(1).unwrap().to_string();
-    for left in (0..5).rev() {
+    let mut refusals = Vec::new();
+    for _ in 0..5 {
         let form = [
             ("token", token.as_str()),
             ("answer1", "no"),
@@ -408,14 +474,28 @@ async fn reset_unlocks(backend: Backend) {
             ("password", "Brand#New#Boat99"),
             ("password_confirm", "Brand#New#Boat99"),
         ];
-        let (code, page) = post_form(&server, "/reset", &form).await;
-        if left > 0 {
-            assert!(page.contains(&format!("{left} attempts left")), "{left}");
-        } else {
-            assert_eq!(code, 410);
-            assert!(page.contains("Too many wrong answers"));
-        }
+        refusals.push(post_form(&server, "/reset", &form).await);
     }
+    let right = [
+        ("token", token.as_str()),
+        ("answer1", "Rex"),
+        ("answer2", "Hillside Primary"),
+        ("answer3", "Fiat"),
+        ("password", "Brand#New#Boat99"),
+        ("password_confirm", "Brand#New#Boat99"),
+    ];
+    let used_up = post_form(&server, "/reset", &right).await;
+    assert_eq!(used_up.0, 422);
+    assert!(
+        refusals.iter().all(|wrong| *wrong == used_up),
+        "wrong answers and a used-up link look the same"
+    );
+    assert_eq!(
+        release(&server, id, "ann@example.org", "Brand#New#Boat99")
+            .await
+            .0,
+        401
+    );
 }
 
 async fn security_levels(backend: Backend) {
@@ -449,8 +529,8 @@ async fn security_levels(backend: Backend) {
             .0,
         200
     );
-    let confirm = link(&outbox(&server)[0].2, "/confirm?token=");
-    get(&server, &confirm).await;
+    let confirm = link(&wait_mails(&server, 1).await[0].2, "/confirm?token=");
+    assert_eq!(confirm_with(&server, &confirm, PASSWORD).await.0, 200);
 
     // Medium: the password opens it; "Remember me" (a browser's signing key,
     // not a token) is tested in tests/remember.rs.
@@ -490,7 +570,7 @@ async fn hostile_forms(backend: Backend) {
         assert_eq!(code, 422, "{changes:?}");
         assert!(!page.contains(&long), "a long value is not echoed");
     }
-    assert!(outbox(&server).is_empty());
+    no_mail(&server).await;
     // Pages carry a CSP that allows no inline script and no framing.
     let response = client()
         .get(format!("{}/register?email=fay%40example.org", server.base))
@@ -509,6 +589,16 @@ async fn hostile_forms(backend: Backend) {
     assert_eq!(get(&server, "/confirm?token=made-up").await.0, 410);
     assert_eq!(get(&server, "/reset?token=%00%ff").await.0, 410);
     assert_eq!(get(&server, "/confirm").await.0, 410);
+    assert_eq!(
+        post_form(
+            &server,
+            "/confirm",
+            &[("token", "made-up"), ("password", "x")]
+        )
+        .await
+        .0,
+        410
+    );
     // The live check says which rules a password breaks.
     let response = client()
         .post(format!("{}/api/v1/password/check", server.base))

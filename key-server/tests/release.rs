@@ -78,7 +78,9 @@ async fn release_rules(backend: Backend) {
 
     // Not confirmed yet; not a recipient of this message (403, the same for everyone).
     assert_eq!(
-        release(&server, daves, "dave@example.org", PASSWORD).await.1["error"],
+        release(&server, daves, "dave@example.org", PASSWORD)
+            .await
+            .1["error"],
         "unconfirmed"
     );
     let (status, body, _) = release(&server, id, "eve@example.org", PASSWORD).await;

@@ -24,6 +24,7 @@ pub(crate) const PAGE_TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../pages/layout.html.j2")),
     ("register.html", include_str!("../pages/register.html.j2")),
     ("notice.html", include_str!("../pages/notice.html.j2")),
+    ("confirm.html", include_str!("../pages/confirm.html.j2")),
     ("forgot.html", include_str!("../pages/forgot.html.j2")),
     ("reset.html", include_str!("../pages/reset.html.j2")),
     ("fields.html", include_str!("../pages/fields.html.j2")),
@@ -181,7 +182,7 @@ fn with_language(code: &str, context: Value) -> Value {
     }
 }
 
-/// Renders page `name` (`register`, `notice`, `forgot`, `reset`) in language `code`.
+/// Renders page `name` (`register`, `confirm`, `notice`, `forgot`, `reset`) in language `code`.
 pub fn render_page(name: &str, code: &str, context: Value) -> Result<String, Error> {
     crate::email::environment()
         .get_template(&format!("{name}.html"))?
@@ -190,7 +191,9 @@ pub fn render_page(name: &str, code: &str, context: Value) -> Result<String, Err
 
 /// Renders an account e-mail — `kind` is `confirm`, `already` or `reset` —
 /// with its `link`, in language `code`. The context needs `email`, `name`,
-/// `hours` and `minutes` as the strings use them.
+/// `hours` and `minutes` as the strings use them. The `confirm` mail has no
+/// greeting: it goes to an address nobody has confirmed yet, so it carries
+/// nothing a stranger typed.
 pub fn render_account_email(kind: &str, code: &str, context: Value) -> Result<Email, Error> {
     if !matches!(kind, "confirm" | "already" | "reset") {
         return Err(Error::new(
@@ -263,8 +266,23 @@ mod tests {
             email.subject,
             "Confirm your e-mail address for secure messages"
         );
-        assert!(email.html.contains("&lt;b&gt;Eve"));
-        assert!(!email.html.contains("<b>Eve"));
+        assert!(
+            !email.html.contains("Eve") && !email.text.contains("Eve"),
+            "a name typed before confirmation is not mailed"
+        );
+        let reset = render_account_email(
+            "reset",
+            "en",
+            minijinja::context! {
+                email => "a@example.org",
+                name => "<b>Eve</b>",
+                link => "https://keys.example.org/reset?token=abc",
+                hours => 24, minutes => 60,
+            },
+        )
+        .unwrap();
+        assert!(reset.html.contains("&lt;b&gt;Eve"));
+        assert!(!reset.html.contains("<b>Eve"));
         assert!(email
             .text
             .contains("https://keys.example.org/confirm?token=abc"));

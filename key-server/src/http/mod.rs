@@ -6,7 +6,7 @@ mod error;
 mod health;
 mod messages;
 mod observed;
-mod portal;
+mod pages;
 mod release;
 
 pub use messages::{EnvelopeRegistration, MessageRegistration, RegisteredEnvelope};
@@ -14,6 +14,7 @@ pub use messages::{EnvelopeRegistration, MessageRegistration, RegisteredEnvelope
 use std::sync::Arc;
 
 use axum::Router;
+use tokio::sync::Notify;
 
 pub use client::ClientAddr;
 pub use error::{ApiJson, Kind, Refusal};
@@ -34,8 +35,10 @@ pub struct AppState {
     pub passwords: PasswordHasher,
     /// Limits from the configuration.
     pub settings: Settings,
-    /// Where the server's mail goes.
+    /// Where the server's mail goes (through the queue in the store).
     pub mailer: Mailer,
+    /// Wakes this replica's mail worker when a handler queues a mail.
+    pub mail_wake: Arc<Notify>,
 }
 
 /// The limits handlers apply, from [`Config`].
@@ -65,6 +68,8 @@ pub struct Settings {
     pub remember_seconds: i64,
     /// Proxies whose forwarding headers name the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How the mail queue retries and keeps rows.
+    pub mail_queue: crate::mail_worker::MailQueueSettings,
 }
 
 impl AppState {
@@ -95,8 +100,15 @@ impl AppState {
                 reset_attempts: config.reset_attempts.max(1).into(),
                 remember_seconds: i64::from(config.remember_days) * 86_400,
                 trusted_proxies: config.trusted_proxy_networks()?,
+                mail_queue: crate::mail_worker::MailQueueSettings {
+                    from: config.mail_from.clone(),
+                    max_attempts: config.mail_max_attempts.max(1).into(),
+                    retry_seconds: config.mail_retry_seconds.into(),
+                    retention_seconds: i64::from(config.mail_retention_days) * 86_400,
+                },
             },
             mailer: Mailer::new(config.smtp_url.as_deref(), &config.outbox_dir())?,
+            mail_wake: Arc::new(Notify::new()),
         })
     }
 }
@@ -107,7 +119,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .merge(messages::router())
         .merge(release::router())
-        .merge(portal::router())
+        .merge(pages::router())
         // Requests are small JSON documents; anything larger is refused before it is read.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
         // Every refusal under /api/, even one made before a handler ran, is contract JSON.
@@ -127,6 +139,14 @@ pub async fn serve(config: &Config, ready: impl FnOnce(std::net::SocketAddr)) ->
     let master_key = MasterKey::load_or_create(&config.master_key_file())?;
     let store = Store::connect(&config.database_url()).await?;
     let state = AppState::new(config, store.clone(), master_key)?;
+    // The server's mail goes through the queue in the store; this replica's
+    // worker sends its share.
+    crate::mail_worker::spawn(
+        store.clone(),
+        state.mailer.clone(),
+        state.settings.mail_queue.clone(),
+        state.mail_wake.clone(),
+    );
     // Expired and retained-too-long keys are deleted on a schedule, not only
     // when someone asks for them: a key past its time must not linger at rest.
     let retention = i64::from(config.retention_days) * 86_400;

@@ -38,7 +38,10 @@ pub(crate) fn observed(router: Router, request_timeout: Duration) -> Router {
                 .latency_unit(LatencyUnit::Millis),
         );
     router
-        .layer(middleware::from_fn_with_state(request_timeout, answer_within))
+        .layer(middleware::from_fn_with_state(
+            request_timeout,
+            answer_within,
+        ))
         .layer(middleware::from_fn(crate::metrics::record_http_request))
         .layer(log)
 }

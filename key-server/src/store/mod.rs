@@ -2,9 +2,12 @@
 //! URL, with one set of migrations for both.
 
 mod accounts;
+mod admin;
 mod audit;
 mod limits;
+mod mail_queue;
 mod messages;
+mod pending;
 mod registration;
 mod remembered;
 mod senders;
@@ -13,9 +16,12 @@ use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::AnyPool;
 
 pub use accounts::{Account, NewAccount};
+pub use admin::Removed;
 pub use limits::Limit;
+pub use mail_queue::QueuedMail;
 pub use messages::{NewEnvelope, NewMessage, RecipientStatus};
-pub use registration::{LinkPurpose, Profile, Registered, SecurityAnswer};
+pub use pending::{NewRegistration, PendingRegistration};
+pub use registration::{LinkPurpose, Profile, SecurityAnswer};
 pub use remembered::RememberedKey;
 pub use senders::{Revoked, Sender, SenderInfo};
 

@@ -1,18 +1,17 @@
-//! Registration, e-mailed links (confirm, reset), security questions,
-//! password history and remembered browsers.
+//! Accounts' profiles, reset links, security questions, password history
+//! and remembered browsers. Registrations waiting for confirmation are in
+//! `pending`.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use super::{NewAccount, Store};
+use super::Store;
 use crate::{hex, now, random, Error};
 
 /// Why an e-mailed link was made; a link works only for its own purpose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkPurpose {
-    /// Confirms the address of a new account.
-    Confirm,
     /// Lets the owner of the address set a new password.
     Reset,
 }
@@ -20,19 +19,9 @@ pub enum LinkPurpose {
 impl LinkPurpose {
     fn as_str(self) -> &'static str {
         match self {
-            LinkPurpose::Confirm => "confirm",
             LinkPurpose::Reset => "reset",
         }
     }
-}
-
-/// What registering an address did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Registered {
-    /// A new (unconfirmed) account; an earlier unconfirmed one was replaced.
-    Created,
-    /// The address has a confirmed account already; nothing changed.
-    AlreadyConfirmed,
 }
 
 /// An account's name and language, for pages, e-mails and the password policy.
@@ -62,11 +51,13 @@ pub struct SecurityAnswer {
 }
 
 /// Links, tokens: 256 random bits, URL-safe.
-fn new_token() -> String {
+pub(super) fn new_token() -> String {
     URL_SAFE_NO_PAD.encode(random::<32>())
 }
 
-fn token_hash(token: &str) -> String {
+/// What the store keeps of a token: its SHA-256, so a copy of the database
+/// cannot use the links.
+pub(super) fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 
@@ -82,69 +73,10 @@ impl Store {
         Ok(row.is_some())
     }
 
-    /// Creates an unconfirmed account with its security answers. An earlier
-    /// registration that was never confirmed is replaced (so nobody can
-    /// squat an address by registering it first); a confirmed account is left
-    /// alone.
-    pub async fn register_account(
-        &self,
-        account: &NewAccount,
-        answers: &[(String, String)],
-    ) -> Result<Registered, Error> {
-        let address = account.address.to_ascii_lowercase();
-        let mut tx = self.pool.begin().await?;
-        let existing: Option<(Option<i64>,)> =
-            sqlx::query_as("SELECT confirmed_at FROM accounts WHERE address = $1")
-                .bind(&address)
-                .fetch_optional(&mut *tx)
-                .await?;
-        match existing {
-            Some((Some(_),)) => return Ok(Registered::AlreadyConfirmed),
-            Some((None,)) => {
-                for table in ["security_answers", "account_links", "password_history"] {
-                    sqlx::query(&format!("DELETE FROM {table} WHERE address = $1"))
-                        .bind(&address)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                sqlx::query("DELETE FROM accounts WHERE address = $1")
-                    .bind(&address)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            None => {}
-        }
-        sqlx::query(
-            "INSERT INTO accounts (address, first_name, last_name, language, password_hash, phrase, phrase_enabled, created_at, password_set_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-        )
-        .bind(&address)
-        .bind(&account.first_name)
-        .bind(&account.last_name)
-        .bind(&account.language)
-        .bind(&account.password_hash)
-        .bind(account.phrase.clone())
-        .bind(i64::from(account.phrase.is_some()))
-        .bind(now())
-        .execute(&mut *tx)
-        .await?;
-        for (slot, (question, answer_hash)) in answers.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO security_answers (address, slot, question, answer_hash) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(&address)
-            .bind(slot as i64)
-            .bind(question)
-            .bind(answer_hash)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(Registered::Created)
-    }
-
-    /// A new single-use link token for `address`, valid `ttl` seconds. Earlier
-    /// unused links of the same purpose stop working: only the newest e-mail counts.
+    /// A new single-use link token for `address`, valid `ttl` seconds.
+    /// Earlier links stay good until used or expired: a newer e-mail (asked
+    /// for by anyone who knows the address) must not kill the link the owner
+    /// is using. Once one of them sets a password, the others stop working.
     pub async fn create_link(
         &self,
         address: &str,
@@ -153,15 +85,6 @@ impl Store {
     ) -> Result<String, Error> {
         let address = address.to_ascii_lowercase();
         let token = new_token();
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE account_links SET used_at = $1 WHERE address = $2 AND purpose = $3 AND used_at IS NULL",
-        )
-        .bind(now())
-        .bind(&address)
-        .bind(purpose.as_str())
-        .execute(&mut *tx)
-        .await?;
         sqlx::query(
             "INSERT INTO account_links (token_hash, address, purpose, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -170,9 +93,8 @@ impl Store {
         .bind(purpose.as_str())
         .bind(now())
         .bind(now() + ttl)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await?;
-        tx.commit().await?;
         Ok(token)
     }
 
@@ -214,25 +136,58 @@ impl Store {
         Ok(row.map(|(address,)| address))
     }
 
-    /// Counts a wrong answer on a link's form; at `limit` the link is used
-    /// up. Returns the attempts left.
-    pub async fn link_failure(&self, token: &str, limit: i64) -> Result<i64, Error> {
-        let hash = token_hash(token);
-        let row: Option<(i64,)> = sqlx::query_as(
-            "UPDATE account_links SET failures = failures + 1 WHERE token_hash = $1 RETURNING failures",
+    /// The address of a link of this purpose whatever its state (used up,
+    /// expired): the reset form answers alike for a used-up link and for
+    /// wrong answers, so it needs the address in both cases.
+    pub async fn link_owner(
+        &self,
+        token: &str,
+        purpose: LinkPurpose,
+    ) -> Result<Option<String>, Error> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT address FROM account_links WHERE token_hash = $1 AND purpose = $2",
         )
-        .bind(&hash)
+        .bind(token_hash(token))
+        .bind(purpose.as_str())
         .fetch_optional(&self.pool)
         .await?;
-        let failures = row.map_or(limit, |(f,)| f);
-        if failures >= limit {
-            sqlx::query("UPDATE account_links SET used_at = $1 WHERE token_hash = $2")
-                .bind(now())
-                .bind(&hash)
-                .execute(&self.pool)
-                .await?;
-        }
-        Ok((limit - failures).max(0))
+        Ok(row.map(|(address,)| address))
+    }
+
+    /// Reserves one answer check on a live link, atomically, before the
+    /// (slow) check: at most `limit` checks per link, however many requests
+    /// arrive at once on however many replicas. Returns the link's address,
+    /// or None when the link is used, expired or out of checks.
+    pub async fn reserve_link_attempt(
+        &self,
+        token: &str,
+        purpose: LinkPurpose,
+        limit: i64,
+    ) -> Result<Option<String>, Error> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "UPDATE account_links SET failures = failures + 1
+             WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3
+                 AND failures < $4
+             RETURNING address",
+        )
+        .bind(token_hash(token))
+        .bind(purpose.as_str())
+        .bind(now())
+        .bind(limit)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(address,)| address))
+    }
+
+    /// Gives back a check reserved on a link (the answers were right).
+    pub async fn release_link_attempt(&self, token: &str) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE account_links SET failures = failures - 1 WHERE token_hash = $1 AND failures > 0",
+        )
+        .bind(token_hash(token))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Name, language and password age of an account.
@@ -297,7 +252,8 @@ impl Store {
     /// Sets a new password after a reset: the old hash goes to the history,
     /// the lock and the failure count end (a reset is how a locked-out owner
     /// gets back in), the address counts as confirmed (the link proved it),
-    /// and remembered browsers are forgotten.
+    /// the other reset links stop working, and remembered browsers are
+    /// forgotten.
     pub async fn set_password(&self, address: &str, password_hash: &str) -> Result<(), Error> {
         let address = address.to_ascii_lowercase();
         let at = now();
@@ -319,6 +275,11 @@ impl Store {
         .bind(&address)
         .execute(&mut *tx)
         .await?;
+        sqlx::query("UPDATE account_links SET used_at = $1 WHERE address = $2 AND used_at IS NULL")
+            .bind(at)
+            .bind(&address)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM remembered_browsers WHERE address = $1")
             .bind(&address)
             .execute(&mut *tx)

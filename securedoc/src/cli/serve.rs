@@ -51,7 +51,9 @@ fn install_log(format: LogFormat) -> anyhow::Result<()> {
     let filter = match std::env::var("RUST_LOG") {
         Ok(directives) if !directives.trim().is_empty() => EnvFilter::try_new(&directives)
             .with_context(|| {
-                format!("RUST_LOG '{directives}' is not a log filter like 'info' or 'key_server=debug'")
+                format!(
+                    "RUST_LOG '{directives}' is not a log filter like 'info' or 'key_server=debug'"
+                )
             })?,
         _ => EnvFilter::new("info"),
     };
@@ -59,9 +61,7 @@ fn install_log(format: LogFormat) -> anyhow::Result<()> {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     let installed = match format {
-        LogFormat::Human => log
-            .with_ansi(std::io::stderr().is_terminal())
-            .try_init(),
+        LogFormat::Human => log.with_ansi(std::io::stderr().is_terminal()).try_init(),
         LogFormat::Json => log
             .json()
             .flatten_event(true)

@@ -1,0 +1,335 @@
+//! The recipient's pages (see docs/ACCOUNTS.md): registration, e-mail
+//! confirmation, "Forgot password?" and the reset with security questions;
+//! and the live password check they call. One module per flow; what they
+//! share is here.
+//!
+//! No sessions and no cookies: each step carries what proves it (a
+//! single-use link token from the e-mail), so there is nothing to steal or
+//! forge across sites. Answers that could tell a stranger whether an address
+//! has an account are the same either way (no user enumeration), and come
+//! at once: mail goes through the queue in the store. The e-mail says the
+//! rest, to the owner of the address only.
+
+mod confirm;
+mod forgot;
+mod password_check;
+mod register;
+mod reset;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use securedoc_templates::{
+    context, fill, language, render_account_email, render_page, text, Value, PAGE_CSP,
+    PASSWORD_CHECK_JS, PORTAL_CSS,
+};
+use zeroize::Zeroizing;
+
+use super::AppState;
+use crate::mail::Mailer;
+use crate::policy::{PasswordPolicy, Person};
+use crate::store::Limit;
+use crate::Error;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/register",
+            get(register::register_form).post(register::register),
+        )
+        .route(
+            "/confirm",
+            get(confirm::confirm_form).post(confirm::confirm),
+        )
+        .route("/forgot", get(forgot::forgot_form).post(forgot::forgot))
+        .route("/reset", get(reset::reset_form).post(reset::reset))
+        .route(
+            "/api/v1/password/check",
+            post(password_check::password_check),
+        )
+        .route(
+            "/static/portal.css",
+            get(|| async { asset("text/css", PORTAL_CSS) }),
+        )
+        .route(
+            "/static/password-check.js",
+            get(|| async { asset("text/javascript", PASSWORD_CHECK_JS) }),
+        )
+}
+
+/// Longest name, phrase and answer accepted.
+const MAX_NAME: usize = 100;
+const MAX_PHRASE: usize = 100;
+const MAX_ANSWER: usize = 200;
+
+const HOUR: i64 = 3600;
+/// Registrations of one address: enough for typos, too few to flood its
+/// owner with confirmation mail.
+const REGISTER_PER_ADDRESS: Limit = Limit {
+    max: 3,
+    window_seconds: HOUR,
+};
+/// Form posts that cost Argon2 work or send mail, per client address and flow.
+const POSTS_PER_CLIENT: Limit = Limit {
+    max: 20,
+    window_seconds: HOUR,
+};
+/// Mail sent to one address at anyone's request ("Forgot password?", "you
+/// already have an account").
+const MAIL_PER_ADDRESS: Limit = Limit {
+    max: 3,
+    window_seconds: HOUR,
+};
+/// Answer checks on one account, over all its reset links.
+const RESET_PER_ACCOUNT: Limit = Limit {
+    max: 10,
+    window_seconds: HOUR,
+};
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// A page: its CSP, not cached (forms hold personal data), not framed.
+fn page(status: StatusCode, html: String) -> Response {
+    let mut response = (status, html).into_response();
+    let headers = response.headers_mut();
+    let set = |headers: &mut HeaderMap, name, value: &'static str| {
+        headers.insert(name, HeaderValue::from_static(value));
+    };
+    set(headers, header::CONTENT_TYPE, "text/html; charset=utf-8");
+    set(headers, header::CONTENT_SECURITY_POLICY, PAGE_CSP);
+    set(headers, header::CACHE_CONTROL, "no-store");
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(headers, header::REFERRER_POLICY, "no-referrer");
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    response
+}
+
+fn render(status: StatusCode, name: &str, lang: &str, ctx: Value) -> Response {
+    match render_page(name, lang, ctx) {
+        Ok(html) => page(status, html),
+        Err(error) => {
+            tracing::error!(%error, page = name, "cannot render a page");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// A page of a title and a few paragraphs.
+fn notice(status: StatusCode, lang: &str, title: String, lines: Vec<String>) -> Response {
+    render(status, "notice", lang, context! { title, lines })
+}
+
+/// The language asked for, else the browser's first choice we have, else English.
+fn choose_language(asked: Option<&str>, headers: &HeaderMap) -> &'static str {
+    if let Some(code) = asked.filter(|c| !c.is_empty()) {
+        return language(code);
+    }
+    let accepted = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    // "fr-CH, fr;q=0.9, en;q=0.8": the first primary tag we have a language for.
+    accepted
+        .split(',')
+        .map(|part| {
+            part.split([';', '-'])
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .find_map(|tag| {
+            let code = language(&tag);
+            (code == tag).then_some(code)
+        })
+        .unwrap_or("en")
+}
+
+/// The rules a form lists, as (id, sentence) in `lang`.
+fn rule_list(
+    policy: &PasswordPolicy,
+    lang: &str,
+    with_history: bool,
+) -> Vec<BTreeMap<&'static str, String>> {
+    let mut rules = Vec::new();
+    let mut add = |id: &'static str, sentence: String| {
+        rules.push(BTreeMap::from([("id", id.to_string()), ("text", sentence)]));
+    };
+    let values = [
+        ("min", policy.min_len.to_string()),
+        ("max", policy.max_len.to_string()),
+        ("n", policy.history.to_string()),
+        ("chars", refused(policy)),
+    ];
+    let t = |key: &str| fill(&text(lang, &format!("rules.{key}")), &values);
+    add(
+        "min_len",
+        t(if policy.max_len < 128 {
+            "length_range"
+        } else {
+            "length_min"
+        }),
+    );
+    if policy.digit {
+        add("digit", t("digit"));
+    }
+    if policy.letter && !policy.mixed_case {
+        add("letter", t("letter"));
+    }
+    if policy.mixed_case {
+        add("mixed_case", t("mixed_case"));
+    }
+    if policy.special {
+        add(
+            "special",
+            t(if policy.refused_specials.is_empty() {
+                "special"
+            } else {
+                "special_not"
+            }),
+        );
+    }
+    if policy.no_personal {
+        add("personal", t("personal"));
+    }
+    if policy.not_a_word {
+        add("word", t("word"));
+    }
+    if policy.not_guessable {
+        add("guessable", t("guessable"));
+    }
+    if with_history && policy.history > 0 {
+        add("history", t("history"));
+    }
+    rules
+}
+
+fn refused(policy: &PasswordPolicy) -> String {
+    policy
+        .refused_specials
+        .chars()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+/// What is wrong with a new password and its confirmation, for `person`, in
+/// `lang`: the field to mark and what to say (one sentence per broken rule).
+fn new_password_error(
+    policy: &PasswordPolicy,
+    password: &str,
+    confirm: &str,
+    person: &Person<'_>,
+    lang: &str,
+) -> Option<(&'static str, String)> {
+    if password.is_empty() {
+        return Some(("password", text(lang, "errors.required")));
+    }
+    let broken = policy.check(password, person);
+    if !broken.is_empty() {
+        let values = [
+            ("min", policy.min_len.to_string()),
+            ("max", policy.max_len.to_string()),
+            ("chars", refused(policy)),
+        ];
+        let sentences: Vec<String> = broken
+            .iter()
+            .map(|v| fill(&text(lang, &format!("violations.{}", v.rule)), &values))
+            .collect();
+        return Some(("password", sentences.join(" ")));
+    }
+    (password != confirm).then(|| ("password_confirm", text(lang, "errors.password_mismatch")))
+}
+
+/// Answers are compared case- and space-insensitively: "Rex", " rex " and
+/// "REX" are one answer (CRES compares exactly, which locks out people who
+/// typed a capital once; the entropy lost is a few bits at most).
+fn normalise_answer(answer: &str) -> Zeroizing<String> {
+    Zeroizing::new(
+        answer
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase(),
+    )
+}
+
+fn printable(value: &str) -> bool {
+    !value.chars().any(char::is_control)
+}
+
+/// The client's address, for per-client limits and the audit.
+fn client(peer: SocketAddr) -> String {
+    peer.ip().to_string()
+}
+
+/// Names are letters of any script, spaces and `-'.` only: they appear in
+/// mail and on pages, so nothing else gets in (no links, no markup).
+fn valid_name(name: &str) -> bool {
+    name.chars()
+        .all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '.' | '\u{2019}'))
+}
+
+/// The page for a request refused by a limit: 429 and when to come back.
+fn rate_limited(lang: &str, limit: Limit) -> Response {
+    let mut response = notice(
+        StatusCode::TOO_MANY_REQUESTS,
+        lang,
+        text(lang, "limits.title"),
+        vec![fill(
+            &text(lang, "limits.body"),
+            &[("minutes", (limit.window_seconds / 60).to_string())],
+        )],
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(limit.window_seconds));
+    response
+}
+
+/// Renders an account e-mail and queues it; the worker sends it. `name`
+/// is only given for confirmed accounts: what a stranger typed is never
+/// mailed to the owner of an address.
+async fn queue_account_email(
+    state: &AppState,
+    kind: &str,
+    lang: &str,
+    to: &str,
+    name: &str,
+    link: String,
+) -> Result<(), Error> {
+    let settings = &state.settings;
+    let email = render_account_email(
+        kind,
+        lang,
+        context! {
+            email => to,
+            name => name,
+            link => link,
+            hours => settings.confirm_link_seconds / 3600,
+            minutes => settings.reset_link_seconds / 60,
+        },
+    )
+    .map_err(|e| Error::Mail(format!("cannot render the {kind} e-mail: {e}")))?;
+    let message = Mailer::compose_automatic(&settings.mail_from, to, &email)?;
+    state
+        .store
+        .enqueue_mail(kind, &to.to_ascii_lowercase(), &message.formatted())
+        .await?;
+    state.mail_wake.notify_one();
+    Ok(())
+}
