@@ -19,6 +19,18 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# rust-toolchain.toml pins the Rust release by number. A machine whose
+# "stable" toolchain is that release has it only under the name "stable", and
+# rustup would try to download it again under its number: give it that name.
+pinned="$(sed -n 's/^channel = "\(.*\)"$/\1/p' rust-toolchain.toml)"
+host="$(rustc +stable -vV | sed -n 's/^host: //p')"
+toolchains="${RUSTUP_HOME:-$HOME/.rustup}/toolchains"
+if [ -n "$pinned" ] && [ ! -e "$toolchains/$pinned-$host" ] \
+  && [ "$(rustc +stable --version | cut -d' ' -f2)" = "$pinned" ]; then
+  say "naming the stable toolchain $pinned (pinned in rust-toolchain.toml)"
+  ln -s "stable-$host" "$toolchains/$pinned-$host"
+fi
+
 # The wasm32 target for the embedded decryptor.
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the Rust target wasm32-unknown-unknown"
@@ -39,8 +51,9 @@ if ! command -v just >/dev/null 2>&1; then
 fi
 
 # Node packages for the browser tests and the benchmark (playwright-core drives
-# Debian's Chromium; it never downloads a browser of its own).
-if [ ! -d tests/browser/node_modules/playwright-core ]; then
+# Debian's Chromium; it never downloads a browser of its own), and the
+# JavaScript's linter and formatter (eslint, prettier).
+if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/node_modules/eslint ] || [ ! -d tests/browser/node_modules/prettier ]; then
   say "installing the browser-test packages (npm ci)"
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -24,3 +24,7 @@ CREATE TABLE remembered_keys (
 );
 
 CREATE INDEX remembered_keys_by_address ON remembered_keys (address);
+
+-- The bearer tokens "Remember me" used before: any page on file:// could
+-- read them. Every remembered browser signs in again once.
+DROP TABLE remembered_browsers;

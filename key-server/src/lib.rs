@@ -3,7 +3,7 @@
 //! The securedoc key server. Senders (the CLI, the mail hook) register each
 //! message: its id, recipients, expiry, flags and its content key, which is
 //! stored only sealed under the server's master key. Recipients, later, get
-//! that key released to them after their password is checked (DESIGN.md §4).
+//! that key released to them after their password is checked (docs/ARCHITECTURE.md §3).
 //!
 //! State lives in the store (SQLite by default, PostgreSQL for several
 //! replicas), never in process memory, so replicas behind a load balancer agree.
@@ -36,7 +36,7 @@ pub use password::PasswordHasher;
 pub use policy::{history_candidates, PasswordPolicy, Person, Preset, Violation};
 pub use private_fs::create_private_dir;
 pub use store::{
-    Account, Limit, LinkPurpose, NewAccount, NewEnvelope, NewMessage, NewRegistration,
+    Account, Limit, LinkPurpose, MailStatus, NewAccount, NewEnvelope, NewMessage, NewRegistration,
     PendingRegistration, Profile, QueuedMail, RecipientStatus, RememberedKey, Removed, Revoked,
     SecurityAnswer, Sender, SenderInfo, Store,
 };

@@ -1,4 +1,4 @@
-//! Password policies: one preset per system securedoc replaces (DESIGN.md §5),
+//! Password policies: one preset per system securedoc replaces (docs/ACCOUNTS.md),
 //! each stating its rules in words the registration page shows, and checking
 //! them. `nist` is the default: length, not a common or guessable password,
 //! no composition rules (NIST SP 800-63B).

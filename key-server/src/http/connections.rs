@@ -24,7 +24,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::time::{Instant, Sleep};
 use tower_http::add_extension::AddExtension;
 
@@ -92,14 +92,14 @@ pub(crate) async fn serve_connections(
 
 /// A stream that fails with `TimedOut` once no byte has moved either way for
 /// `idle`. One connection is one task, so one timer serves both directions.
-struct IdleTimeout {
-    stream: TcpStream,
+struct IdleTimeout<S> {
+    stream: S,
     idle: Duration,
     deadline: Pin<Box<Sleep>>,
 }
 
-impl IdleTimeout {
-    fn new(stream: TcpStream, idle: Duration) -> IdleTimeout {
+impl<S> IdleTimeout<S> {
+    fn new(stream: S, idle: Duration) -> IdleTimeout<S> {
         IdleTimeout {
             stream,
             idle,
@@ -124,7 +124,7 @@ impl IdleTimeout {
     }
 }
 
-impl AsyncRead for IdleTimeout {
+impl<S: AsyncRead + Unpin> AsyncRead for IdleTimeout<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -144,7 +144,7 @@ impl AsyncRead for IdleTimeout {
     }
 }
 
-impl AsyncWrite for IdleTimeout {
+impl<S: AsyncWrite + Unpin> AsyncWrite for IdleTimeout<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -189,5 +189,42 @@ impl AsyncWrite for IdleTimeout {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const IDLE: Duration = Duration::from_secs(1);
+
+    #[tokio::test]
+    async fn a_connection_where_nothing_moves_times_out() {
+        let (_client, server) = tokio::io::duplex(64);
+        let mut server = IdleTimeout::new(server, IDLE);
+        let started = Instant::now();
+        let error = server.read(&mut [0u8; 8]).await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        assert!(started.elapsed() >= IDLE);
+    }
+
+    #[tokio::test]
+    async fn bytes_that_keep_moving_keep_it_open() {
+        let (mut client, server) = tokio::io::duplex(64);
+        let mut server = IdleTimeout::new(server, IDLE);
+        tokio::spawn(async move {
+            for _ in 0..5 {
+                tokio::time::sleep(IDLE / 3).await;
+                client.write_all(b"x").await.unwrap();
+            }
+        });
+        let mut byte = [0u8; 1];
+        for _ in 0..5 {
+            server.read_exact(&mut byte).await.unwrap();
+        }
+        // More than one idle period in all, and still open; then the client
+        // hangs up (its end is dropped): end of stream, not a timeout.
+        assert_eq!(server.read(&mut byte).await.unwrap(), 0);
     }
 }

@@ -66,10 +66,10 @@ pub struct Settings {
     pub reset_attempts: i64,
     /// "Remember me" lasts this long, seconds.
     pub remember_seconds: i64,
-    /// Proxies whose forwarding headers name the client.
-    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How the mail queue retries and keeps rows.
     pub mail_queue: crate::mail_worker::MailQueueSettings,
+    /// Proxies whose forwarding headers name the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl AppState {
@@ -99,13 +99,13 @@ impl AppState {
                 reset_link_seconds: i64::from(config.reset_link_minutes) * 60,
                 reset_attempts: config.reset_attempts.max(1).into(),
                 remember_seconds: i64::from(config.remember_days) * 86_400,
-                trusted_proxies: config.trusted_proxy_networks()?,
                 mail_queue: crate::mail_worker::MailQueueSettings {
                     from: config.mail_from.clone(),
                     max_attempts: config.mail_max_attempts.max(1).into(),
                     retry_seconds: config.mail_retry_seconds.into(),
                     retention_seconds: i64::from(config.mail_retention_days) * 86_400,
                 },
+                trusted_proxies: config.trusted_proxy_networks()?,
             },
             mailer: Mailer::new(config.smtp_url.as_deref(), &config.outbox_dir())?,
             mail_wake: Arc::new(Notify::new()),
@@ -178,14 +178,17 @@ pub async fn serve(config: &Config, ready: impl FnOnce(std::net::SocketAddr)) ->
                 .max(config.request_timeout_seconds.saturating_add(5)),
         ),
     };
-    if let Some(listen) = config.metrics_listen {
-        let bound = crate::metrics::serve_metrics(listen, limits).await?;
-        tracing::info!("serving metrics on http://{bound}/metrics");
-    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
+    let metrics = match config.metrics_listen {
+        Some(listen) => Some(crate::metrics::serve_metrics(listen, limits).await?),
+        None => None,
+    };
     ready(listener.local_addr()?);
+    if let Some(bound) = metrics {
+        tracing::info!("serving metrics on http://{bound}/metrics");
+    }
     let request_timeout = std::time::Duration::from_secs(config.request_timeout_seconds.max(1));
     serve_connections(
         listener,

@@ -18,7 +18,7 @@ use sqlx::AnyPool;
 pub use accounts::{Account, NewAccount};
 pub use admin::Removed;
 pub use limits::Limit;
-pub use mail_queue::QueuedMail;
+pub use mail_queue::{MailStatus, QueuedMail};
 pub use messages::{NewEnvelope, NewMessage, RecipientStatus};
 pub use pending::{NewRegistration, PendingRegistration};
 pub use registration::{LinkPurpose, Profile, SecurityAnswer};

@@ -280,7 +280,7 @@ impl Store {
             .bind(&address)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM remembered_browsers WHERE address = $1")
+        sqlx::query("DELETE FROM remembered_keys WHERE address = $1")
             .bind(&address)
             .execute(&mut *tx)
             .await?;

@@ -23,7 +23,9 @@ pub struct ServeArgs {
 /// The log's shape on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum LogFormat {
+    /// One readable line per event.
     Human,
+    /// One JSON object per line.
     Json,
 }
 
@@ -35,11 +37,19 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     install_log(args.log_format)?;
     let config = key_server::Config::load(args.config.as_deref())?;
     runtime()?.block_on(key_server::serve(&config, |addr| {
-        eprintln!(
-            "securedoc key server listening on http://{addr} (data in {}, database {})",
-            config.data_dir.display(),
-            redact(&config.database_url())
-        );
+        let data = config.data_dir.display();
+        let database = redact(&config.database_url());
+        // The first line on stderr, which scripts read the address from.
+        match args.log_format {
+            LogFormat::Human => eprintln!(
+                "securedoc key server listening on http://{addr} (data in {data}, database {database})"
+            ),
+            LogFormat::Json => tracing::info!(
+                %data,
+                %database,
+                "securedoc key server listening on http://{addr}"
+            ),
+        }
     }))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -59,7 +69,11 @@ fn install_log(format: LogFormat) -> anyhow::Result<()> {
     };
     let log = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // When stderr is gone (the reader hung up), drop the line: the default
+        // reports the failure with eprintln!, which panics on a closed stderr
+        // and takes the request's connection with it.
+        .log_internal_errors(false);
     let installed = match format {
         LogFormat::Human => log.with_ansi(std::io::stderr().is_terminal()).try_init(),
         LogFormat::Json => log
