@@ -11,7 +11,7 @@ setup:
 demo: setup
     scripts/demo.sh
 
-# Everything CI checks: format, lints, the wasm32 build of envelope-core, all tests
+# Everything CI checks: format, lints (Rust and JavaScript), the wasm32 build of envelope-core, all tests
 # (the key server's store tests run on SQLite and on a local PostgreSQL, started here).
 test: setup
     cargo fmt --all -- --check
@@ -19,6 +19,7 @@ test: setup
     cargo clippy --locked --workspace --all-targets -- -D warnings
     cargo build --locked -p envelope-core --target wasm32-unknown-unknown
     url="$(scripts/postgres.sh)"; SECUREDOC_TEST_POSTGRES_URL="$url" cargo test --locked --workspace
+    cd tests/browser && npm run --silent lint
     cd tests/browser && SECUREDOC_BIN="{{justfile_directory()}}/target/debug/securedoc" npm test
 
 # Seal and open time, envelope overhead and browser memory, side by side with age;

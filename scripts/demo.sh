@@ -81,7 +81,7 @@ The key server is running at $url (pid $pid, log demo/server.log; sender token i
 In a browser (Chrome, Edge, Firefox or Safari):
   1. Open the envelope and click Register (it opens the registration link above).
   2. Fill in the form: your name, a password, three security questions.
-  3. Confirm: open the link in the newest .eml in the outbox.
+  3. Confirm: open the link in the newest .eml in the outbox, type the password from step 2, click Confirm my address.
   4. Back in the envelope (it now asks for the password by itself), type the password, click Open.
 Its header, without any secret: $bin inspect demo/securedoc.html
 Stop the key server:            kill \$(cat demo/server.pid)

@@ -51,8 +51,9 @@ if ! command -v just >/dev/null 2>&1; then
 fi
 
 # Node packages for the browser tests and the benchmark (playwright-core drives
-# Debian's Chromium; it never downloads a browser of its own).
-if [ ! -d tests/browser/node_modules/playwright-core ]; then
+# Debian's Chromium; it never downloads a browser of its own), and the
+# JavaScript's linter and formatter (eslint, prettier).
+if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/node_modules/eslint ] || [ ! -d tests/browser/node_modules/prettier ]; then
   say "installing the browser-test packages (npm ci)"
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -81,11 +81,16 @@ fn write_bundle(manifest_dir: &Path, out_dir: &Path, mode: &str, glue: &str, mod
     std::fs::write(out_dir.join(format!("opener-{mode}-glue.js")), glue).unwrap();
 }
 
-/// The opener's own scripts, run after the wasm-bindgen glue, in this order.
-const OPENER_SCRIPTS: [&str; 3] = [
+/// The opener's own scripts, joined after the wasm-bindgen glue. Each defines
+/// one function and runs nothing but `main.js`, which hands each part what it
+/// needs: the order does not matter.
+const OPENER_SCRIPTS: [&str; 6] = [
     "envelope/decryptor.js",
     "envelope/prepare-html.js",
+    "envelope/refusals.js",
+    "envelope/remember.js",
     "envelope/opener.js",
+    "envelope/main.js",
 ];
 
 fn fail(message: &str) -> ! {

@@ -31,6 +31,10 @@ pub struct Config {
     pub password_p: u32,
     /// Password hashes computed at once (default: the number of cores).
     pub password_concurrency: Option<usize>,
+    /// Password hashes that may wait for their turn; past that, key release
+    /// answers `busy` (503, `Retry-After`) at once instead of slowing
+    /// everyone down.
+    pub password_queue: usize,
     /// Password rules and lockout defaults: `nist` (default), `cres`,
     /// `mimecast`, `trustwave` or `mailgate` (`SECUREDOC_PASSWORD_POLICY`).
     pub password_policy: crate::Preset,
@@ -40,10 +44,19 @@ pub struct Config {
     /// ends by itself, so a stranger cannot keep an account locked out for
     /// ever by trying passwords only at this rate; a password reset also ends it.
     pub lockout_minutes: Option<u32>,
-    /// Failed key requests from one client address before it must wait.
+    /// Password checks one client address may make on one account (and
+    /// checks on messages not addressed to the address asked for, per
+    /// client) per window before it must wait.
     pub client_failure_limit: u32,
     /// The window for `client_failure_limit`, minutes.
     pub client_window_minutes: u32,
+    /// Reverse proxies (IP addresses or CIDR ranges, e.g. `10.0.0.0/8`)
+    /// whose `X-Forwarded-For` / `Forwarded` header names the client
+    /// (`SECUREDOC_TRUSTED_PROXIES`, comma-separated). From any other peer
+    /// the header is ignored: the TCP peer is the client.
+    pub trusted_proxies: Vec<String>,
+    /// Days the audit trail keeps a row after its last attempt.
+    pub audit_retention_days: u32,
     /// Days a message's key is kept when the sender set no earlier expiry
     /// (MailGate: 30). Past it, the key is deleted and the message can never
     /// be opened again.
@@ -102,11 +115,14 @@ impl Default for Config {
             password_t: 2,
             password_p: 1,
             password_concurrency: None,
+            password_queue: 64,
             password_policy: crate::Preset::Nist,
             lockout_attempts: None,
             lockout_minutes: None,
             client_failure_limit: 30,
             client_window_minutes: 15,
+            trusted_proxies: Vec::new(),
+            audit_retention_days: 365,
             retention_days: 30,
             smtp_url: None,
             outbox_dir: None,
@@ -171,6 +187,14 @@ impl Config {
         if let Some(from) = var("SECUREDOC_MAIL_FROM") {
             self.mail_from = from;
         }
+        if let Some(proxies) = var("SECUREDOC_TRUSTED_PROXIES") {
+            self.trusted_proxies = proxies
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(String::from)
+                .collect();
+        }
         if let Some(policy) = var("SECUREDOC_PASSWORD_POLICY") {
             self.password_policy = serde_json::from_value(serde_json::Value::String(policy.to_lowercase())).map_err(|_| {
                 Error::Config(format!(
@@ -205,6 +229,23 @@ impl Config {
             self.lockout_attempts.unwrap_or(attempts),
             self.lockout_minutes.unwrap_or(minutes),
         )
+    }
+
+    /// `trusted_proxies` as networks; a plain address is a network of one.
+    pub fn trusted_proxy_networks(&self) -> Result<Vec<ipnet::IpNet>, Error> {
+        self.trusted_proxies
+            .iter()
+            .map(|entry| {
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        Error::Config(format!(
+                            "trusted_proxies: '{entry}' is not an IP address or a CIDR range like 10.0.0.0/8"
+                        ))
+                    })
+            })
+            .collect()
     }
 
     /// The outbox directory in effect (used when there is no SMTP relay).
@@ -253,6 +294,25 @@ mod tests {
         assert!(Config::default()
             .database_url()
             .starts_with("sqlite://./data/securedoc.db"));
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let mut config = Config::default();
+        config
+            .apply_env(|name| {
+                (name == "SECUREDOC_TRUSTED_PROXIES").then(|| "10.0.0.0/8, 192.0.2.1,::1".into())
+            })
+            .unwrap();
+        let networks = config.trusted_proxy_networks().unwrap();
+        assert_eq!(networks.len(), 3);
+        assert!(networks[1].contains(&"192.0.2.1".parse::<std::net::IpAddr>().unwrap()));
+        config.trusted_proxies = vec!["the proxy".into()];
+        let error = config.trusted_proxy_networks().unwrap_err().to_string();
+        assert!(
+            error.contains("'the proxy' is not an IP address"),
+            "{error}"
+        );
     }
 
     #[test]

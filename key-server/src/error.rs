@@ -30,6 +30,9 @@ pub enum Error {
     /// Something with this id or name exists already.
     #[error("{0}")]
     Conflict(String),
+    /// Too many password hashes are waiting: try again in a moment.
+    #[error("the password queue is full")]
+    Busy,
     /// Mail could not be handed on.
     #[error("mail: {0}")]
     Mail(String),

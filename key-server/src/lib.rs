@@ -26,7 +26,8 @@ mod store;
 pub use config::Config;
 pub use error::Error;
 pub use http::{
-    app, serve, AppState, EnvelopeRegistration, MessageRegistration, RegisteredEnvelope, Settings,
+    app, serve, AppState, EnvelopeRegistration, Kind, MessageRegistration, Refusal,
+    RegisteredEnvelope, Settings,
 };
 pub use mail::{MailAttachment, Mailer};
 pub use mail_worker::MailQueueSettings;
@@ -35,9 +36,9 @@ pub use password::PasswordHasher;
 pub use policy::{history_candidates, PasswordPolicy, Person, Preset, Violation};
 pub use private_fs::create_private_dir;
 pub use store::{
-    Account, Limit, LinkPurpose, NewAccount, NewEnvelope, NewMessage, NewRegistration,
-    PendingRegistration, Profile, QueuedMail, RecipientStatus, Removed, Revoked, SecurityAnswer,
-    Sender, SenderInfo, Store,
+    Account, Limit, LinkPurpose, MailStatus, NewAccount, NewEnvelope, NewMessage, NewRegistration,
+    PendingRegistration, Profile, QueuedMail, RecipientStatus, RememberedKey, Removed, Revoked,
+    SecurityAnswer, Sender, SenderInfo, Store,
 };
 
 /// Seconds since the Unix epoch, now.

@@ -29,6 +29,23 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// JSON text (as serde_json writes it) with the characters [`printable`]
+/// escapes written as `\uXXXX` escapes: the same JSON, safe on a terminal.
+pub fn printable_json(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if needs_escape(c) && !matches!(c, '\n') {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{unit:04x}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn needs_escape(c: char) -> bool {
     c.is_control()
         || matches!(
@@ -53,5 +70,16 @@ mod tests {
         );
         assert_eq!(printable("a\nb\tc"), "a\\nb\\tc");
         assert_eq!(printable("Café – résumé"), "Café – résumé");
+    }
+
+    #[test]
+    fn json_stays_json() {
+        let json =
+            serde_json::to_string_pretty(&serde_json::json!({"from": "ali\u{202e}ce\u{1b}"}))
+                .unwrap();
+        let safe = super::printable_json(&json);
+        assert!(safe.contains("ali\\u202ece\\u001b"), "{safe}");
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back["from"], "ali\u{202e}ce\u{1b}");
     }
 }

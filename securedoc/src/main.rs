@@ -21,7 +21,12 @@ fn main() -> ExitCode {
     match cli.run() {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("securedoc: error: {}", one_line(&error));
+            // Errors quote file names, header fields and key-server answers:
+            // escaped, so none can repaint the terminal.
+            eprintln!(
+                "securedoc: error: {}",
+                display::printable(&one_line(&error))
+            );
             ExitCode::from(1)
         }
     }

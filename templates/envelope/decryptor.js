@@ -2,15 +2,50 @@
 // message API. The page runs it in a Web Worker, so unlocking (Argon2id) and
 // decrypting a large message never block the page; where a worker cannot
 // start, the page runs the same service itself, yielding between steps.
+//
+// Needs: the wasm-bindgen glue's `wasm_bindgen`, and what it is given:
+// `refusals` (refusals.js) and `remember` (remember.js).
 "use strict";
-function securedocService() {
+function securedocService({ refusals, remember }) {
   const SLICE_CHARS = 4 << 20; // base64 characters decoded per step (a multiple of 4)
   const CHUNKS_PER_STEP = 16; // 64 KiB chunks decrypted per step: 1 MiB
   // On the page, give the browser a turn between steps; a worker has no page to keep alive.
   const inWorker = typeof WorkerGlobalScope !== "undefined" && self instanceof WorkerGlobalScope;
   const pause = inWorker ? () => Promise.resolve() : () => new Promise((resolve) => setTimeout(resolve, 0));
   let opener = null; // kept across a wrong passphrase, dropped on any other failure
-  let rememberToken = null; // a "Remember me" token the key server just gave
+  let rememberId = null; // the key server's id for a key this browser just asked it to remember
+
+  const toBase64 = (bytes) => btoa(String.fromCharCode(...bytes));
+  const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  const refusal = (kind, message, details = {}) => Object.assign(new Error(message), { kind, details, server: true });
+
+  // POSTs `body` as JSON; the answer's JSON, or a refusal whose kind is the
+  // key server's (or "unreachable", or "server_error" for an answer that is
+  // not one of its refusals).
+  async function askKeyServer(url, body) {
+    let response;
+    try {
+      response = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+        credentials: "omit",
+        referrerPolicy: "no-referrer",
+      });
+    } catch (error) {
+      throw refusal("unreachable", String(error));
+    }
+    const answer = await response.json().catch(() => null);
+    if (response.ok && answer && typeof answer === "object") return answer;
+    const kind = response.ok || !answer ? "server_error" : String(answer.error);
+    const retryAfter = Number(response.headers.get("retry-after"));
+    throw refusal(kind, (answer && answer.message) || "the key server answered " + response.status, {
+      status: response.status,
+      attempts_left: answer && answer.attempts_left,
+      locked_until: answer && answer.locked_until,
+      retry_after: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+    });
+  }
 
   async function read(text, progress) {
     const created = new wasm_bindgen.Opener(text.length);
@@ -45,8 +80,7 @@ function securedocService() {
       return opener.message_json();
     } catch (error) {
       // A wrong secret or a server that may answer later: keep the envelope for another try.
-      const retry = ["wrong_passphrase", "wrong_password", "unreachable", "rate_limited", "unconfirmed", "locked", "not_remembered", "password_expired"];
-      const kept = Boolean(error && retry.includes(error.kind));
+      const kept = Boolean(error && refusals.get(error.kind, error.server).retry);
       if (!kept) opener = null;
       throw Object.assign(error instanceof Error ? error : new Error(String(error)), { kept });
     }
@@ -65,45 +99,33 @@ function securedocService() {
     },
     // Server mode: ask the key server sealed in the header for the content key,
     // sealed (HPKE) to a one-time key made here; the key never reaches script.
+    // `request`: origin, messageId, recipient, password, and either
+    // `rememberKey` (the public half of a key to remember, base64) or
+    // `remembered` ({id, privateKey}: a key this browser keeps).
     async openServer(text, request, progress) {
       return decrypt(text, progress, async () => {
-        const publicKey = opener.key_request();
-        let response;
+        const publicKey = toBase64(opener.key_request());
+        const body = { message_id: request.messageId, recipient: request.recipient, public_key: publicKey };
+        if (request.password) body.password = request.password;
+        if (request.rememberKey) body.remember_key = request.rememberKey;
+        if (request.remembered) body.remembered = await remember.proof(request.remembered, request.messageId, request.recipient, publicKey);
+        const answer = await askKeyServer(request.origin + "/api/v1/keys/release", body);
+        let enc, ciphertext;
         try {
-          response = await fetch(request.origin + "/api/v1/keys/release", {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({
-              message_id: request.messageId,
-              recipient: request.recipient,
-              password: request.password || "",
-              public_key: btoa(String.fromCharCode(...publicKey)),
-              remember: Boolean(request.remember),
-              remember_token: request.rememberToken || null,
-            }),
-            credentials: "omit",
-            referrerPolicy: "no-referrer",
-          });
+          enc = fromBase64(answer.enc);
+          ciphertext = fromBase64(answer.ciphertext);
         } catch (error) {
-          throw Object.assign(new Error(String(error)), { kind: "unreachable" });
+          throw refusal("server_error", "the key server's answer has no key in it");
         }
-        const body = await response.json().catch(() => ({}));
-        if (!response.ok) {
-          throw Object.assign(new Error(body.message || "the key server answered " + response.status), {
-            kind: body.error || "server_error",
-            details: { attempts_left: body.attempts_left, locked_until: body.locked_until },
-          });
-        }
-        const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-        opener.unlock_with_released_key(bytes(body.enc), bytes(body.ciphertext));
-        rememberToken = typeof body.remember_token === "string" ? body.remember_token : null;
+        opener.unlock_with_released_key(enc, ciphertext);
+        rememberId = typeof answer.remember_id === "string" ? answer.remember_id : null;
       });
     },
-    // The "Remember me" token of the last release, once.
-    takeRememberToken() {
-      const token = rememberToken;
-      rememberToken = null;
-      return token;
+    // The key server's id for the key the last release asked it to remember, once.
+    takeRememberId() {
+      const id = rememberId;
+      rememberId = null;
+      return id;
     },
     attachment(index) {
       return opener.attachment(index);
@@ -111,23 +133,5 @@ function securedocService() {
     eml() {
       return opener.eml();
     },
-  };
-}
-
-// Inside a worker: answer {id, method, args} with {id, result} or {id, error},
-// and report progress as {id, progress}.
-if (typeof WorkerGlobalScope !== "undefined" && self instanceof WorkerGlobalScope) {
-  const service = securedocService();
-  self.onmessage = async ({ data: { id, method, args } }) => {
-    const progress = (phase, fraction) => self.postMessage({ id, progress: { phase, fraction } });
-    try {
-      const result = await service[method](...args, progress);
-      self.postMessage({ id, result }, result instanceof Uint8Array ? [result.buffer] : []);
-    } catch (error) {
-      const kind = (error && error.kind) || "internal";
-      const details = (error && error.details) || {};
-      const kept = Boolean(error && error.kept);
-      self.postMessage({ id, error: { kind, message: String((error && error.message) || error), details, kept } });
-    }
   };
 }

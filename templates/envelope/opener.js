@@ -2,12 +2,22 @@
 // no network: it hands the envelope's data block to the decryptor
 // (decryptor.js: the embedded WebAssembly, in a Web Worker), shows progress,
 // and shows the message once every chunk has verified.
+//
+// Everything it needs is handed to it by main.js: `strings` (the page's
+// language strings, `[opener]` in templates/i18n/, from the page's JSON data
+// block), the WebAssembly module and this script's text (for the worker),
+// `refusals` (refusals.js), `remember` (remember.js), `makeService`
+// (decryptor.js) and `prepareHtml` (prepare-html.js).
 "use strict";
-(function () {
-  if (typeof document === "undefined") return; // inside the decryptor's worker
+function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeService, prepareHtml }) {
   const $ = (id) => document.getElementById(id);
-  const DAMAGED = "This envelope is damaged or has been altered. Nothing from it is shown. Ask the sender to send it again.";
-  const PHASES = { read: "Reading the envelope…", kdf: "Checking the passphrase…", decrypt: "Decrypting…", parse: "Preparing the message…" };
+  // A string by dotted key ("errors.locked"), its {placeholders} filled in.
+  const t = (key, values = {}) => {
+    const text = key.split(".").reduce((table, part) => (table && typeof table === "object" ? table[part] : undefined), strings);
+    if (typeof text !== "string") throw new Error("no opener string " + key);
+    return text.replace(/\{(\w+)\}/g, (match, name) => (name in values ? String(values[name]) : match));
+  };
+  const PHASES = new Set(["read", "kdf", "kdf_server", "decrypt", "parse"]);
 
   let decryptor = null; // {call(method, args, onProgress)}: a worker, or the service on this page
   let textSent = false; // the worker keeps the envelope after the first attempt
@@ -15,20 +25,20 @@
   let busy = false;
 
   function formatSize(bytes) {
-    if (bytes < 1024) return bytes + " bytes";
-    const units = ["KB", "MB", "GB"];
+    if (bytes < 1024) return t("size.bytes", { n: bytes });
+    const units = ["kb", "mb", "gb"];
     let value = bytes / 1024, unit = 0;
     while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++; }
-    return value.toFixed(value < 10 ? 1 : 0) + " " + units[unit];
+    return t("size." + units[unit], { n: value.toLocaleString(strings.locale, { maximumFractionDigits: value < 10 ? 1 : 0 }) });
   }
 
   function formatTime(seconds) {
-    return new Date(seconds * 1000).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+    return new Date(seconds * 1000).toLocaleString(strings.locale, { dateStyle: "medium", timeStyle: "short" });
   }
 
   function setTime(id, seconds) {
     const el = $(id);
-    if (seconds == null) { el.textContent = "Never"; el.removeAttribute("datetime"); return; }
+    if (seconds == null) { el.textContent = t("never"); el.removeAttribute("datetime"); return; }
     el.textContent = formatTime(seconds);
     el.setAttribute("datetime", new Date(seconds * 1000).toISOString());
   }
@@ -75,7 +85,7 @@
       if (!call) return;
       if (data.progress) return call.onProgress(data.progress.phase, data.progress.fraction);
       pending.delete(data.id);
-      if (data.error) call.reject(Object.assign(new Error(data.error.message), { kind: data.error.kind, details: data.error.details, kept: data.error.kept }));
+      if (data.error) call.reject(Object.assign(new Error(data.error.message), data.error));
       else call.resolve(data.result);
     };
     worker.onerror = (event) => {
@@ -97,32 +107,25 @@
   // Starts the decryptor in a Web Worker made from this very script (the
   // page's policy allows blob: workers); where that fails, runs it here.
   async function startDecryptor() {
-    const module = window.securedocWasm;
-    window.securedocWasm = null;
+    const module = wasm;
+    wasm = null;
     try {
-      const url = URL.createObjectURL(new Blob([window.securedocScript], { type: "text/javascript" }));
+      const url = URL.createObjectURL(new Blob([scriptText], { type: "text/javascript" }));
       const client = workerClient(new Worker(url));
       const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error("the worker did not start")), 5000));
       await Promise.race([client.call("init", [module]), timeout]);
       return client;
     } catch (error) {
       console.warn("securedoc: decrypting on the page, without a worker:", error);
-      const service = securedocService();
+      const service = makeService();
       await service.init(module);
       return { call: async (method, args, onProgress) => service[method](...args, onProgress || (() => {})) };
     }
   }
 
-  // "Remember me on this computer" (medium security): the key server's token,
-  // kept in this browser's storage for this key server and address.
-  const remembered = {
-    key: () => "securedoc.remember:" + header.key_server + ":" + header.to,
-    get() { try { return localStorage.getItem(this.key()); } catch (error) { return null; } },
-    set(token) { try { localStorage.setItem(this.key(), token); } catch (error) { /* storage off: ask next time */ } },
-    forget() { try { localStorage.removeItem(this.key()); } catch (error) { /* nothing kept */ } },
-  };
-
-  async function open(passphrase, rememberToken) {
+  // Opens the envelope. Server mode: with `password`, or with `remembered`
+  // ({id, privateKey}: this browser's remembered key) instead of it.
+  async function open(password, remembered) {
     setBusy(true);
     $("unlock-error").textContent = "";
     $("passphrase").removeAttribute("aria-invalid");
@@ -138,63 +141,57 @@
     };
     const onProgress = (next, fraction) => {
       if (next !== phase) enter(next);
-      const label = next === "kdf" && header.mode === "server" ? "Checking your password with the key server…" : PHASES[next];
-      showProgress(label || "Opening…", fraction);
+      const label = next === "kdf" && header.mode === "server" ? "kdf_server" : next;
+      showProgress(t(PHASES.has(label) ? "phase." + label : "phase.opening"), fraction);
     };
     try {
       const text = textSent ? null : envelopeText();
       textSent = true;
-      const json = header.mode === "server"
-        ? await decryptor.call("openServer", [text, {
-          origin: header.key_server, recipient: header.to, messageId: header.id, password: passphrase,
-          remember: Boolean($("remember") && $("remember").checked), rememberToken,
-        }], onProgress)
-        : await decryptor.call("open", [text, passphrase], onProgress);
+      let json;
       if (header.mode === "server") {
-        const token = await decryptor.call("takeRememberToken", []);
-        if (token) remembered.set(token);
+        // "Remember me": a new key pair whose private half cannot leave this browser.
+        const rememberBox = $("remember");
+        const fresh = !remembered && rememberBox && rememberBox.checked && remember.supported() ? await remember.create() : null;
+        json = await decryptor.call("openServer", [text, {
+          origin: header.key_server, recipient: header.to, messageId: header.id, password,
+          rememberKey: fresh && fresh.publicKey, remembered,
+        }], onProgress);
+        const rememberId = fresh && (await decryptor.call("takeRememberId", []));
+        if (rememberId) await remember.keep(header.key_server, header.to, rememberId, fresh.privateKey).catch((error) => console.warn("securedoc: cannot remember this computer:", error));
+      } else {
+        json = await decryptor.call("open", [text, password], onProgress);
       }
       enter("render");
       await showMessage(JSON.parse(json));
       enter(null);
       timings.total_ms = performance.now() - timings.started;
     } catch (error) {
-      const kind = error && error.kind;
       if (!error || !error.kept) {
         console.error("securedoc: cannot open the envelope:", error);
         textSent = false; // the decryptor dropped the envelope
       }
-      const retry = (message) => showError(message, { retry: true });
-      const stop = (message) => showError(message, { retry: false });
-      const details = (error && error.details) || {};
-      if (kind === "wrong_passphrase") {
-        retry("Wrong passphrase. Check it and try again; passphrases are case-sensitive.");
-      } else if (kind === "wrong_password") {
-        const left = details.attempts_left;
-        retry("Wrong password." + (left > 0 ? " " + left + (left === 1 ? " attempt" : " attempts") + " left before your account is locked." : left === 0 ? " Your account is now locked for a while." : ""));
-      } else if (kind === "locked") {
-        retry("Your account is locked after too many wrong passwords." + (details.locked_until ? " Try again after " + formatTime(details.locked_until) + "," : "") + " or use \u201cForgot password?\u201d to reset it.");
-      } else if (kind === "not_remembered") {
-        remembered.forget();
-        retry("This computer is no longer remembered. Enter your password.");
-      } else if (kind === "password_expired") {
-        retry(error.message);
-      } else if (kind === "unconfirmed") {
-        retry("Confirm your e-mail address first: follow the link in the confirmation e-mail, then try again.");
-      } else if (kind === "rate_limited") {
-        retry("Too many failed attempts from this network. Wait a few minutes and try again.");
-      } else if (kind === "unreachable") {
-        retry("The key server (" + header.key_server + ") cannot be reached. Check your internet connection and try again.");
-      } else if (kind === "gone") {
-        stop("This message has expired or was withdrawn by its sender. It can no longer be opened.");
-      } else if (kind === "not_a_recipient" || kind === "disabled") {
-        stop(error.message);
-      } else if (kind === "kdf_too_weak" || kind === "kdf_too_costly" || kind === "unsupported_version" || kind === "not_a_message") {
-        stop(error.message + ".");
-      } else {
-        stop(DAMAGED);
-      }
+      const kind = error && error.kind;
+      const refusal = refusals.get(kind, Boolean(error && error.server));
+      if (kind === "not_remembered" && error.server) await remember.forget(header.key_server, header.to);
+      showError(explain(refusal, (error && error.details) || {}), { retry: refusal.retry });
     }
+  }
+
+  // What the recipient reads for a refusal (refusals.js), with its details.
+  function explain(refusal, details) {
+    const values = { origin: header ? header.key_server : "", recipient: header ? header.to : "", status: details.status || "" };
+    let text = t("errors." + refusal.text, values);
+    if (refusal.text === "wrong_password") {
+      const left = details.attempts_left;
+      if (left === 0) text += " " + t("errors.now_locked");
+      else if (left === 1) text += " " + t("errors.attempts_left_one");
+      else if (left > 1) text += " " + t("errors.attempts_left_many", { n: left });
+    } else if (refusal.text === "locked") {
+      text = details.locked_until ? t("errors.locked_until", { time: formatTime(details.locked_until) }) : t("errors.locked");
+    } else if (details.retry_after && refusal.retry) {
+      text += " " + t("errors.retry_after", { minutes: Math.max(1, Math.ceil(details.retry_after / 60)) });
+    }
+    return text;
   }
 
   function download(bytes, name, type) {
@@ -234,18 +231,18 @@
     $("progress-box").hidden = true;
     $("unlock-section").hidden = true;
     const article = $("message");
-    $("subject").textContent = message.subject || "(no subject)";
+    $("subject").textContent = message.subject || t("no_subject");
     const headers = $("message-headers");
-    addHeaderRow(headers, "From", message.from);
-    addHeaderRow(headers, "To", message.to.join(", "));
-    addHeaderRow(headers, "Cc", message.cc.join(", "));
-    addHeaderRow(headers, "Date", message.date ? new Date(message.date).toLocaleString() : "");
+    addHeaderRow(headers, t("headers.from"), message.from);
+    addHeaderRow(headers, t("headers.to"), message.to.join(", "));
+    addHeaderRow(headers, t("headers.cc"), message.cc.join(", "));
+    addHeaderRow(headers, t("headers.date"), message.date ? new Date(message.date).toLocaleString(strings.locale) : "");
 
     const body = $("body");
     if (message.html != null) {
-      const { html, blocked } = securedocPrepareHtml(message.html, await inlineImages(message.attachments));
+      const { html, blocked } = prepareHtml(message.html, await inlineImages(message.attachments), { remoteImageAlt: t("remote_image_alt") });
       const frame = document.createElement("iframe");
-      frame.title = "Message body";
+      frame.title = t("body_title");
       // No allow-scripts, no allow-same-origin, no allow-forms: the body can
       // show text, styles and inline images, and links open in a new tab.
       frame.setAttribute("sandbox", "allow-popups allow-popups-to-escape-sandbox");
@@ -254,15 +251,13 @@
       body.append(frame);
       if (blocked > 0) {
         $("remote-notice").hidden = false;
-        $("remote-notice").textContent =
-          blocked === 1 ? "1 remote image or resource was blocked to protect your privacy."
-            : blocked + " remote images or resources were blocked to protect your privacy.";
+        $("remote-notice").textContent = blocked === 1 ? t("remote_blocked_one") : t("remote_blocked_many", { n: blocked });
       }
     } else {
       const pre = document.createElement("div");
       pre.className = "text-body";
       // MIME text uses CRLF line ends; the DOM (and copy/paste) wants LF.
-      pre.textContent = (message.text || "(This message has no text.)").replace(/\r\n?/g, "\n");
+      pre.textContent = (message.text || t("no_text")).replace(/\r\n?/g, "\n");
       body.append(pre);
     }
 
@@ -274,14 +269,16 @@
       link.href = "#";
       link.download = attachment.name;
       link.textContent = attachment.name;
-      link.setAttribute("aria-label", attachment.name + ", " + formatSize(attachment.size) + ", download");
+      link.setAttribute("aria-label", t("attachment_label", { name: attachment.name, size: formatSize(attachment.size) }));
       link.addEventListener("click", async (event) => {
         if (link.dataset.ready) return; // second, programmatic click: let it download
         event.preventDefault();
         if (link.dataset.loading) return;
         link.dataset.loading = "1";
         const bytes = await decryptor.call("attachment", [index]);
-        link.href = URL.createObjectURL(new Blob([bytes], { type: attachment.content_type }));
+        // Never the sender's content type: the browser must only save the
+        // bytes, never render or run them.
+        link.href = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
         link.dataset.ready = "1";
         link.click();
       });
@@ -295,6 +292,7 @@
     $("attachments-section").hidden = list.children.length === 0;
 
     $("save-message").addEventListener("click", async () => {
+      // eslint-disable-next-line no-control-regex -- control characters are what a file name must not hold
       const name = (message.subject || "message").replace(/[\\/:*?"<>|\u0000-\u001f]+/g, "_").slice(0, 100) + ".eml";
       download(await decryptor.call("eml", []), name, "message/rfc822");
     });
@@ -317,7 +315,7 @@
       console.error("securedoc: cannot read the envelope:", error);
       $("unlock-section").hidden = false;
       form.hidden = false;
-      showError(error && error.kind === "unsupported_version" ? error.message + "." : DAMAGED, { retry: false });
+      showError(explain(refusals.get(error && error.kind, false), {}), { retry: false });
       return;
     }
     $("env-from").textContent = header.from;
@@ -327,7 +325,7 @@
     $("unlock-section").hidden = false;
     form.hidden = false;
     if (header.expires != null && header.expires * 1000 < Date.now()) {
-      showError("This message expired on " + formatTime(header.expires) + ". Ask the sender to send it again.", { retry: false });
+      showError(t("expired", { date: formatTime(header.expires) }), { retry: false });
       return;
     }
     form.addEventListener("submit", (event) => {
@@ -335,7 +333,7 @@
       if (busy) return;
       const passphrase = $("passphrase").value;
       if (!passphrase && !(header.mode === "server" && header.security === "low")) {
-        showError(header.mode === "server" ? "Enter your password." : "Enter the passphrase the sender gave you.", { retry: true });
+        showError(header.mode === "server" ? t("enter_password") : t("enter_passphrase"), { retry: true });
         return;
       }
       open(passphrase);
@@ -348,12 +346,15 @@
   // recipient has an account yet; until they do, the envelope offers
   // Register, and it switches to the password by itself when they come back
   // from confirming their address (as the CRES envelope's REGISTER → OPEN).
-  function startServerMode() {
+  async function startServerMode() {
     if (header.security === "low") return;
-    const token = header.security === "medium" ? remembered.get() : null;
-    if (token) {
-      open("", token);
-      return;
+    if (header.security === "medium") {
+      if (!remember.supported()) $("remember").closest(".remember").hidden = true;
+      const remembered = remember.supported() ? await remember.load(header.key_server, header.to) : null;
+      if (remembered) {
+        open("", remembered);
+        return;
+      }
     }
     let asking = false;
     const check = async () => {
@@ -373,7 +374,7 @@
         $("register-box").hidden = registered;
         $("unlock").hidden = !registered;
         if (registered && wasRegistering) {
-          $("unlock-help").textContent = "You are registered. Enter your password to open the message.";
+          $("unlock-help").textContent = t("registered_now");
           $("passphrase").focus();
         } else if (!registered) {
           $("register-button").focus();
@@ -393,4 +394,4 @@
   }
 
   start();
-})();
+}

@@ -108,6 +108,9 @@ impl EnvelopePage {
                 css => CSS,
                 opener_bundle => statics.bundle_b64,
                 bootstrap => BOOTSTRAP_JS,
+                // The page's words, and the opener script's for its inert JSON data block.
+                t => minijinja::Value::from_serialize(crate::pages::opener_strings("en")),
+                opener_strings => minijinja::Value::from_safe_string(crate::pages::opener_strings_json("en")),
                 envelope_marker => MARKER,
             })
             .expect("the envelope template renders");

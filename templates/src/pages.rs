@@ -140,6 +140,28 @@ pub fn text(code: &str, key: &str) -> String {
         .to_string()
 }
 
+/// The envelope opener's strings (`[opener]`) in `code`'s language.
+pub(crate) fn opener_strings(code: &str) -> &'static toml::Value {
+    strings(code)
+        .get("opener")
+        .expect("templates/i18n/en.toml has an [opener] section")
+}
+
+/// [`opener_strings`] as the JSON the page carries for its script, less the
+/// page's own words (`[opener.page]`, already in the HTML): safe inside
+/// `<script>` (no `<`, `>` or `&` left to end it early).
+pub(crate) fn opener_strings_json(code: &str) -> String {
+    let mut for_script = opener_strings(code).clone();
+    if let Some(table) = for_script.as_table_mut() {
+        table.remove("page");
+    }
+    serde_json::to_string(&for_script)
+        .expect("strings serialise")
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
 /// Replaces `{name}` placeholders with values.
 pub fn fill(template: &str, values: &[(&str, String)]) -> String {
     let mut out = template.to_string();

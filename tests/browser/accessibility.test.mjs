@@ -7,7 +7,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
 
-import { gotoEnvelope, launchBrowser, makeTempDir, removeDir, seal, waitForMessage } from "./helpers.mjs";
+import { NARROW, assertAccessible, gotoEnvelope, launchBrowser, makeTempDir, removeDir, seal, waitForMessage } from "./helpers.mjs";
 
 let browser;
 let dir;
@@ -97,4 +97,30 @@ test("keyboard only: focus starts in the field, Enter opens, focus moves to the 
     }
     assert.ok(reached, "Tab reaches the attachment link");
   });
+});
+
+test("every state of a passphrase envelope passes axe-core and fits 360 px", async () => {
+  const expiring = await seal(dir, { subject: "Short-lived", body: "Gone soon.", expires: "1h", name: "expiring.html" });
+  const context = await browser.newContext({ viewport: NARROW, bypassCSP: true });
+  try {
+    const page = await context.newPage();
+    await gotoEnvelope(page, envelope.url);
+    await assertAccessible(page, "unlock");
+    await page.getByLabel("Passphrase", { exact: true }).fill("wrong passphrase");
+    await page.getByRole("button", { name: "Open" }).click();
+    await page.getByRole("alert").filter({ hasText: "Wrong passphrase" }).waitFor();
+    await assertAccessible(page, "wrong passphrase");
+    await page.getByLabel("Passphrase", { exact: true }).fill(envelope.passphrase);
+    await page.getByRole("button", { name: "Open" }).click();
+    await waitForMessage(page);
+    await assertAccessible(page, "message");
+
+    const old = await context.newPage();
+    await old.clock.install({ time: Date.now() + 2 * 60 * 60 * 1000 });
+    await old.goto(expiring.url);
+    await old.getByRole("alert").filter({ hasText: "expired" }).waitFor();
+    await assertAccessible(old, "expired");
+  } finally {
+    await context.close();
+  }
 });

@@ -5,11 +5,13 @@
 // Nothing here skips a test: a missing binary or browser is an error with a
 // message that says how to fix it.
 
+import assert from "node:assert/strict";
 import { after, before } from "node:test";
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -97,7 +99,7 @@ export async function seal(dir, options = {}) {
   try {
     await execFileAsync(bin, args, { maxBuffer: 16 << 20 });
   } catch (error) {
-    throw new Error(`securedoc seal failed (${bin} ${args.join(" ")}):\n${error.stderr || error.message}`);
+    throw new Error(`securedoc seal failed (${bin} ${args.join(" ")}):\n${error.stderr || error.message}`, { cause: error });
   }
   return { path: out, url: pathToFileURL(out).href, passphrase };
 }
@@ -141,4 +143,30 @@ export function useBrowser() {
     await removeDir(env.dir);
   });
   return env;
+}
+
+/** A phone-sized viewport: every page must work 360 CSS pixels wide. */
+export const NARROW = { width: 360, height: 740 };
+
+let axeSource = null;
+
+/**
+ * Runs axe-core (WCAG 2.x A/AA rules) on the page as it is now and fails with
+ * every violation, its rule, help text and offending elements. The page's
+ * context must be made with `bypassCSP: true` (axe is injected as a script).
+ * Also checks that nothing is wider than the viewport (no sideways scrolling).
+ */
+export async function assertAccessible(page, state) {
+  axeSource ??= await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(() =>
+    window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] }, iframes: false }),
+  );
+  const violations = result.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.map((n) => n.target.join(" ") + " — " + n.failureSummary.replace(/\n/g, " ")).join("\n    ")}`,
+  );
+  assert.ok(result.passes.length > 0, "axe-core ran its rules");
+  assert.deepEqual(violations, [], `axe-core finds problems on the ${state} page`);
+  const width = await page.evaluate(() => ({ page: document.documentElement.scrollWidth, viewport: window.innerWidth }));
+  assert.ok(width.page <= width.viewport, `the ${state} page scrolls sideways: ${width.page}px in a ${width.viewport}px viewport`);
 }

@@ -4,7 +4,9 @@
 // server on 127.0.0.1 records every request the page might make.
 
 import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
+import path from "node:path";
 import { after, before, test } from "node:test";
 
 import { gotoEnvelope, launchBrowser, makeTempDir, removeDir, seal, submitPassphrase, waitForMessage } from "./helpers.mjs";
@@ -137,6 +139,91 @@ test("a hostile HTML body runs nothing, loads nothing and cannot reach the page"
     await page.waitForTimeout(300);
     assert.deepEqual(dialogs, [], "the javascript: link ran nothing");
     assert.deepEqual(hits, []);
+  } finally {
+    await context.close();
+  }
+});
+
+// Remote loads that a sanitiser can miss, each in its own message. The
+// sandbox and the frame's policy stop them all; the preparation pass must not
+// leave them in the body either (a second layer that does not depend on the
+// first), and links must never target anything but a new tab.
+const VECTORS = {
+  "CSS image-set()": (o) => `<style>.a { background-image: image-set("${o}/set1.png" 1x, url(${o}/set2.png) 2x); }
+    .b { background-image: -webkit-image-set("${o}/set3.png" 1x); }</style><p class="a b">image-set</p>`,
+  "CSS escapes inside url()": (o) => `<style>.a { background: u\\72l(${o}/escaped1.png); }
+    .b { background: \\75 \\72 \\6c (${o}/escaped2.png); } @\\69mport "${o}/escaped.css";</style>
+    <p class="a b" style="background-image: U\\52L(${o}/escaped3.png)">escaped url</p>`,
+  "an unclosed url()": (o) => `<p style="background: url(${o}/unclosed.png">unclosed</p>`,
+  "SVG <image> and <use> with a remote href": (o) => `<svg width="40" height="40" xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">
+    <image href="${o}/svg-image.png" width="10" height="10"/><image xlink:href="${o}/svg-xlink.png" width="10" height="10"/>
+    <use href="${o}/sprite.svg#a"/><use xlink:href="${o}/sprite2.svg#b"/>
+    <filter id="f"><feImage href="${o}/fe-image.png"/></filter>
+    <rect width="5" height="5" fill="url(${o}/fill.svg#p)"/>
+    <use href="#x"><set attributeName="href" to="${o}/set.svg#x"/></use></svg>`,
+  "target on <area>": (o) => `<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" usemap="#m" width="50" height="50" alt="map">
+    <map name="m"><area id="area" shape="rect" coords="0,0,50,50" href="${o}/area" target="_top" alt="area link"></map>
+    <a id="link" href="${o}/link" target="_parent">link</a>`,
+};
+
+for (const [name, html] of Object.entries(VECTORS)) {
+  test(`hostile HTML, ${name}: nothing loads, nothing navigates, nothing remote is left in the body`, async () => {
+    const origin = `http://127.0.0.1:${port}`;
+    hits = [];
+    const envelope = await seal(dir, { subject: name, html: `<!DOCTYPE html><html><body><h1>Vector</h1>${html(origin)}</body></html>`, name: `vector-${Object.keys(VECTORS).indexOf(name)}.html` });
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const requests = [];
+    const navigations = [];
+    const popups = [];
+    context.on("request", (request) => requests.push(request.url()));
+    page.on("framenavigated", (frame) => navigations.push(frame.url()));
+    page.on("popup", (popup) => popups.push(popup.url()));
+    try {
+      await gotoEnvelope(page, envelope.url);
+      await submitPassphrase(page, envelope.passphrase);
+      await waitForMessage(page);
+      const body = page.frameLocator('iframe[title="Message body"]');
+      await body.getByRole("heading", { name: "Vector" }).waitFor();
+      await page.waitForTimeout(500);
+      const shown = await page.locator("#body iframe").getAttribute("srcdoc");
+      const links = await body.locator("a[href], area[href]").evaluateAll((els) => els.map((el) => ({ href: el.getAttribute("href"), target: el.getAttribute("target"), rel: el.getAttribute("rel") })));
+      for (const link of links) {
+        assert.equal(link.target, "_blank", `a link opens in a new tab only: ${JSON.stringify(link)}`);
+        assert.equal(link.rel, "noopener noreferrer");
+      }
+      // What remains of the origin is only in those links' hrefs.
+      const withoutLinks = links.reduce((text, link) => text.split(`href="${link.href}"`).join(""), shown);
+      assert.ok(!withoutLinks.includes(`127.0.0.1:${port}`), `nothing remote is left in the body:\n${shown}`);
+      assert.deepEqual(hits, [], "nothing reached the HTTP server");
+      const elsewhere = [...new Set(requests)].filter((url) => url !== envelope.url && !url.startsWith("blob:null/"));
+      assert.deepEqual(elsewhere, []);
+      assert.deepEqual(navigations.filter((url) => url !== envelope.url && url !== "about:srcdoc"), [], "nothing navigated");
+      assert.deepEqual(popups, []);
+      assert.equal(page.url(), envelope.url);
+      const notice = await page.locator("#remote-notice").textContent();
+      if (!name.startsWith("target")) assert.match(notice, /remote images? or resources? (was|were) blocked/);
+    } finally {
+      await context.close();
+    }
+  });
+}
+
+test("an attachment is handed over as application/octet-stream, whatever type the message gives it", async () => {
+  const attachment = path.join(dir, "invoice.html");
+  await writeFile(attachment, "<script>document.title='ran'</script>");
+  const envelope = await seal(dir, { subject: "Typed attachment", body: "see attached", attachments: [attachment], name: "typed.html" });
+  // The page's own policy forbids fetch(); this test reads the blob's type from outside it.
+  const context = await browser.newContext({ acceptDownloads: true, bypassCSP: true });
+  const page = await context.newPage();
+  try {
+    await gotoEnvelope(page, envelope.url);
+    await submitPassphrase(page, envelope.passphrase);
+    await waitForMessage(page);
+    const link = page.getByRole("link", { name: /invoice\.html/ });
+    await Promise.all([page.waitForEvent("download"), link.click()]);
+    const type = await link.evaluate(async (el) => (await (await fetch(el.href)).blob()).type);
+    assert.equal(type, "application/octet-stream");
   } finally {
     await context.close();
   }

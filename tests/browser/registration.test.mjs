@@ -185,7 +185,23 @@ test("the whole journey: Register from the envelope, confirm by mail, open with 
     // Until the address is confirmed the envelope still offers Register.
     assert.equal(await register.isVisible(), true);
     const confirmLink = await linkFromOutbox("/confirm?token=", sent);
+    // The link opens a page with a button (a mail scanner's visit confirms
+    // nothing); the password chosen when registering confirms it.
     await form.goto(confirmLink);
+    await form.getByRole("heading", { name: "Confirm your address" }).waitFor();
+    // It works on a phone: nothing wider than 360 px; the field has its label and help.
+    await form.setViewportSize({ width: 360, height: 740 });
+    const width = await form.evaluate(() => ({ page: document.documentElement.scrollWidth, viewport: window.innerWidth }));
+    assert.ok(width.page <= width.viewport, `the confirm page scrolls sideways: ${width.page}px`);
+    assert.equal(await form.getByLabel("The password you chose when registering").getAttribute("aria-describedby"), "password-help");
+    assert.equal(await form.getByLabel("The password you chose when registering").getAttribute("autocomplete"), "current-password");
+    const confirmPassword = form.getByLabel("The password you chose when registering");
+    await confirmPassword.fill("Not-" + PASSWORD);
+    await form.getByRole("button", { name: "Confirm my address" }).click();
+    await form.getByText("This is not the password chosen with this registration.").first().waitFor();
+    assert.equal(await form.getByLabel("The password you chose when registering").getAttribute("aria-invalid"), "true");
+    await form.getByLabel("The password you chose when registering").fill(PASSWORD);
+    await form.getByRole("button", { name: "Confirm my address" }).click();
     await form.getByRole("heading", { name: "Address confirmed" }).waitFor();
     await form.close();
 

@@ -8,12 +8,15 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, test } from "node:test";
 import { pathToFileURL } from "node:url";
 
-import { execFileAsync, launchBrowser, makeTempDir, removeDir, securedocBin, sha256File, waitForMessage } from "./helpers.mjs";
+import {
+  NARROW, assertAccessible, execFileAsync, launchBrowser, makeTempDir, removeDir, securedocBin, sha256File, waitForMessage,
+} from "./helpers.mjs";
 
 const env = {};
 const PASSWORD = "correct horse battery staple";
@@ -27,7 +30,7 @@ async function securedoc(args, extraEnv = {}) {
   try {
     return await execFileAsync(securedocBin(), args, { env: { ...process.env, ...extraEnv }, maxBuffer: 16 << 20 });
   } catch (error) {
-    throw new Error(`securedoc ${args.join(" ")} failed:\n${error.stderr || error.message}`);
+    throw new Error(`securedoc ${args.join(" ")} failed:\n${error.stderr || error.message}`, { cause: error });
   }
 }
 
@@ -128,6 +131,30 @@ test("an unregistered recipient is offered Register with the address filled in",
   }
 });
 
+test("every server-mode state passes axe-core and fits 360 px", async () => {
+  const context = await env.browser.newContext({ viewport: NARROW, bypassCSP: true });
+  try {
+    const register = await context.newPage();
+    await register.goto(envelopes.carol);
+    await register.locator("#register-box").getByRole("link", { name: "Register" }).waitFor({ state: "visible" });
+    await assertAccessible(register, "Register");
+
+    const page = await context.newPage();
+    await page.goto(envelopes.bob);
+    await page.getByLabel("Password", { exact: true }).waitFor({ state: "visible" });
+    await page.getByText(PHRASE, { exact: true }).waitFor();
+    await assertAccessible(page, "password, with the phrase");
+    await submitPassword(page, "not my password");
+    await page.waitForFunction(() => document.getElementById("unlock-error").textContent.includes("Wrong password"));
+    await assertAccessible(page, "wrong password");
+    await submitPassword(page, PASSWORD);
+    await waitForMessage(page);
+    await assertAccessible(page, "message");
+  } finally {
+    await context.close();
+  }
+});
+
 test("a key server that cannot be reached is named in a clear message", async () => {
   const { context, page } = await openPage(envelopes.bob);
   try {
@@ -141,5 +168,47 @@ test("a key server that cannot be reached is named in a clear message", async ()
     assert.equal(await page.getByLabel("Password", { exact: true }).isEnabled(), true, "the recipient can try again later");
   } finally {
     await context.close();
+  }
+});
+
+test("a key server's error, or a proxy's error page in its place, is never called a damaged envelope", async () => {
+  if (server.exitCode === null && server.signalCode === null) {
+    server.kill();
+    await new Promise((resolve) => server.once("exit", resolve));
+  }
+  // What answers at the key server's address now: its own refusals, then what
+  // a reverse proxy answers when the server behind it is down.
+  const answers = [
+    [500, { "content-type": "application/json" }, JSON.stringify({ error: "internal", message: "Something went wrong on our side." }), /had a problem and could not answer\. Nothing is wrong with your message/],
+    [503, { "content-type": "application/json", "retry-after": "120" }, JSON.stringify({ error: "busy", message: "Busy." }), /busy right now\. Wait a moment and try again\. You can try again in about 2 min\./],
+    [502, { "content-type": "text/html" }, "<html><body><h1>502 Bad Gateway</h1></body></html>", /does not understand\. Nothing is wrong with your message/],
+    [418, { "content-type": "application/json" }, JSON.stringify({ error: "teapot", message: "?" }), /does not understand\. Nothing is wrong with your message/],
+    [200, { "content-type": "application/json" }, JSON.stringify({ enc: 5 }), /does not understand\. Nothing is wrong with your message/],
+    [404, { "content-type": "application/json" }, JSON.stringify({ error: "not_found", message: "No such page." }), /did not accept this page's request/],
+  ];
+  const stand = createServer((request, response) => {
+    const cors = { "access-control-allow-origin": "null", "access-control-expose-headers": "retry-after", "access-control-allow-headers": "content-type", "access-control-allow-methods": "POST" };
+    if (request.method === "OPTIONS") return response.writeHead(204, cors).end();
+    if (request.url.endsWith("/status")) return response.writeHead(200, { ...cors, "content-type": "application/json" }).end('{"registered":true}');
+    const [status, headers, body] = answers[0];
+    response.writeHead(status, { ...cors, ...headers }).end(body);
+  });
+  await new Promise((resolve) => stand.listen(Number(new URL(origin).port), "127.0.0.1", resolve));
+  const { context, page } = await openPage(envelopes.bob);
+  try {
+    while (answers.length) {
+      const expected = answers[0][3];
+      await page.evaluate(() => { document.getElementById("unlock-error").textContent = ""; });
+      await submitPassword(page, PASSWORD);
+      await page.waitForFunction(() => document.getElementById("unlock-error").textContent.length > 0);
+      const text = await page.getByRole("alert").innerText();
+      assert.doesNotMatch(text, /damaged|altered/, text);
+      assert.match(text, expected);
+      assert.equal(await page.getByLabel("Password", { exact: true }).isEnabled(), true, "the recipient can try again later");
+      answers.shift();
+    }
+  } finally {
+    await context.close();
+    await new Promise((resolve) => stand.close(resolve));
   }
 });

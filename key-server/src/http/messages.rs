@@ -5,9 +5,9 @@
 //! releases each key only to its one recipient, so a co-recipient cannot use
 //! their own key to forge an envelope "from" the sender to anyone else.
 
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD;
@@ -119,17 +119,14 @@ impl MessageRegistration {
     }
 }
 
-/// The request, parsed only once the token is known good; an old client's
+/// The request, read only once the token is known good; an old client's
 /// shape (one id and key for all recipients) gets a sentence saying so.
-fn parse(body: &[u8]) -> Result<MessageRegistration, Error> {
-    serde_json::from_slice::<RegisterRequest>(body)
+fn parse(body: serde_json::Value) -> Result<MessageRegistration, Error> {
+    let shared_key =
+        body.get("content_key").is_some() || body["message"].get("recipients").is_some();
+    serde_json::from_value::<RegisterRequest>(body)
         .map(|request| request.message)
         .map_err(|e| {
-            let shared_key = serde_json::from_slice::<serde_json::Value>(body)
-                .ok()
-                .is_some_and(|v| {
-                    v.get("content_key").is_some() || v["message"].get("recipients").is_some()
-                });
             Error::Unprocessable(if shared_key {
                 "this key server registers one envelope per recipient, each with its own id and \
                  content key ({\"message\": {\"from\", \"expires\", \"flags\", \"security\", \
@@ -141,13 +138,27 @@ fn parse(body: &[u8]) -> Result<MessageRegistration, Error> {
         })
 }
 
-async fn register(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+/// Authenticates first, then reads the JSON body (axum's own refusals for a
+/// wrong content type or broken JSON are answered as they are).
+async fn register(State(state): State<AppState>, request: Request) -> Response {
+    let sender = match authenticate(&state, request.headers()).await {
+        Ok(sender) => sender,
+        Err(error) => return error.into_response(),
+    };
+    match Json::<serde_json::Value>::from_request(request, &state).await {
+        Ok(Json(body)) => register_envelopes(&state, &sender, body)
+            .await
+            .into_response(),
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+async fn register_envelopes(
+    state: &AppState,
+    sender: &Sender,
+    body: serde_json::Value,
 ) -> Result<Json<RegisterResponse>, Error> {
-    let sender = authenticate(&state, &headers).await?;
-    let message = parse(&body)?;
+    let message = parse(body)?;
     message.validate()?;
     if !sender.may_send_from(&message.from) {
         return Err(Error::Forbidden(format!(
@@ -187,6 +198,11 @@ async fn register(
         .store
         .register_envelopes(&sender.id, &shared, &envelopes)
         .await?;
+    tracing::info!(
+        sender = %sender.name,
+        envelopes = envelopes.len(),
+        "registered a message's envelopes"
+    );
     let mut answer = Vec::with_capacity(statuses.len());
     for (envelope, status) in envelopes.into_iter().zip(statuses) {
         let recipient = envelope.recipient.to_ascii_lowercase();

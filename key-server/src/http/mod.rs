@@ -1,6 +1,8 @@
 //! HTTP: one `AppState`, one router, one error-to-response mapping.
 
+mod client;
 mod connections;
+mod error;
 mod health;
 mod messages;
 mod observed;
@@ -11,12 +13,11 @@ pub use messages::{EnvelopeRegistration, MessageRegistration, RegisteredEnvelope
 
 use std::sync::Arc;
 
+use axum::Router;
 use tokio::sync::Notify;
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::{Json, Router};
-use serde_json::json;
+pub use client::ClientAddr;
+pub use error::{ApiJson, Kind, Refusal};
 
 pub(crate) use connections::{serve_connections, ConnectionLimits};
 
@@ -47,7 +48,7 @@ pub struct Settings {
     pub lockout_attempts: i64,
     /// Lock duration, seconds.
     pub lockout_seconds: i64,
-    /// Failed requests per client address per window.
+    /// Password checks per (client address, account) per window.
     pub client_failure_limit: i64,
     /// The window, seconds.
     pub client_window_seconds: i64,
@@ -67,6 +68,8 @@ pub struct Settings {
     pub remember_seconds: i64,
     /// How the mail queue retries and keeps rows.
     pub mail_queue: crate::mail_worker::MailQueueSettings,
+    /// Proxies whose forwarding headers name the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl AppState {
@@ -77,11 +80,12 @@ impl AppState {
         Ok(AppState {
             store,
             master_key: Arc::new(master_key),
-            passwords: PasswordHasher::new(
+            passwords: PasswordHasher::with_queue(
                 config.password_m_kib,
                 config.password_t,
                 config.password_p,
                 config.password_concurrency.unwrap_or(cores),
+                config.password_queue,
             )?,
             settings: Settings {
                 lockout_attempts: lockout_attempts.into(),
@@ -101,6 +105,7 @@ impl AppState {
                     retry_seconds: config.mail_retry_seconds.into(),
                     retention_seconds: i64::from(config.mail_retention_days) * 86_400,
                 },
+                trusted_proxies: config.trusted_proxy_networks()?,
             },
             mailer: Mailer::new(config.smtp_url.as_deref(), &config.outbox_dir())?,
             mail_wake: Arc::new(Notify::new()),
@@ -117,6 +122,8 @@ pub fn app(state: AppState) -> Router {
         .merge(pages::router())
         // Requests are small JSON documents; anything larger is refused before it is read.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
+        // Every refusal under /api/, even one made before a handler ran, is contract JSON.
+        .layer(axum::middleware::from_fn(error::json_refusals))
         .with_state(state)
 }
 
@@ -143,6 +150,9 @@ pub async fn serve(config: &Config, ready: impl FnOnce(std::net::SocketAddr)) ->
     // Expired and retained-too-long keys are deleted on a schedule, not only
     // when someone asks for them: a key past its time must not linger at rest.
     let retention = i64::from(config.retention_days) * 86_400;
+    let audit_retention = i64::from(config.audit_retention_days) * 86_400;
+    // Limit windows are minutes to hours; a week covers every one of them.
+    let longest_window = state.settings.client_window_seconds.max(7 * 86_400);
     tokio::spawn(async move {
         let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
@@ -151,6 +161,11 @@ pub async fn serve(config: &Config, ready: impl FnOnce(std::net::SocketAddr)) ->
                 Ok(0) => {}
                 Ok(n) => tracing::info!(keys = n, "deleted the keys of expired messages"),
                 Err(error) => tracing::error!(%error, "could not delete expired keys"),
+            }
+            // Every table that grows has a retention: the audit trail,
+            // remembered browsers, ended limit windows.
+            if let Err(error) = sweep(&store, audit_retention, longest_window).await {
+                tracing::error!(%error, "could not sweep the audit trail and limits");
             }
         }
     });
@@ -202,25 +217,18 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        let (status, message) = match &self {
-            Error::Unauthorized => (
-                StatusCode::UNAUTHORIZED,
-                "a valid sender token is required".to_string(),
-            ),
-            Error::Unprocessable(why) => (StatusCode::UNPROCESSABLE_ENTITY, why.clone()),
-            Error::Conflict(why) => (StatusCode::CONFLICT, why.clone()),
-            Error::Forbidden(why) => (StatusCode::FORBIDDEN, why.clone()),
-            _ => {
-                // Logged once here; the client learns nothing about the internals.
-                tracing::error!(error = %self, "request failed");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal error".to_string(),
-                )
-            }
-        };
-        (status, Json(json!({ "error": message }))).into_response()
+/// Deletes audit rows past their retention, expired remembered browsers and
+/// ended limit windows. Safe on several replicas at once: plain DELETEs.
+pub(crate) async fn sweep(
+    store: &crate::Store,
+    audit_retention: i64,
+    longest_window: i64,
+) -> Result<(), Error> {
+    let audit = store.sweep_audit(audit_retention).await?;
+    if audit > 0 {
+        tracing::info!(rows = audit, "deleted audit rows past their retention");
     }
+    store.sweep_remembered().await?;
+    store.sweep_limits(longest_window).await?;
+    Ok(())
 }

@@ -1,7 +1,7 @@
-//! Accounts, lockout and the audit trail.
+//! Accounts and their lockout.
 
 use super::Store;
-use crate::{hex, now, random, Error};
+use crate::{now, Error};
 
 /// What key release needs to know about an account.
 #[derive(Debug, Clone)]
@@ -115,34 +115,60 @@ impl Store {
         ))
     }
 
-    /// Counts a wrong password; after `limit` of them the account is locked
-    /// for `lock_seconds` and the count starts again. Returns the attempts
-    /// left before a lock (0 when this one locked it). One UPDATE, so
-    /// concurrent attempts on several replicas cannot lose a count.
-    pub async fn record_failed_login(
+    /// Reserves one password check for `address`, atomically, *before* the
+    /// (slow) check: the failure count goes up by one unless the account is
+    /// locked or has used up its `limit`; the attempt that reaches the limit
+    /// sets the lock for `lock_seconds` in the same statement. A right
+    /// password then gives everything back ([`Store::record_successful_login`]).
+    /// Returns the count with this attempt, or `None` when no check may run
+    /// (locked, or no such account). One UPDATE, so parallel requests on any
+    /// number of replicas can never check more than `limit` passwords.
+    pub async fn reserve_login(
         &self,
         address: &str,
         limit: i64,
         lock_seconds: i64,
-    ) -> Result<i64, Error> {
-        let address = address.to_ascii_lowercase();
-        let (failed,): (i64,) = sqlx::query_as(
-            "UPDATE accounts SET failed_logins = failed_logins + 1 WHERE address = $1 RETURNING failed_logins",
+    ) -> Result<Option<i64>, Error> {
+        let at = now();
+        // A lock that has ended starts the count again.
+        let row: Option<(i64,)> = sqlx::query_as(
+            "UPDATE accounts SET
+                 failed_logins = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_logins + 1 END,
+                 locked_until = CASE
+                     WHEN (CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_logins + 1 END) >= $3 THEN $4
+                     WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN NULL
+                     ELSE locked_until END
+             WHERE address = $1
+               AND ((locked_until IS NULL AND failed_logins < $3) OR locked_until <= $2)
+             RETURNING failed_logins",
         )
-        .bind(&address)
-        .fetch_one(&self.pool)
+        .bind(address.to_ascii_lowercase())
+        .bind(at)
+        .bind(limit)
+        .bind(at + lock_seconds)
+        .fetch_optional(&self.pool)
         .await?;
-        if failed >= limit {
-            sqlx::query(
-                "UPDATE accounts SET failed_logins = 0, locked_until = $1 WHERE address = $2",
-            )
-            .bind(now() + lock_seconds)
-            .bind(&address)
-            .execute(&self.pool)
-            .await?;
-            return Ok(0);
+        if row.is_some_and(|(count,)| count >= limit) {
+            metrics::counter!("securedoc_lockouts_total").increment(1);
+            tracing::info!("an account is locked after too many wrong passwords");
         }
-        Ok(limit - failed)
+        Ok(row.map(|(count,)| count))
+    }
+
+    /// Gives back an attempt reserved by [`Store::reserve_login`] whose check
+    /// never ran (the password queue was full); a lock it set ends with it.
+    pub async fn release_login(&self, address: &str, limit: i64) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE accounts SET
+                 locked_until = CASE WHEN failed_logins - 1 < $2 THEN NULL ELSE locked_until END,
+                 failed_logins = failed_logins - 1
+             WHERE address = $1 AND failed_logins > 0",
+        )
+        .bind(address.to_ascii_lowercase())
+        .bind(limit)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Ends a lock and the failure count (an administrator's unlock);
@@ -157,12 +183,15 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// A right password: the failure count starts again.
+    /// A right password: the failure count starts again, and a lock that
+    /// parallel wrong guesses set meanwhile ends (the owner proved who they are).
     pub async fn record_successful_login(&self, address: &str) -> Result<(), Error> {
-        sqlx::query("UPDATE accounts SET failed_logins = 0 WHERE address = $1")
-            .bind(address.to_ascii_lowercase())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE address = $1",
+        )
+        .bind(address.to_ascii_lowercase())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -176,48 +205,5 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.is_some())
-    }
-
-    /// Writes one audit row.
-    pub async fn audit(
-        &self,
-        account: Option<&str>,
-        message_id: Option<&str>,
-        client: &str,
-        outcome: &str,
-    ) -> Result<(), Error> {
-        sqlx::query("INSERT INTO audit (id, at, account, message_id, client, outcome) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(hex(&random::<16>()))
-            .bind(now())
-            .bind(account.map(str::to_ascii_lowercase))
-            .bind(message_id.map(String::from))
-            .bind(client)
-            .bind(outcome)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Failed attempts (anything but a release or a completed reset) from one
-    /// client address in the last `window` seconds.
-    pub async fn recent_failures_from(&self, client: &str, window: i64) -> Result<i64, Error> {
-        let (count,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM audit WHERE client = $1 AND at > $2 AND outcome NOT IN ('released', 'password_reset')",
-        )
-        .bind(client)
-        .bind(now() - window)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(count)
-    }
-
-    /// The audit outcomes for a message, oldest first (for senders' status and tests).
-    pub async fn audit_outcomes(&self, message_id: &str) -> Result<Vec<String>, Error> {
-        let rows: Vec<(String,)> =
-            sqlx::query_as("SELECT outcome FROM audit WHERE message_id = $1 ORDER BY at, id")
-                .bind(message_id)
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows.into_iter().map(|(outcome,)| outcome).collect())
     }
 }

@@ -16,11 +16,7 @@ pub struct Removed {
 }
 
 /// The tables that hold an account's credentials, keyed by `address`.
-const CREDENTIAL_TABLES: &[&str] = &[
-    "security_answers",
-    "password_history",
-    "remembered_browsers",
-];
+const CREDENTIAL_TABLES: &[&str] = &["security_answers", "password_history", "remembered_keys"];
 
 /// `value` for a LIKE pattern, its wildcards taken literally (escape `\`).
 fn like_literal(value: &str) -> String {

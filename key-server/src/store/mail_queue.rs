@@ -26,6 +26,24 @@ pub struct QueuedMail {
     pub attempts: i64,
 }
 
+/// Where one queued mail is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailStatus {
+    /// `confirm`, `already`, `reset`.
+    pub kind: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// Sent.
+    pub sent: bool,
+    /// Given up after its last attempt.
+    pub given_up: bool,
+    /// The body is still stored (it goes once sent or given up).
+    pub has_body: bool,
+}
+
+/// kind, attempts, sent at, failed at, message.
+type MailStatusRow = (String, i64, Option<i64>, Option<i64>, Option<String>);
+
 impl Store {
     /// Queues a rendered mail for sending now.
     pub async fn enqueue_mail(
@@ -162,13 +180,10 @@ impl Store {
         Ok(done.rows_affected())
     }
 
-    /// The queue's rows for `recipient`: (kind, attempts, sent, failed, has
-    /// a body), oldest first. For tests and administrators.
-    pub async fn mail_for(
-        &self,
-        recipient: &str,
-    ) -> Result<Vec<(String, i64, bool, bool, bool)>, Error> {
-        let rows: Vec<(String, i64, Option<i64>, Option<i64>, Option<String>)> = sqlx::query_as(
+    /// The queue's rows for `recipient`, oldest first. For tests and
+    /// administrators.
+    pub async fn mail_for(&self, recipient: &str) -> Result<Vec<MailStatus>, Error> {
+        let rows: Vec<MailStatusRow> = sqlx::query_as(
             "SELECT kind, attempts, sent_at, failed_at, message FROM mail_outbox
              WHERE recipient = $1 ORDER BY created_at, id",
         )
@@ -177,14 +192,12 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(kind, attempts, sent, failed, message)| {
-                (
-                    kind,
-                    attempts,
-                    sent.is_some(),
-                    failed.is_some(),
-                    message.is_some(),
-                )
+            .map(|(kind, attempts, sent, failed, message)| MailStatus {
+                kind,
+                attempts,
+                sent: sent.is_some(),
+                given_up: failed.is_some(),
+                has_body: message.is_some(),
             })
             .collect())
     }

@@ -3,11 +3,13 @@
 
 mod accounts;
 mod admin;
+mod audit;
 mod limits;
 mod mail_queue;
 mod messages;
 mod pending;
 mod registration;
+mod remembered;
 mod senders;
 
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
@@ -16,10 +18,11 @@ use sqlx::AnyPool;
 pub use accounts::{Account, NewAccount};
 pub use admin::Removed;
 pub use limits::Limit;
-pub use mail_queue::QueuedMail;
+pub use mail_queue::{MailStatus, QueuedMail};
 pub use messages::{NewEnvelope, NewMessage, RecipientStatus};
 pub use pending::{NewRegistration, PendingRegistration};
 pub use registration::{LinkPurpose, Profile, SecurityAnswer};
+pub use remembered::RememberedKey;
 pub use senders::{Revoked, Sender, SenderInfo};
 
 use crate::Error;

@@ -280,40 +280,11 @@ impl Store {
             .bind(&address)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM remembered_browsers WHERE address = $1")
+        sqlx::query("DELETE FROM remembered_keys WHERE address = $1")
             .bind(&address)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Remembers a browser for `address` for `ttl` seconds; returns the token
-    /// the browser keeps.
-    pub async fn remember_browser(&self, address: &str, ttl: i64) -> Result<String, Error> {
-        let token = new_token();
-        sqlx::query(
-            "INSERT INTO remembered_browsers (token_hash, address, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(token_hash(&token))
-        .bind(address.to_ascii_lowercase())
-        .bind(now())
-        .bind(now() + ttl)
-        .execute(&self.pool)
-        .await?;
-        Ok(token)
-    }
-
-    /// Whether `token` remembers a browser for `address`.
-    pub async fn is_remembered(&self, token: &str, address: &str) -> Result<bool, Error> {
-        let row: Option<(String,)> = sqlx::query_as(
-            "SELECT address FROM remembered_browsers WHERE token_hash = $1 AND address = $2 AND expires_at > $3",
-        )
-        .bind(token_hash(token))
-        .bind(address.to_ascii_lowercase())
-        .bind(now())
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.is_some())
     }
 }

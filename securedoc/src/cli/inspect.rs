@@ -7,6 +7,8 @@ use anyhow::{bail, Context};
 use clap::Args;
 use envelope_core::{Envelope, Header, Mode, CHUNK_LEN, MAGIC, SEALED_CHUNK_LEN};
 
+use super::page_check::{judge, Verdict, RELEASE};
+use crate::display::{printable, printable_json};
 use crate::input::{format_size, format_time, read_file};
 
 #[derive(Debug, Args)]
@@ -20,14 +22,19 @@ pub struct InspectArgs {
 
 /// The envelope bytes from a securedoc.html page, its base64 text, or the raw bytes.
 pub fn envelope_bytes(path: &Path) -> anyhow::Result<Vec<u8>> {
+    Ok(read_envelope(path)?.0)
+}
+
+/// The envelope bytes and, when the file is a page, the page.
+fn read_envelope(path: &Path) -> anyhow::Result<(Vec<u8>, Option<String>)> {
     let raw = read_file(path)?;
     if raw.starts_with(MAGIC) {
-        return Ok(raw);
+        return Ok((raw, None));
     }
     let not_envelope = || anyhow::anyhow!("{} is not a securedoc envelope", path.display());
     let text = std::str::from_utf8(&raw).map_err(|_| not_envelope())?;
-    let data = match securedoc_templates::envelope_text_from_html(text) {
-        Some(data) => data,
+    let (data, page) = match securedoc_templates::envelope_text_from_html(text) {
+        Some(data) => (data, Some(text)),
         None if text.contains("id=\"securedoc-envelope\"") => {
             bail!(
                 "{} is damaged or has been altered (the page is cut off)",
@@ -38,18 +45,18 @@ pub fn envelope_bytes(path: &Path) -> anyhow::Result<Vec<u8>> {
         // The text form starts with the base64 of the magic ("SDOC" is "U0RPQ...");
         // any other text is some other file, not a damaged envelope.
         None if !text.trim_start().starts_with("U0RPQ") => return Err(not_envelope()),
-        None => text,
+        None => (text, None),
     };
     let bytes =
         envelope_core::from_text(data).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     if !bytes.starts_with(MAGIC) {
         return Err(not_envelope());
     }
-    Ok(bytes)
+    Ok((bytes, page.map(String::from)))
 }
 
 pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
-    let bytes = envelope_bytes(&args.envelope)?;
+    let (bytes, page) = read_envelope(&args.envelope)?;
     let envelope = Envelope::parse(&bytes)
         .with_context(|| format!("{} is not a well-formed envelope", args.envelope.display()))?;
     let header = envelope.header();
@@ -60,10 +67,34 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     }
     check_payload_framing(envelope.payload_len())
         .with_context(|| format!("{} is not a well-formed envelope", args.envelope.display()))?;
+    let verdict = page.as_deref().map(|page| judge(page, header, &bytes));
     if args.json {
-        println!("{}", serde_json::to_string_pretty(header)?);
+        println!("{}", printable_json(&serde_json::to_string_pretty(header)?));
     } else {
         print_header(header, envelope.payload_len());
+        match &verdict {
+            None => println!("  page:        none (the envelope's bytes or text only)"),
+            Some(Verdict::Genuine) => {
+                println!("  page:        genuine: exactly as securedoc {RELEASE} renders it")
+            }
+            Some(Verdict::NotGenuine(differences)) => {
+                println!("  page:        NOT GENUINE: not what securedoc {RELEASE} renders for this header");
+                for difference in differences {
+                    println!("               - {difference}");
+                }
+            }
+        }
+    }
+    if let Some(Verdict::NotGenuine(differences)) = &verdict {
+        let what = if args.json {
+            differences.join("; ")
+        } else {
+            "see above".to_string()
+        };
+        bail!(
+            "{} is not a genuine securedoc page ({what}): do not type a password into it",
+            args.envelope.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -81,7 +112,7 @@ fn check_payload_framing(len: usize) -> anyhow::Result<()> {
 fn print_header(header: &Header, payload_len: usize) {
     let yes_no = |b: bool| if b { "yes" } else { "no" };
     println!("securedoc envelope, format v{}", header.v);
-    println!("  id:          {}", header.id);
+    println!("  id:          {}", printable(&header.id));
     match (&header.mode, &header.kdf) {
         (Mode::Passphrase, Some(kdf)) => {
             println!(
@@ -96,10 +127,10 @@ fn print_header(header: &Header, payload_len: usize) {
     }
     println!(
         "  key server:  {}",
-        header.key_server.as_deref().unwrap_or("none")
+        printable(header.key_server.as_deref().unwrap_or("none"))
     );
-    println!("  from:        {}", header.from);
-    println!("  to:          {}", header.to);
+    println!("  from:        {}", printable(&header.from));
+    println!("  to:          {}", printable(&header.to));
     println!("  created:     {}", format_time(header.created));
     let now = jiff::Timestamp::now().as_second();
     match header.expires {

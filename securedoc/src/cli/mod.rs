@@ -3,6 +3,7 @@
 mod admin;
 mod inspect;
 mod open;
+mod page_check;
 mod register;
 mod seal;
 mod send;

@@ -8,6 +8,7 @@ use clap::Args;
 use envelope_core::{Envelope, MessageView};
 
 use super::PassphraseSource;
+use crate::display::printable;
 use crate::input::{check_output, format_size, format_time, write_atomically};
 
 #[derive(Debug, Args)]
@@ -49,13 +50,16 @@ pub fn run(args: OpenArgs) -> anyhow::Result<ExitCode> {
         .and_then(|cipher| cipher.decrypt(envelope.sealed_payload()))
         .with_context(|| format!("cannot open {}", args.envelope.display()))?;
     let view = MessageView::parse(&message).map_err(|e| anyhow::anyhow!("{e}"))?;
-    println!("Subject: {}", view.subject);
-    println!("From:    {}", view.from);
-    println!("To:      {}", view.to.join(", "));
+    println!("Subject: {}", printable(&view.subject));
+    println!("From:    {}", printable(&view.from));
+    println!("To:      {}", printable(&view.to.join(", ")));
     if !view.cc.is_empty() {
-        println!("Cc:      {}", view.cc.join(", "));
+        println!("Cc:      {}", printable(&view.cc.join(", ")));
     }
-    println!("Date:    {}", view.date.as_deref().unwrap_or("-"));
+    println!(
+        "Date:    {}",
+        printable(view.date.as_deref().unwrap_or("-"))
+    );
     println!(
         "Body:    {}",
         match (&view.text, &view.html) {
@@ -68,8 +72,8 @@ pub fn run(args: OpenArgs) -> anyhow::Result<ExitCode> {
     for attachment in &view.attachments {
         println!(
             "Attachment: {} ({}, {})",
-            attachment.name,
-            attachment.content_type,
+            printable(&attachment.name),
+            printable(&attachment.content_type),
             format_size(attachment.bytes.len() as u64)
         );
     }

@@ -35,6 +35,33 @@ pub(super) enum AccountCommand {
         #[arg(long)]
         address: String,
     },
+    /// Remove the password, security questions, phrase, remembered browsers,
+    /// pending registrations and links of an address: its owner registers
+    /// again from any envelope. Messages sent to it stay openable.
+    Reset {
+        /// The recipient's e-mail address.
+        #[arg(long)]
+        address: String,
+    },
+    /// Remove the account and everything the key server keeps about the
+    /// address, including its place on messages (it can no longer open them).
+    Delete {
+        /// The recipient's e-mail address.
+        #[arg(long)]
+        address: String,
+    },
+    /// Stop an account from opening messages or resetting its password.
+    Disable {
+        /// The recipient's e-mail address.
+        #[arg(long)]
+        address: String,
+    },
+    /// Let a disabled account open messages again.
+    Enable {
+        /// The recipient's e-mail address.
+        #[arg(long)]
+        address: String,
+    },
 }
 
 pub(super) fn run(config: &key_server::Config, command: AccountCommand) -> anyhow::Result<()> {
@@ -89,6 +116,51 @@ pub(super) fn run(config: &key_server::Config, command: AccountCommand) -> anyho
             }
             eprintln!("Unlocked {address}: the next right password opens its messages.");
         }
+        AccountCommand::Reset { address } => {
+            let address = address.to_ascii_lowercase();
+            let removed = runtime()?.block_on(async {
+                let store = open_store(config).await?;
+                anyhow::Ok(store.reset_account(&address).await?)
+            })?;
+            if removed == key_server::Removed::default() {
+                anyhow::bail!("there is no account, registration or link for {address}");
+            }
+            eprintln!(
+                "Reset {address}: removed {} account, {} pending registration(s), {} link(s). \
+                 Its owner registers again from any secure message sent to it.",
+                removed.accounts, removed.pending_registrations, removed.links
+            );
+        }
+        AccountCommand::Delete { address } => {
+            let address = address.to_ascii_lowercase();
+            let removed = runtime()?.block_on(async {
+                let store = open_store(config).await?;
+                anyhow::Ok(store.delete_account(&address).await?)
+            })?;
+            eprintln!(
+                "Deleted {address}: removed {} account, {} pending registration(s), {} link(s), \
+                 and its place on the messages sent to it.",
+                removed.accounts, removed.pending_registrations, removed.links
+            );
+        }
+        AccountCommand::Disable { address } => set_disabled(config, &address, true)?,
+        AccountCommand::Enable { address } => set_disabled(config, &address, false)?,
+    }
+    Ok(())
+}
+
+fn set_disabled(config: &key_server::Config, address: &str, disable: bool) -> anyhow::Result<()> {
+    let found = runtime()?.block_on(async {
+        let store = open_store(config).await?;
+        anyhow::Ok(store.set_account_disabled(address, disable).await?)
+    })?;
+    if !found {
+        anyhow::bail!("there is no account for {address}");
+    }
+    if disable {
+        eprintln!("Disabled {address}: it gets no key and no reset link until enabled.");
+    } else {
+        eprintln!("Enabled {address}: it opens its messages again.");
     }
     Ok(())
 }

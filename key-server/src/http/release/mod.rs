@@ -1,0 +1,184 @@
+//! Key release: `POST /api/v1/keys/release`, and `POST /api/v1/keys/status`
+//! (docs/PROTOCOL.md).
+//!
+//! The envelope's opener sends the message id, the recipient, the password
+//! and an ephemeral X25519 public key. If the account may open that message,
+//! the content key comes back sealed to the ephemeral key with HPKE
+//! (`envelope_core::seal_released_key`, RFC 9180), so it never crosses the
+//! wire in the clear, even inside TLS.
+//!
+//! The page that calls this is opened from disk (`Origin: null`), so the
+//! origin proves nothing: every request is judged by what it carries. The
+//! checks are in `decide`, "Remember me" in `remember`; here: the wire
+//! types, and the audit row every request leaves, whatever its path.
+
+mod decide;
+mod remember;
+
+use axum::extract::State;
+use axum::http::{header, Method};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use envelope_core::SecurityLevel;
+use serde::Deserialize;
+use serde_json::json;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use zeroize::Zeroizing;
+
+use super::{ApiJson, AppState, ClientAddr, Kind, Refusal};
+
+pub fn router() -> Router<AppState> {
+    // Envelopes are opened from file://, whose requests say `Origin: null`;
+    // CORS is opened for that, on these endpoints only.
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::exact(
+            "null".parse().expect("a valid header value"),
+        ))
+        .allow_methods([Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
+        .expose_headers([header::RETRY_AFTER]);
+    Router::new()
+        .route("/api/v1/keys/release", post(release).layer(cors.clone()))
+        .route("/api/v1/keys/status", post(status).layer(cors))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusRequest {
+    message_id: String,
+    recipient: String,
+}
+
+/// `POST /api/v1/keys/status`: may `recipient` open `message_id` once they
+/// have an account, and do they have one? The opener shows Register or
+/// Open from this, and switches when the recipient comes back from
+/// registering. Asking needs the message's random 128-bit id, which only
+/// the envelope carries, so this tells strangers nothing.
+async fn status(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<StatusRequest>,
+) -> Result<Response, Refusal> {
+    if !decide::is_message_id(&request.message_id) || !decide::is_address(&request.recipient) {
+        return Err(decide::malformed());
+    }
+    let Some(registered) = state
+        .store
+        .recipient_registered(&request.message_id, &request.recipient)
+        .await?
+    else {
+        return Err(decide::not_a_recipient());
+    };
+    let security = decide::message_security(&state, &request.message_id).await?;
+    Ok(Json(json!({ "registered": registered, "security": security })).into_response())
+}
+
+/// The request body of key release.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReleaseRequest {
+    message_id: String,
+    recipient: String,
+    /// Needed unless the message is low security, or medium with a
+    /// remembered browser.
+    #[serde(default)]
+    password: Zeroizing<String>,
+    /// The opener's ephemeral X25519 public key, base64 (32 bytes).
+    public_key: String,
+    /// "Remember me" was ticked: the browser's new ECDSA P-256 public key,
+    /// raw uncompressed, base64 (65 bytes). Medium security only.
+    #[serde(default)]
+    remember_key: Option<String>,
+    /// A remembered browser's proof, instead of the password.
+    #[serde(default)]
+    remembered: Option<Remembered>,
+}
+
+/// A remembered browser's signature over this request (docs/PROTOCOL.md).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Remembered {
+    /// The `remember_id` the server gave when the key was remembered.
+    id: String,
+    /// ECDSA P-256 / SHA-256, IEEE P1363 `r || s`, base64 (64 bytes).
+    signature: String,
+}
+
+/// What a request proved, for its audit row: attacker-chosen fields are
+/// stored only once they turned out to name a real envelope, or when the
+/// request paid a password check for them (and so is limited).
+#[derive(Default)]
+struct Proven {
+    envelope: bool,
+}
+
+async fn release(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    body: Result<ApiJson<ReleaseRequest>, Refusal>,
+) -> Response {
+    let client = client.to_string();
+    let request = match body {
+        Ok(ApiJson(request)) => request,
+        Err(refusal) => {
+            // Junk: one aggregated row per client and hour, nothing else.
+            audit(&state, None, None, &client, refusal.kind().as_str()).await;
+            return refusal.into_response();
+        }
+    };
+    let mut proven = Proven::default();
+    let result = decide::decide(&state, &request, &client, &mut proven).await;
+    let outcome = match &result {
+        Ok(_) => "released",
+        Err(refusal) => refusal.kind().as_str(),
+    };
+    let named = proven.envelope
+        || matches!(&result, Err(refusal) if refusal.kind() == Kind::NotARecipient)
+        || (matches!(&result, Err(refusal) if refusal.kind() == Kind::BadRequest)
+            && decide::is_message_id(&request.message_id)
+            && decide::is_address(&request.recipient)
+            && state
+                .store
+                .is_recipient(&request.message_id, &request.recipient)
+                .await
+                .unwrap_or(false));
+    let (account, message) = if named {
+        (
+            Some(request.recipient.as_str()),
+            Some(request.message_id.as_str()),
+        )
+    } else {
+        (None, None)
+    };
+    audit(&state, account, message, &client, outcome).await;
+    match result {
+        Ok(body) => Json(body).into_response(),
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// Writes the audit row and counts the outcome. An audit failure is logged,
+/// not shown: the answer was decided already.
+async fn audit(
+    state: &AppState,
+    account: Option<&str>,
+    message_id: Option<&str>,
+    client: &str,
+    outcome: &'static str,
+) {
+    metrics::counter!("securedoc_key_releases_total", "outcome" => outcome).increment(1);
+    if let Err(error) = state
+        .store
+        .audit(account, message_id, client, outcome)
+        .await
+    {
+        tracing::error!(%error, outcome, "could not write the audit row of a key release");
+    }
+}
+
+/// The level a message was registered with (unknown: high, the strictest).
+fn parse_level(stored: Option<&str>) -> SecurityLevel {
+    stored
+        .and_then(|level| serde_json::from_value(json!(level)).ok())
+        .unwrap_or(SecurityLevel::High)
+}
