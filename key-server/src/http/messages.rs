@@ -15,7 +15,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::AppState;
+use super::{ApiJson, AppState};
 use crate::{now, Error, NewEnvelope, NewMessage, Sender};
 
 /// At most this many envelopes (recipients) per registration.
@@ -138,15 +138,15 @@ fn parse(body: serde_json::Value) -> Result<MessageRegistration, Error> {
         })
 }
 
-/// Authenticates first, then reads the JSON body (axum's own refusals for a
-/// wrong content type or broken JSON are answered as they are).
+/// Authenticates first, then reads the JSON body (its faults answered in the
+/// error contract, as every API refusal).
 async fn register(State(state): State<AppState>, request: Request) -> Response {
     let sender = match authenticate(&state, request.headers()).await {
         Ok(sender) => sender,
         Err(error) => return error.into_response(),
     };
-    match Json::<serde_json::Value>::from_request(request, &state).await {
-        Ok(Json(body)) => register_envelopes(&state, &sender, body)
+    match ApiJson::<serde_json::Value>::from_request(request, &state).await {
+        Ok(ApiJson(body)) => register_envelopes(&state, &sender, body)
             .await
             .into_response(),
         Err(rejection) => rejection.into_response(),
