@@ -160,7 +160,7 @@ async fn wrong_answer_checks(server: &common::Server) -> i64 {
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&server.database_url).await.unwrap();
     let (count,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM audit WHERE outcome = 'reset_wrong_answers'")
+        sqlx::query_as("SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM audit WHERE outcome = 'reset_wrong_answers'")
             .fetch_one(&pool)
             .await
             .unwrap();

@@ -138,8 +138,8 @@ fn parse(body: serde_json::Value) -> Result<MessageRegistration, Error> {
         })
 }
 
-/// Authenticates first, then reads the JSON body (axum's own refusals for a
-/// wrong content type or broken JSON are answered as they are).
+/// Authenticates first, then reads the JSON body (a wrong content type or
+/// broken JSON is refused in the error contract's shape).
 async fn register(State(state): State<AppState>, request: Request) -> Response {
     let sender = match authenticate(&state, request.headers()).await {
         Ok(sender) => sender,
@@ -149,7 +149,7 @@ async fn register(State(state): State<AppState>, request: Request) -> Response {
         Ok(Json(body)) => register_envelopes(&state, &sender, body)
             .await
             .into_response(),
-        Err(rejection) => rejection.into_response(),
+        Err(rejection) => super::error::json_rejection(rejection).into_response(),
     }
 }
 
