@@ -252,7 +252,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
-fn json_rejection(rejection: JsonRejection) -> Refusal {
+/// axum's refusal of a JSON body, in the contract's shape.
+pub(crate) fn json_rejection(rejection: JsonRejection) -> Refusal {
     match rejection {
         JsonRejection::MissingJsonContentType(_) => Refusal::of(Kind::UnsupportedMediaType),
         JsonRejection::JsonSyntaxError(_) => Refusal::new(
@@ -289,8 +290,11 @@ pub async fn json_refusals(request: Request, next: Next) -> Response {
     }
     let kind = Kind::for_status(status);
     let mut refusal = Refusal::of(kind).into_response();
-    // Keep the layer's own status and headers (Allow, Retry-After, CORS).
-    *refusal.status_mut() = status;
+    // Keep the layer's own status and headers (Allow, Retry-After, CORS);
+    // a bare 400 is the contract's `bad_request`, 422.
+    if status != StatusCode::BAD_REQUEST {
+        *refusal.status_mut() = status;
+    }
     let (mut parts, _) = response.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.insert(
