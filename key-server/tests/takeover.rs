@@ -6,7 +6,7 @@
 mod common;
 mod pages_support;
 
-use common::{register, release, start, Backend};
+use common::{register, release, start, start_with, Backend};
 use pages_support::*;
 
 const ATTACKER_PASSWORD: &str = "Crimson-Ferry-Anchor-31";
@@ -293,7 +293,48 @@ async fn forgot_is_limited_per_client(backend: Backend) {
     assert!(response.text().await.unwrap().contains("Too many attempts"));
 }
 
+/// A `/forgot` post from `forwarded`, as its `X-Forwarded-For` says.
+async fn forgot_from(server: &common::Server, n: usize, forwarded: &str) -> u16 {
+    client()
+        .post(format!("{}/forgot", server.base))
+        .header("X-Forwarded-For", forwarded)
+        .form(&[("email", format!("someone{n}@example.org"))])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Without `trusted_proxies` a forged `X-Forwarded-For` is ignored: a new
+/// made-up address on every post buys no fresh per-client limit. Behind a
+/// trusted proxy the client it names has its own limit, and another client
+/// behind the same proxy is not blocked.
+async fn forgot_believes_forwarded_for_only_from_trusted_proxies(backend: Backend) {
+    let server = start(backend).await;
+    for n in 0..20 {
+        assert_eq!(
+            forgot_from(&server, n, &format!("203.0.113.{n}")).await,
+            200
+        );
+    }
+    assert_eq!(forgot_from(&server, 20, "203.0.113.99").await, 429);
+
+    let trusting = start_with(Backend::Sqlite, |config| {
+        config.trusted_proxies = vec!["127.0.0.1".into()];
+    })
+    .await;
+    for n in 0..20 {
+        // Whatever the client writes left of the proxy's hop, it is one client.
+        let hops = format!("198.51.100.{n}, 203.0.113.7");
+        assert_eq!(forgot_from(&trusting, n, &hops).await, 200);
+    }
+    assert_eq!(forgot_from(&trusting, 20, "203.0.113.7").await, 429);
+    assert_eq!(forgot_from(&trusting, 21, "203.0.113.8").await, 200);
+}
+
 on_both_stores!(
+    forgot_believes_forwarded_for_only_from_trusted_proxies,
     forgot_is_limited_per_client,
     registering_first_takes_nothing,
     registering_after_the_owner_takes_nothing,

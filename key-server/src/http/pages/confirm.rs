@@ -8,9 +8,8 @@
 //! confirm it by clicking (the owner does not know that password).
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
@@ -19,6 +18,7 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::{choose_language, client, notice, rate_limited, render, AppState, POSTS_PER_CLIENT};
+use crate::http::ClientAddr;
 use crate::Error;
 
 #[derive(Deserialize, Default)]
@@ -74,7 +74,7 @@ pub(super) struct ConfirmForm {
 
 pub(super) async fn confirm(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: ClientAddr,
     headers: HeaderMap,
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, Error> {

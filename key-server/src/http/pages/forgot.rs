@@ -5,9 +5,8 @@
 //! lookup and the mail happen after the answer, through the mail queue.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
@@ -19,6 +18,7 @@ use super::{
     choose_language, client, notice, queue_account_email, rate_limited, render, AppState,
     MAIL_PER_ADDRESS, POSTS_PER_CLIENT,
 };
+use crate::http::ClientAddr;
 use crate::store::LinkPurpose;
 use crate::Error;
 
@@ -45,7 +45,7 @@ pub(super) struct ForgotForm {
 
 pub(super) async fn forgot(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: ClientAddr,
     headers: HeaderMap,
     Form(form): Form<ForgotForm>,
 ) -> Result<Response, Error> {

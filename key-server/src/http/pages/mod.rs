@@ -16,8 +16,8 @@ mod password_check;
 mod register;
 mod reset;
 
+use super::ClientAddr;
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -273,8 +273,10 @@ fn printable(value: &str) -> bool {
 }
 
 /// The client's address, for per-client limits and the audit.
-fn client(peer: SocketAddr) -> String {
-    peer.ip().to_string()
+/// Taken from [`ClientAddr`], which believes forwarding headers only from
+/// `trusted_proxies`: behind a proxy every TCP peer is the proxy.
+fn client(peer: ClientAddr) -> String {
+    peer.0.to_string()
 }
 
 /// Names are letters of any script, spaces and `-'.` only: they appear in

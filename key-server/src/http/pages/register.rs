@@ -7,9 +7,8 @@
 //! state, and comes as soon as the hashes are done, before any mail.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
@@ -22,6 +21,7 @@ use super::{
     queue_account_email, rate_limited, render, rule_list, valid_name, AppState, MAIL_PER_ADDRESS,
     MAX_ANSWER, MAX_NAME, MAX_PHRASE, POSTS_PER_CLIENT, REGISTER_PER_ADDRESS,
 };
+use crate::http::ClientAddr;
 use crate::policy::Person;
 use crate::store::{LinkPurpose, NewRegistration};
 use crate::Error;
@@ -202,7 +202,7 @@ fn check_registration(
 
 pub(super) async fn register(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: ClientAddr,
     headers: HeaderMap,
     Form(form): Form<RegisterForm>,
 ) -> Response {

@@ -7,9 +7,8 @@
 //! can take no more get the same answer: it tells a guesser nothing.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
@@ -22,6 +21,7 @@ use super::{
     choose_language, client, new_password_error, normalise_answer, notice, rate_limited, render,
     rule_list, AppState, POSTS_PER_CLIENT, RESET_PER_ACCOUNT,
 };
+use crate::http::ClientAddr;
 use crate::policy::{history_candidates, Person};
 use crate::store::LinkPurpose;
 use crate::Error;
@@ -104,7 +104,7 @@ pub(super) struct ResetForm {
 
 pub(super) async fn reset(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: ClientAddr,
     headers: HeaderMap,
     Form(form): Form<ResetForm>,
 ) -> Result<Response, Error> {
