@@ -495,3 +495,62 @@ async fn sqlite_hostile_forms() {
 async fn postgres_hostile_forms() {
     hostile_forms(Backend::Postgres).await;
 }
+
+/// With the Argon2 queue full, a registration is refused with a page (not
+/// a 500, not the API's JSON): 503, Retry-After and a sentence to act on,
+/// in the asker's language.
+async fn a_full_password_queue_answers_a_busy_page(backend: Backend) {
+    let server = start_with(backend, |config| {
+        config.password_concurrency = Some(1);
+        config.password_queue = 0;
+    })
+    .await;
+    let burst: Vec<_> = (0..8)
+        .map(|n| {
+            let base = server.base.clone();
+            let form = form(&format!("busy{n}@example.org"));
+            tokio::spawn(async move {
+                let response = client()
+                    .post(format!("{base}/register"))
+                    .header("Accept-Language", "fr")
+                    .form(&pairs(&form))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status().as_u16();
+                let retry = response
+                    .headers()
+                    .get("retry-after")
+                    .map(|v| v.to_str().unwrap().to_string());
+                let kind = response
+                    .headers()
+                    .get("content-type")
+                    .map(|v| v.to_str().unwrap().to_string())
+                    .unwrap_or_default();
+                (status, retry, kind, response.text().await.unwrap())
+            })
+        })
+        .collect();
+    let mut busy = 0;
+    for answer in burst {
+        let (status, retry, kind, page) = answer.await.unwrap();
+        assert!(status == 200 || status == 503, "{status}: {page}");
+        if status == 503 {
+            busy += 1;
+            assert!(retry.is_some(), "a busy page says when to come back");
+            assert!(kind.starts_with("text/html"), "{kind}: {page}");
+            assert!(page.contains("Le serveur de clés est occupé"), "{page}");
+        }
+    }
+    assert!(busy > 0, "eight registrations at once, one hash at a time");
+}
+
+#[tokio::test]
+async fn sqlite_a_full_password_queue_answers_a_busy_page() {
+    a_full_password_queue_answers_a_busy_page(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_a_full_password_queue_answers_a_busy_page() {
+    a_full_password_queue_answers_a_busy_page(Backend::Postgres).await;
+}

@@ -19,7 +19,9 @@ mod reset;
 use super::ClientAddr;
 use std::collections::BTreeMap;
 
+use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -47,6 +49,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/forgot", get(forgot::forgot_form).post(forgot::forgot))
         .route("/reset", get(reset::reset_form).post(reset::reset))
+        // Only the pages: the JSON API keeps its own `busy` refusal.
+        .layer(axum::middleware::from_fn(busy_page))
         .route(
             "/api/v1/password/check",
             post(password_check::password_check),
@@ -285,6 +289,35 @@ fn valid_name(name: &str) -> bool {
     name.chars()
         .all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '.' | '\u{2019}'))
 }
+
+/// A page whose Argon2 work found the queue full ([`Error::Busy`], 503)
+/// is answered with a page saying to try again in a moment, in the
+/// asker's language, instead of the API's JSON.
+async fn busy_page(request: Request, next: Next) -> Response {
+    let lang = choose_language(
+        request
+            .uri()
+            .query()
+            .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("lang="))),
+        request.headers(),
+    );
+    let response = next.run(request).await;
+    if response.status() != StatusCode::SERVICE_UNAVAILABLE {
+        return response;
+    }
+    let mut page = notice(
+        StatusCode::SERVICE_UNAVAILABLE,
+        lang,
+        text(lang, "busy.title"),
+        vec![text(lang, "busy.body")],
+    );
+    page.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(BUSY_RETRY_SECONDS));
+    page
+}
+
+/// How long a refused page asks to wait: the queue drains in seconds.
+const BUSY_RETRY_SECONDS: u64 = 5;
 
 /// The page for a request refused by a limit: 429 and when to come back.
 fn rate_limited(lang: &str, limit: Limit) -> Response {
