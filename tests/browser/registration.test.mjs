@@ -16,6 +16,7 @@ import { after, before, test } from "node:test";
 import { pathToFileURL } from "node:url";
 
 import {
+  assertAccessible,
   execFileAsync,
   launchBrowser,
   makeTempDir,
@@ -240,6 +241,18 @@ test("the whole journey: Register from the envelope, confirm by mail, open with 
       viewport: window.innerWidth,
     }));
     assert.ok(width.page <= width.viewport, `the confirm page scrolls sideways: ${width.page}px`);
+    // axe-core is injected as a script, which the page's CSP rightly
+    // refuses: it checks the same page (a GET confirms nothing) in a
+    // context that bypasses the CSP.
+    const axeContext = await env.browser.newContext({ viewport: { width: 360, height: 740 }, bypassCSP: true });
+    try {
+      const checked = await axeContext.newPage();
+      await checked.goto(confirmLink);
+      await checked.getByRole("heading", { name: "Confirm your address" }).waitFor();
+      await assertAccessible(checked, "confirm your address");
+    } finally {
+      await axeContext.close();
+    }
     assert.equal(
       await form.getByLabel("The password you chose when registering").getAttribute("aria-describedby"),
       "password-help",
