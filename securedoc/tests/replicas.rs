@@ -3,7 +3,8 @@
 //! file, two ports, nothing shared but the database. A message registered
 //! through one is released by either; a burst of guesses split across both
 //! checks no more passwords than the lockout allows; a lock made on one is
-//! seen by the other; both can shred expired keys at once.
+//! seen by the other; both can shred expired keys at once; a recipient
+//! registers on one, confirms on the other and opens through the first.
 //!
 //! Needs `SECUREDOC_TEST_POSTGRES_URL` (set by `just test`); without it the
 //! test fails, loudly.
@@ -186,12 +187,22 @@ fn seal(work: &Path, base: &str, data: &Path, url: &str, key: &Path, to: &str) -
 }
 
 async fn release(client: &reqwest::Client, base: &str, id: &str, password: &str) -> (u16, Value) {
+    release_as(client, base, id, "bob@example.net", password).await
+}
+
+async fn release_as(
+    client: &reqwest::Client,
+    base: &str,
+    id: &str,
+    recipient: &str,
+    password: &str,
+) -> (u16, Value) {
     let request = envelope_core::KeyRequest::new();
     let response = client
         .post(format!("{base}/api/v1/keys/release"))
         .json(&json!({
             "message_id": id,
-            "recipient": "bob@example.net",
+            "recipient": recipient,
             "password": password,
             "public_key": STANDARD.encode(request.public_key()),
         }))
@@ -321,5 +332,114 @@ async fn two_replicas() {
     }
 
     drop((a, b, store, other));
+    database.drop_now().await;
+}
+
+#[test]
+fn registration_on_one_replica_is_confirmed_on_the_other() {
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(register_on_a_confirm_on_b());
+}
+
+/// The path and query of the `/confirm?token=` link in the one mail that
+/// either replica's worker wrote (the queue is shared, the outboxes are not).
+async fn confirmation_link(outboxes: [&Path; 2]) -> String {
+    for _ in 0..200 {
+        for outbox in outboxes {
+            for entry in std::fs::read_dir(outbox).into_iter().flatten() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|e| e == "eml") {
+                    // Undo quoted-printable's soft breaks and `=3D`.
+                    let raw = std::fs::read_to_string(&path).unwrap();
+                    let text = raw
+                        .replace("=\r\n", "")
+                        .replace("=\n", "")
+                        .replace("=3D", "=");
+                    let start = text.find("/confirm?token=").expect("a confirmation link");
+                    let link = text[start..]
+                        .split(|c: char| c.is_whitespace() || c == '"' || c == '<')
+                        .next()
+                        .unwrap();
+                    return link.to_string();
+                }
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no confirmation mail in either outbox");
+}
+
+async fn register_on_a_confirm_on_b() {
+    let database = Database::create().await;
+    let (data_a, data_b, work) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let master_key = work.path().join("master.key");
+    let a = start_replica(data_a.path(), &database.url, &master_key);
+    let b = start_replica(data_b.path(), &database.url, &master_key);
+    let carol = "carol@example.net";
+    let seal_dir = work.path().join("seal");
+    std::fs::create_dir_all(&seal_dir).unwrap();
+    let id = seal(
+        &seal_dir,
+        &a.base,
+        data_a.path(),
+        &database.url,
+        &master_key,
+        carol,
+    );
+
+    // Carol registers on A...
+    let client = reqwest::Client::new();
+    let form = [
+        ("email", carol),
+        ("language", "en"),
+        ("first_name", "Carol"),
+        ("last_name", "Example"),
+        ("password", PASSWORD),
+        ("password_confirm", PASSWORD),
+        ("question1", "first_pet"),
+        ("answer1", "Rex"),
+        ("answer1_confirm", "Rex"),
+        ("question2", "first_school"),
+        ("answer2", "Hillside Primary"),
+        ("answer2_confirm", "Hillside Primary"),
+        ("question3", "first_car"),
+        ("answer3", "Fiat"),
+        ("answer3_confirm", "Fiat"),
+    ];
+    let response = client
+        .post(format!("{}/register", a.base))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let (status, body) = release_as(&client, &a.base, &id, carol, PASSWORD).await;
+    // Until the address is confirmed, the password opens nothing.
+    assert_ne!(status, 200, "unconfirmed: {body}");
+
+    // ...confirms on B with the mailed link and her password...
+    let link =
+        confirmation_link([&data_a.path().join("outbox"), &data_b.path().join("outbox")]).await;
+    let token = link.split("token=").nth(1).unwrap();
+    let response = client
+        .post(format!("{}/confirm", b.base))
+        .form(&[("token", token), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let page = response.text().await.unwrap();
+    assert_eq!(status, 200, "{page}");
+
+    // ...and opens her message through A.
+    let (status, body) = release_as(&client, &a.base, &id, carol, PASSWORD).await;
+    assert_eq!(status, 200, "{body}");
+
+    drop((a, b));
     database.drop_now().await;
 }
