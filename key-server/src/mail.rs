@@ -129,9 +129,12 @@ impl Mailer {
     /// Sends `message` (blocking: call from a blocking context).
     pub fn send_blocking(&self, message: &Message) -> Result<(), Error> {
         match self {
-            Mailer::Outbox(transport, dir) => transport.send(message).map(drop).map_err(|e| {
-                Error::Mail(format!("cannot write to the outbox {}: {e}", dir.display()))
-            }),
+            Mailer::Outbox(transport, dir) => {
+                let id = transport.send(message).map_err(|e| {
+                    Error::Mail(format!("cannot write to the outbox {}: {e}", dir.display()))
+                })?;
+                private_eml(dir, &id)
+            }
             Mailer::Smtp(transport) => transport
                 .send(message)
                 .map(drop)
@@ -152,9 +155,10 @@ impl Mailer {
             .map_err(|e| Error::Mail(format!("no envelope for the mail: {e}")))?;
         match self {
             Mailer::Outbox(transport, dir) => {
-                transport.send_raw(&envelope, bytes).map(drop).map_err(|e| {
+                let id = transport.send_raw(&envelope, bytes).map_err(|e| {
                     Error::Mail(format!("cannot write to the outbox {}: {e}", dir.display()))
-                })
+                })?;
+                private_eml(dir, &id)
             }
             Mailer::Smtp(transport) => transport
                 .send_raw(&envelope, bytes)
@@ -170,4 +174,12 @@ impl Mailer {
             .await
             .map_err(|e| Error::Io(std::io::Error::other(e)))?
     }
+}
+
+/// lettre writes `{id}.eml` with the umask's mode; mail in the outbox holds
+/// confirmation and reset links, so it is made the owner's only.
+fn private_eml(dir: &Path, id: &str) -> Result<(), Error> {
+    let path = dir.join(format!("{id}.eml"));
+    crate::private_fs::make_private_file(&path)
+        .map_err(|e| Error::Mail(format!("cannot make {} private: {e}", path.display())))
 }

@@ -768,10 +768,80 @@ fn data_directory_outbox_and_envelopes_are_private() {
     let data = root.path().join("new/data");
     let (server, addr) = start_server(&data);
     assert!(get(&addr, "/healthz").starts_with("HTTP/1.1 200"));
+    // A message to bob, then his registration: it queues a confirmation
+    // mail, which the worker writes to the outbox.
+    let sealing = tempfile::tempdir().unwrap();
+    let token = securedoc(&data)
+        .args(["admin", "token", "create", "--name", "clinic"])
+        .output()
+        .unwrap();
+    std::fs::write(sealing.path().join("token"), &token.stdout).unwrap();
+    let sealed = Command::cargo_bin("securedoc")
+        .unwrap()
+        .current_dir(sealing.path())
+        .args([
+            "seal",
+            "--from",
+            "alice@example.org",
+            "--to",
+            "bob@example.net",
+        ])
+        .args(["--subject", "x", "--body", "y", "--out-dir", "out"])
+        .args([
+            "--key-server",
+            &format!("http://{addr}"),
+            "--token-file",
+            "token",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        sealed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sealed.stderr)
+    );
+    let registered = reqwest::blocking::Client::new()
+        .post(format!("http://{addr}/register"))
+        .form(&[
+            ("email", "bob@example.net"),
+            ("language", "en"),
+            ("first_name", "Bob"),
+            ("last_name", "Example"),
+            ("password", "correct horse battery staple"),
+            ("password_confirm", "correct horse battery staple"),
+            ("question1", "first_pet"),
+            ("answer1", "Rex"),
+            ("answer1_confirm", "Rex"),
+            ("question2", "first_school"),
+            ("answer2", "Hillside Primary"),
+            ("answer2_confirm", "Hillside Primary"),
+            ("question3", "first_car"),
+            ("answer3", "Fiat"),
+            ("answer3_confirm", "Fiat"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(registered.status().as_u16(), 200);
+    let mail_written = || {
+        data_files(&data.join("outbox"))
+            .iter()
+            .any(|f| f.extension().is_some_and(|e| e == "eml"))
+    };
+    for _ in 0..100 {
+        if mail_written() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(mail_written(), "the confirmation mail is in the outbox");
     drop(server);
     assert_eq!(mode(&data), 0o700, "the data directory");
     assert_eq!(mode(&data.join("outbox")), 0o700, "the server's outbox");
     assert_eq!(mode(&data.join("master.key")), 0o600, "the master key");
+    // Every file: the database (and SQLite's journal files), the key, the mail.
+    for file in data_files(&data) {
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
 
     let work = tempfile::tempdir().unwrap();
     std::fs::write(work.path().join("pw"), "blue harbour seven lanterns").unwrap();

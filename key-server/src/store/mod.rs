@@ -41,6 +41,16 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Store, Error> {
         install_default_drivers();
         let sqlite = url.starts_with("sqlite:");
+        if let Some(file) = sqlite_file(url) {
+            // The database holds the wrapped keys and password hashes: 0600
+            // from the start, not whatever the umask gives sqlx.
+            crate::private_fs::create_private_file(&file).map_err(|e| {
+                Error::Io(std::io::Error::new(
+                    e.kind(),
+                    format!("cannot create the database {}: {e}", file.display()),
+                ))
+            })?;
+        }
         let pool = AnyPoolOptions::new()
             .max_connections(if sqlite { 4 } else { 16 })
             .after_connect(move |conn, _| {
@@ -71,4 +81,17 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+}
+
+/// The file of a SQLite URL that may create it (`mode=rwc`), if any:
+/// `sqlite://./data/securedoc.db?mode=rwc` is `./data/securedoc.db`; an
+/// in-memory database or a read-only URL has none to create.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let creates = query.split('&').any(|pair| pair == "mode=rwc");
+    let in_memory = path.is_empty() || path == ":memory:" || query.contains("mode=memory");
+    (creates && !in_memory).then(|| std::path::PathBuf::from(path))
 }
