@@ -95,3 +95,23 @@ fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     let in_memory = path.is_empty() || path == ":memory:" || query.contains("mode=memory");
     (creates && !in_memory).then(|| std::path::PathBuf::from(path))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_file;
+
+    #[test]
+    fn only_a_creating_sqlite_url_names_a_file_to_create() {
+        assert_eq!(
+            sqlite_file("sqlite://./data/securedoc.db?mode=rwc"),
+            Some("./data/securedoc.db".into())
+        );
+        assert_eq!(
+            sqlite_file("sqlite:///srv/securedoc.db?mode=rwc"),
+            Some("/srv/securedoc.db".into())
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("sqlite://./data/securedoc.db?mode=ro"), None);
+        assert_eq!(sqlite_file("postgres://localhost/securedoc"), None);
+    }
+}
