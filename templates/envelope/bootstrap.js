@@ -19,14 +19,18 @@
     section.hidden = false;
     document.getElementById("unlock").hidden = false;
     error.textContent = message;
-    document.querySelectorAll("#unlock input, #unlock button").forEach((el) => { el.disabled = true; });
+    document.querySelectorAll("#unlock input, #unlock button").forEach((el) => {
+      el.disabled = true;
+    });
   };
   if (typeof DecompressionStream !== "function" || typeof WebAssembly !== "object") {
     fail("too_old");
     return;
   }
   try {
-    const packed = Uint8Array.from(atob(document.getElementById("securedoc-opener").textContent.trim()), (c) => c.charCodeAt(0));
+    const packed = Uint8Array.from(atob(document.getElementById("securedoc-opener").textContent.trim()), (c) =>
+      c.charCodeAt(0),
+    );
     const stream = new Blob([packed]).stream().pipeThrough(new DecompressionStream("gzip"));
     const bundle = new Uint8Array(await new Response(stream).arrayBuffer());
     const scriptLength = new DataView(bundle.buffer).getUint32(0, true);

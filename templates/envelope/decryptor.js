@@ -108,7 +108,8 @@ function securedocService({ refusals, remember }) {
         const body = { message_id: request.messageId, recipient: request.recipient, public_key: publicKey };
         if (request.password) body.password = request.password;
         if (request.rememberKey) body.remember_key = request.rememberKey;
-        if (request.remembered) body.remembered = await remember.proof(request.remembered, request.messageId, request.recipient, publicKey);
+        if (request.remembered)
+          body.remembered = await remember.proof(request.remembered, request.messageId, request.recipient, publicKey);
         const answer = await askKeyServer(request.origin + "/api/v1/keys/release", body);
         let enc, ciphertext;
         try {

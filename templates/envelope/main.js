@@ -24,7 +24,10 @@
         self.postMessage({ id, result }, result instanceof Uint8Array ? [result.buffer] : []);
       } catch (error) {
         const { kind = "internal", details = {}, kept = false, server = false } = error || {};
-        self.postMessage({ id, error: { kind, message: String((error && error.message) || error), details, kept, server } });
+        self.postMessage({
+          id,
+          error: { kind, message: String((error && error.message) || error), details, kept, server },
+        });
       }
     };
     return;

@@ -13,7 +13,9 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
   const $ = (id) => document.getElementById(id);
   // A string by dotted key ("errors.locked"), its {placeholders} filled in.
   const t = (key, values = {}) => {
-    const text = key.split(".").reduce((table, part) => (table && typeof table === "object" ? table[part] : undefined), strings);
+    const text = key
+      .split(".")
+      .reduce((table, part) => (table && typeof table === "object" ? table[part] : undefined), strings);
     if (typeof text !== "string") throw new Error("no opener string " + key);
     return text.replace(/\{(\w+)\}/g, (match, name) => (name in values ? String(values[name]) : match));
   };
@@ -27,9 +29,15 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
   function formatSize(bytes) {
     if (bytes < 1024) return t("size.bytes", { n: bytes });
     const units = ["kb", "mb", "gb"];
-    let value = bytes / 1024, unit = 0;
-    while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++; }
-    return t("size." + units[unit], { n: value.toLocaleString(strings.locale, { maximumFractionDigits: value < 10 ? 1 : 0 }) });
+    let value = bytes / 1024,
+      unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+      value /= 1024;
+      unit++;
+    }
+    return t("size." + units[unit], {
+      n: value.toLocaleString(strings.locale, { maximumFractionDigits: value < 10 ? 1 : 0 }),
+    });
   }
 
   function formatTime(seconds) {
@@ -38,7 +46,11 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
 
   function setTime(id, seconds) {
     const el = $(id);
-    if (seconds == null) { el.textContent = t("never"); el.removeAttribute("datetime"); return; }
+    if (seconds == null) {
+      el.textContent = t("never");
+      el.removeAttribute("datetime");
+      return;
+    }
     el.textContent = formatTime(seconds);
     el.setAttribute("datetime", new Date(seconds * 1000).toISOString());
   }
@@ -60,7 +72,11 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
       input.value = "";
       input.focus();
     } else {
-      $("unlock").querySelectorAll("input, button").forEach((el) => { el.disabled = true; });
+      $("unlock")
+        .querySelectorAll("input, button")
+        .forEach((el) => {
+          el.disabled = true;
+        });
     }
   }
 
@@ -151,13 +167,28 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
       if (header.mode === "server") {
         // "Remember me": a new key pair whose private half cannot leave this browser.
         const rememberBox = $("remember");
-        const fresh = !remembered && rememberBox && rememberBox.checked && remember.supported() ? await remember.create() : null;
-        json = await decryptor.call("openServer", [text, {
-          origin: header.key_server, recipient: header.to, messageId: header.id, password,
-          rememberKey: fresh && fresh.publicKey, remembered,
-        }], onProgress);
+        const fresh =
+          !remembered && rememberBox && rememberBox.checked && remember.supported() ? await remember.create() : null;
+        json = await decryptor.call(
+          "openServer",
+          [
+            text,
+            {
+              origin: header.key_server,
+              recipient: header.to,
+              messageId: header.id,
+              password,
+              rememberKey: fresh && fresh.publicKey,
+              remembered,
+            },
+          ],
+          onProgress,
+        );
         const rememberId = fresh && (await decryptor.call("takeRememberId", []));
-        if (rememberId) await remember.keep(header.key_server, header.to, rememberId, fresh.privateKey).catch((error) => console.warn("securedoc: cannot remember this computer:", error));
+        if (rememberId)
+          await remember
+            .keep(header.key_server, header.to, rememberId, fresh.privateKey)
+            .catch((error) => console.warn("securedoc: cannot remember this computer:", error));
       } else {
         json = await decryptor.call("open", [text, password], onProgress);
       }
@@ -179,7 +210,11 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
 
   // What the recipient reads for a refusal (refusals.js), with its details.
   function explain(refusal, details) {
-    const values = { origin: header ? header.key_server : "", recipient: header ? header.to : "", status: details.status || "" };
+    const values = {
+      origin: header ? header.key_server : "",
+      recipient: header ? header.to : "",
+      status: details.status || "",
+    };
     let text = t("errors." + refusal.text, values);
     if (refusal.text === "wrong_password") {
       const left = details.attempts_left;
@@ -187,7 +222,9 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
       else if (left === 1) text += " " + t("errors.attempts_left_one");
       else if (left > 1) text += " " + t("errors.attempts_left_many", { n: left });
     } else if (refusal.text === "locked") {
-      text = details.locked_until ? t("errors.locked_until", { time: formatTime(details.locked_until) }) : t("errors.locked");
+      text = details.locked_until
+        ? t("errors.locked_until", { time: formatTime(details.locked_until) })
+        : t("errors.locked");
     } else if (details.retry_after && refusal.retry) {
       text += " " + t("errors.retry_after", { minutes: Math.max(1, Math.ceil(details.retry_after / 60)) });
     }
@@ -221,7 +258,8 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
       if (!attachment.content_id || !attachment.content_type.startsWith("image/")) continue;
       const bytes = await decryptor.call("attachment", [index]);
       let binary = "";
-      for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+      for (let i = 0; i < bytes.length; i += 0x8000)
+        binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
       images.set(attachment.content_id.toLowerCase(), "data:" + attachment.content_type + ";base64," + btoa(binary));
     }
     return images;
@@ -240,7 +278,9 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
 
     const body = $("body");
     if (message.html != null) {
-      const { html, blocked } = prepareHtml(message.html, await inlineImages(message.attachments), { remoteImageAlt: t("remote_image_alt") });
+      const { html, blocked } = prepareHtml(message.html, await inlineImages(message.attachments), {
+        remoteImageAlt: t("remote_image_alt"),
+      });
       const frame = document.createElement("iframe");
       frame.title = t("body_title");
       // No allow-scripts, no allow-same-origin, no allow-forms: the body can
@@ -251,7 +291,8 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
       body.append(frame);
       if (blocked > 0) {
         $("remote-notice").hidden = false;
-        $("remote-notice").textContent = blocked === 1 ? t("remote_blocked_one") : t("remote_blocked_many", { n: blocked });
+        $("remote-notice").textContent =
+          blocked === 1 ? t("remote_blocked_one") : t("remote_blocked_many", { n: blocked });
       }
     } else {
       const pre = document.createElement("div");
@@ -269,7 +310,10 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
       link.href = "#";
       link.download = attachment.name;
       link.textContent = attachment.name;
-      link.setAttribute("aria-label", t("attachment_label", { name: attachment.name, size: formatSize(attachment.size) }));
+      link.setAttribute(
+        "aria-label",
+        t("attachment_label", { name: attachment.name, size: formatSize(attachment.size) }),
+      );
       link.addEventListener("click", async (event) => {
         if (link.dataset.ready) return; // second, programmatic click: let it download
         event.preventDefault();
@@ -388,9 +432,13 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
     check();
     // Coming back to this tab asks again; so does a slow poll while Register
     // shows, for a recipient who confirmed in another window and never left this one.
-    setInterval(() => { if (!$("register-box").hidden) check(); }, 4000);
+    setInterval(() => {
+      if (!$("register-box").hidden) check();
+    }, 4000);
     window.addEventListener("focus", check);
-    document.addEventListener("visibilitychange", () => { if (!document.hidden) check(); });
+    document.addEventListener("visibilitychange", () => {
+      if (!document.hidden) check();
+    });
   }
 
   start();

@@ -58,10 +58,14 @@ function securedocPrepareHtml(html, inlineImages, text) {
     const LOADS = /(?:-webkit-)?image-set\(|url\(|@import\b/gi;
     let out = "";
     let from = 0;
-    for (let match; (match = LOADS.exec(css)); ) {
+    for (let match; (match = LOADS.exec(css));) {
       const name = match[0].toLowerCase();
-      const end = name === "@import" ? (css.indexOf(";", match.index) + 1 || css.length) : closingParen(css, LOADS.lastIndex);
-      const argument = css.slice(LOADS.lastIndex, end - 1).trim().replace(/^["']/, "");
+      const end =
+        name === "@import" ? css.indexOf(";", match.index) + 1 || css.length : closingParen(css, LOADS.lastIndex);
+      const argument = css
+        .slice(LOADS.lastIndex, end - 1)
+        .trim()
+        .replace(/^["']/, "");
       out += css.slice(from, match.index);
       if (name === "url(" && (INLINE_IMAGE.test(argument) || argument.startsWith("#"))) {
         out += css.slice(match.index, end);
@@ -74,7 +78,10 @@ function securedocPrepareHtml(html, inlineImages, text) {
     return out + css.slice(from);
   }
 
-  doc.querySelectorAll("script, noscript, iframe, frame, frameset, object, embed, applet, meta, link, base, portal, template")
+  doc
+    .querySelectorAll(
+      "script, noscript, iframe, frame, frameset, object, embed, applet, meta, link, base, portal, template",
+    )
     .forEach((el) => {
       if (el.localName === "link" && /stylesheet/i.test(el.getAttribute("rel") || "")) blocked++;
       el.remove();
@@ -85,11 +92,13 @@ function securedocPrepareHtml(html, inlineImages, text) {
   }
   // Unwrap forms: keep what they show, drop where they would post.
   doc.querySelectorAll("form").forEach((form) => form.replaceWith(...form.childNodes));
-  doc.querySelectorAll("style").forEach((style) => { style.textContent = cleanCss(style.textContent); });
+  doc.querySelectorAll("style").forEach((style) => {
+    style.textContent = cleanCss(style.textContent);
+  });
 
   const SVG = "http://www.w3.org/2000/svg";
   for (const el of doc.querySelectorAll("*")) {
-    const isLink = (el.localName === "a" || el.localName === "area");
+    const isLink = el.localName === "a" || el.localName === "area";
     for (const attr of Array.from(el.attributes)) {
       const name = attr.name.toLowerCase();
       const value = attr.value;
@@ -108,10 +117,19 @@ function securedocPrepareHtml(html, inlineImages, text) {
             el.removeAttribute(attr.name);
           }
         }
-      } else if (name === "src" || name === "srcset" || name === "background" || name === "poster" || name === "data" || name === "lowsrc" || name === "dynsrc") {
+      } else if (
+        name === "src" ||
+        name === "srcset" ||
+        name === "background" ||
+        name === "poster" ||
+        name === "data" ||
+        name === "lowsrc" ||
+        name === "dynsrc"
+      ) {
         if (/^\s*cid:/i.test(value)) {
           const data = cidToData(value.trim());
-          if (data) el.setAttribute(attr.name, data); else el.removeAttribute(attr.name);
+          if (data) el.setAttribute(attr.name, data);
+          else el.removeAttribute(attr.name);
         } else if (INLINE_IMAGE.test(value) && name !== "srcset") {
           // an inline image: loads nothing
         } else {

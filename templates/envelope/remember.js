@@ -20,7 +20,8 @@ function securedocRemember() {
   const toBase64 = (buffer) => {
     const bytes = new Uint8Array(buffer);
     let binary = "";
-    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    for (let i = 0; i < bytes.length; i += 0x8000)
+      binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
     return btoa(binary);
   };
 
@@ -91,7 +92,11 @@ function securedocRemember() {
     /** The `remembered` field of a release request (runs in the decryptor). */
     async proof(remembered, messageId, recipient, publicKey) {
       const bound = "securedoc-remember-v1\n" + messageId + "\n" + lower(recipient) + "\n" + publicKey;
-      const signature = await subtle.sign({ name: "ECDSA", hash: "SHA-256" }, remembered.privateKey, new TextEncoder().encode(bound));
+      const signature = await subtle.sign(
+        { name: "ECDSA", hash: "SHA-256" },
+        remembered.privateKey,
+        new TextEncoder().encode(bound),
+      );
       return { id: remembered.id, signature: toBase64(signature) };
     },
   };

@@ -7,7 +7,16 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
 
-import { NARROW, assertAccessible, gotoEnvelope, launchBrowser, makeTempDir, removeDir, seal, waitForMessage } from "./helpers.mjs";
+import {
+  NARROW,
+  assertAccessible,
+  gotoEnvelope,
+  launchBrowser,
+  makeTempDir,
+  removeDir,
+  seal,
+  waitForMessage,
+} from "./helpers.mjs";
 
 let browser;
 let dir;
@@ -68,7 +77,7 @@ test("controls are reachable by label, role and name; errors use role=alert", as
     assert.equal(await link.count(), 1, "the attachment link's accessible name includes the file name");
     assert.equal(await link.getAttribute("download"), ATTACHMENT);
     const frame = page.locator('iframe[title="Message body"]');
-    assert.equal(await frame.count(), 1, "the body frame has the title \"Message body\"");
+    assert.equal(await frame.count(), 1, 'the body frame has the title "Message body"');
     await page.frameLocator('iframe[title="Message body"]').getByText("Hello from an HTML body.").waitFor();
     assert.equal(await page.getByRole("button", { name: "Save message" }).count(), 1);
     assert.equal(await page.getByRole("toolbar", { name: "Message actions" }).count(), 1);
@@ -100,7 +109,12 @@ test("keyboard only: focus starts in the field, Enter opens, focus moves to the 
 });
 
 test("every state of a passphrase envelope passes axe-core and fits 360 px", async () => {
-  const expiring = await seal(dir, { subject: "Short-lived", body: "Gone soon.", expires: "1h", name: "expiring.html" });
+  const expiring = await seal(dir, {
+    subject: "Short-lived",
+    body: "Gone soon.",
+    expires: "1h",
+    name: "expiring.html",
+  });
   const context = await browser.newContext({ viewport: NARROW, bypassCSP: true });
   try {
     const page = await context.newPage();

@@ -50,7 +50,13 @@ export async function launchBrowser() {
   }
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--no-first-run",
+    ],
   });
 }
 
@@ -79,11 +85,16 @@ export async function seal(dir, options = {}) {
   const out = path.join(dir, name);
   const args = [
     "seal",
-    "--from", options.from ?? "alice@example.org",
-    "--to", options.to ?? "bob@example.net",
-    "--subject", options.subject ?? "Test message",
-    "--passphrase-file", passFile,
-    "-o", out,
+    "--from",
+    options.from ?? "alice@example.org",
+    "--to",
+    options.to ?? "bob@example.net",
+    "--subject",
+    options.subject ?? "Test message",
+    "--passphrase-file",
+    passFile,
+    "-o",
+    out,
     "--force",
   ];
   if (options.body != null) args.push("--body", options.body);
@@ -99,7 +110,9 @@ export async function seal(dir, options = {}) {
   try {
     await execFileAsync(bin, args, { maxBuffer: 16 << 20 });
   } catch (error) {
-    throw new Error(`securedoc seal failed (${bin} ${args.join(" ")}):\n${error.stderr || error.message}`, { cause: error });
+    throw new Error(`securedoc seal failed (${bin} ${args.join(" ")}):\n${error.stderr || error.message}`, {
+      cause: error,
+    });
   }
   return { path: out, url: pathToFileURL(out).href, passphrase };
 }
@@ -160,13 +173,23 @@ export async function assertAccessible(page, state) {
   axeSource ??= await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
   if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.addScriptTag({ content: axeSource });
   const result = await page.evaluate(() =>
-    window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] }, iframes: false }),
+    window.axe.run(document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+      iframes: false,
+    }),
   );
   const violations = result.violations.map(
-    (v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.map((n) => n.target.join(" ") + " — " + n.failureSummary.replace(/\n/g, " ")).join("\n    ")}`,
+    (v) =>
+      `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.map((n) => n.target.join(" ") + " — " + n.failureSummary.replace(/\n/g, " ")).join("\n    ")}`,
   );
   assert.ok(result.passes.length > 0, "axe-core ran its rules");
   assert.deepEqual(violations, [], `axe-core finds problems on the ${state} page`);
-  const width = await page.evaluate(() => ({ page: document.documentElement.scrollWidth, viewport: window.innerWidth }));
-  assert.ok(width.page <= width.viewport, `the ${state} page scrolls sideways: ${width.page}px in a ${width.viewport}px viewport`);
+  const width = await page.evaluate(() => ({
+    page: document.documentElement.scrollWidth,
+    viewport: window.innerWidth,
+  }));
+  assert.ok(
+    width.page <= width.viewport,
+    `the ${state} page scrolls sideways: ${width.page}px in a ${width.viewport}px viewport`,
+  );
 }

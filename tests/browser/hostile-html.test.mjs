@@ -9,7 +9,15 @@ import { createServer } from "node:http";
 import path from "node:path";
 import { after, before, test } from "node:test";
 
-import { gotoEnvelope, launchBrowser, makeTempDir, removeDir, seal, submitPassphrase, waitForMessage } from "./helpers.mjs";
+import {
+  gotoEnvelope,
+  launchBrowser,
+  makeTempDir,
+  removeDir,
+  seal,
+  submitPassphrase,
+  waitForMessage,
+} from "./helpers.mjs";
 
 const MARK = "securedoc-hostile";
 
@@ -83,11 +91,16 @@ test("a hostile HTML body runs nothing, loads nothing and cannot reach the page"
   const popups = [];
   const mainNavigations = [];
   const requests = [];
-  page.on("dialog", (dialog) => { dialogs.push(dialog.message()); dialog.dismiss().catch(() => {}); });
+  page.on("dialog", (dialog) => {
+    dialogs.push(dialog.message());
+    dialog.dismiss().catch(() => {});
+  });
   page.on("console", (message) => consoleMessages.push(`${message.type()}: ${message.text()}`));
   page.on("popup", (popup) => popups.push(popup.url()));
   context.on("request", (request) => requests.push(request.url()));
-  page.on("framenavigated", (frame) => { if (frame === page.mainFrame()) mainNavigations.push(frame.url()); });
+  page.on("framenavigated", (frame) => {
+    if (frame === page.mainFrame()) mainNavigations.push(frame.url());
+  });
   try {
     await gotoEnvelope(page, envelope.url);
     const title = await page.title();
@@ -107,7 +120,11 @@ test("a hostile HTML body runs nothing, loads nothing and cannot reach the page"
     assert.deepEqual(elsewhere, [], "the browser requested nothing but the page itself");
     assert.deepEqual(dialogs, [], "no dialog appeared");
     assert.equal(await page.title(), title, "the page title is unchanged");
-    assert.deepEqual(consoleMessages.filter((m) => m.includes(MARK)), [], "no hostile script ran");
+    assert.deepEqual(
+      consoleMessages.filter((m) => m.includes(MARK)),
+      [],
+      "no hostile script ran",
+    );
     assert.deepEqual(await page.evaluate(() => window.__received), [], "the parent received no postMessage");
     assert.equal(mainNavigations.length, navigationsBefore, "the page did not navigate");
     assert.equal(page.url(), envelope.url);
@@ -155,13 +172,17 @@ const VECTORS = {
     .b { background: \\75 \\72 \\6c (${o}/escaped2.png); } @\\69mport "${o}/escaped.css";</style>
     <p class="a b" style="background-image: U\\52L(${o}/escaped3.png)">escaped url</p>`,
   "an unclosed url()": (o) => `<p style="background: url(${o}/unclosed.png">unclosed</p>`,
-  "SVG <image> and <use> with a remote href": (o) => `<svg width="40" height="40" xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">
+  "SVG <image> and <use> with a remote href": (
+    o,
+  ) => `<svg width="40" height="40" xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">
     <image href="${o}/svg-image.png" width="10" height="10"/><image xlink:href="${o}/svg-xlink.png" width="10" height="10"/>
     <use href="${o}/sprite.svg#a"/><use xlink:href="${o}/sprite2.svg#b"/>
     <filter id="f"><feImage href="${o}/fe-image.png"/></filter>
     <rect width="5" height="5" fill="url(${o}/fill.svg#p)"/>
     <use href="#x"><set attributeName="href" to="${o}/set.svg#x"/></use></svg>`,
-  "target on <area>": (o) => `<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" usemap="#m" width="50" height="50" alt="map">
+  "target on <area>": (
+    o,
+  ) => `<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" usemap="#m" width="50" height="50" alt="map">
     <map name="m"><area id="area" shape="rect" coords="0,0,50,50" href="${o}/area" target="_top" alt="area link"></map>
     <a id="link" href="${o}/link" target="_parent">link</a>`,
 };
@@ -170,7 +191,11 @@ for (const [name, html] of Object.entries(VECTORS)) {
   test(`hostile HTML, ${name}: nothing loads, nothing navigates, nothing remote is left in the body`, async () => {
     const origin = `http://127.0.0.1:${port}`;
     hits = [];
-    const envelope = await seal(dir, { subject: name, html: `<!DOCTYPE html><html><body><h1>Vector</h1>${html(origin)}</body></html>`, name: `vector-${Object.keys(VECTORS).indexOf(name)}.html` });
+    const envelope = await seal(dir, {
+      subject: name,
+      html: `<!DOCTYPE html><html><body><h1>Vector</h1>${html(origin)}</body></html>`,
+      name: `vector-${Object.keys(VECTORS).indexOf(name)}.html`,
+    });
     const context = await browser.newContext();
     const page = await context.newPage();
     const requests = [];
@@ -187,7 +212,13 @@ for (const [name, html] of Object.entries(VECTORS)) {
       await body.getByRole("heading", { name: "Vector" }).waitFor();
       await page.waitForTimeout(500);
       const shown = await page.locator("#body iframe").getAttribute("srcdoc");
-      const links = await body.locator("a[href], area[href]").evaluateAll((els) => els.map((el) => ({ href: el.getAttribute("href"), target: el.getAttribute("target"), rel: el.getAttribute("rel") })));
+      const links = await body.locator("a[href], area[href]").evaluateAll((els) =>
+        els.map((el) => ({
+          href: el.getAttribute("href"),
+          target: el.getAttribute("target"),
+          rel: el.getAttribute("rel"),
+        })),
+      );
       for (const link of links) {
         assert.equal(link.target, "_blank", `a link opens in a new tab only: ${JSON.stringify(link)}`);
         assert.equal(link.rel, "noopener noreferrer");
@@ -198,7 +229,11 @@ for (const [name, html] of Object.entries(VECTORS)) {
       assert.deepEqual(hits, [], "nothing reached the HTTP server");
       const elsewhere = [...new Set(requests)].filter((url) => url !== envelope.url && !url.startsWith("blob:null/"));
       assert.deepEqual(elsewhere, []);
-      assert.deepEqual(navigations.filter((url) => url !== envelope.url && url !== "about:srcdoc"), [], "nothing navigated");
+      assert.deepEqual(
+        navigations.filter((url) => url !== envelope.url && url !== "about:srcdoc"),
+        [],
+        "nothing navigated",
+      );
       assert.deepEqual(popups, []);
       assert.equal(page.url(), envelope.url);
       const notice = await page.locator("#remote-notice").textContent();
@@ -212,7 +247,12 @@ for (const [name, html] of Object.entries(VECTORS)) {
 test("an attachment is handed over as application/octet-stream, whatever type the message gives it", async () => {
   const attachment = path.join(dir, "invoice.html");
   await writeFile(attachment, "<script>document.title='ran'</script>");
-  const envelope = await seal(dir, { subject: "Typed attachment", body: "see attached", attachments: [attachment], name: "typed.html" });
+  const envelope = await seal(dir, {
+    subject: "Typed attachment",
+    body: "see attached",
+    attachments: [attachment],
+    name: "typed.html",
+  });
   // The page's own policy forbids fetch(); this test reads the blob's type from outside it.
   const context = await browser.newContext({ acceptDownloads: true, bypassCSP: true });
   const page = await context.newPage();

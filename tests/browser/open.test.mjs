@@ -7,9 +7,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { test } from "node:test";
 
-import {
-  gotoEnvelope, seal, sha256File, submitPassphrase, waitForMessage, useBrowser,
-} from "./helpers.mjs";
+import { gotoEnvelope, seal, sha256File, submitPassphrase, waitForMessage, useBrowser } from "./helpers.mjs";
 
 const env = useBrowser();
 
@@ -62,8 +60,10 @@ test("the right passphrase opens the message; attachment and .eml download; no n
     const urls = [...new Set(requests.map((entry) => entry.replace(/^\w+: /, "")))];
     const elsewhere = urls.filter((url) => url !== envelope.url && !url.startsWith("blob:null/"));
     assert.deepEqual(elsewhere, [], `only the page itself was requested; saw ${requests.join(", ")}`);
-    assert.ok(requests.includes(`page: ${envelope.url}`) && requests.includes(`context: ${envelope.url}`),
-      "both recorders saw the page load");
+    assert.ok(
+      requests.includes(`page: ${envelope.url}`) && requests.includes(`context: ${envelope.url}`),
+      "both recorders saw the page load",
+    );
   } finally {
     await context.close();
   }

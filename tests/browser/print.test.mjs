@@ -27,7 +27,11 @@ test("by default the opened message has a Print button that prints", async () =>
     const print = page.getByRole("button", { name: "Print" });
     assert.equal(await print.count(), 1);
     assert.equal(await print.isVisible(), true);
-    await page.evaluate(() => { window.print = () => { window.__printed = true; }; });
+    await page.evaluate(() => {
+      window.print = () => {
+        window.__printed = true;
+      };
+    });
     await print.click();
     assert.equal(await page.evaluate(() => window.__printed), true, "Print calls window.print()");
   });
@@ -37,9 +41,16 @@ test("--no-print: no Print button, and printing shows no message", async () => {
   await openSealed({ name: "no-print.html", subject: "Do not print", noPrint: true }, async (page) => {
     assert.equal(await page.getByRole("button", { name: "Print" }).count(), 0, "no Print button");
     assert.equal(await page.locator("#print").count(), 0);
-    assert.equal(await page.getByRole("button", { name: "Save message" }).isVisible(), true, "the other actions remain");
+    assert.equal(
+      await page.getByRole("button", { name: "Save message" }).isVisible(),
+      true,
+      "the other actions remain",
+    );
     await page.emulateMedia({ media: "print" });
-    assert.equal(await page.locator("main").evaluate((el) => getComputedStyle(el).display), "none",
-      "the print stylesheet hides the message");
+    assert.equal(
+      await page.locator("main").evaluate((el) => getComputedStyle(el).display),
+      "none",
+      "the print stylesheet hides the message",
+    );
   });
 });

@@ -15,7 +15,15 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { pathToFileURL } from "node:url";
 
-import { execFileAsync, launchBrowser, makeTempDir, removeDir, securedocBin, sha256File, waitForMessage } from "./helpers.mjs";
+import {
+  execFileAsync,
+  launchBrowser,
+  makeTempDir,
+  removeDir,
+  securedocBin,
+  sha256File,
+  waitForMessage,
+} from "./helpers.mjs";
 
 const PASSWORD = "Quiet-Harbour-Lantern-42";
 const PHRASE = "Blue kettle on Sunday";
@@ -23,9 +31,12 @@ const env = {};
 
 async function securedoc(args) {
   try {
-    return await execFileAsync(securedocBin(), args, { env: { ...process.env, ...env.serverEnv }, maxBuffer: 16 << 20 });
+    return await execFileAsync(securedocBin(), args, {
+      env: { ...process.env, ...env.serverEnv },
+      maxBuffer: 16 << 20,
+    });
   } catch (error) {
-    throw new Error(`securedoc ${args.join(" ")} failed:\n${error.stderr || error.message}`);
+    throw new Error(`securedoc ${args.join(" ")} failed:\n${error.stderr || error.message}`, { cause: error });
   }
 }
 
@@ -41,11 +52,26 @@ async function freePort() {
 async function sealFor(to, options = {}) {
   const out = path.join(env.dir, `envelope-${randomBytes(4).toString("hex")}.html`);
   await securedoc([
-    "seal", "--from", "alice@clinic.example", "--to", to,
-    "--subject", options.subject || "Your test results", "--body", "Hello, the results are attached.",
-    "--attach", env.attachment, "--security", options.security || "high",
+    "seal",
+    "--from",
+    "alice@clinic.example",
+    "--to",
+    to,
+    "--subject",
+    options.subject || "Your test results",
+    "--body",
+    "Hello, the results are attached.",
+    "--attach",
+    env.attachment,
+    "--security",
+    options.security || "high",
     ...(options.expires ? ["--expires", options.expires] : []),
-    "--key-server", env.origin, "--token-file", path.join(env.dir, "token"), "-o", out,
+    "--key-server",
+    env.origin,
+    "--token-file",
+    path.join(env.dir, "token"),
+    "-o",
+    out,
   ]);
   return pathToFileURL(out).href;
 }
@@ -81,7 +107,9 @@ async function linkFromOutbox(linkPath, since) {
     fresh.sort((a, b) => b[0] - a[0]);
     for (const [, file] of fresh) {
       const text = mailText(await readFile(path.join(outbox, file), "utf8"));
-      const match = text.match(new RegExp(`${env.origin.replace(/[.]/g, "\\.")}${linkPath.replace("?", "\\?")}[A-Za-z0-9_-]+`));
+      const match = text.match(
+        new RegExp(`${env.origin.replace(/[.]/g, "\\.")}${linkPath.replace("?", "\\?")}[A-Za-z0-9_-]+`),
+      );
       if (match) return match[0];
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -105,14 +133,19 @@ before(async () => {
   await writeFile(env.attachment, randomBytes(200 * 1024 + 3));
   env.attachmentSha = await sha256File(env.attachment);
 
-  env.server = spawn(securedocBin(), ["serve"], { env: { ...process.env, ...env.serverEnv }, stdio: ["ignore", "ignore", "pipe"] });
+  env.server = spawn(securedocBin(), ["serve"], {
+    env: { ...process.env, ...env.serverEnv },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   env.serverLog = "";
-  env.server.stderr.on("data", (chunk) => { env.serverLog += chunk; });
+  env.server.stderr.on("data", (chunk) => {
+    env.serverLog += chunk;
+  });
   for (let i = 0; ; i++) {
     try {
       if ((await fetch(env.origin + "/healthz")).ok) break;
     } catch (error) {
-      if (i > 100) throw new Error(`securedoc serve did not answer:\n${env.serverLog}`);
+      if (i > 100) throw new Error(`securedoc serve did not answer:\n${env.serverLog}`, { cause: error });
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
@@ -127,7 +160,11 @@ after(async () => {
 async function fillRegistration(form, { confirm }) {
   await form.getByLabel(/^Password/).fill(PASSWORD);
   await form.getByLabel("Confirm password").fill(confirm);
-  for (const [n, answer] of [[1, "Rex"], [2, "Hillside Primary"], [3, "Fiat"]]) {
+  for (const [n, answer] of [
+    [1, "Rex"],
+    [2, "Hillside Primary"],
+    [3, "Fiat"],
+  ]) {
     const question = form.locator(".question").nth(n - 1);
     await question.getByLabel(/^Answer/).fill(answer);
     await question.getByLabel("Confirm answer").fill(answer);
@@ -175,7 +212,14 @@ test("the whole journey: Register from the envelope, confirm by mail, open with 
     assert.equal(await form.getByLabel("Enable my personal security phrase").isChecked(), true);
     assert.equal(await form.getByLabel("Security question 2").inputValue(), "first_school");
     assert.equal(await form.getByLabel(/^Password/).inputValue(), "");
-    assert.equal(await form.locator(".question").first().getByLabel(/^Answer/).inputValue(), "");
+    assert.equal(
+      await form
+        .locator(".question")
+        .first()
+        .getByLabel(/^Answer/)
+        .inputValue(),
+      "",
+    );
 
     const sent = Date.now() - 1000;
     await fillRegistration(form, { confirm: PASSWORD });
@@ -191,10 +235,19 @@ test("the whole journey: Register from the envelope, confirm by mail, open with 
     await form.getByRole("heading", { name: "Confirm your address" }).waitFor();
     // It works on a phone: nothing wider than 360 px; the field has its label and help.
     await form.setViewportSize({ width: 360, height: 740 });
-    const width = await form.evaluate(() => ({ page: document.documentElement.scrollWidth, viewport: window.innerWidth }));
+    const width = await form.evaluate(() => ({
+      page: document.documentElement.scrollWidth,
+      viewport: window.innerWidth,
+    }));
     assert.ok(width.page <= width.viewport, `the confirm page scrolls sideways: ${width.page}px`);
-    assert.equal(await form.getByLabel("The password you chose when registering").getAttribute("aria-describedby"), "password-help");
-    assert.equal(await form.getByLabel("The password you chose when registering").getAttribute("autocomplete"), "current-password");
+    assert.equal(
+      await form.getByLabel("The password you chose when registering").getAttribute("aria-describedby"),
+      "password-help",
+    );
+    assert.equal(
+      await form.getByLabel("The password you chose when registering").getAttribute("autocomplete"),
+      "current-password",
+    );
     const confirmPassword = form.getByLabel("The password you chose when registering");
     await confirmPassword.fill("Not-" + PASSWORD);
     await form.getByRole("button", { name: "Confirm my address" }).click();
@@ -215,7 +268,10 @@ test("the whole journey: Register from the envelope, confirm by mail, open with 
     await password.press("Enter");
     await waitForMessage(page);
     assert.equal(await page.locator("#subject").innerText(), "Your test results");
-    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: /results\.pdf/ }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("link", { name: /results\.pdf/ }).click(),
+    ]);
     assert.equal(await sha256File(await download.path()), env.attachmentSha);
 
     // Remembered: the same envelope opens again on this computer without the password.
@@ -238,7 +294,15 @@ test("the whole journey: Register from the envelope, confirm by mail, open with 
 
 test("wrong passwords lock the account, the envelope says so, and an administrator can unlock it", async () => {
   await writeFile(path.join(env.dir, "erin-password"), PASSWORD + "\n");
-  await securedoc(["admin", "account", "create", "--address", "erin@example.net", "--password-file", path.join(env.dir, "erin-password")]);
+  await securedoc([
+    "admin",
+    "account",
+    "create",
+    "--address",
+    "erin@example.net",
+    "--password-file",
+    path.join(env.dir, "erin-password"),
+  ]);
   const envelope = await sealFor("erin@example.net");
   const context = await env.browser.newContext();
   try {
@@ -251,7 +315,10 @@ test("wrong passwords lock the account, the envelope says so, and an administrat
       await password.fill("not my password");
       await password.press("Enter");
       const expected = left > 0 ? `${left} attempt` : "now locked";
-      await page.waitForFunction((text) => document.getElementById("unlock-error").textContent.includes(text), expected);
+      await page.waitForFunction(
+        (text) => document.getElementById("unlock-error").textContent.includes(text),
+        expected,
+      );
     }
     // Locked: even the right password is refused until the lock ends or a reset.
     await password.fill(PASSWORD);
@@ -272,7 +339,15 @@ test("wrong passwords lock the account, the envelope says so, and an administrat
 
 test("a message past its expiry is refused by the key server, whatever the computer's clock says", async () => {
   await writeFile(path.join(env.dir, "fay-password"), PASSWORD + "\n");
-  await securedoc(["admin", "account", "create", "--address", "fay@example.net", "--password-file", path.join(env.dir, "fay-password")]);
+  await securedoc([
+    "admin",
+    "account",
+    "create",
+    "--address",
+    "fay@example.net",
+    "--password-file",
+    path.join(env.dir, "fay-password"),
+  ]);
   const sealedAt = Date.now();
   const expires = new Date(Math.ceil((sealedAt + 3000) / 1000) * 1000);
   const envelope = await sealFor("fay@example.net", { expires: expires.toISOString().replace(/\.\d+Z$/, "Z") });
@@ -288,7 +363,10 @@ test("a message past its expiry is refused by the key server, whatever the compu
     await password.fill(PASSWORD);
     await password.press("Enter");
     await page.waitForFunction(() => document.getElementById("unlock-error").textContent.length > 0);
-    assert.match(await page.locator("#unlock-error").innerText(), /expired or was withdrawn by its sender\. It can no longer be opened\./);
+    assert.match(
+      await page.locator("#unlock-error").innerText(),
+      /expired or was withdrawn by its sender\. It can no longer be opened\./,
+    );
     assert.equal(await page.locator("#message").isHidden(), true);
   } finally {
     await context.close();

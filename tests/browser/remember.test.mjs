@@ -28,7 +28,10 @@ function publicKeyFromRaw(raw) {
   assert.equal(raw.length, 65, "a raw uncompressed P-256 point");
   assert.equal(raw[0], 4);
   const b64url = (bytes) => Buffer.from(bytes).toString("base64url");
-  return createPublicKey({ key: { kty: "EC", crv: "P-256", x: b64url(raw.subarray(1, 33)), y: b64url(raw.subarray(33)) }, format: "jwk" });
+  return createPublicKey({
+    key: { kty: "EC", crv: "P-256", x: b64url(raw.subarray(1, 33)), y: b64url(raw.subarray(33)) },
+    format: "jwk",
+  });
 }
 
 /** What the key server checks (docs/PROTOCOL.md): the signature over the bound string. */
@@ -44,7 +47,10 @@ function boundString(messageId, recipient, publicKey) {
 async function localPage(name, body, { withRemember = false } = {}) {
   const source = withRemember ? await readFile(REMEMBER_JS, "utf8") : "";
   const file = path.join(env.dir, name);
-  await writeFile(file, `<!DOCTYPE html><html lang="en"><head><title>${name}</title></head><body><script>${source}\n${body}</script></body></html>`);
+  await writeFile(
+    file,
+    `<!DOCTYPE html><html lang="en"><head><title>${name}</title></head><body><script>${source}\n${body}</script></body></html>`,
+  );
   return pathToFileURL(file).href;
 }
 
@@ -96,7 +102,12 @@ test("the remembered key signs the bound string, and another local page can use 
         await window.remember.keep(keyServer, recipient, "remembered-id-1", fresh.privateKey);
         const loaded = await window.remember.load(keyServer, recipient.toUpperCase());
         const proof = await window.remember.proof(loaded, messageId, recipient, ephemeral);
-        return { publicKey: fresh.publicKey, extractable: fresh.privateKey.extractable, proof, other: await window.remember.load("https://elsewhere.example", recipient) };
+        return {
+          publicKey: fresh.publicKey,
+          extractable: fresh.privateKey.extractable,
+          proof,
+          other: await window.remember.load("https://elsewhere.example", recipient),
+        };
       },
       { keyServer, recipient, messageId, ephemeral },
     );
@@ -107,7 +118,10 @@ test("the remembered key signs the bound string, and another local page can use 
     const signature = Buffer.from(made.proof.signature, "base64");
     assert.equal(signature.length, 64, "IEEE P1363 r||s");
     const signed = Buffer.from(boundString(messageId, recipient, ephemeral));
-    assert.ok(verify("sha256", signed, { key: publicKey, dsaEncoding: "ieee-p1363" }, signature), "the key server's check passes");
+    assert.ok(
+      verify("sha256", signed, { key: publicKey, dsaEncoding: "ieee-p1363" }, signature),
+      "the key server's check passes",
+    );
     // Bound to the request's own one-time key: the same signature says nothing about another.
     const otherKey = Buffer.from(boundString(messageId, recipient, randomBytes(32).toString("base64")));
     assert.equal(verify("sha256", otherKey, { key: publicKey, dsaEncoding: "ieee-p1363" }, signature), false);
@@ -153,7 +167,10 @@ async function startKeyServer(address) {
   const { stdout: token } = await securedoc(["admin", "token", "create", "--name", "clinic"], dataEnv);
   await writeFile(path.join(env.dir, "token"), token);
   await writeFile(path.join(env.dir, "password"), PASSWORD + "\n");
-  await securedoc(["admin", "account", "create", "--address", address, "--password-file", path.join(env.dir, "password")], dataEnv);
+  await securedoc(
+    ["admin", "account", "create", "--address", address, "--password-file", path.join(env.dir, "password")],
+    dataEnv,
+  );
   server = spawn(securedocBin(), ["serve"], { env: { ...process.env, ...dataEnv, SECUREDOC_LISTEN: "127.0.0.1:0" } });
   const origin = await new Promise((resolve, reject) => {
     const lines = createInterface({ input: server.stderr });
@@ -165,10 +182,28 @@ async function startKeyServer(address) {
   });
   const sealFor = async (security) => {
     const out = path.join(env.dir, `envelope-${security}-${randomBytes(4).toString("hex")}.html`);
-    await securedoc([
-      "seal", "--from", "alice@clinic.example", "--to", address, "--subject", `A ${security} message`, "--body", "Hello.",
-      "--security", security, "--key-server", origin, "--token-file", path.join(env.dir, "token"), "-o", out,
-    ], dataEnv);
+    await securedoc(
+      [
+        "seal",
+        "--from",
+        "alice@clinic.example",
+        "--to",
+        address,
+        "--subject",
+        `A ${security} message`,
+        "--body",
+        "Hello.",
+        "--security",
+        security,
+        "--key-server",
+        origin,
+        "--token-file",
+        path.join(env.dir, "token"),
+        "-o",
+        out,
+      ],
+      dataEnv,
+    );
     return pathToFileURL(out).href;
   };
   return { origin, sealFor };
@@ -205,7 +240,11 @@ test("a remembered browser opens a medium message without the password; what it 
     await password.press("Enter");
     await waitForMessage(page);
     assert.equal(sent.length, 1);
-    assert.equal(Buffer.from(sent[0].remember_key, "base64").length, 65, "the raw public key is sent with the password");
+    assert.equal(
+      Buffer.from(sent[0].remember_key, "base64").length,
+      65,
+      "the raw public key is sent with the password",
+    );
     assert.equal("remember" in sent[0] || "remember_token" in sent[0], false, "no bearer token is asked for");
     assert.equal(await page.evaluate(() => localStorage.length), 0, "nothing in localStorage");
 
@@ -229,7 +268,11 @@ test("a remembered browser opens a medium message without the password; what it 
     assert.deepEqual(found.localStorage, {});
     const record = found.indexedDB.find((entry) => entry.fields.id === remembered.remembered.id);
     assert.ok(record, JSON.stringify(found));
-    assert.deepEqual(record.fields.privateKey.exports, { pkcs8: "InvalidAccessError", jwk: "InvalidAccessError", raw: "InvalidAccessError" });
+    assert.deepEqual(record.fields.privateKey.exports, {
+      pkcs8: "InvalidAccessError",
+      jwk: "InvalidAccessError",
+      raw: "InvalidAccessError",
+    });
 
     // What it can carry away gets no key released elsewhere: the id with a
     // signature of its own, or the browser's own signature replayed with
@@ -238,14 +281,22 @@ test("a remembered browser opens a medium message without the password; what it 
     const fields = { message_id: remembered.message_id, recipient: remembered.recipient };
     const forged = await releaseFromElsewhere(origin, {
       ...fields,
-      remembered: { id: remembered.remembered.id, signature: sign("sha256", Buffer.from("anything"), { key: attackerKey, dsaEncoding: "ieee-p1363" }).toString("base64") },
+      remembered: {
+        id: remembered.remembered.id,
+        signature: sign("sha256", Buffer.from("anything"), { key: attackerKey, dsaEncoding: "ieee-p1363" }).toString(
+          "base64",
+        ),
+      },
     });
     assert.equal(forged.status, 401, JSON.stringify(forged.body));
     assert.equal(forged.body.error, "not_remembered");
     const replayed = await releaseFromElsewhere(origin, { ...fields, remembered: remembered.remembered });
     assert.equal(replayed.status, 401, JSON.stringify(replayed.body));
     assert.equal(replayed.body.error, "not_remembered");
-    const idAlone = await releaseFromElsewhere(origin, { ...fields, remembered: { id: remembered.remembered.id, signature: "" } });
+    const idAlone = await releaseFromElsewhere(origin, {
+      ...fields,
+      remembered: { id: remembered.remembered.id, signature: "" },
+    });
     assert.notEqual(idAlone.status, 200, JSON.stringify(idAlone.body));
 
     // A high-security message always asks for the password, remembered or not.

@@ -15,7 +15,15 @@ import { after, before, test } from "node:test";
 import { pathToFileURL } from "node:url";
 
 import {
-  NARROW, assertAccessible, execFileAsync, launchBrowser, makeTempDir, removeDir, securedocBin, sha256File, waitForMessage,
+  NARROW,
+  assertAccessible,
+  execFileAsync,
+  launchBrowser,
+  makeTempDir,
+  removeDir,
+  securedocBin,
+  sha256File,
+  waitForMessage,
 } from "./helpers.mjs";
 
 const env = {};
@@ -42,7 +50,20 @@ before(async () => {
   const { stdout: token } = await securedoc(["admin", "token", "create", "--name", "clinic"], dataEnv);
   await writeFile(path.join(env.dir, "token"), token);
   await writeFile(path.join(env.dir, "password"), PASSWORD + "\n");
-  await securedoc(["admin", "account", "create", "--address", "bob@example.net", "--password-file", path.join(env.dir, "password"), "--phrase", PHRASE], dataEnv);
+  await securedoc(
+    [
+      "admin",
+      "account",
+      "create",
+      "--address",
+      "bob@example.net",
+      "--password-file",
+      path.join(env.dir, "password"),
+      "--phrase",
+      PHRASE,
+    ],
+    dataEnv,
+  );
 
   server = spawn(securedocBin(), ["serve"], { env: { ...process.env, ...dataEnv, SECUREDOC_LISTEN: "127.0.0.1:0" } });
   const line = await new Promise((resolve, reject) => {
@@ -56,9 +77,25 @@ before(async () => {
   attachmentSha = await sha256File(attachment);
   const out = path.join(env.dir, "out");
   await securedoc([
-    "seal", "--from", "alice@example.org", "--to", "bob@example.net", "--to", "carol@example.org",
-    "--subject", "Your results", "--body", "Hello, the results are attached.", "--attach", attachment,
-    "--key-server", origin, "--token-file", path.join(env.dir, "token"), "--out-dir", out,
+    "seal",
+    "--from",
+    "alice@example.org",
+    "--to",
+    "bob@example.net",
+    "--to",
+    "carol@example.org",
+    "--subject",
+    "Your results",
+    "--body",
+    "Hello, the results are attached.",
+    "--attach",
+    attachment,
+    "--key-server",
+    origin,
+    "--token-file",
+    path.join(env.dir, "token"),
+    "--out-dir",
+    out,
   ]);
   envelopes = {
     bob: pathToFileURL(path.join(out, "securedoc-bob@example.net.html")).href,
@@ -105,12 +142,17 @@ test("the phrase is shown; a wrong password says how many tries are left; the ri
     await waitForMessage(page);
     assert.equal(await page.locator("#subject").innerText(), "Your results");
     assert.match(await page.locator(".text-body").innerText(), /the results are attached/);
-    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: /results\.pdf/ }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("link", { name: /results\.pdf/ }).click(),
+    ]);
     assert.equal(await sha256File(await download.path()), attachmentSha);
 
     // The page talked to its own key server and to nothing else.
     const api = [origin + "/api/v1/keys/release", origin + "/api/v1/keys/status"];
-    const elsewhere = requests.filter((url) => url !== envelopes.bob && !url.startsWith("blob:null/") && !api.includes(url));
+    const elsewhere = requests.filter(
+      (url) => url !== envelopes.bob && !url.startsWith("blob:null/") && !api.includes(url),
+    );
     assert.deepEqual(elsewhere, []);
     assert.equal(requests.filter((url) => url === api[0]).length, 2, "one key request per attempt");
   } finally {
@@ -165,7 +207,11 @@ test("a key server that cannot be reached is named in a clear message", async ()
     const text = await page.getByRole("alert").innerText();
     assert.match(text, /cannot be reached/);
     assert.ok(text.includes(origin), text);
-    assert.equal(await page.getByLabel("Password", { exact: true }).isEnabled(), true, "the recipient can try again later");
+    assert.equal(
+      await page.getByLabel("Password", { exact: true }).isEnabled(),
+      true,
+      "the recipient can try again later",
+    );
   } finally {
     await context.close();
   }
@@ -179,17 +225,53 @@ test("a key server's error, or a proxy's error page in its place, is never calle
   // What answers at the key server's address now: its own refusals, then what
   // a reverse proxy answers when the server behind it is down.
   const answers = [
-    [500, { "content-type": "application/json" }, JSON.stringify({ error: "internal", message: "Something went wrong on our side." }), /had a problem and could not answer\. Nothing is wrong with your message/],
-    [503, { "content-type": "application/json", "retry-after": "120" }, JSON.stringify({ error: "busy", message: "Busy." }), /busy right now\. Wait a moment and try again\. You can try again in about 2 min\./],
-    [502, { "content-type": "text/html" }, "<html><body><h1>502 Bad Gateway</h1></body></html>", /does not understand\. Nothing is wrong with your message/],
-    [418, { "content-type": "application/json" }, JSON.stringify({ error: "teapot", message: "?" }), /does not understand\. Nothing is wrong with your message/],
-    [200, { "content-type": "application/json" }, JSON.stringify({ enc: 5 }), /does not understand\. Nothing is wrong with your message/],
-    [404, { "content-type": "application/json" }, JSON.stringify({ error: "not_found", message: "No such page." }), /did not accept this page's request/],
+    [
+      500,
+      { "content-type": "application/json" },
+      JSON.stringify({ error: "internal", message: "Something went wrong on our side." }),
+      /had a problem and could not answer\. Nothing is wrong with your message/,
+    ],
+    [
+      503,
+      { "content-type": "application/json", "retry-after": "120" },
+      JSON.stringify({ error: "busy", message: "Busy." }),
+      /busy right now\. Wait a moment and try again\. You can try again in about 2 min\./,
+    ],
+    [
+      502,
+      { "content-type": "text/html" },
+      "<html><body><h1>502 Bad Gateway</h1></body></html>",
+      /does not understand\. Nothing is wrong with your message/,
+    ],
+    [
+      418,
+      { "content-type": "application/json" },
+      JSON.stringify({ error: "teapot", message: "?" }),
+      /does not understand\. Nothing is wrong with your message/,
+    ],
+    [
+      200,
+      { "content-type": "application/json" },
+      JSON.stringify({ enc: 5 }),
+      /does not understand\. Nothing is wrong with your message/,
+    ],
+    [
+      404,
+      { "content-type": "application/json" },
+      JSON.stringify({ error: "not_found", message: "No such page." }),
+      /did not accept this page's request/,
+    ],
   ];
   const stand = createServer((request, response) => {
-    const cors = { "access-control-allow-origin": "null", "access-control-expose-headers": "retry-after", "access-control-allow-headers": "content-type", "access-control-allow-methods": "POST" };
+    const cors = {
+      "access-control-allow-origin": "null",
+      "access-control-expose-headers": "retry-after",
+      "access-control-allow-headers": "content-type",
+      "access-control-allow-methods": "POST",
+    };
     if (request.method === "OPTIONS") return response.writeHead(204, cors).end();
-    if (request.url.endsWith("/status")) return response.writeHead(200, { ...cors, "content-type": "application/json" }).end('{"registered":true}');
+    if (request.url.endsWith("/status"))
+      return response.writeHead(200, { ...cors, "content-type": "application/json" }).end('{"registered":true}');
     const [status, headers, body] = answers[0];
     response.writeHead(status, { ...cors, ...headers }).end(body);
   });
@@ -198,13 +280,19 @@ test("a key server's error, or a proxy's error page in its place, is never calle
   try {
     while (answers.length) {
       const expected = answers[0][3];
-      await page.evaluate(() => { document.getElementById("unlock-error").textContent = ""; });
+      await page.evaluate(() => {
+        document.getElementById("unlock-error").textContent = "";
+      });
       await submitPassword(page, PASSWORD);
       await page.waitForFunction(() => document.getElementById("unlock-error").textContent.length > 0);
       const text = await page.getByRole("alert").innerText();
       assert.doesNotMatch(text, /damaged|altered/, text);
       assert.match(text, expected);
-      assert.equal(await page.getByLabel("Password", { exact: true }).isEnabled(), true, "the recipient can try again later");
+      assert.equal(
+        await page.getByLabel("Password", { exact: true }).isEnabled(),
+        true,
+        "the recipient can try again later",
+      );
       answers.shift();
     }
   } finally {

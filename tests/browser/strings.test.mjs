@@ -28,8 +28,10 @@ test("every string the opener's scripts use is in the page's strings block", asy
       const source = await readFile(path.join(ENVELOPE_JS, file), "utf8");
       for (const [, key] of source.matchAll(/\bt\("([a-z_.]+[a-z_])"/g)) used.add(key);
       // refusals.js names each failure's text under errors.
-      if (file === "refusals.js") for (const [, key] of source.matchAll(/(?:server|envelope)\("([a-z_]+)"/g)) used.add("errors." + key);
-      if (file === "bootstrap.js") for (const [, key] of source.matchAll(/fail\("([a-z_]+)"\)/g)) used.add("errors." + key);
+      if (file === "refusals.js")
+        for (const [, key] of source.matchAll(/(?:server|envelope)\("([a-z_]+)"/g)) used.add("errors." + key);
+      if (file === "bootstrap.js")
+        for (const [, key] of source.matchAll(/fail\("([a-z_]+)"\)/g)) used.add("errors." + key);
     }
     for (const key of ["read", "kdf", "kdf_server", "decrypt", "parse", "opening"]) used.add("phase." + key);
     for (const key of ["bytes", "kb", "mb", "gb"]) used.add("size." + key);

@@ -9,9 +9,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { test } from "node:test";
 
-import {
-  DAMAGED_TEXT, gotoEnvelope, seal, submitPassphrase, waitForMessage, useBrowser,
-} from "./helpers.mjs";
+import { DAMAGED_TEXT, gotoEnvelope, seal, submitPassphrase, waitForMessage, useBrowser } from "./helpers.mjs";
 
 const env = useBrowser();
 
@@ -25,7 +23,11 @@ async function withPage(fn) {
 }
 
 test("a wrong passphrase is reported, the field is cleared and focused, and a retry opens", async () => {
-  const envelope = await seal(env.dir, { name: "wrong.html", subject: "Second try", body: "It worked the second time." });
+  const envelope = await seal(env.dir, {
+    name: "wrong.html",
+    subject: "Second try",
+    body: "It worked the second time.",
+  });
   await withPage(async (page) => {
     await gotoEnvelope(page, envelope.url);
     await submitPassphrase(page, "not the passphrase");
@@ -61,7 +63,7 @@ function splitPage(html) {
 function payloadOffset(bytes) {
   assert.equal(bytes.subarray(0, 4).toString("latin1"), "SDOC");
   const headerLen = bytes.readUInt32BE(5);
-  return 9 + headerLen + 48 /* key slot */ + 32 /* header MAC */;
+  return 9 + headerLen + 48 /* key slot */ + 32; /* header MAC */
 }
 
 async function expectDamaged(page, url, passphrase) {
@@ -81,14 +83,21 @@ async function expectDamaged(page, url, passphrase) {
   assert.equal(await page.locator("#body").innerHTML(), "", "no body is shown");
   assert.equal(await page.locator("#attachments li").count(), 0, "no attachment is offered");
   assert.equal(await page.getByText("secret body text").count(), 0);
-  assert.equal(await page.getByRole("button", { name: "Open" }).isDisabled(), true, "a damaged envelope cannot be retried");
+  assert.equal(
+    await page.getByRole("button", { name: "Open" }).isDisabled(),
+    true,
+    "a damaged envelope cannot be retried",
+  );
 }
 
 test("a payload altered by one base64 character is reported as damaged and shows nothing", async () => {
   const attachment = path.join(env.dir, "notes.txt");
   await writeFile(attachment, randomBytes(48 * 1024));
   const envelope = await seal(env.dir, {
-    name: "tampered-payload.html", subject: "Secret subject", body: "secret body text", attachments: [attachment],
+    name: "tampered-payload.html",
+    subject: "Secret subject",
+    body: "secret body text",
+    attachments: [attachment],
   });
   const page = splitPage(await readFile(envelope.path, "latin1"));
   const bytes = Buffer.from(page.data, "base64");
@@ -98,7 +107,10 @@ test("a payload altered by one base64 character is reported as damaged and shows
   assert.ok(last > first + 100, "the payload is long enough to alter in the middle");
   let at = -1;
   for (let i = Math.floor((first + last) / 2); i < last; i++) {
-    if (page.data[i] === "A" || page.data[i] === "B") { at = i; break; }
+    if (page.data[i] === "A" || page.data[i] === "B") {
+      at = i;
+      break;
+    }
   }
   assert.ok(at > 0, "found an 'A' or 'B' inside the payload");
   const data = page.data.slice(0, at) + (page.data[at] === "A" ? "B" : "A") + page.data.slice(at + 1);
@@ -112,7 +124,11 @@ test("a payload altered by one base64 character is reported as damaged and shows
 });
 
 test("a header altered by one byte is reported as damaged and shows nothing", async () => {
-  const envelope = await seal(env.dir, { name: "tampered-header.html", subject: "Secret subject", body: "secret body text" });
+  const envelope = await seal(env.dir, {
+    name: "tampered-header.html",
+    subject: "Secret subject",
+    body: "secret body text",
+  });
   const page = splitPage(await readFile(envelope.path, "latin1"));
   const bytes = Buffer.from(page.data, "base64");
   const headerEnd = 9 + bytes.readUInt32BE(5);

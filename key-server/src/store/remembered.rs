@@ -38,14 +38,19 @@ impl Store {
         Ok(id)
     }
 
-    /// The key remembered under `id` for `address`, unless it expired.
+    /// The key remembered under `id` for `address`, unless it expired or
+    /// the account's password was set (reset) after it was remembered: a
+    /// reset forgets every browser, whoever's code path set the password.
     pub async fn remembered_key(
         &self,
         id: &str,
         address: &str,
     ) -> Result<Option<RememberedKey>, Error> {
         let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT address, public_key FROM remembered_keys WHERE id = $1 AND address = $2 AND expires_at > $3",
+            "SELECT k.address, k.public_key FROM remembered_keys k
+             JOIN accounts a ON a.address = k.address
+             WHERE k.id = $1 AND k.address = $2 AND k.expires_at > $3
+               AND k.created_at >= COALESCE(a.password_set_at, 0)",
         )
         .bind(id)
         .bind(address.to_ascii_lowercase())

@@ -78,8 +78,22 @@ function run(cmd, args, { capture = false } = {}) {
 }
 
 function sealArgs(emlOrNull, out, passFile, extra = []) {
-  return ["seal", "--from", FROM, "--to", TO, ...extra, ...(emlOrNull ? ["--eml", emlOrNull] : []),
-    "--passphrase-file", passFile, "--max-size", "40MB", "-o", out, "--force"];
+  return [
+    "seal",
+    "--from",
+    FROM,
+    "--to",
+    TO,
+    ...extra,
+    ...(emlOrNull ? ["--eml", emlOrNull] : []),
+    "--passphrase-file",
+    passFile,
+    "--max-size",
+    "40MB",
+    "-o",
+    out,
+    "--force",
+  ];
 }
 
 // ---------------------------------------------------------------- memory
@@ -95,7 +109,10 @@ function processTable() {
       const text = readFileSync(`/proc/${entry}/stat`, "utf8");
       // The command name is in parentheses and may contain spaces: parse after the last ')'.
       const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
-      table.set(Number(entry), { ppid: Number(rest[1]), comm: text.slice(text.indexOf("(") + 1, text.lastIndexOf(")")) });
+      table.set(Number(entry), {
+        ppid: Number(rest[1]),
+        comm: text.slice(text.indexOf("(") + 1, text.lastIndexOf(")")),
+      });
     } catch {
       // the process exited while we looked
     }
@@ -213,7 +230,11 @@ async function main() {
   let browser = null;
   const onSignal = async (signal) => {
     log(`${signal}: cleaning up`);
-    try { await browser?.close(); } catch { /* already gone */ }
+    try {
+      await browser?.close();
+    } catch {
+      /* already gone */
+    }
     await cleanup();
     process.exit(130);
   };
@@ -227,7 +248,9 @@ async function main() {
     await run(AGE_KEYGEN, ["-o", keyFile]);
     const recipient = readFileSync(keyFile, "utf8").match(/public key: (age1[0-9a-z]+)/)[1];
     const version = (await run(BIN, ["--version"], { capture: true })).stdout.trim();
-    log(`${version}; ${os.cpus().length} CPUs; sizes ${SIZES.join(", ")} MB; ${SEAL_RUNS} seal runs, ${OPEN_RUNS} opens`);
+    log(
+      `${version}; ${os.cpus().length} CPUs; sizes ${SIZES.join(", ")} MB; ${SEAL_RUNS} seal runs, ${OPEN_RUNS} opens`,
+    );
 
     // The fixed cost: process start, and a tiny message (Argon2id dominates).
     const startup = [];
@@ -235,7 +258,9 @@ async function main() {
     const tinyOut = path.join(dir, "tiny.html");
     const tinySeals = [];
     for (let i = 0; i <= SEAL_RUNS; i++) {
-      tinySeals.push((await run(BIN, sealArgs(null, tinyOut, passFile, ["--subject", "Hello", "--body", "Hi Bob."]))).ms);
+      tinySeals.push(
+        (await run(BIN, sealArgs(null, tinyOut, passFile, ["--subject", "Hello", "--body", "Hi Bob."]))).ms,
+      );
     }
     const tiny = {
       envelope_bytes: (await stat(tinyOut)).size,
@@ -243,12 +268,20 @@ async function main() {
       process_start_ms: median(startup.slice(1)),
     };
     tiny.argon2_native_ms_estimate = tiny.seal_ms - tiny.process_start_ms;
-    log(`tiny message: envelope ${(tiny.envelope_bytes / 1024).toFixed(1)} KB, seal ${tiny.seal_ms.toFixed(0)} ms ` +
-      `(process start ${tiny.process_start_ms.toFixed(1)} ms)`);
+    log(
+      `tiny message: envelope ${(tiny.envelope_bytes / 1024).toFixed(1)} KB, seal ${tiny.seal_ms.toFixed(0)} ms ` +
+        `(process start ${tiny.process_start_ms.toFixed(1)} ms)`,
+    );
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+      ],
     });
     const browserPid = process.pid; // the browser's processes are our descendants
     // The open of the tiny envelope: the browser's Argon2 time with nothing else around it.
@@ -271,7 +304,12 @@ async function main() {
       binary: path.relative(root, BIN) || BIN,
       age: (await run(AGE, ["--version"], { capture: true })).stdout.trim(),
       chromium: await chromiumVersion(),
-      host: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, mem_mb: Math.round(os.totalmem() / MB), platform: `${os.platform()} ${os.release()}` },
+      host: {
+        cpus: os.cpus().length,
+        cpu: os.cpus()[0]?.model,
+        mem_mb: Math.round(os.totalmem() / MB),
+        platform: `${os.platform()} ${os.release()}`,
+      },
       method: { seal_runs: SEAL_RUNS, open_runs: OPEN_RUNS, sample_ms: SAMPLE_MS, mb: MB, statistic: "median" },
       targets: TARGETS,
       tiny: roundAll(tiny),
@@ -303,7 +341,17 @@ async function benchSize(size, { dir, passFile, recipient, browser, browserPid }
   const attachment = path.join(work, `random-${size}MB.bin`);
   await writeFile(attachment, randomBytes(size * MB));
   const first = path.join(work, "first.html");
-  await run(BIN, sealArgs(null, first, passFile, ["--subject", `Benchmark ${size} MB`, "--body", "The attachment is random bytes.", "--attach", attachment]));
+  await run(
+    BIN,
+    sealArgs(null, first, passFile, [
+      "--subject",
+      `Benchmark ${size} MB`,
+      "--body",
+      "The attachment is random bytes.",
+      "--attach",
+      attachment,
+    ]),
+  );
   const eml = path.join(work, "msg.eml");
   await run(BIN, ["open", first, "--passphrase-file", passFile, "-o", eml, "--force"]);
   await rm(first);
@@ -334,8 +382,10 @@ async function benchSize(size, { dir, passFile, recipient, browser, browserPid }
 
   // 3 and 4. Open time and memory in Chromium.
   const open = await openRuns(browser, browserPid, html);
-  log(`${size} MB: open ${open.wall_ms.toFixed(0)} ms (page total ${open.total_ms.toFixed(0)}, argon2 ${open.kdf_ms.toFixed(0)}), ` +
-    `peak RSS ${open.memory.peak_total_mb.toFixed(0)} MB`);
+  log(
+    `${size} MB: open ${open.wall_ms.toFixed(0)} ms (page total ${open.total_ms.toFixed(0)}, argon2 ${open.kdf_ms.toFixed(0)}), ` +
+      `peak RSS ${open.memory.peak_total_mb.toFixed(0)} MB`,
+  );
 
   return {
     payload_mb: size,
@@ -367,7 +417,9 @@ async function openRuns(browser, browserPid, file) {
     total_ms: timing("total_ms"),
     kdf_ms: timing("kdf_ms"),
     beyond_argon2_ms: median(runs.map((r) => r.timings.total_ms - r.timings.kdf_ms)),
-    phases_ms: Object.fromEntries(["read_ms", "kdf_ms", "decrypt_ms", "parse_ms", "render_ms"].map((k) => [k, timing(k)])),
+    phases_ms: Object.fromEntries(
+      ["read_ms", "kdf_ms", "decrypt_ms", "parse_ms", "render_ms"].map((k) => [k, timing(k)]),
+    ),
     page_load_ms: med("load_ms"),
     memory: {
       peak_total_mb: med("peak_total_mb"),
@@ -390,7 +442,9 @@ async function openOnce(browser, browserPid, url) {
     const page = await context.newPage();
     const errors = [];
     page.on("pageerror", (e) => errors.push(String(e)));
-    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
 
     // Load: until the unlock form is shown (the decryptor is ready).
     const loadSampler = startSampler(browserPid);
@@ -415,7 +469,9 @@ async function openOnce(browser, browserPid, url) {
 
     const timings = await page.evaluate(() => window.securedocTimings ?? null);
     if (!timings || timings.total_ms == null) {
-      throw new Error(`the page set no securedocTimings.total_ms (${JSON.stringify(timings)}); page errors: ${errors.join("; ")}`);
+      throw new Error(
+        `the page set no securedocTimings.total_ms (${JSON.stringify(timings)}); page errors: ${errors.join("; ")}`,
+      );
     }
     const subject = await page.locator("#subject").textContent();
     if (!subject) throw new Error("the message opened with an empty subject");
@@ -449,7 +505,8 @@ async function chromiumVersion() {
 function roundAll(value) {
   if (typeof value === "number") return Number.isInteger(value) ? value : round(value, 2);
   if (Array.isArray(value)) return value.map(roundAll);
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, roundAll(v)]));
+  if (value && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, roundAll(v)]));
   return value;
 }
 
@@ -458,56 +515,82 @@ function roundAll(value) {
 function markdown(results) {
   const f = (x, d = 0) => (x == null ? "–" : x.toFixed(d));
   const lines = [];
-  lines.push(`## securedoc benchmark (${results.securedoc}, ${results.host.cpus} CPUs, ${results.chromium ?? "Chromium"})`);
+  lines.push(
+    `## securedoc benchmark (${results.securedoc}, ${results.host.cpus} CPUs, ${results.chromium ?? "Chromium"})`,
+  );
   lines.push("");
-  lines.push("| payload MB | eml MB | seal ms | age ms | ratio | html MB | overhead KB | open ms | page total ms | argon2 ms | beyond-argon2 ms | peak RSS MB | renderer MB |");
+  lines.push(
+    "| payload MB | eml MB | seal ms | age ms | ratio | html MB | overhead KB | open ms | page total ms | argon2 ms | beyond-argon2 ms | peak RSS MB | renderer MB |",
+  );
   lines.push("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const r of results.rows) {
-    lines.push(`| ${r.payload_mb} | ${f(r.eml_mb, 2)} | ${f(r.seal_ms)} | ${f(r.age_ms)} | ${f(r.seal_ratio, 2)} | ${f(r.html_mb, 2)} | ` +
-      `${f(r.overhead_kb, 1)} | ${f(r.open.wall_ms)} | ${f(r.open.total_ms)} | ${f(r.open.kdf_ms)} | ${f(r.open.beyond_argon2_ms)} | ` +
-      `${f(r.open.memory.peak_total_mb)} | ${f(r.open.memory.peak_renderer_mb)} |`);
+    lines.push(
+      `| ${r.payload_mb} | ${f(r.eml_mb, 2)} | ${f(r.seal_ms)} | ${f(r.age_ms)} | ${f(r.seal_ratio, 2)} | ${f(r.html_mb, 2)} | ` +
+        `${f(r.overhead_kb, 1)} | ${f(r.open.wall_ms)} | ${f(r.open.total_ms)} | ${f(r.open.kdf_ms)} | ${f(r.open.beyond_argon2_ms)} | ` +
+        `${f(r.open.memory.peak_total_mb)} | ${f(r.open.memory.peak_renderer_mb)} |`,
+    );
   }
   lines.push("");
   lines.push("Where the open time goes (page phases, median ms):");
   lines.push("");
-  lines.push("| payload MB | page load | read | argon2 (kdf) | decrypt | parse | render | click→total gap | RSS before open MB (all / renderer) | peak during load MB (all) |");
+  lines.push(
+    "| payload MB | page load | read | argon2 (kdf) | decrypt | parse | render | click→total gap | RSS before open MB (all / renderer) | peak during load MB (all) |",
+  );
   lines.push("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const r of [{ payload_mb: "tiny", open: results.tiny.open }, ...results.rows]) {
     const p = r.open.phases_ms;
-    lines.push(`| ${r.payload_mb} | ${f(r.open.page_load_ms)} | ${f(p.read_ms)} | ${f(p.kdf_ms)} | ${f(p.decrypt_ms)} | ${f(p.parse_ms)} | ` +
-      `${f(p.render_ms)} | ${f(r.open.wall_ms - r.open.total_ms)} | ${f(r.open.memory.before_open_total_mb)} / ${f(r.open.memory.before_open_renderer_mb)} | ` +
-      `${f(r.open.memory.peak_during_load_total_mb)} |`);
+    lines.push(
+      `| ${r.payload_mb} | ${f(r.open.page_load_ms)} | ${f(p.read_ms)} | ${f(p.kdf_ms)} | ${f(p.decrypt_ms)} | ${f(p.parse_ms)} | ` +
+        `${f(p.render_ms)} | ${f(r.open.wall_ms - r.open.total_ms)} | ${f(r.open.memory.before_open_total_mb)} / ${f(r.open.memory.before_open_renderer_mb)} | ` +
+        `${f(r.open.memory.peak_during_load_total_mb)} |`,
+    );
   }
   const t = results.tiny;
   const c = results.checks;
   const mark = (ok) => (ok == null ? "not measured" : ok ? "met" : "MISSED");
   lines.push("");
-  lines.push(`Tiny message (subject and one line): envelope ${(t.envelope_bytes / 1024).toFixed(1)} KB; seal ${f(t.seal_ms)} ms, ` +
-    `of which process start ${f(t.process_start_ms, 1)} ms, so one native Argon2id (64 MiB, t=3) plus templating ≈ ${f(t.argon2_native_ms_estimate)} ms; ` +
-    `in the browser the same Argon2id takes ${f(t.open.kdf_ms)} ms.`);
+  lines.push(
+    `Tiny message (subject and one line): envelope ${(t.envelope_bytes / 1024).toFixed(1)} KB; seal ${f(t.seal_ms)} ms, ` +
+      `of which process start ${f(t.process_start_ms, 1)} ms, so one native Argon2id (64 MiB, t=3) plus templating ≈ ${f(t.argon2_native_ms_estimate)} ms; ` +
+      `in the browser the same Argon2id takes ${f(t.open.kdf_ms)} ms.`,
+  );
   lines.push("");
-  lines.push(`Machine load (1-minute load average, on ${results.host.cpus} CPUs): ${results.load_average_1min.before} before the run, ` +
-    `${results.load_average_1min.after} after (the bench's own work and a just-finished build count too). ` +
-    `Well above 1 means other work competed with the bench: expect inflated, noisy times.`);
+  lines.push(
+    `Machine load (1-minute load average, on ${results.host.cpus} CPUs): ${results.load_average_1min.before} before the run, ` +
+      `${results.load_average_1min.after} after (the bench's own work and a just-finished build count too). ` +
+      `Well above 1 means other work competed with the bench: expect inflated, noisy times.`,
+  );
   lines.push("");
   lines.push("Legend (MB = 1024×1024 bytes; every time is the median of the runs):");
-  lines.push(`- payload MB: size of the random attachment. eml MB: the RFC 5322 message (base64 attachment) that both tools seal.`);
-  lines.push(`- seal ms: wall time of \`securedoc seal --eml\` (Argon2id on a second thread while encrypting, writing the HTML); ` +
-    `age ms: \`age -r <X25519 recipient>\` on the same .eml; ${results.method.seal_runs} runs after a warm-up. ` +
-    `ratio = seal/age; target ≤ ${TARGETS.seal_vs_age_ratio_35mb}× for 35 MB: ${mark(c.seal_vs_age_35mb)}.`);
-  lines.push(`- html MB: the envelope file. overhead KB = html bytes − 4/3 × eml bytes (page, opener, WASM decryptor, header, ` +
-    `tags, STREAM tags); target ≤ ${TARGETS.fixed_overhead_kb} KB: ${mark(c.fixed_overhead)}.`);
-  lines.push(`- open ms: headless Chromium, file://, wall time from clicking Open to #subject visible, measured by Playwright; ` +
-    `page total ms: the page's own securedocTimings.total_ms for the same span; argon2 ms: securedocTimings.kdf_ms (WASM, single thread); ` +
-    `beyond-argon2 ms = total_ms − kdf_ms; target ≤ ${TARGETS.open_beyond_argon2_ms_35mb} ms for 35 MB: ${mark(c.open_beyond_argon2_35mb)}. ` +
-    `${results.method.open_runs} runs, a new browser context each. Page load (navigation until the passphrase field is shown) is not included.`);
-  lines.push(`- peak RSS MB: highest sum of the RSS of all the browser's processes, sampled every ${results.method.sample_ms} ms ` +
-    `from the click until the message is shown (shared pages count once per process, so the sum overstates); ` +
-    `renderer MB: the highest RSS of one renderer process (the page's). ` +
-    `The largest single process at peak: ${results.rows.map((r) => `${r.payload_mb} MB: ${r.open.memory.peak_single_type} ${f(r.open.memory.peak_single_mb)} MB`).join(", ")}.`);
-  lines.push(`- page load: navigation until the passphrase field is shown (the decryptor is ready); read: base64 data block into the ` +
-    `decryptor; decrypt: XChaCha20-Poly1305 STREAM in 1 MiB steps; parse: message JSON; render: DOM. ` +
-    `click→total gap: Playwright's open ms − page total ms (click dispatch and Playwright's polling).`);
+  lines.push(
+    `- payload MB: size of the random attachment. eml MB: the RFC 5322 message (base64 attachment) that both tools seal.`,
+  );
+  lines.push(
+    `- seal ms: wall time of \`securedoc seal --eml\` (Argon2id on a second thread while encrypting, writing the HTML); ` +
+      `age ms: \`age -r <X25519 recipient>\` on the same .eml; ${results.method.seal_runs} runs after a warm-up. ` +
+      `ratio = seal/age; target ≤ ${TARGETS.seal_vs_age_ratio_35mb}× for 35 MB: ${mark(c.seal_vs_age_35mb)}.`,
+  );
+  lines.push(
+    `- html MB: the envelope file. overhead KB = html bytes − 4/3 × eml bytes (page, opener, WASM decryptor, header, ` +
+      `tags, STREAM tags); target ≤ ${TARGETS.fixed_overhead_kb} KB: ${mark(c.fixed_overhead)}.`,
+  );
+  lines.push(
+    `- open ms: headless Chromium, file://, wall time from clicking Open to #subject visible, measured by Playwright; ` +
+      `page total ms: the page's own securedocTimings.total_ms for the same span; argon2 ms: securedocTimings.kdf_ms (WASM, single thread); ` +
+      `beyond-argon2 ms = total_ms − kdf_ms; target ≤ ${TARGETS.open_beyond_argon2_ms_35mb} ms for 35 MB: ${mark(c.open_beyond_argon2_35mb)}. ` +
+      `${results.method.open_runs} runs, a new browser context each. Page load (navigation until the passphrase field is shown) is not included.`,
+  );
+  lines.push(
+    `- peak RSS MB: highest sum of the RSS of all the browser's processes, sampled every ${results.method.sample_ms} ms ` +
+      `from the click until the message is shown (shared pages count once per process, so the sum overstates); ` +
+      `renderer MB: the highest RSS of one renderer process (the page's). ` +
+      `The largest single process at peak: ${results.rows.map((r) => `${r.payload_mb} MB: ${r.open.memory.peak_single_type} ${f(r.open.memory.peak_single_mb)} MB`).join(", ")}.`,
+  );
+  lines.push(
+    `- page load: navigation until the passphrase field is shown (the decryptor is ready); read: base64 data block into the ` +
+      `decryptor; decrypt: XChaCha20-Poly1305 STREAM in 1 MiB steps; parse: message JSON; render: DOM. ` +
+      `click→total gap: Playwright's open ms − page total ms (click dispatch and Playwright's polling).`,
+  );
   return lines.join("\n");
 }
 
