@@ -30,6 +30,12 @@ if [ -n "$pinned" ] && [ ! -e "$toolchains/$pinned-$host" ] \
   say "naming the stable toolchain $pinned (pinned in rust-toolchain.toml)"
   ln -s "stable-$host" "$toolchains/$pinned-$host"
 fi
+# Any other machine installs the pinned release with what the build needs.
+if [ -n "$pinned" ] && [ ! -e "$toolchains/$pinned-$host" ]; then
+  say "installing the Rust toolchain $pinned (pinned in rust-toolchain.toml)"
+  rustup toolchain install "$pinned" --profile minimal \
+    --component rustfmt,clippy,rust-src --target wasm32-unknown-unknown
+fi
 
 # The wasm32 target for the embedded decryptor.
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then

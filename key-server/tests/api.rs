@@ -8,10 +8,11 @@ use std::path::PathBuf;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use common::{message, message_to, post, raw_sealed_key, release, start, Backend, Server, KEY};
-use key_server::{NewAccount, PasswordHasher, Revoked, Store};
+use common::{
+    account, message, message_to, post, raw_sealed_key, release, start, Backend, KEY, PASSWORD,
+};
+use key_server::{Revoked, Store};
 use serde_json::{json, Value};
-use zeroize::Zeroizing;
 
 async fn health_and_registration(backend: Backend) {
     let server = start(backend).await;
@@ -282,23 +283,6 @@ async fn postgres_retention_shreds_on_schedule() {
     retention_shreds_on_schedule(Backend::Postgres).await;
 }
 
-const PASSWORD: &str = "correct horse battery staple";
-
-async fn account(server: &Server, address: &str, phrase: Option<&str>) {
-    let hasher = PasswordHasher::new(19 * 1024, 2, 1, 2).unwrap();
-    let password_hash = hasher.hash(Zeroizing::new(PASSWORD.into())).await.unwrap();
-    let new = NewAccount {
-        address: address.into(),
-        first_name: "Test".into(),
-        last_name: "Person".into(),
-        language: "en".into(),
-        password_hash,
-        phrase: phrase.map(String::from),
-    };
-    server.store.create_account(&new).await.unwrap();
-    server.store.confirm_account(address).await.unwrap();
-}
-
 /// A message to bob and carol: two envelopes, two ids, two keys.
 fn two_envelopes(bob_id: &str, carol_id: &str) -> Value {
     let mut body = message_to(bob_id, "bob@example.net", None);
@@ -318,8 +302,8 @@ const CAROL_KEY: [u8; 32] = [0xca; 32];
 async fn a_co_recipient_cannot_forge_to_another(backend: Backend) {
     let server = start(backend).await;
     let token = server.store.create_sender("clinic").await.unwrap();
-    account(&server, "bob@example.net", None).await;
-    account(&server, "carol@example.org", None).await;
+    account(&server, "bob@example.net", true, None).await;
+    account(&server, "carol@example.org", true, None).await;
     let (bob_id, carol_id) = (
         "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0",
         "ca1ca1ca1ca1ca1ca1ca1ca1ca1ca1ca",
@@ -501,8 +485,14 @@ async fn sender_tokens_are_limited_listed_and_revoked(backend: Backend) {
 async fn phrase_disclosures_are_audited(backend: Backend) {
     let server = start(backend).await;
     let token = server.store.create_sender("clinic").await.unwrap();
-    account(&server, "bob@example.net", Some("Blue kettle on Sunday")).await;
-    account(&server, "carol@example.org", None).await;
+    account(
+        &server,
+        "bob@example.net",
+        true,
+        Some("Blue kettle on Sunday"),
+    )
+    .await;
+    account(&server, "carol@example.org", true, None).await;
     let (bob_id, carol_id) = (
         "d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1",
         "d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2",

@@ -7,29 +7,8 @@ mod common;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use common::{start, start_with, Backend, Server, KEY};
-use key_server::{NewAccount, PasswordHasher};
+use common::{account, start, start_with, Backend, KEY, PASSWORD};
 use serde_json::json;
-use zeroize::Zeroizing;
-
-const PASSWORD: &str = "correct horse battery staple";
-
-async fn account(server: &Server, address: &str, confirmed: bool) {
-    let hasher = PasswordHasher::new(19 * 1024, 2, 1, 2).unwrap();
-    let password_hash = hasher.hash(Zeroizing::new(PASSWORD.into())).await.unwrap();
-    let new = NewAccount {
-        address: address.into(),
-        first_name: "Test".into(),
-        last_name: "Person".into(),
-        language: "en".into(),
-        password_hash,
-        phrase: None,
-    };
-    server.store.create_account(&new).await.unwrap();
-    if confirmed {
-        server.store.confirm_account(address).await.unwrap();
-    }
-}
 
 use common::{register, release};
 
@@ -42,9 +21,9 @@ async fn release_rules(backend: Backend) {
     register(&server, id, &["bob@example.net"], None).await;
     register(&server, carols, &["carol@example.org"], None).await;
     register(&server, daves, &["dave@example.org"], None).await;
-    account(&server, "bob@example.net", true).await;
-    account(&server, "dave@example.org", false).await;
-    account(&server, "eve@example.org", true).await;
+    account(&server, "bob@example.net", true, None).await;
+    account(&server, "dave@example.org", false, None).await;
+    account(&server, "eve@example.org", true, None).await;
 
     // The right recipient and password: the key, sealed to the ephemeral key only.
     let (status, body, key) = release(&server, id, "Bob@Example.net", PASSWORD).await;
@@ -114,7 +93,7 @@ async fn lockout_and_expiry(backend: Backend) {
     let server = start(backend).await;
     let id = "22222222222222222222222222222222";
     register(&server, id, &["frank@example.org"], None).await;
-    account(&server, "frank@example.org", true).await;
+    account(&server, "frank@example.org", true, None).await;
     for left in (1..5).rev() {
         assert_eq!(
             release(&server, id, "frank@example.org", "guess").await.1["attempts_left"],
@@ -133,7 +112,7 @@ async fn lockout_and_expiry(backend: Backend) {
 
     // An expired message: refused, and its key is gone from the store.
     let short = "33333333333333333333333333333333";
-    account(&server, "grace@example.org", true).await;
+    account(&server, "grace@example.org", true, None).await;
     let soon = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -159,7 +138,7 @@ async fn sqlite_strangers_are_limited_per_client_without_blocking_recipients() {
     let server = start_with(Backend::Sqlite, |config| config.client_failure_limit = 6).await;
     let id = "44444444444444444444444444444444";
     register(&server, id, &["henry@example.org"], None).await;
-    account(&server, "henry@example.org", true).await;
+    account(&server, "henry@example.org", true, None).await;
     for i in 0..6 {
         let (status, body, _) =
             release(&server, id, &format!("nobody{i}@example.org"), "guess").await;

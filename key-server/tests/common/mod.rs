@@ -268,3 +268,29 @@ macro_rules! on_both_stores {
         }
     )*};
 }
+
+/// The password of the accounts [`account`] makes.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// An account made straight in the store with [`PASSWORD`] (as
+/// `securedoc admin account create` does): confirmed unless `confirmed` is
+/// false, with a personal security phrase if given.
+pub async fn account(server: &Server, address: &str, confirmed: bool, phrase: Option<&str>) {
+    let hasher = key_server::PasswordHasher::new(19 * 1024, 2, 1, 2).unwrap();
+    let password_hash = hasher
+        .hash(zeroize::Zeroizing::new(PASSWORD.into()))
+        .await
+        .unwrap();
+    let new = key_server::NewAccount {
+        address: address.into(),
+        first_name: "Test".into(),
+        last_name: "Person".into(),
+        language: "en".into(),
+        password_hash,
+        phrase: phrase.map(String::from),
+    };
+    server.store.create_account(&new).await.unwrap();
+    if confirmed {
+        server.store.confirm_account(address).await.unwrap();
+    }
+}

@@ -5,28 +5,15 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use key_server::{NewAccount, PasswordHasher};
 use serde_json::{json, Value};
-use zeroize::Zeroizing;
 
 use crate::common::Server;
 
-pub const PASSWORD: &str = "correct horse battery staple";
+pub use crate::common::PASSWORD;
 
 /// A (confirmed) account with [`PASSWORD`].
 pub async fn account(server: &Server, address: &str) {
-    let hasher = PasswordHasher::new(19 * 1024, 2, 1, 2).unwrap();
-    let password_hash = hasher.hash(Zeroizing::new(PASSWORD.into())).await.unwrap();
-    let new = NewAccount {
-        address: address.into(),
-        first_name: "Test".into(),
-        last_name: "Person".into(),
-        language: "en".into(),
-        password_hash,
-        phrase: None,
-    };
-    server.store.create_account(&new).await.unwrap();
-    server.store.confirm_account(address).await.unwrap();
+    crate::common::account(server, address, true, None).await
 }
 
 /// A key-release body with a fresh ephemeral key.
