@@ -29,9 +29,12 @@ bench: setup
     node tests/browser/bench/bench.mjs
     cargo run --locked --release -q -p key-server --example release-load
 
-# Run each fuzz target for SECONDS (default 60), one after another (not in CI:
-# needs a nightly toolchain and cargo-fuzz; see fuzz/README.md).
+# Installs what fuzzing needs: nightly with the wasm32 target and rust-src (the
+# key-server target builds the opener), and cargo-fuzz. See fuzz/README.md.
+# Run each fuzz target for SECONDS (default 60), one after another (not in CI).
 fuzz SECONDS="60":
+    rustup toolchain install nightly --profile minimal --component rust-src --target wasm32-unknown-unknown
+    command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
     cd fuzz && for target in $(cargo +nightly fuzz list); do \
         mkdir -p corpus/$target; \
         cargo +nightly fuzz run -O $target corpus/$target seeds/$target -- -max_total_time={{SECONDS}} -print_final_stats=1 || exit 1; \
