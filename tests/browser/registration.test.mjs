@@ -7,153 +7,33 @@
 // phrase on an envelope sealed after registration.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readdir, readFile, stat, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { pathToFileURL } from "node:url";
 
-import {
-  assertAccessible,
-  execFileAsync,
-  launchBrowser,
-  makeTempDir,
-  removeDir,
-  securedocBin,
-  sha256File,
-  waitForMessage,
-} from "./helpers.mjs";
+import { assertAccessible, launchBrowser, makeTempDir, removeDir, sha256File, waitForMessage } from "./helpers.mjs";
+import { startKeyServer } from "./keyserver.mjs";
 
 const PASSWORD = "Quiet-Harbour-Lantern-42";
 const PHRASE = "Blue kettle on Sunday";
 const env = {};
 
-async function securedoc(args) {
-  try {
-    return await execFileAsync(securedocBin(), args, {
-      env: { ...process.env, ...env.serverEnv },
-      maxBuffer: 16 << 20,
-    });
-  } catch (error) {
-    throw new Error(`securedoc ${args.join(" ")} failed:\n${error.stderr || error.message}`, { cause: error });
-  }
-}
-
-/** A free loopback port, so the server's public URL (in mailed links) is its real one. */
-async function freePort() {
-  const probe = createServer();
-  await new Promise((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
-async function sealFor(to, options = {}) {
-  const out = path.join(env.dir, `envelope-${randomBytes(4).toString("hex")}.html`);
-  await securedoc([
-    "seal",
-    "--from",
-    "alice@clinic.example",
-    "--to",
-    to,
-    "--subject",
-    options.subject || "Your test results",
-    "--body",
-    "Hello, the results are attached.",
-    "--attach",
-    env.attachment,
-    "--security",
-    options.security || "high",
-    ...(options.expires ? ["--expires", options.expires] : []),
-    "--key-server",
-    env.origin,
-    "--token-file",
-    path.join(env.dir, "token"),
-    "-o",
-    out,
-  ]);
-  return pathToFileURL(out).href;
-}
-
-/** The text of every part of an .eml, transfer encodings undone. */
-function mailText(raw) {
-  const out = [];
-  for (const part of raw.split(/\r?\n--[^\r\n]+\r?\n/)) {
-    const split = part.search(/\r?\n\r?\n/);
-    if (split < 0) continue;
-    const headers = part.slice(0, split);
-    let body = part.slice(split).trim();
-    if (/content-transfer-encoding:\s*base64/i.test(headers)) {
-      body = Buffer.from(body.replace(/\s+/g, ""), "base64").toString("utf8");
-    } else if (/content-transfer-encoding:\s*quoted-printable/i.test(headers)) {
-      body = body.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
-    }
-    out.push(body);
-  }
-  return out.join("\n");
-}
-
-/** Waits for the newest mail in the outbox with `path` in a link; returns the link. */
-async function linkFromOutbox(linkPath, since) {
-  const outbox = path.join(env.dir, "data", "outbox");
-  for (let i = 0; i < 100; i++) {
-    const files = (await readdir(outbox).catch(() => [])).filter((f) => f.endsWith(".eml"));
-    const fresh = [];
-    for (const file of files) {
-      const info = await stat(path.join(outbox, file));
-      if (info.mtimeMs >= since) fresh.push([info.mtimeMs, file]);
-    }
-    fresh.sort((a, b) => b[0] - a[0]);
-    for (const [, file] of fresh) {
-      const text = mailText(await readFile(path.join(outbox, file), "utf8"));
-      const match = text.match(
-        new RegExp(`${env.origin.replace(/[.]/g, "\\.")}${linkPath.replace("?", "\\?")}[A-Za-z0-9_-]+`),
-      );
-      if (match) return match[0];
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`no mail with a ${linkPath} link in ${outbox}`);
-}
+const securedoc = (args) => env.server.securedoc(args);
+const sealFor = (to, options = {}) => env.server.sealFor(to, { attachment: env.attachment, ...options });
+const linkFromOutbox = (linkPath, since) => env.server.linkFromOutbox(linkPath, since);
 
 before(async () => {
   env.browser = await launchBrowser();
   env.dir = await makeTempDir();
-  const port = await freePort();
-  env.origin = `http://127.0.0.1:${port}`;
-  env.serverEnv = {
-    SECUREDOC_DATA_DIR: path.join(env.dir, "data"),
-    SECUREDOC_LISTEN: `127.0.0.1:${port}`,
-    SECUREDOC_PUBLIC_URL: env.origin,
-  };
-  const { stdout: token } = await securedoc(["admin", "token", "create", "--name", "clinic"]);
-  await writeFile(path.join(env.dir, "token"), token);
+  env.server = await startKeyServer(env.dir);
   env.attachment = path.join(env.dir, "results.pdf");
   await writeFile(env.attachment, randomBytes(200 * 1024 + 3));
   env.attachmentSha = await sha256File(env.attachment);
-
-  env.server = spawn(securedocBin(), ["serve"], {
-    env: { ...process.env, ...env.serverEnv },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  env.serverLog = "";
-  env.server.stderr.on("data", (chunk) => {
-    env.serverLog += chunk;
-  });
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(env.origin + "/healthz")).ok) break;
-    } catch (error) {
-      if (i > 100) throw new Error(`securedoc serve did not answer:\n${env.serverLog}`, { cause: error });
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
 });
 
 after(async () => {
-  env.server?.kill();
+  env.server?.stop();
   await env.browser?.close();
   await removeDir(env.dir);
 });

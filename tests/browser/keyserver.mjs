@@ -1,0 +1,150 @@
+// A real `securedoc serve` for the browser tests: its own data directory, a
+// sender token, a free loopback port (so the links it mails carry its real
+// origin), and the things a test does with it: seal an envelope for a
+// recipient, read a link out of the mail it "sent" (the file outbox).
+
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+
+import { execFileAsync, securedocBin } from "./helpers.mjs";
+
+/** A free loopback port. */
+async function freePort() {
+  const probe = createServer();
+  await new Promise((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** The text of every part of an .eml, transfer encodings undone. */
+export function mailText(raw) {
+  const out = [];
+  for (const part of raw.split(/\r?\n--[^\r\n]+\r?\n/)) {
+    const split = part.search(/\r?\n\r?\n/);
+    if (split < 0) continue;
+    const headers = part.slice(0, split);
+    let body = part.slice(split).trim();
+    if (/content-transfer-encoding:\s*base64/i.test(headers)) {
+      body = Buffer.from(body.replace(/\s+/g, ""), "base64").toString("utf8");
+    } else if (/content-transfer-encoding:\s*quoted-printable/i.test(headers)) {
+      body = body.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+    }
+    out.push(body);
+  }
+  return out.join("\n");
+}
+
+/**
+ * Starts `securedoc serve` with its data in `dir`/data and, when given, the
+ * TOML `config` (written to `dir`/server.toml). Resolves once /healthz
+ * answers; fails with the server's log when it does not.
+ */
+export async function startKeyServer(dir, { config } = {}) {
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const serverEnv = {
+    SECUREDOC_DATA_DIR: path.join(dir, "data"),
+    SECUREDOC_LISTEN: `127.0.0.1:${port}`,
+    SECUREDOC_PUBLIC_URL: origin,
+  };
+  const run = async (args) => {
+    try {
+      return await execFileAsync(securedocBin(), args, {
+        env: { ...process.env, ...serverEnv },
+        maxBuffer: 16 << 20,
+      });
+    } catch (error) {
+      throw new Error(`securedoc ${args.join(" ")} failed:\n${error.stderr || error.message}`, { cause: error });
+    }
+  };
+  const { stdout: token } = await run(["admin", "token", "create", "--name", "clinic"]);
+  const tokenFile = path.join(dir, "token");
+  await writeFile(tokenFile, token);
+  const args = ["serve"];
+  if (config) {
+    const file = path.join(dir, "server.toml");
+    await writeFile(file, config);
+    args.push("--config", file);
+  }
+  const child = spawn(securedocBin(), args, {
+    env: { ...process.env, ...serverEnv },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let log = "";
+  child.stderr.on("data", (chunk) => {
+    log += chunk;
+  });
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(origin + "/healthz")).ok) break;
+    } catch (error) {
+      if (i > 100 || child.exitCode !== null)
+        throw new Error(`securedoc serve did not answer:\n${log}`, { cause: error });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  return {
+    origin,
+    /** Runs the securedoc CLI on this server's data directory. */
+    securedoc: run,
+    log: () => log,
+    stop: () => child.kill(),
+
+    /** Seals a server-mode envelope for `to`; returns its file:// URL. */
+    async sealFor(to, options = {}) {
+      const out = path.join(dir, `envelope-${randomBytes(4).toString("hex")}.html`);
+      await run([
+        "seal",
+        "--from",
+        options.from || "alice@clinic.example",
+        "--to",
+        to,
+        "--subject",
+        options.subject || "Your test results",
+        "--body",
+        options.body || "Hello, the results are attached.",
+        ...(options.attachment ? ["--attach", options.attachment] : []),
+        "--security",
+        options.security || "high",
+        ...(options.expires ? ["--expires", options.expires] : []),
+        ...(options.extra || []),
+        "--key-server",
+        origin,
+        "--token-file",
+        tokenFile,
+        "-o",
+        out,
+      ]);
+      return pathToFileURL(out).href;
+    },
+
+    /** Waits for the newest mail since `since` (ms) with a `linkPath` link in it; returns the link. */
+    async linkFromOutbox(linkPath, since) {
+      const outbox = path.join(dir, "data", "outbox");
+      for (let i = 0; i < 100; i++) {
+        const files = (await readdir(outbox).catch(() => [])).filter((f) => f.endsWith(".eml"));
+        const fresh = [];
+        for (const file of files) {
+          const info = await stat(path.join(outbox, file));
+          if (info.mtimeMs >= since) fresh.push([info.mtimeMs, file]);
+        }
+        fresh.sort((a, b) => b[0] - a[0]);
+        for (const [, file] of fresh) {
+          const text = mailText(await readFile(path.join(outbox, file), "utf8"));
+          const match = text.match(
+            new RegExp(`${origin.replace(/[.]/g, "\\.")}${linkPath.replace("?", "\\?")}[A-Za-z0-9_-]+`),
+          );
+          if (match) return match[0];
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error(`no mail with a ${linkPath} link in ${outbox}`);
+    },
+  };
+}
