@@ -107,6 +107,15 @@ pub struct Header {
     pub security: SecurityLevel,
     /// The recipient's personal security phrase, display only (server mode).
     pub phrase: Option<String>,
+    /// The language the envelope page speaks (`en`, `fr`, …), display only;
+    /// absent means English. Left out of the bytes when absent, so headers
+    /// sealed before it existed keep their exact bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    /// The organisation that runs the key server, as the page names it
+    /// (server mode, display only); absent means the key server's host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
 }
 
 impl Header {
@@ -149,10 +158,23 @@ impl Header {
                 return Err("expires must be after created".into());
             }
         }
-        if let Some(phrase) = &self.phrase {
-            if phrase.chars().count() > MAX_FIELD_LEN || phrase.chars().any(char::is_control) {
-                return Err("phrase is too long or has control characters".into());
+        for (field, value) in [
+            ("phrase", &self.phrase),
+            ("organization", &self.organization),
+        ] {
+            if let Some(value) = value {
+                if value.chars().count() > MAX_FIELD_LEN || value.chars().any(char::is_control) {
+                    return Err(format!("{field} is too long or has control characters"));
+                }
             }
+        }
+        if let Some(lang) = &self.lang {
+            if !is_language_tag(lang) {
+                return Err("lang must be a language code such as en or fr-CA".into());
+            }
+        }
+        if self.organization.is_some() && self.mode != Mode::Server {
+            return Err("organization names a key server: server mode only".into());
         }
         Ok(())
     }
@@ -166,6 +188,20 @@ impl Header {
     pub fn nonce_bytes(&self) -> [u8; NONCE_PREFIX_LEN] {
         decode_hex(&self.nonce).expect("validated")
     }
+}
+
+/// A short language tag: 2 or 3 lowercase letters, optionally `-` and 2 to 8
+/// letters or digits (`en`, `fr`, `pt-BR`).
+fn is_language_tag(tag: &str) -> bool {
+    let (primary, region) = match tag.split_once('-') {
+        Some((p, r)) => (p, Some(r)),
+        None => (tag, None),
+    };
+    (2..=3).contains(&primary.len())
+        && primary.bytes().all(|b| b.is_ascii_lowercase())
+        && region.is_none_or(|r| {
+            (2..=8).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_alphanumeric())
+        })
 }
 
 /// Length of the STREAM nonce prefix: XChaCha20's 24 bytes less STREAM's
@@ -295,5 +331,39 @@ mod tests {
         assert_eq!(decode_hex::<4>(&encode_hex(&bytes)), Some(bytes));
         assert_eq!(decode_hex::<4>("DEADBEEF"), None);
         assert_eq!(decode_hex::<4>("deadbe"), None);
+    }
+
+    #[test]
+    fn language_and_organisation_are_optional_and_left_out_when_absent() {
+        let info = crate::EnvelopeInfo {
+            from: "alice@example.org".into(),
+            to: "bob@example.net".into(),
+            created: 1_700_000_000,
+            expires: None,
+            flags: Flags::default(),
+        };
+        let mut header = info
+            .server_header([7; 16], "https://keys.example.org", SecurityLevel::High)
+            .unwrap();
+        let plain = String::from_utf8(header.to_bytes()).unwrap();
+        assert!(
+            !plain.contains("lang") && !plain.contains("organization"),
+            "{plain}"
+        );
+        header.lang = Some("fr".into());
+        header.organization = Some("Clinique du Parc".into());
+        let parsed = Header::from_bytes(&header.to_bytes()).unwrap();
+        assert_eq!(parsed, header);
+        for bad in ["FR", "f", "fr_CA", "fr-", "english", "fr-CA-x-1"] {
+            header.lang = Some(bad.into());
+            assert!(header.validate().is_err(), "{bad:?} accepted");
+        }
+        header.lang = Some("pt-BR".into());
+        header.organization = Some("Clinic\nBcc: eve@evil.test".into());
+        assert!(header.validate().is_err(), "control characters refused");
+        let passphrase = info.passphrase_header(19456, 2, 1).unwrap();
+        let mut named = passphrase.clone();
+        named.organization = Some("Clinic".into());
+        assert!(named.validate().is_err(), "no key server to name");
     }
 }

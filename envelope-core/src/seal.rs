@@ -79,6 +79,8 @@ impl EnvelopeInfo {
             flags: self.flags,
             security: SecurityLevel::High,
             phrase: None,
+            lang: None,
+            organization: None,
         };
         header.validate().map_err(SealError::Header)?;
         Ok(header)

@@ -72,6 +72,11 @@ pub struct Config {
     /// Message-ID's. The default uses `securedoc.localhost`, a name reserved
     /// for local use (RFC 6761): a real-looking address that can be nobody's.
     pub mail_from: String,
+    /// The organisation that runs this key server, as envelopes name it to
+    /// recipients ("register once with Example Clinic"); senders learn it
+    /// when they register a message (`SECUREDOC_ORGANIZATION_NAME`). Unset,
+    /// envelopes name the key server by its host.
+    pub organization_name: Option<String>,
     /// Attempts to send one of the server's mails before giving up.
     pub mail_max_attempts: u32,
     /// The first retry of a mail waits this long, seconds; each next one
@@ -127,6 +132,7 @@ impl Default for Config {
             smtp_url: None,
             outbox_dir: None,
             mail_from: "Secure messages <no-reply@securedoc.localhost>".into(),
+            organization_name: None,
             mail_max_attempts: 8,
             mail_retry_seconds: 30,
             mail_retention_days: 7,
@@ -186,6 +192,9 @@ impl Config {
         }
         if let Some(from) = var("SECUREDOC_MAIL_FROM") {
             self.mail_from = from;
+        }
+        if let Some(name) = var("SECUREDOC_ORGANIZATION_NAME") {
+            self.organization_name = Some(name);
         }
         if let Some(proxies) = var("SECUREDOC_TRUSTED_PROXIES") {
             self.trusted_proxies = proxies
@@ -248,6 +257,20 @@ impl Config {
             .collect()
     }
 
+    /// `organization_name`, trimmed; unset or blank is `None`. Envelopes
+    /// show it, so it is one line of at most 320 characters.
+    pub fn organization_name(&self) -> Result<Option<String>, Error> {
+        let Some(name) = self.organization_name.as_deref().map(str::trim) else {
+            return Ok(None);
+        };
+        if name.chars().count() > 320 || name.chars().any(char::is_control) {
+            return Err(Error::Config(
+                "organization_name must be one line of at most 320 characters".into(),
+            ));
+        }
+        Ok(Some(name.to_string()).filter(|n| !n.is_empty()))
+    }
+
     /// The outbox directory in effect (used when there is no SMTP relay).
     pub fn outbox_dir(&self) -> PathBuf {
         self.outbox_dir
@@ -294,6 +317,25 @@ mod tests {
         assert!(Config::default()
             .database_url()
             .starts_with("sqlite://./data/securedoc.db"));
+    }
+
+    #[test]
+    fn the_organisation_name_is_one_trimmed_line_or_none() {
+        let mut config = Config::default();
+        assert_eq!(config.organization_name().unwrap(), None);
+        config
+            .apply_env(|name| {
+                (name == "SECUREDOC_ORGANIZATION_NAME").then(|| " Example Clinic ".into())
+            })
+            .unwrap();
+        assert_eq!(
+            config.organization_name().unwrap().as_deref(),
+            Some("Example Clinic")
+        );
+        config.organization_name = Some("  ".into());
+        assert_eq!(config.organization_name().unwrap(), None);
+        config.organization_name = Some("Clinic\nBcc: eve@evil.test".into());
+        assert!(config.organization_name().is_err());
     }
 
     #[test]

@@ -33,7 +33,7 @@ async fn health_and_registration(backend: Backend) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body,
-        json!({"envelopes": [{"id": id, "recipient": "bob@example.net", "registered": false, "phrase": null}]})
+        json!({"envelopes": [{"id": id, "recipient": "bob@example.net", "registered": false, "phrase": null, "language": null}], "organization": null})
     );
 
     // The key comes back only through the master key.
@@ -501,6 +501,8 @@ async fn phrase_disclosures_are_audited(backend: Backend) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["envelopes"][0]["phrase"], "Blue kettle on Sunday");
     assert_eq!(body["envelopes"][1]["phrase"], Value::Null);
+    // A registered recipient's language goes with it: the sealer writes their envelope in it.
+    assert_eq!(body["envelopes"][0]["language"], "en");
     assert_eq!(
         server.store.audit_outcomes(bob_id).await.unwrap(),
         ["phrase_disclosed"]

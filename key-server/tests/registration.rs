@@ -95,6 +95,59 @@ async fn registration_journey(backend: Backend) {
         assert!(page.contains(message), "{changes:?}: {message}");
     }
 
+    // A phrase typed without "Enable" ticked is asked about, not dropped.
+    let unticked: Vec<_> = good
+        .iter()
+        .filter(|(name, _)| *name != "phrase_enabled")
+        .cloned()
+        .collect();
+    let (code, page) = post_form(&server, "/register", &pairs(&unticked)).await;
+    assert_eq!(code, 422);
+    assert!(
+        page.contains("You typed a phrase but did not tick"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Blue kettle on Sunday"),
+        "the phrase comes back"
+    );
+
+    // Several mistakes: the summary lists them in the form's order, each
+    // with its field's name (not one "This field is required." per id).
+    let empty = with(
+        &good,
+        &[
+            ("first_name", ""),
+            ("password_confirm", "Quiet-Harbour-Lantern-43"),
+            ("question1", ""),
+            ("answer1", ""),
+            ("answer3_confirm", "Panda"),
+        ],
+    );
+    let (code, page) = post_form(&server, "/register", &pairs(&empty)).await;
+    assert_eq!(code, 422);
+    let summary = &page[page.find("error-summary").expect("a summary")..];
+    let summary = &summary[..summary.find("</div>").unwrap()];
+    let expected = [
+        "First name: This field is required.",
+        "Confirm password: The two passwords are not the same.",
+        "Security question 1: This field is required.",
+        "Answer to question 1: This field is required.",
+        "Confirm answer to question 3: The answer and its confirmation are not the same.",
+    ];
+    let at: Vec<usize> = expected
+        .iter()
+        .map(|item| {
+            summary
+                .find(item)
+                .unwrap_or_else(|| panic!("{item:?} not in the summary:\n{summary}"))
+        })
+        .collect();
+    assert!(
+        at.windows(2).all(|w| w[0] < w[1]),
+        "not in the form's order:\n{summary}"
+    );
+
     // Right: a confirmation mail; the account does not work until it is followed.
     let (code, page) = post_form(&server, "/register", &pairs(&good)).await;
     assert_eq!(code, 200);

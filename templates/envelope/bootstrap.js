@@ -18,6 +18,8 @@
     const error = document.getElementById("unlock-error");
     section.hidden = false;
     document.getElementById("unlock").hidden = false;
+    const status = document.getElementById("status-box");
+    if (status) status.hidden = true;
     error.textContent = message;
     document.querySelectorAll("#unlock input, #unlock button").forEach((el) => {
       el.disabled = true;

@@ -40,6 +40,14 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
     });
   }
 
+  // How the page names the key server: the organisation sealed in the
+  // header, else the key server's host (never a whole URL).
+  function keyServerName() {
+    if (!header) return "";
+    if (header.organization) return header.organization;
+    return header.key_server ? header.key_server.replace(/^[a-z]+:\/\//, "") : "";
+  }
+
   function formatTime(seconds) {
     return new Date(seconds * 1000).toLocaleString(strings.locale, { dateStyle: "medium", timeStyle: "short" });
   }
@@ -211,14 +219,19 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
   // What the recipient reads for a refusal (refusals.js), with its details.
   function explain(refusal, details) {
     const values = {
-      origin: header ? header.key_server : "",
+      name: keyServerName(),
       recipient: header ? header.to : "",
       status: details.status || "",
     };
     let text = t("errors." + refusal.text, values);
     if (refusal.text === "wrong_password") {
       const left = details.attempts_left;
-      if (left === 0) text += " " + t("errors.now_locked");
+      if (left === 0)
+        text +=
+          " " +
+          (details.locked_until
+            ? t("recipient.now_locked_until", { time: formatTime(details.locked_until) })
+            : t("errors.now_locked"));
       else if (left === 1) text += " " + t("errors.attempts_left_one");
       else if (left > 1) text += " " + t("errors.attempts_left_many", { n: left });
     } else if (refusal.text === "locked") {
@@ -280,6 +293,8 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
     if (message.html != null) {
       const { html, blocked } = prepareHtml(message.html, await inlineImages(message.attachments), {
         remoteImageAlt: t("remote_image_alt"),
+        lang: strings.locale,
+        title: message.subject || t("body_title"),
       });
       const frame = document.createElement("iframe");
       frame.title = t("body_title");
@@ -358,6 +373,7 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
     } catch (error) {
       console.error("securedoc: cannot read the envelope:", error);
       $("unlock-section").hidden = false;
+      if ($("status-box")) $("status-box").hidden = true;
       form.hidden = false;
       showError(explain(refusals.get(error && error.kind, false), {}), { retry: false });
       return;
@@ -367,8 +383,13 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
     setTime("env-created", header.created);
     setTime("env-expires", header.expires);
     $("unlock-section").hidden = false;
-    form.hidden = false;
+    // Server mode asks the key server first whether this recipient has an
+    // account: until it answers, "Checking…" shows, neither form.
+    const waitForStatus = header.mode === "server" && header.security !== "low";
+    form.hidden = waitForStatus;
     if (header.expires != null && header.expires * 1000 < Date.now()) {
+      if ($("status-box")) $("status-box").hidden = true;
+      form.hidden = false;
       showError(t("expired", { date: formatTime(header.expires) }), { retry: false });
       return;
     }
@@ -382,24 +403,49 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
       }
       open(passphrase);
     });
-    $("passphrase").focus();
-    if (header.mode === "server") startServerMode();
+    if (waitForStatus) startServerMode();
+    else $("passphrase").focus();
   }
 
   // Server mode: Register or Open. The key server says whether this
-  // recipient has an account yet; until they do, the envelope offers
-  // Register, and it switches to the password by itself when they come back
-  // from confirming their address (as the CRES envelope's REGISTER → OPEN).
+  // recipient has an account yet; until it has answered, the page says
+  // "Checking…"; until they have one, it offers Register, and it switches to
+  // the password by itself when they come back from confirming their
+  // address (as the CRES envelope's REGISTER → OPEN). When the key server
+  // cannot be reached, it says so and what to do.
   async function startServerMode() {
-    if (header.security === "low") return;
     if (header.security === "medium") {
       if (!remember.supported()) $("remember").closest(".remember").hidden = true;
       const remembered = remember.supported() ? await remember.load(header.key_server, header.to) : null;
       if (remembered) {
-        open("", remembered);
-        return;
+        await open("", remembered);
+        if (!$("message").hidden) return;
       }
     }
+    // "checking", "register", "password" (registered), "unknown" (the key
+    // server answered, but not whether: the password form, with its Register
+    // link) or "unreachable".
+    let state = "checking";
+    const show = (next) => {
+      const before = state;
+      state = next;
+      $("status-box").hidden = next !== "checking" && next !== "unreachable";
+      $("status-retry").hidden = next !== "unreachable";
+      $("status-text").textContent =
+        next === "unreachable" ? t("recipient.status_unreachable", { name: keyServerName() }) : t("recipient.checking");
+      $("register-box").hidden = next !== "register";
+      $("unlock").hidden = next !== "password" && next !== "unknown";
+      $("first-time").hidden = next === "password";
+      if (next === before) return; // a poll that changes nothing moves nothing
+      if (next === "password" && before === "register") $("unlock-help").textContent = t("registered_now");
+      // Focus moves only when nothing has it or what had it is gone: the
+      // recipient reading or typing elsewhere on the page is never pulled back.
+      const active = document.activeElement;
+      const lost = !active || active === document.body || active.closest("[hidden]");
+      if (!lost) return;
+      if (next === "password" || next === "unknown") $("passphrase").focus();
+      else if (next === "register") $("register-button").focus();
+    };
     let asking = false;
     const check = async () => {
       if (asking || busy || !$("message").hidden) return;
@@ -412,28 +458,28 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
           credentials: "omit",
           referrerPolicy: "no-referrer",
         });
-        if (!response.ok) return; // unknown here: leave the password form, with its Register link
-        const registered = (await response.json()).registered === true;
-        const wasRegistering = !$("register-box").hidden;
-        $("register-box").hidden = registered;
-        $("unlock").hidden = !registered;
-        if (registered && wasRegistering) {
-          $("unlock-help").textContent = t("registered_now");
-          $("passphrase").focus();
-        } else if (!registered) {
-          $("register-button").focus();
+        if (!response.ok) {
+          // Unknown here: the password form, with its Register link.
+          if (state === "checking" || state === "unreachable") show("unknown");
+          return;
         }
+        show((await response.json()).registered === true ? "password" : "register");
       } catch (error) {
-        // The key server cannot be reached now: the password form stays, and Open says so.
+        if (state === "checking" || state === "unreachable") show("unreachable");
       } finally {
         asking = false;
       }
     };
+    $("status-retry").addEventListener("click", () => {
+      $("status-text").textContent = t("recipient.checking");
+      check();
+    });
     check();
     // Coming back to this tab asks again; so does a slow poll while Register
-    // shows, for a recipient who confirmed in another window and never left this one.
+    // (or "cannot be reached") shows, for a recipient who confirmed in
+    // another window and never left this one.
     setInterval(() => {
-      if (!$("register-box").hidden) check();
+      if (state === "register" || state === "unreachable") check();
     }, 4000);
     window.addEventListener("focus", check);
     document.addEventListener("visibilitychange", () => {

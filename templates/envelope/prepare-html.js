@@ -13,7 +13,8 @@
 // that would set one), so that nothing depends on a single layer.
 //
 // Needs nothing but the browser: `inlineImages` maps a lower-case Content-ID
-// to its data: URL; `text.remoteImageAlt` labels a blocked image.
+// to its data: URL; `text.remoteImageAlt` labels a blocked image (one with
+// no alt), `text.lang` and `text.title` go to a document that has none.
 "use strict";
 function securedocPrepareHtml(html, inlineImages, text) {
   const doc = new DOMParser().parseFromString(html, "text/html");
@@ -135,7 +136,9 @@ function securedocPrepareHtml(html, inlineImages, text) {
         } else {
           if (REMOTE.test(value) || name === "srcset") blocked++;
           el.removeAttribute(attr.name);
-          if (el.localName === "img" && !el.getAttribute("alt")) el.setAttribute("alt", text.remoteImageAlt);
+          // An image marked decorative (alt="") stays silent; one with no alt
+          // at all says what is missing.
+          if (el.localName === "img" && !el.hasAttribute("alt")) el.setAttribute("alt", text.remoteImageAlt);
         }
       } else if (name === "style" || (el.namespaceURI === SVG && /url|image-set|\\/i.test(value))) {
         // SVG presentation attributes (fill, filter, mask, clip-path, …) are CSS values.
@@ -157,5 +160,14 @@ function securedocPrepareHtml(html, inlineImages, text) {
   referrer.name = "referrer";
   referrer.content = "no-referrer";
   head.prepend(csp, referrer);
+  // The frame's document is a page of its own to a screen reader: it needs a
+  // language (the message's own, else the envelope's) and a title.
+  if (!doc.documentElement.getAttribute("lang") && text.lang) doc.documentElement.setAttribute("lang", text.lang);
+  if (!doc.title.trim()) {
+    doc.querySelectorAll("title").forEach((el) => el.remove());
+    const title = doc.createElement("title");
+    title.textContent = text.title || "";
+    head.append(title);
+  }
   return { html: "<!DOCTYPE html>\n" + doc.documentElement.outerHTML, blocked };
 }

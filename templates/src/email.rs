@@ -87,9 +87,15 @@ pub(crate) fn render_parts(folder: &str, context: &Value) -> Result<Email, minij
     })
 }
 
-/// Renders e-mail `name` (a folder under `templates/email`) with `context`.
+/// Renders e-mail `name` (a folder under `templates/email`) with `context`,
+/// in the language `context.lang` names (English without one).
 pub fn render_email(name: &str, context: Value) -> Result<Email, minijinja::Error> {
-    render_parts(name, &context)
+    let lang = context
+        .get_attr("lang")
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_else(|| "en".into());
+    render_parts(name, &crate::pages::with_language(&lang, context))
 }
 
 #[cfg(test)]
@@ -118,6 +124,18 @@ mod tests {
                 .contains("passphrase a@example.org gave you")
                 && !passphrase.text.contains("expires")
         );
+    }
+
+    #[test]
+    fn the_notification_speaks_the_language_it_is_given() {
+        let email = render_email(
+            "notification",
+            context! { lang => "fr", sender => "alice@example.org", mode => "server", key_server => "Clinique du Parc", expires => () },
+        )
+        .unwrap();
+        assert_eq!(email.subject, "Message sécurisé de alice@example.org");
+        assert!(email.text.contains("votre compte sur Clinique du Parc"));
+        assert!(email.html.contains("<html lang=\"fr\">"));
     }
 
     #[test]

@@ -95,6 +95,17 @@ impl EnvelopePage {
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
         env.add_template("envelope.html", TEMPLATE)
             .expect("the envelope template parses");
+        // The recipient's language, as sealed in the header (English when
+        // absent or unknown): only that language's strings go in the page.
+        let lang = crate::pages::language(header.lang.as_deref().unwrap_or("en"));
+        // How the page names the key server: the organisation that runs it,
+        // else its host.
+        let key_server_name = header.organization.clone().or_else(|| {
+            header
+                .key_server
+                .as_deref()
+                .map(|url| url.split("://").nth(1).unwrap_or(url).to_string())
+        });
         let page = env
             .get_template("envelope.html")
             .expect("just added")
@@ -103,14 +114,14 @@ impl EnvelopePage {
                 version => env!("CARGO_PKG_VERSION"),
                 header,
                 created_iso => iso_time(header.created),
-                key_server_host => header.key_server.as_deref().map(|url| url.split("://").nth(1).unwrap_or(url)),
+                key_server_name,
                 expires_iso => header.expires.map(iso_time),
                 css => CSS,
                 opener_bundle => statics.bundle_b64,
                 bootstrap => BOOTSTRAP_JS,
                 // The page's words, and the opener script's for its inert JSON data block.
-                t => minijinja::Value::from_serialize(crate::pages::opener_strings("en")),
-                opener_strings => minijinja::Value::from_safe_string(crate::pages::opener_strings_json("en")),
+                t => minijinja::Value::from_serialize(crate::pages::opener_strings(lang)),
+                opener_strings => minijinja::Value::from_safe_string(crate::pages::opener_strings_json(lang)),
                 envelope_marker => MARKER,
             })
             .expect("the envelope template renders");

@@ -194,7 +194,7 @@ pub(crate) fn fill_filter(value: String, kwargs: Kwargs) -> Result<String, Error
     Ok(out)
 }
 
-fn with_language(code: &str, context: Value) -> Value {
+pub(crate) fn with_language(code: &str, context: Value) -> Value {
     let language = find(code);
     minijinja::context! {
         t => language.for_templates.clone(),

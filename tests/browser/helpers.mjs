@@ -74,7 +74,7 @@ export async function removeDir(dir) {
  * `{ path, url, passphrase }` (url is the envelope's file:// URL).
  *
  * options: subject, body, html (written to a file and passed as --html-file),
- * attachments (paths), noPrint, expires, maxSize, passphrase, from, to, name.
+ * attachments (paths), noPrint, expires, maxSize, passphrase, from, to, name, lang.
  */
 export async function seal(dir, options = {}) {
   const bin = securedocBin();
@@ -107,6 +107,7 @@ export async function seal(dir, options = {}) {
   if (options.noPrint) args.push("--no-print");
   if (options.expires) args.push("--expires", options.expires);
   if (options.maxSize) args.push("--max-size", options.maxSize);
+  if (options.lang) args.push("--lang", options.lang);
   try {
     await execFileAsync(bin, args, { maxBuffer: 16 << 20 });
   } catch (error) {
@@ -192,4 +193,55 @@ export async function assertAccessible(page, state) {
     width.page <= width.viewport,
     `the ${state} page scrolls sideways: ${width.page}px in a ${width.viewport}px viewport`,
   );
+}
+
+/** The widths every page is checked at: a desktop and a phone. */
+export const WIDTHS = [1280, 360];
+
+/**
+ * assertAccessible in the light and the dark scheme, at 1280 and 360 px
+ * wide, then the WCAG 1.4.10 reflow check at 320 px (nothing scrolls
+ * sideways). The page stays where it is: only the scheme and the viewport
+ * change, so one state is reached once and checked everywhere.
+ */
+export async function assertAccessibleEverywhere(page, state) {
+  try {
+    for (const colorScheme of ["light", "dark"]) {
+      await page.emulateMedia({ colorScheme });
+      for (const width of WIDTHS) {
+        await page.setViewportSize({ width, height: 800 });
+        await assertAccessible(page, `${state} (${colorScheme}, ${width} px)`);
+      }
+    }
+    await page.setViewportSize({ width: 320, height: 640 });
+    const width = await page.evaluate(() => ({
+      page: document.documentElement.scrollWidth,
+      viewport: window.innerWidth,
+    }));
+    assert.ok(width.page <= width.viewport, `the ${state} page scrolls sideways at 320 px: ${width.page}px`);
+  } finally {
+    await page.emulateMedia({ colorScheme: "light" });
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
+}
+
+/** WCAG contrast ratio of an element's text colour on its own (opaque) background colour. */
+export async function contrastRatio(locator) {
+  return locator.evaluate((el) => {
+    const style = getComputedStyle(el);
+    const rgb = (color) =>
+      color
+        .match(/[\d.]+/g)
+        .slice(0, 3)
+        .map(Number);
+    const luminance = ([r, g, b]) => {
+      const channel = (c) => {
+        c /= 255;
+        return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+      };
+      return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+    };
+    const [a, b] = [luminance(rgb(style.color)), luminance(rgb(style.backgroundColor))];
+    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  });
 }

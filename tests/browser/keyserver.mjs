@@ -32,7 +32,11 @@ export function mailText(raw) {
     if (/content-transfer-encoding:\s*base64/i.test(headers)) {
       body = Buffer.from(body.replace(/\s+/g, ""), "base64").toString("utf8");
     } else if (/content-transfer-encoding:\s*quoted-printable/i.test(headers)) {
-      body = body.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+      // Bytes, then UTF-8: a non-ASCII character is several =XX escapes.
+      body = Buffer.from(
+        body.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16))),
+        "latin1",
+      ).toString("utf8");
     }
     out.push(body);
   }

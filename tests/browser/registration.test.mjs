@@ -84,22 +84,22 @@ test("the whole journey: Register from the envelope, confirm by mail, open with 
     await fillRegistration(form, { confirm: PASSWORD + "!" });
     await form.locator('#password-rules li[data-rule="min_len"].met').waitFor();
 
-    // One mistake: the form comes back saying where, with the typed values kept but no secrets.
+    // One mistake: the page says where before sending anything, and keeps everything typed.
     await form.getByRole("button", { name: "Register" }).click();
-    await form.getByText("The two passwords are not the same.").first().waitFor();
+    await form.getByText("Confirm password: The two passwords are not the same.").waitFor();
     assert.equal(await form.getByLabel("Confirm password").getAttribute("aria-invalid"), "true");
     assert.equal(await form.getByLabel("First name").inputValue(), "Dana");
     assert.equal(await form.getByLabel("Personal security phrase", { exact: true }).inputValue(), PHRASE);
     assert.equal(await form.getByLabel("Enable my personal security phrase").isChecked(), true);
     assert.equal(await form.getByLabel("Security question 2").inputValue(), "first_school");
-    assert.equal(await form.getByLabel(/^Password/).inputValue(), "");
+    assert.equal(await form.getByLabel(/^Password/).inputValue(), PASSWORD);
     assert.equal(
       await form
         .locator(".question")
         .first()
         .getByLabel(/^Answer/)
         .inputValue(),
-      "",
+      "Rex",
     );
 
     const sent = Date.now() - 1000;

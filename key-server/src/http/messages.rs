@@ -73,11 +73,17 @@ pub struct RegisteredEnvelope {
     /// The recipient's personal security phrase, if they enabled it: the
     /// sealer shows it in this envelope.
     pub phrase: Option<String>,
+    /// The language the recipient chose for their account (`en`, `fr`, …),
+    /// if they have a confirmed one: the sealer writes the envelope in it.
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 #[derive(Serialize)]
 struct RegisterResponse {
     envelopes: Vec<RegisteredEnvelope>,
+    /// `organization_name` from the config: envelopes name the key server by it.
+    organization: Option<String>,
 }
 
 impl MessageRegistration {
@@ -230,9 +236,13 @@ async fn register_envelopes(
             recipient,
             registered: status.registered,
             phrase: status.phrase,
+            language: status.language,
         });
     }
-    Ok(Json(RegisterResponse { envelopes: answer }))
+    Ok(Json(RegisterResponse {
+        envelopes: answer,
+        organization: state.settings.organization_name.clone(),
+    }))
 }
 
 /// The sender behind `Authorization: Bearer <token>`.

@@ -58,6 +58,8 @@ pub struct Settings {
     pub public_url: String,
     /// From address of the server's mail.
     pub mail_from: String,
+    /// The organisation that runs this key server, for envelopes to name it.
+    pub organization_name: Option<String>,
     /// Confirmation links work this long, seconds.
     pub confirm_link_seconds: i64,
     /// Reset links work this long, seconds.
@@ -95,6 +97,7 @@ impl AppState {
                 policy: config.password_policy.policy(),
                 public_url: config.public_url.trim_end_matches('/').to_string(),
                 mail_from: config.mail_from.clone(),
+                organization_name: config.organization_name()?,
                 confirm_link_seconds: i64::from(config.confirm_link_hours) * 3600,
                 reset_link_seconds: i64::from(config.reset_link_minutes) * 60,
                 reset_attempts: config.reset_attempts.max(1).into(),

@@ -41,6 +41,8 @@ pub struct RecipientStatus {
     pub registered: bool,
     /// The recipient's personal security phrase, if they enabled it.
     pub phrase: Option<String>,
+    /// The language of the recipient's confirmed account.
+    pub language: Option<String>,
 }
 
 /// A message's key and what decides whether it may be released:
@@ -94,21 +96,27 @@ impl Store {
                 .bind(&address)
                 .execute(&mut *tx)
                 .await?;
-            let account: Option<(Option<i64>, Option<String>, i64)> = sqlx::query_as(
-                "SELECT confirmed_at, phrase, phrase_enabled FROM accounts WHERE address = $1",
+            let account: Option<(Option<i64>, Option<String>, i64, String)> = sqlx::query_as(
+                "SELECT confirmed_at, phrase, phrase_enabled, language FROM accounts WHERE address = $1",
             )
             .bind(&address)
             .fetch_optional(&mut *tx)
             .await?;
-            // The phrase goes out only for a confirmed account that enabled it.
-            let (registered, phrase) = match account {
-                Some((confirmed, phrase, enabled)) => (
+            // The phrase and language go out only for a confirmed account
+            // (the phrase only if enabled).
+            let (registered, phrase, language) = match account {
+                Some((confirmed, phrase, enabled, language)) => (
                     confirmed.is_some(),
                     phrase.filter(|_| enabled != 0 && confirmed.is_some()),
+                    Some(language).filter(|_| confirmed.is_some()),
                 ),
-                None => (false, None),
+                None => (false, None, None),
             };
-            statuses.push(RecipientStatus { registered, phrase });
+            statuses.push(RecipientStatus {
+                registered,
+                phrase,
+                language,
+            });
         }
         tx.commit().await?;
         Ok(statuses)

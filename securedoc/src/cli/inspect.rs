@@ -157,6 +157,12 @@ fn print_header(header: &Header, payload_len: usize) {
     if header.phrase.is_some() {
         println!("  phrase:      (present)");
     }
+    if let Some(lang) = &header.lang {
+        println!("  language:    {}", printable(lang));
+    }
+    if let Some(organization) = &header.organization {
+        println!("  organization: {}", printable(organization));
+    }
     let chunks = payload_len.div_ceil(SEALED_CHUNK_LEN);
     println!(
         "  payload:     {} encrypted, {} chunk{}",

@@ -36,9 +36,17 @@ pub struct Registration<'a> {
     pub security: SecurityLevel,
 }
 
+/// What the key server answered to a registration.
+pub struct Registered {
+    /// The envelopes, in the order of the recipients.
+    pub envelopes: Vec<ServerEnvelope>,
+    /// The organisation that runs the key server, if its config names it.
+    pub organization: Option<String>,
+}
+
 /// Makes one id and key per recipient and registers them, all in one request.
 /// Returns the envelopes in the order of `recipients`.
-pub fn register(registration: &Registration) -> anyhow::Result<Vec<ServerEnvelope>> {
+pub fn register(registration: &Registration) -> anyhow::Result<Registered> {
     let keys: Vec<([u8; 16], ContentKey)> = registration
         .recipients
         .iter()
@@ -60,7 +68,7 @@ pub fn register(registration: &Registration) -> anyhow::Result<Vec<ServerEnvelop
             })
             .collect(),
     };
-    let statuses = post(registration.origin, registration.token, &message)?;
+    let (statuses, organization) = post(registration.origin, registration.token, &message)?;
     if statuses.len() != keys.len()
         || statuses
             .iter()
@@ -72,11 +80,14 @@ pub fn register(registration: &Registration) -> anyhow::Result<Vec<ServerEnvelop
             registration.origin
         );
     }
-    Ok(keys
-        .into_iter()
-        .zip(statuses)
-        .map(|((id, cek), status)| ServerEnvelope { id, cek, status })
-        .collect())
+    Ok(Registered {
+        envelopes: keys
+            .into_iter()
+            .zip(statuses)
+            .map(|((id, cek), status)| ServerEnvelope { id, cek, status })
+            .collect(),
+        organization,
+    })
 }
 
 /// The sender token from `path`.
@@ -99,10 +110,12 @@ fn post(
     origin: &str,
     token: &str,
     message: &MessageRegistration,
-) -> anyhow::Result<Vec<RegisteredEnvelope>> {
+) -> anyhow::Result<(Vec<RegisteredEnvelope>, Option<String>)> {
     #[derive(serde::Deserialize)]
-    struct Registered {
+    struct Answer {
         envelopes: Vec<RegisteredEnvelope>,
+        #[serde(default)]
+        organization: Option<String>,
     }
     let response = reqwest::blocking::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
@@ -127,10 +140,10 @@ fn post(
         );
     }
     if status.is_success() {
-        let registered: Registered = response
+        let answer: Answer = response
             .json()
             .with_context(|| format!("{origin} did not answer like a securedoc key server"))?;
-        return Ok(registered.envelopes);
+        return Ok((answer.envelopes, answer.organization));
     }
     let body = response.json::<serde_json::Value>().ok();
     let reason = body

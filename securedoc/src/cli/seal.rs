@@ -64,6 +64,10 @@ pub struct SealArgs {
     /// Ask the opener not to offer printing.
     #[arg(long)]
     no_print: bool,
+    /// The language of the envelope page and the notification (en, fr). Without it, each
+    /// recipient's account language as the key server knows it, else English.
+    #[arg(long, value_name = "CODE", value_parser = parse_language)]
+    lang: Option<String>,
     /// Largest message accepted: bodies plus attachments (1 MB = 1024 KB).
     #[arg(long, value_name = "SIZE", default_value = "35MB", value_parser = parse_size)]
     max_size: u64,
@@ -121,6 +125,20 @@ pub struct Sealed {
     pub key_server: Option<String>,
     /// Expiry, Unix seconds.
     pub expires: Option<i64>,
+    /// Each envelope's language, in the order of `envelopes`.
+    pub languages: Vec<&'static str>,
+    /// The organisation that runs the key server, if its config names it.
+    pub organization: Option<String>,
+}
+
+/// `--lang`: one of the languages securedoc has strings for.
+pub(crate) fn parse_language(code: &str) -> Result<String, String> {
+    let known = securedoc_templates::languages();
+    if known.iter().any(|(c, _)| *c == code) {
+        return Ok(code.to_string());
+    }
+    let list: Vec<&str> = known.iter().map(|(c, _)| *c).collect();
+    Err(format!("securedoc speaks {}", list.join(", ")))
 }
 
 pub fn run(args: SealArgs) -> anyhow::Result<ExitCode> {
@@ -187,7 +205,7 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
                     .expect("clap requires --token-file"),
             )?;
             let security = args.security.into();
-            let envelopes = register(&Registration {
+            let registered = register(&Registration {
                 origin: &origin,
                 token: &token,
                 from: &args.from,
@@ -199,10 +217,24 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
             Mode::Server {
                 origin,
                 security,
-                envelopes,
+                envelopes: registered.envelopes,
+                organization: registered.organization,
             }
         }
     };
+    // Each envelope's language: --lang, else its recipient's account
+    // language, else English (no `lang` in the header).
+    let languages: Vec<Option<String>> = (0..args.to.len())
+        .map(|index| match (&args.lang, &mode) {
+            (Some(lang), _) => Some(lang.clone()),
+            (None, Mode::Server { envelopes, .. }) => envelopes[index]
+                .status
+                .language
+                .as_deref()
+                .map(|code| securedoc_templates::language(code).to_string()),
+            (None, Mode::Passphrase(_)) => None,
+        })
+        .collect();
     if let Some(dir) = &args.out_dir {
         // Created only now, so a run that fails on its inputs leaves nothing behind.
         key_server::create_private_dir(dir)
@@ -211,7 +243,7 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let mut check = Some(scope.spawn(|| eml_check(&message)));
         for (index, (to, path)) in args.to.iter().zip(&outputs).enumerate() {
-            let (header, cek) = match &mode {
+            let (mut header, cek) = match &mode {
                 Mode::Passphrase(_) => (
                     info(to).passphrase_header(DEFAULT_M_KIB, DEFAULT_T, DEFAULT_P)?,
                     ContentKey::generate(),
@@ -220,14 +252,17 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
                     origin,
                     security,
                     envelopes,
+                    organization,
                 } => {
                     // This recipient's own id and key: nobody else's envelope shares them.
                     let envelope = &envelopes[index];
                     let mut header = info(to).server_header(envelope.id, origin, *security)?;
                     header.phrase = envelope.status.phrase.clone();
+                    header.organization = organization.clone();
                     (header, envelope.cek.clone())
                 }
             };
+            header.lang = languages[index].clone();
             let page = EnvelopePage::new(&header);
             let sealer = Sealer::new(header, cek)?;
             let progress = progress_bar(message.len(), path);
@@ -285,11 +320,19 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
     );
     Ok(Sealed {
         envelopes: args.to.iter().cloned().zip(outputs).collect(),
+        organization: match &mode {
+            Mode::Server { organization, .. } => organization.clone(),
+            Mode::Passphrase(_) => None,
+        },
         key_server: match mode {
             Mode::Server { origin, .. } => Some(origin),
             Mode::Passphrase(_) => None,
         },
         expires: expires.map(|e| e.as_second()),
+        languages: languages
+            .iter()
+            .map(|lang| securedoc_templates::language(lang.as_deref().unwrap_or("en")))
+            .collect(),
     })
 }
 
@@ -421,5 +464,7 @@ enum Mode {
         security: SecurityLevel,
         /// In the order of `--to`.
         envelopes: Vec<ServerEnvelope>,
+        /// How envelopes name the key server, if its config says.
+        organization: Option<String>,
     },
 }

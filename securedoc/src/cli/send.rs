@@ -38,16 +38,20 @@ pub fn run(mut args: SendArgs) -> anyhow::Result<ExitCode> {
     } else {
         "passphrase"
     };
-    let email = render_email(
-        "notification",
-        context! {
-            sender => args.seal.from,
-            mode,
-            key_server => sealed.key_server,
-            expires => sealed.expires.map(format_time),
-        },
-    )?;
-    for (to, envelope) in &sealed.envelopes {
+    // The key server as the notification names it: its organisation, else its address.
+    let key_server = sealed.organization.clone().or(sealed.key_server.clone());
+    for ((to, envelope), lang) in sealed.envelopes.iter().zip(&sealed.languages) {
+        // Each recipient's notification in their envelope's language.
+        let email = render_email(
+            "notification",
+            context! {
+                lang,
+                sender => args.seal.from,
+                mode,
+                key_server,
+                expires => sealed.expires.map(format_time),
+            },
+        )?;
         let bytes = std::fs::read(envelope)
             .with_context(|| format!("cannot read {}", envelope.display()))?;
         let message = Mailer::compose(

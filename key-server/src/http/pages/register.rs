@@ -169,6 +169,10 @@ fn check_registration(
     let phrase = form.phrase.trim();
     if form.phrase_enabled.is_some() && phrase.is_empty() {
         errors.insert("phrase".into(), t("errors.phrase_needed"));
+    } else if form.phrase_enabled.is_none() && !phrase.is_empty() {
+        // A phrase typed but not enabled is asked about, never dropped
+        // unseen nor shown on envelopes unasked.
+        errors.insert("phrase".into(), t("forms.phrase_not_enabled"));
     } else if phrase.chars().count() > MAX_PHRASE || !printable(phrase) {
         errors.insert("phrase".into(), too_long(MAX_PHRASE));
     }

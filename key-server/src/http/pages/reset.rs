@@ -140,10 +140,11 @@ pub(super) async fn reset(
             errors,
         )
     };
-    // Wrong answers, a used-up link: one answer for both.
+    // Wrong answers, a used-up link: one answer for both, said of the
+    // answers together (never pinned on one question it may not be about).
     let refused = || {
         form_again(BTreeMap::from([(
-            "answer1".to_string(),
+            "answers".to_string(),
             t("reset.refused"),
         )]))
     };

@@ -233,6 +233,19 @@ pub(super) async fn decide(
         // left; no account looks like a wrong password, without a count.
         let refusal = Refusal::new(Kind::WrongPassword, "Wrong password.");
         return Err(match reserved {
+            Some(count) if count >= settings.lockout_attempts => {
+                // This attempt locked the account: say until when, at once.
+                let until = state
+                    .store
+                    .account(&address)
+                    .await?
+                    .and_then(|a| a.locked_until);
+                let refusal = refusal.with("attempts_left", 0);
+                match until {
+                    Some(until) => refusal.with("locked_until", until),
+                    None => refusal,
+                }
+            }
             Some(count) => {
                 refusal.with("attempts_left", (settings.lockout_attempts - count).max(0))
             }

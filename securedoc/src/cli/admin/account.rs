@@ -27,6 +27,9 @@ pub(super) enum AccountCommand {
         /// Personal security phrase, shown on envelopes sealed for this address.
         #[arg(long)]
         phrase: Option<String>,
+        /// The account's language (en, fr): envelopes sealed for it speak it.
+        #[arg(long, default_value = "en", value_parser = crate::cli::seal::parse_language)]
+        language: String,
     },
     /// End a lockout now (it also ends by itself after the lock time, or with
     /// a password reset).
@@ -72,6 +75,7 @@ pub(super) fn run(config: &key_server::Config, command: AccountCommand) -> anyho
             first_name,
             last_name,
             phrase,
+            language,
         } => {
             envelope_core::validate_address("--address", &address).map_err(anyhow::Error::msg)?;
             let password = crate::cli::PassphraseSource {
@@ -96,7 +100,7 @@ pub(super) fn run(config: &key_server::Config, command: AccountCommand) -> anyho
                     address: address.clone(),
                     first_name,
                     last_name,
-                    language: "en".into(),
+                    language,
                     password_hash: hasher.hash(password).await?,
                     phrase,
                 };
