@@ -311,6 +311,9 @@ async fn reset_unlocks(backend: Backend) {
     .await;
     assert_eq!(code, 422);
     assert!(page.contains("These answers do not match, or this link can take no more answers."));
+    // Said of the answers together, never pinned on the first question.
+    assert!(page.contains(r#"id="answers-error""#) && !page.contains(r#"id="answer1-error""#));
+    assert!(page.contains("Security questions: These answers do not match"));
     // The old password, or it with its number moved by one, is refused.
     let (code, page) = post_form(
         &server,

@@ -391,6 +391,52 @@ fn no_print_and_expires_show_in_inspect() {
 }
 
 #[test]
+fn lang_writes_the_page_in_that_language_and_inspect_vouches_for_it() {
+    let s = Scratch::new();
+    s.seal(&[
+        "--to",
+        "bob@example.net",
+        "--subject",
+        "Résultats",
+        "--body",
+        "x",
+        "--lang",
+        "fr",
+        "-o",
+        "fr.html",
+    ])
+    .assert()
+    .success();
+    let page = String::from_utf8(s.read("fr.html")).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>\n<html lang=\"fr\">"));
+    assert!(page.contains("Phrase secrète") && !page.contains(">Passphrase<"));
+    // Only the chosen language's strings travel in the page.
+    assert!(!page.contains("Wrong passphrase"));
+    s.cmd()
+        .args(["inspect", "fr.html"])
+        .assert()
+        .success()
+        .stdout(contains("language:    fr").and(contains("page:        genuine")));
+
+    // A language securedoc has no words for is refused, with the ones it has.
+    s.seal(&[
+        "--to",
+        "bob@example.net",
+        "--subject",
+        "x",
+        "--body",
+        "x",
+        "--lang",
+        "de",
+        "-o",
+        "de.html",
+    ])
+    .assert()
+    .failure()
+    .stderr(contains("securedoc speaks en, fr"));
+}
+
+#[test]
 fn missing_or_unreadable_inputs_are_named() {
     let s = Scratch::new();
     let to = [
