@@ -207,12 +207,14 @@ test("wrong passwords lock the account, the envelope says so, and an administrat
     for (let left = 4; left >= 0; left--) {
       await password.fill("not my password");
       await password.press("Enter");
-      const expected = left > 0 ? `${left} attempt` : "now locked";
+      // The attempt that locks the account says until when, at once.
+      const expected = left > 0 ? `${left} attempt` : "now locked until";
       await page.waitForFunction(
         (text) => document.getElementById("unlock-error").textContent.includes(text),
         expected,
       );
     }
+    assert.match(await error.innerText(), /now locked until .*\d.*\. Then try again/);
     // Locked: even the right password is refused until the lock ends or a reset.
     await password.fill(PASSWORD);
     await password.press("Enter");
