@@ -95,6 +95,7 @@ const WORDS = {
     gone: /withdrawn by its sender\. It can no longer be opened\. If you still need it, ask the sender to send it again\./,
     passphrase: "Passphrase",
     wrongPassphrase: "Wrong passphrase",
+    expired: "This message expired on",
   },
   fr: {
     password: "Mot de passe",
@@ -104,6 +105,7 @@ const WORDS = {
     gone: /retiré par son expéditeur\. Il ne peut plus être ouvert\. Si vous en avez encore besoin, demandez à l'expéditeur de vous le renvoyer\./,
     passphrase: "Phrase secrète",
     wrongPassphrase: "Phrase secrète incorrecte",
+    expired: "Ce message a expiré le",
   },
 };
 
@@ -203,6 +205,9 @@ test("every server-mode envelope state passes axe-core in English and French, li
       await page.goto(newcomer);
       await page.locator("#register-box").getByRole("link", { name: words.register }).waitFor({ state: "visible" });
       assert.equal(await page.locator("html").getAttribute("lang"), lang);
+      // The key server's form follows the envelope's language.
+      const href = new URL(await page.locator("#register-button").getAttribute("href"));
+      assert.equal(href.searchParams.get("lang"), lang === "en" ? null : lang);
       await assertAccessibleEverywhere(page, `Register (${lang})`);
       if (lang === "en") {
         await page.emulateMedia({ colorScheme: "dark" });
@@ -270,6 +275,13 @@ test("every passphrase envelope state passes axe-core in English and French, lig
       await input.press("Enter");
       await waitForMessage(page);
       await assertAccessibleEverywhere(page, `opened (${lang})`);
+
+      const expiring = await seal(env.dir, { name: `expiring-${lang}.html`, body: "x", lang, expires: "1h" });
+      const later = await context.newPage();
+      await later.clock.install({ time: Date.now() + 2 * 60 * 60 * 1000 });
+      await later.goto(expiring.url);
+      await later.getByRole("alert").filter({ hasText: words.expired }).waitFor();
+      await assertAccessibleEverywhere(later, `expired (${lang})`);
     } finally {
       await context.close();
     }
