@@ -102,6 +102,15 @@ async fn lockout_and_expiry(backend: Backend) {
     }
     let (status, body, _) = release(&server, id, "frank@example.org", "guess").await;
     assert_eq!((status, body["attempts_left"].as_i64()), (401, Some(0)));
+    // The attempt that locks the account says until when, at once.
+    let until = body["locked_until"]
+        .as_i64()
+        .expect("locked_until with the locking attempt");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(until > now, "{body}");
     // Locked: even the right password gets no key, and the lock says until when.
     let (status, body, key) = release(&server, id, "frank@example.org", PASSWORD).await;
     assert_eq!(
