@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use common::{
-    account, message, message_to, post, raw_sealed_key, release, start, Backend, KEY, PASSWORD,
+    account, message, message_to, post, raw_sealed_key, release, start, start_with, Backend, KEY,
+    PASSWORD,
 };
 use key_server::{Revoked, Store};
 use serde_json::{json, Value};
@@ -515,7 +516,29 @@ async fn phrase_disclosures_are_audited(backend: Backend) {
         .is_empty());
 }
 
+/// The registration answer names the organisation from the config, and
+/// each confirmed recipient's language (an unconfirmed one's stays unsaid).
+async fn the_answer_names_the_organisation_and_each_recipients_language(backend: Backend) {
+    let server = start_with(backend, |config| {
+        config.organization_name = Some(" Example Clinic ".into());
+    })
+    .await;
+    let token = server.store.create_sender("clinic").await.unwrap();
+    account(&server, "bob@example.net", true, None).await;
+    account(&server, "carol@example.org", false, None).await;
+    let (bob_id, carol_id) = (
+        "e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1",
+        "e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2",
+    );
+    let (status, body) = post(&server, Some(&token), &two_envelopes(bob_id, carol_id)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["organization"], "Example Clinic");
+    assert_eq!(body["envelopes"][0]["language"], "en");
+    assert_eq!(body["envelopes"][1]["language"], Value::Null);
+}
+
 on_both_stores!(
+    the_answer_names_the_organisation_and_each_recipients_language,
     a_co_recipient_cannot_forge_to_another,
     registrations_that_share_a_key_are_refused,
     sender_tokens_are_limited_listed_and_revoked,
