@@ -135,7 +135,7 @@ test("while the key server has not answered the envelope says Checking…, then 
     // The Open button stays in its card on a phone, and reflows at 320 px.
     for (const width of [360, 320]) {
       await page.setViewportSize({ width, height: 700 });
-      const button = await page.getByRole("button", { name: "Open" }).boundingBox();
+      const button = await page.locator("#open-button").boundingBox();
       const card = await page.locator("section.card").boundingBox();
       assert.ok(
         button.x + button.width <= card.x + card.width - 1,
@@ -221,7 +221,7 @@ test("every server-mode envelope state passes axe-core in English and French, li
       await password.waitFor({ state: "visible" });
       await assertAccessibleEverywhere(page, `Password (${lang})`);
       await page.emulateMedia({ colorScheme: "dark" });
-      const ratio = await contrastRatio(page.getByRole("button", { name: words.open }));
+      const ratio = await contrastRatio(page.getByRole("button", { name: words.open, exact: true }));
       assert.ok(ratio >= 4.5, `Open in the dark scheme (${lang}): ${ratio.toFixed(2)}:1`);
       await page.emulateMedia({ colorScheme: "light" });
 
