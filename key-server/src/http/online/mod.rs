@@ -16,8 +16,11 @@
 //! Nothing decrypted is written anywhere: it lives in [`held::Held`] for
 //! `open_online_minutes`, then is zeroed.
 
+mod compose;
 mod held;
 mod render;
+
+pub use compose::ComposeLimits;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -38,11 +41,20 @@ use held::{Opened, Parked};
 use super::pages::{busy, choose_language, notice, render};
 use super::{AppState, ClientAddr, Kind, Refusal};
 
-/// The envelope's post: the only large body the server accepts.
-pub fn envelope_router(max_bytes: usize) -> Router<AppState> {
+/// The envelope's post and an answer's: the only large bodies the server accepts.
+pub fn envelope_router(max_envelope: usize, max_answer: usize) -> Router<AppState> {
     Router::new()
-        .route("/open", post(post_envelope))
-        .layer(DefaultBodyLimit::max(max_bytes))
+        .route(
+            "/open",
+            post(post_envelope).layer(DefaultBodyLimit::max(max_envelope)),
+        )
+        .route(
+            "/open/view/{id}/compose",
+            get(compose::compose_form).post(compose::send).layer(
+                // Room for the form's fields and multipart framing beside the files.
+                DefaultBodyLimit::max(max_answer + 1024 * 1024),
+            ),
+        )
 }
 
 /// The password post and the view.
@@ -127,7 +139,29 @@ async fn post_envelope(
     {
         return say(StatusCode::UNPROCESSABLE_ENTITY, lang, "online.not_ours");
     }
+    // Only an envelope that names a real recipient of a real message is
+    // held: its 128-bit id is the envelope's own secret, so memory cannot be
+    // filled with made-up envelopes (and one real one is held once).
+    match state.store.is_recipient(&header.id, &header.to).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let sentence = fill(
+                &text(lang, "opener.errors.not_a_recipient"),
+                &[("recipient", header.to.clone())],
+            );
+            return say_text(StatusCode::FORBIDDEN, lang, sentence);
+        }
+        Err(error) => {
+            tracing::error!(%error, "Open Online could not look up an envelope");
+            let sentence = fill(
+                &text(lang, "opener.errors.server_internal"),
+                &[("origin", state.settings.public_url.clone())],
+            );
+            return say_text(StatusCode::INTERNAL_SERVER_ERROR, lang, sentence);
+        }
+    }
     match state.held.park(Parked {
+        message_id: header.id.clone(),
         envelope: bytes,
         lang,
     }) {
@@ -281,7 +315,14 @@ async fn unlock(
         cookie: cookie.clone(),
         message_id: header.id.clone(),
         recipient: header.to.clone(),
-        print: header.flags.print,
+        sender: state
+            .store
+            .message_sender(&header.id)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| header.from.to_ascii_lowercase()),
+        flags: header.flags,
         lang,
     }) else {
         return busy(lang, BUSY_RETRY_SECONDS);
@@ -364,7 +405,11 @@ async fn view(
             remote_notice => render::remote_notice(body.remote_blocked, lang),
             attachments => render::attachments(&message, &url, lang),
             eml => format!("{url}/message.eml"),
-            print => opened.print,
+            print => opened.flags.print,
+            answers => compose::allowed(&opened)
+                .into_iter()
+                .map(|kind| (format!("{url}/compose?kind={kind}"), text(lang, &format!("compose.button_{kind}"))))
+                .collect::<Vec<_>>(),
             minutes => state.held.lifetime().as_secs() / 60,
         },
     )
