@@ -533,17 +533,22 @@ async fn seal_and_queue(state: &AppState, draft: &Draft) -> Result<(), crate::Er
         )
         .await?;
     let message = zeroize::Zeroizing::new(envelope_core::compose(draft));
-    let email = render_email(
-        "notification",
-        context! {
-            sender => &draft.from,
-            mode => "server",
-            key_server => &state.settings.public_url,
-            expires => jiff::Timestamp::from_second(expires).map(|t| t.strftime("%Y-%m-%d").to_string()).ok(),
-        },
-    )
-    .map_err(|e| crate::Error::Unprocessable(format!("cannot render the notification: {e}")))?;
+    // Each recipient's notification and envelope in their account's language.
+    let notification = |lang: Option<&str>| {
+        render_email(
+            "notification",
+            context! {
+                lang,
+                sender => &draft.from,
+                mode => "server",
+                key_server => state.settings.organization_name.as_ref().unwrap_or(&state.settings.public_url),
+                expires => jiff::Timestamp::from_second(expires).map(|t| t.strftime("%Y-%m-%d").to_string()).ok(),
+            },
+        )
+        .map_err(|e| crate::Error::Unprocessable(format!("cannot render the notification: {e}")))
+    };
     for ((to, (id, key)), status) in draft.to.iter().zip(keys).zip(statuses) {
+        let email = notification(status.language.as_deref())?;
         let info = EnvelopeInfo {
             from: draft.from.clone(),
             to: to.clone(),
@@ -559,6 +564,10 @@ async fn seal_and_queue(state: &AppState, draft: &Draft) -> Result<(), crate::Er
             .server_header(id_bytes, &state.settings.public_url, SecurityLevel::High)
             .map_err(|e| crate::Error::Unprocessable(format!("cannot seal: {e}")))?;
         header.phrase = status.phrase;
+        header.lang = status
+            .language
+            .map(|code| securedoc_templates::language(&code).to_string());
+        header.organization = state.settings.organization_name.clone();
         let sealer = Sealer::new(header, key)
             .map_err(|e| crate::Error::Unprocessable(format!("cannot seal: {e}")))?;
         let mut bytes = sealer
