@@ -64,8 +64,10 @@ fi
   --subject "Your test results" \
   --body-file scripts/demo/message.txt --html-file scripts/demo/message.html \
   --attach scripts/demo/test-results.pdf \
-  --expires 30d --security medium \
-  -o "$demo/securedoc.html" --force
+  --expires 30d --security medium --read-receipt \
+  -o "$demo/securedoc.html" --force 2>"$demo/seal.log" || { cat "$demo/seal.log" >&2; exit 1; }
+cat "$demo/seal.log" >&2
+message_id="$(sed -n 's/^Message id: \([0-9a-f]*\).*/\1/p' "$demo/seal.log")"
 
 echo
 "$bin" inspect "$demo/securedoc.html"
@@ -83,6 +85,8 @@ In a browser (Chrome, Edge, Firefox or Safari):
   2. Fill in the form: your name, a password, three security questions.
   3. Confirm: open the link in the newest .eml in the outbox, type the password from step 2, click Confirm my address.
   4. Back in the envelope (it now asks for the password by itself), type the password, click Open.
+  5. As the sender, see the opening (a read receipt for $from is in the outbox too):
+     $bin message status $message_id --key-server $url --token-file demo/token
 Its header, without any secret: $bin inspect demo/securedoc.html
 Stop the key server:            kill \$(cat demo/server.pid)
 MSG

@@ -6,8 +6,10 @@ mod error;
 mod health;
 mod messages;
 mod observed;
+mod opened;
 mod pages;
 mod release;
+mod sender_controls;
 
 pub use messages::{EnvelopeRegistration, MessageRegistration, RegisteredEnvelope};
 
@@ -118,6 +120,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(messages::router())
+        .merge(sender_controls::router())
         .merge(release::router())
         .merge(pages::router())
         // Requests are small JSON documents; anything larger is refused before it is read.

@@ -27,6 +27,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use zeroize::Zeroizing;
 
 use super::{ApiJson, AppState, ClientAddr, Kind, Refusal};
+use crate::KeyState;
 
 pub fn router() -> Router<AppState> {
     // Envelopes are opened from file://, whose requests say `Origin: null`;
@@ -127,7 +128,15 @@ async fn release(
         }
     };
     let mut proven = Proven::default();
-    let result = decide::decide(&state, &request, &client, &mut proven).await;
+    let mut result = decide::decide(&state, &request, &client, &mut proven).await;
+    if result.is_ok() {
+        // The opening is on record (and its read receipt queued) before the key goes out.
+        let opened =
+            super::opened::opened(&state, &request.message_id, &request.recipient, &client).await;
+        if let Err(error) = opened {
+            result = Err(error.into());
+        }
+    }
     let outcome = match &result {
         Ok(_) => "released",
         Err(refusal) => refusal.kind().as_str(),
@@ -173,6 +182,28 @@ async fn audit(
         .await
     {
         tracing::error!(%error, outcome, "could not write the audit row of a key release");
+    }
+}
+
+/// The sealed key, or why it may not be released: the sender locked the
+/// message, withdrew it, or it expired (the last two: its key is deleted).
+pub(crate) fn releasable(key: KeyState) -> Result<String, Refusal> {
+    match key {
+        KeyState::Ready(sealed) => Ok(sealed),
+        KeyState::Locked => Err(Refusal::new(
+            Kind::MessageLocked,
+            "The sender has locked this message for now: it cannot be opened until they unlock it. Ask the sender if you need it.",
+        )),
+        KeyState::Withdrawn => Err(Refusal::new(
+            Kind::Gone,
+            "This message was withdrawn by its sender and can no longer be opened. Ask the sender to send it again if you need it.",
+        )
+        .with("reason", "withdrawn")),
+        KeyState::Gone => Err(Refusal::new(
+            Kind::Gone,
+            "This message has expired or been withdrawn by its sender and can no longer be opened. Ask the sender to send it again if you need it.",
+        )
+        .with("reason", "expired")),
     }
 }
 
