@@ -144,9 +144,11 @@ async fn outbox(replicas: &[&Server], n: usize) -> Vec<String> {
 /// replicas of one store → one receipt; the other recipient's first
 /// opening → a second; opening again → none.
 async fn a_read_receipt_arrives_once_per_recipient(backend: Backend) {
-    let twin = match backend {
-        Backend::Sqlite => Backend::Sqlite,
-        Backend::Postgres => Backend::Postgres,
+    // A second replica on the same store (Backend is not Clone).
+    let twin = if matches!(backend, Backend::Sqlite) {
+        Backend::Sqlite
+    } else {
+        Backend::Postgres
     };
     let server = start(backend).await;
     let replica = common::start_with(twin, |config| {

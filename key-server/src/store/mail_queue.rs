@@ -75,7 +75,7 @@ impl Store {
         message: &[u8],
     ) -> Result<(), Error> {
         let mut conn = self.pool.acquire().await?;
-        insert_mail(&mut *conn, kind, recipient, message).await
+        insert_mail(&mut conn, kind, recipient, message).await
     }
 
     /// Claims the next due mail for `lease` seconds, or None. The claim is

@@ -257,7 +257,7 @@ impl Store {
         };
         let first = count == 1;
         if let (true, Some((kind, to, mail))) = (first, receipt) {
-            insert_mail(&mut *tx, kind, to, mail).await?;
+            insert_mail(&mut tx, kind, to, mail).await?;
         }
         tx.commit().await?;
         Ok(Some(Opening { first, count }))
