@@ -429,7 +429,36 @@ async fn expire_moves_the_date(backend: Backend) {
     assert_eq!(status, 410, "an expired message's key is gone for good");
 }
 
+/// The restrictions a sender registers are what the store answers for the
+/// server's own checks (the compose endpoint), envelope by envelope.
+async fn the_flags_are_kept_for_the_server_to_enforce(backend: Backend) {
+    let server = start(backend).await;
+    let restricted = json!({"reply": false, "reply_all": false, "forward": false, "print": false, "read_receipt": true});
+    let (_, _, ids) = send(&server, "clinic", '9', &[BOB], "low", restricted, json!({})).await;
+    let kept = server.store.message_flags(&ids[0]).await.unwrap().unwrap();
+    assert!(!kept.reply && !kept.reply_all && !kept.forward && !kept.print && kept.read_receipt);
+    let (_, _, open) = send(
+        &server,
+        "other",
+        '8',
+        &[BOB],
+        "low",
+        flags(false),
+        json!({}),
+    )
+    .await;
+    let kept = server.store.message_flags(&open[0]).await.unwrap().unwrap();
+    assert!(kept.reply && kept.reply_all && kept.forward && kept.print && !kept.read_receipt);
+    assert!(server
+        .store
+        .message_flags("00000000000000000000000000000000")
+        .await
+        .unwrap()
+        .is_none());
+}
+
 on_both_stores!(
+    the_flags_are_kept_for_the_server_to_enforce,
     a_read_receipt_arrives_once_per_recipient,
     no_receipt_unless_asked,
     a_sender_sees_and_controls_only_its_own_messages,
