@@ -457,7 +457,32 @@ async fn the_flags_are_kept_for_the_server_to_enforce(backend: Backend) {
         .is_none());
 }
 
+/// A receipt language the server has no strings for is refused at
+/// registration, with the languages there are; nothing is registered.
+async fn an_unknown_receipt_language_is_refused(backend: Backend) {
+    let server = start(backend).await;
+    let token = server.store.create_sender("clinic").await.unwrap();
+    let mut body = common::message(&envelope_id('7', 0), None);
+    body["message"]["sender_lang"] = json!("xx");
+    let (status, refusal) = common::post(&server, Some(&token), &body).await;
+    assert_eq!(
+        (status, refusal["error"].as_str()),
+        (422, Some("bad_request"))
+    );
+    assert_eq!(
+        refusal["message"], "sender_lang is one of en, fr",
+        "{refusal}"
+    );
+    assert!(server
+        .store
+        .sealed_key(&envelope_id('7', 0))
+        .await
+        .unwrap()
+        .is_none());
+}
+
 on_both_stores!(
+    an_unknown_receipt_language_is_refused,
     the_flags_are_kept_for_the_server_to_enforce,
     a_read_receipt_arrives_once_per_recipient,
     no_receipt_unless_asked,
