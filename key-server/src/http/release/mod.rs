@@ -186,7 +186,8 @@ async fn audit(
 }
 
 /// The sealed key, or why it may not be released: the sender locked the
-/// message, withdrew it, or it expired (the last two: its key is deleted).
+/// message, withdrew it, or it expired or outlived the retention (the last
+/// two: its key is deleted). Every way of opening a message asks this.
 pub(crate) fn releasable(key: KeyState) -> Result<String, Refusal> {
     match key {
         KeyState::Ready(sealed) => Ok(sealed),
@@ -201,7 +202,7 @@ pub(crate) fn releasable(key: KeyState) -> Result<String, Refusal> {
         .with("reason", "withdrawn")),
         KeyState::Gone => Err(Refusal::new(
             Kind::Gone,
-            "This message has expired or been withdrawn by its sender and can no longer be opened. Ask the sender to send it again if you need it.",
+            "This message has expired and can no longer be opened. Ask the sender to send it again if you need it.",
         )
         .with("reason", "expired")),
     }
