@@ -306,3 +306,50 @@ fn a_sender_follows_and_controls_a_message_after_sending() {
     );
     assert!(receipts[0].contains(&id[..8]), "{}", receipts[0]);
 }
+
+/// A token written in sender.toml itself is used, and a sender.toml others
+/// can read gets a warning that says what to do.
+#[cfg(unix)]
+#[test]
+fn a_token_in_a_readable_sender_toml_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let config_home = tempfile::tempdir().unwrap();
+    let dir = config_home.path().join("securedoc");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("sender.toml");
+    std::fs::write(
+        &file,
+        "key_server = \"http://127.0.0.1:9\"\ntoken = \"sdk_x\"\n",
+    )
+    .unwrap();
+    let status = || {
+        fails(securedoc(config_home.path(), config_home.path()).args([
+            "message",
+            "status",
+            "0123456789abcdef0123456789abcdef",
+        ]))
+    };
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let readable = status();
+    assert!(
+        readable.contains("other users of this machine can read it; run chmod 600"),
+        "{readable}"
+    );
+    assert!(
+        readable.contains("cannot reach the key server at http://127.0.0.1:9"),
+        "{readable}"
+    );
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let private = status();
+    assert!(!private.contains("warning"), "{private}");
+    std::fs::write(
+        &file,
+        "key_server = \"http://127.0.0.1:9\"\ntokn = \"sdk_x\"\n",
+    )
+    .unwrap();
+    let typo = status();
+    assert!(
+        typo.contains("is not a sender configuration") && typo.contains("tokn"),
+        "{typo}"
+    );
+}

@@ -195,13 +195,24 @@ fn read_config() -> anyhow::Result<(SenderConfig, PathBuf)> {
         }
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
-    let config = toml::from_str(&text).map_err(|e| {
+    let config: SenderConfig = toml::from_str(&text).map_err(|e| {
         anyhow::anyhow!(
             "{} is not a sender configuration (key_server, token_file or token): {}",
             path.display(),
             e.message()
         )
     })?;
+    #[cfg(unix)]
+    if config.token.is_some() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            eprintln!(
+                "warning: {} holds a sender token and other users of this machine can read it; run chmod 600 on it",
+                path.display()
+            );
+        }
+    }
     Ok((config, path))
 }
 
