@@ -64,6 +64,7 @@ test("lock, unlock and revoke reach the envelope, in words the recipient can act
     const gone = later.getByRole("alert").filter({ hasText: "withdrawn" });
     await gone.waitFor({ timeout: 30_000 });
     assert.match(await gone.textContent(), /withdrawn by its sender/);
+    await assertAccessible(later, "sender-withdrawn");
   } finally {
     await context.close();
   }
