@@ -27,6 +27,7 @@ test: setup
 bench: setup
     cargo build --locked --release -p securedoc
     node tests/browser/bench/bench.mjs
+    node tests/browser/bench/open-online.mjs
     cargo run --locked --release -q -p key-server --example release-load
 
 # Installs what fuzzing needs: nightly with the wasm32 target and rust-src (the

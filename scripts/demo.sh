@@ -85,7 +85,10 @@ In a browser (Chrome, Edge, Firefox or Safari):
   2. Fill in the form: your name, a password, three security questions.
   3. Confirm: open the link in the newest .eml in the outbox, type the password from step 2, click Confirm my address.
   4. Back in the envelope (it now asks for the password by itself), type the password, click Open.
-  5. As the sender, see the opening (a read receipt for $from is in the outbox too):
+  5. Or, as a recipient whose browser cannot run the envelope would (JavaScript off, a phone's
+     preview): click Open Online in the envelope; the key server asks for the password and
+     shows the message, its attachment and Save message, for 10 minutes, without any script.
+  6. As the sender, see the opening (a read receipt for $from is in the outbox too):
      $bin message status $message_id --key-server $url --token-file demo/token
 Its header, without any secret: $bin inspect demo/securedoc.html
 Stop the key server:            kill \$(cat demo/server.pid)

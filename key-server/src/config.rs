@@ -101,6 +101,14 @@ pub struct Config {
     /// A connection on which no byte moves either way for this many seconds
     /// is closed (at least the request timeout, so a slow answer is not cut).
     pub idle_timeout_seconds: u64,
+    /// Open Online: an envelope posted to `/open`, and the message it opens
+    /// to, are kept (in memory only) this many minutes.
+    pub open_online_minutes: u32,
+    /// Open Online: memory for all envelopes and messages held at once, MB;
+    /// past it, `/open` answers "busy" instead of growing.
+    pub open_online_memory_mb: u32,
+    /// Open Online: the largest envelope accepted, MB (its base64 text form).
+    pub open_online_max_mb: u32,
 }
 
 impl Default for Config {
@@ -138,6 +146,9 @@ impl Default for Config {
             header_timeout_seconds: 10,
             request_timeout_seconds: 60,
             idle_timeout_seconds: 120,
+            open_online_minutes: 10,
+            open_online_memory_mb: 512,
+            open_online_max_mb: 100,
         }
     }
 }

@@ -85,9 +85,10 @@ impl EnvelopePage {
             (Mode::Server, Some(origin)) => origin.clone(),
             _ => "'none'".to_string(),
         };
+        // …and posts only the Open Online form, to the same key server.
         let csp = format!(
             "default-src 'none'; script-src {} 'wasm-unsafe-eval'; style-src 'unsafe-inline'; \
-             img-src data: blob:; worker-src blob:; connect-src {connect}; form-action 'none'; base-uri 'none'",
+             img-src data: blob:; worker-src blob:; connect-src {connect}; form-action {connect}; base-uri 'none'",
             statics.script_hashes
         );
         let mut env = Environment::new();
@@ -112,6 +113,7 @@ impl EnvelopePage {
                 t => minijinja::Value::from_serialize(crate::pages::opener_strings("en")),
                 opener_strings => minijinja::Value::from_safe_string(crate::pages::opener_strings_json("en")),
                 envelope_marker => MARKER,
+                online => minijinja::Value::from_serialize(crate::pages::section("en", "online")),
             })
             .expect("the envelope template renders");
         let (before, after) = page
@@ -143,9 +145,26 @@ fn iso_time(seconds: i64) -> String {
 
 /// Finds the envelope's base64 text in a `securedoc.html` page (the inverse of
 /// writing [`EnvelopePage::before`], the base64 and [`EnvelopePage::after`]); `None` if the page has no envelope data block.
+/// Pages of this release carry it in a `<textarea>` (the Open Online form
+/// posts it); earlier ones in a `<script type="application/octet-stream">`.
 pub fn envelope_text_from_html(page: &str) -> Option<&str> {
-    const OPEN: &str = "<script type=\"application/octet-stream\" id=\"securedoc-envelope\">";
-    let start = page.find(OPEN)? + OPEN.len();
-    let len = page[start..].find("</script>")?;
-    Some(&page[start..start + len])
+    const FORMS: [(&str, &str); 3] = [
+        (
+            "<textarea name=\"envelope\" form=\"open-online\" hidden readonly id=\"securedoc-envelope\">",
+            "</textarea>",
+        ),
+        (
+            "<textarea name=\"envelope\" hidden readonly id=\"securedoc-envelope\">",
+            "</textarea>",
+        ),
+        (
+            "<script type=\"application/octet-stream\" id=\"securedoc-envelope\">",
+            "</script>",
+        ),
+    ];
+    FORMS.iter().find_map(|(open, close)| {
+        let start = page.find(open)? + open.len();
+        let len = page[start..].find(close)?;
+        Some(&page[start..start + len])
+    })
 }

@@ -21,7 +21,7 @@ pub use minijinja::{context, Value};
 
 pub use pages::{
     fill, language, languages, render_account_email, render_page, render_receipt_email,
-    security_questions, text, PAGE_CSP, PASSWORD_CHECK_JS, PORTAL_CSS,
+    security_questions, text, OPEN_ONLINE_JS, PAGE_CSP, PASSWORD_CHECK_JS, PORTAL_CSS,
 };
 
 pub use envelope_page::{envelope_text_from_html, EnvelopePage, OPENER_GLUE, OPENER_WASM};

@@ -29,6 +29,14 @@ pub(crate) const PAGE_TEMPLATES: &[(&str, &str)] = &[
     ("reset.html", include_str!("../pages/reset.html.j2")),
     ("fields.html", include_str!("../pages/fields.html.j2")),
     (
+        "online_password.html",
+        include_str!("../pages/online_password.html.j2"),
+    ),
+    (
+        "online_message.html",
+        include_str!("../pages/online_message.html.j2"),
+    ),
+    (
         "email/subject.txt",
         include_str!("../email/account/subject.txt.j2"),
     ),
@@ -46,6 +54,8 @@ pub(crate) const PAGE_TEMPLATES: &[(&str, &str)] = &[
 pub const PORTAL_CSS: &str = include_str!("../static/portal.css");
 /// The live password check, served as `/static/password-check.js`.
 pub const PASSWORD_CHECK_JS: &str = include_str!("../static/password-check.js");
+/// Open Online's one script: a Print button where printing is allowed.
+pub const OPEN_ONLINE_JS: &str = include_str!("../static/open-online.js");
 /// The pages' Content-Security-Policy: their own stylesheet and script, calls
 /// to their own origin, nothing else; no framing (clickjacking).
 pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -138,6 +148,13 @@ pub fn text(code: &str, key: &str) -> String {
         .and_then(toml::Value::as_str)
         .unwrap_or_else(|| panic!("no string {key} in templates/i18n"))
         .to_string()
+}
+
+/// One section of the strings (`[online]`) in `code`'s language.
+pub(crate) fn section(code: &str, name: &str) -> &'static toml::Value {
+    strings(code)
+        .get(name)
+        .unwrap_or_else(|| panic!("templates/i18n/en.toml has no [{name}] section"))
 }
 
 /// The envelope opener's strings (`[opener]`) in `code`'s language.

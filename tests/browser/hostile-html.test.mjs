@@ -18,8 +18,7 @@ import {
   submitPassphrase,
   waitForMessage,
 } from "./helpers.mjs";
-
-const MARK = "securedoc-hostile";
+import { MARK, hostileHtml } from "./hostile.mjs";
 
 let browser;
 let dir;
@@ -44,37 +43,6 @@ after(async () => {
   await new Promise((resolve) => server?.close(resolve));
   await removeDir(dir);
 });
-
-function hostileHtml(origin) {
-  return `<!DOCTYPE html>
-<html><head>
-<meta http-equiv="refresh" content="0;url=${origin}/refresh">
-<link rel="stylesheet" href="${origin}/s.css">
-<style>body { background: url(${origin}/css.png); } .x { background-image: url("${origin}/css2.png"); }</style>
-<script>
-  document.title = "${MARK}-title";
-  console.log("${MARK}-console");
-  try { parent.document.title = "${MARK}-parent-title"; } catch (e) {}
-  parent.postMessage("${MARK}-postmessage", "*");
-  top.postMessage("${MARK}-top-postmessage", "*");
-  fetch("${origin}/fetch").catch(() => {});
-  new Image().src = "${origin}/script-img.png";
-  alert("${MARK}-alert");
-</script>
-</head><body>
-<h1>Quarterly update</h1>
-<p>Visible paragraph of the hostile message.</p>
-<p class="x" style="background:url(${origin}/style-attr.png)">Styled paragraph.</p>
-<img src=x onerror="alert('${MARK}-onerror'); parent.postMessage('${MARK}-onerror', '*'); fetch('${origin}/onerror')">
-<img src="${origin}/img.png" alt="tracking pixel">
-<a id="js-link" href="javascript:alert('${MARK}-javascript-link')">Click me</a>
-<form id="f" action="${origin}/post" method="post"><input name="q" value="1"><button>Send</button></form>
-<script>document.getElementById("f").submit();</script>
-<iframe src="${origin}/frame"></iframe>
-<svg xmlns="http://www.w3.org/2000/svg" onload="alert('${MARK}-svg'); fetch('${origin}/svg')"><circle r="5"/></svg>
-<body onload="alert('${MARK}-body-onload')">
-</body></html>`;
-}
 
 test("a hostile HTML body runs nothing, loads nothing and cannot reach the page", async () => {
   const origin = `http://127.0.0.1:${port}`;

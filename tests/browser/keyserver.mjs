@@ -13,7 +13,7 @@ import { pathToFileURL } from "node:url";
 import { execFileAsync, securedocBin } from "./helpers.mjs";
 
 /** A free loopback port. */
-async function freePort() {
+export async function freePort() {
   const probe = createServer();
   await new Promise((resolve) => probe.listen(0, "127.0.0.1", resolve));
   const { port } = probe.address();
@@ -95,6 +95,13 @@ export async function startKeyServer(dir, { config } = {}) {
     securedoc: run,
     log: () => log,
     stop: () => child.kill(),
+
+    /** Creates a confirmed account for `address` with `password`, as an administrator does. */
+    async createAccount(address, password) {
+      const file = path.join(dir, `password-${randomBytes(4).toString("hex")}`);
+      await writeFile(file, password + "\n");
+      await run(["admin", "account", "create", "--address", address, "--password-file", file]);
+    },
 
     /** Seals a server-mode envelope for `to`; returns its file:// URL. */
     async sealFor(to, options = {}) {

@@ -199,6 +199,11 @@ impl Refusal {
     pub fn kind(&self) -> Kind {
         self.kind
     }
+
+    /// An extra field of the body (`attempts_left`, `locked_until`).
+    pub fn field(&self, name: &str) -> Option<&Value> {
+        self.extra.get(name)
+    }
 }
 
 impl From<Error> for Refusal {

@@ -6,6 +6,7 @@ mod error;
 mod health;
 mod messages;
 mod observed;
+mod online;
 mod opened;
 mod pages;
 mod release;
@@ -41,6 +42,10 @@ pub struct AppState {
     pub mailer: Mailer,
     /// Wakes this replica's mail worker when a handler queues a mail.
     pub mail_wake: Arc<Notify>,
+    /// Open Online's envelopes and messages, in this process's memory only.
+    pub held: Arc<online::Held>,
+    /// The largest envelope `/open` accepts, bytes.
+    pub open_online_max_bytes: usize,
 }
 
 /// The limits handlers apply, from [`Config`].
@@ -111,6 +116,8 @@ impl AppState {
             },
             mailer: Mailer::new(config.smtp_url.as_deref(), &config.outbox_dir())?,
             mail_wake: Arc::new(Notify::new()),
+            held: Arc::new(online::held(config)),
+            open_online_max_bytes: config.open_online_max_mb as usize * 1024 * 1024,
         })
     }
 }
@@ -123,8 +130,12 @@ pub fn app(state: AppState) -> Router {
         .merge(sender_controls::router())
         .merge(release::router())
         .merge(pages::router())
-        // Requests are small JSON documents; anything larger is refused before it is read.
+        .merge(online::router())
+        // Requests are small JSON documents and forms; anything larger is
+        // refused before it is read.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
+        // Except an envelope posted to Open Online, up to its own limit.
+        .merge(online::envelope_router(state.open_online_max_bytes))
         // Every refusal under /api/, even one made before a handler ran, is contract JSON.
         .layer(axum::middleware::from_fn(error::json_refusals))
         .with_state(state)

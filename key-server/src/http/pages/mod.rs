@@ -26,8 +26,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use securedoc_templates::{
-    context, fill, language, render_account_email, render_page, text, Value, PAGE_CSP,
-    PASSWORD_CHECK_JS, PORTAL_CSS,
+    context, fill, language, render_account_email, render_page, text, Value, OPEN_ONLINE_JS,
+    PAGE_CSP, PASSWORD_CHECK_JS, PORTAL_CSS,
 };
 use zeroize::Zeroizing;
 
@@ -62,6 +62,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/static/password-check.js",
             get(|| async { asset("text/javascript", PASSWORD_CHECK_JS) }),
+        )
+        .route(
+            "/static/open-online.js",
+            get(|| async { asset("text/javascript", OPEN_ONLINE_JS) }),
         )
 }
 
@@ -122,7 +126,7 @@ fn page(status: StatusCode, html: String) -> Response {
     response
 }
 
-fn render(status: StatusCode, name: &str, lang: &str, ctx: Value) -> Response {
+pub(super) fn render(status: StatusCode, name: &str, lang: &str, ctx: Value) -> Response {
     match render_page(name, lang, ctx) {
         Ok(html) => page(status, html),
         Err(error) => {
@@ -133,12 +137,17 @@ fn render(status: StatusCode, name: &str, lang: &str, ctx: Value) -> Response {
 }
 
 /// A page of a title and a few paragraphs.
-fn notice(status: StatusCode, lang: &str, title: String, lines: Vec<String>) -> Response {
+pub(super) fn notice(
+    status: StatusCode,
+    lang: &str,
+    title: String,
+    lines: Vec<String>,
+) -> Response {
     render(status, "notice", lang, context! { title, lines })
 }
 
 /// The language asked for, else the browser's first choice we have, else English.
-fn choose_language(asked: Option<&str>, headers: &HeaderMap) -> &'static str {
+pub(super) fn choose_language(asked: Option<&str>, headers: &HeaderMap) -> &'static str {
     if let Some(code) = asked.filter(|c| !c.is_empty()) {
         return language(code);
     }
@@ -305,6 +314,11 @@ async fn busy_page(request: Request, next: Next) -> Response {
     if response.status() != StatusCode::SERVICE_UNAVAILABLE {
         return response;
     }
+    busy(lang, BUSY_RETRY_SECONDS)
+}
+
+/// The busy page (503): try again in `retry_seconds`.
+pub(super) fn busy(lang: &str, retry_seconds: u64) -> Response {
     let mut page = notice(
         StatusCode::SERVICE_UNAVAILABLE,
         lang,
@@ -312,7 +326,7 @@ async fn busy_page(request: Request, next: Next) -> Response {
         vec![text(lang, "busy.body")],
     );
     page.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(BUSY_RETRY_SECONDS));
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_seconds));
     page
 }
 

@@ -14,6 +14,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use envelope_core::SecurityLevel;
 use serde_json::{json, Value};
+use zeroize::Zeroizing;
 
 use super::{remember, AppState, Kind, Proven, Refusal, ReleaseRequest};
 use crate::{Account, Error, Limit};
@@ -58,7 +59,7 @@ pub(super) fn not_a_recipient() -> Refusal {
 }
 
 /// The opener's ephemeral key: 32 bytes of base64, not a low-order point.
-fn ephemeral_key(encoded: &str) -> Result<Vec<u8>, Refusal> {
+pub(super) fn ephemeral_key(encoded: &str) -> Result<Vec<u8>, Refusal> {
     let key = STANDARD
         .decode(encoded)
         .ok()
@@ -122,13 +123,24 @@ fn locked(until: Option<i64>) -> Refusal {
     }
 }
 
+/// What a request that passed every check gets: the message's content key
+/// (to seal to the opener, or for Open Online to use in memory), and the
+/// browser key to remember, if one was asked for and may be.
+pub(super) struct Granted {
+    pub key: Zeroizing<Vec<u8>>,
+    pub remember: Option<(String, String)>,
+}
+
 /// Decides one request; `proven` learns whether it named a real envelope.
+/// The caller checked the request's own key (the opener's ephemeral key)
+/// already; everything else is checked here, for key release and Open
+/// Online alike.
 pub(super) async fn decide(
     state: &AppState,
     request: &ReleaseRequest,
     client: &str,
     proven: &mut Proven,
-) -> Result<Value, Refusal> {
+) -> Result<Granted, Refusal> {
     let settings = &state.settings;
     if !is_message_id(&request.message_id)
         || !is_address(&request.recipient)
@@ -136,7 +148,6 @@ pub(super) async fn decide(
     {
         return Err(malformed());
     }
-    let public_key = ephemeral_key(&request.public_key)?;
     let remember_key = request
         .remember_key
         .as_deref()
@@ -155,7 +166,7 @@ pub(super) async fn decide(
     let security = message_security(state, &request.message_id).await?;
     if security == SecurityLevel::Low {
         // The sender chose no password: the envelope itself is the credential.
-        return release_key(state, request, &public_key, None).await;
+        return granted(state, request, None).await;
     }
 
     let account = state.store.account(&address).await?;
@@ -179,7 +190,7 @@ pub(super) async fn decide(
         let account = account.ok_or_else(remember::not_remembered)?;
         state.store.release_attempt(&per_client).await?;
         may_open(state, &account)?;
-        return release_key(state, request, &public_key, None).await;
+        return granted(state, request, None).await;
     }
 
     // The account's attempt, reserved before the (slow) check.
@@ -243,10 +254,10 @@ pub(super) async fn decide(
     state.store.release_attempt(&per_client).await?;
     may_open(state, &account)?;
     let remember = match (security, remember_key) {
-        (SecurityLevel::Medium, Some(key)) => Some((account.address.as_str(), key)),
+        (SecurityLevel::Medium, Some(key)) => Some((account.address.clone(), key)),
         _ => None,
     };
-    release_key(state, request, &public_key, remember).await
+    granted(state, request, remember).await
 }
 
 /// A caller that does not hold an envelope for this address: the same
@@ -294,14 +305,13 @@ fn may_open(state: &AppState, account: &Account) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// The message's key, sealed to the opener's ephemeral key; with a
-/// `remember_id` when a browser asked to be remembered.
-async fn release_key(
+/// The message's content key, unless it is gone (expired, revoked, past
+/// retention) or locked by its sender.
+async fn granted(
     state: &AppState,
     request: &ReleaseRequest,
-    public_key: &[u8],
-    remember: Option<(&str, String)>,
-) -> Result<Value, Refusal> {
+    remember: Option<(String, String)>,
+) -> Result<Granted, Refusal> {
     let sealed = super::releasable(state.store.key_state(&request.message_id).await?)?;
     let key = state
         .master_key
@@ -312,19 +322,32 @@ async fn release_key(
                 request.message_id
             ))
         })?;
-    let (enc, ciphertext) = envelope_core::seal_released_key(public_key, &request.message_id, &key)
-        .map_err(|_| {
-            Refusal::new(
-                Kind::BadRequest,
-                "public_key is not a usable X25519 public key.",
-            )
-        })?;
+    Ok(Granted { key, remember })
+}
+
+/// The key-release answer: the content key sealed to the opener's
+/// ephemeral key, with a `remember_id` when a browser asked to be remembered.
+pub(super) async fn sealed_answer(
+    state: &AppState,
+    request: &ReleaseRequest,
+    public_key: &[u8],
+    granted: Granted,
+) -> Result<Value, Refusal> {
+    let (enc, ciphertext) =
+        envelope_core::seal_released_key(public_key, &request.message_id, &granted.key).map_err(
+            |_| {
+                Refusal::new(
+                    Kind::BadRequest,
+                    "public_key is not a usable X25519 public key.",
+                )
+            },
+        )?;
     let mut body =
         json!({ "enc": STANDARD.encode(enc), "ciphertext": STANDARD.encode(ciphertext) });
-    if let Some((address, public_key)) = remember {
+    if let Some((address, public_key)) = granted.remember {
         let id = state
             .store
-            .remember_key(address, &public_key, state.settings.remember_seconds)
+            .remember_key(&address, &public_key, state.settings.remember_seconds)
             .await?;
         body["remember_id"] = json!(id);
     }

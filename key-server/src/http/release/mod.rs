@@ -128,22 +128,48 @@ async fn release(
         }
     };
     let mut proven = Proven::default();
-    let mut result = decide::decide(&state, &request, &client, &mut proven).await;
-    if result.is_ok() {
-        // The opening is on record (and its read receipt queued) before the key goes out.
-        let opened =
-            super::opened::opened(&state, &request.message_id, &request.recipient, &client).await;
-        if let Err(error) = opened {
-            result = Err(error.into());
-        }
-    }
-    let outcome = match &result {
-        Ok(_) => "released",
-        Err(refusal) => refusal.kind().as_str(),
+    let result = match decide::ephemeral_key(&request.public_key) {
+        Ok(public_key) => match opening(&state, &request, &client, &mut proven).await {
+            Ok(granted) => decide::sealed_answer(&state, &request, &public_key, granted).await,
+            Err(refusal) => Err(refusal),
+        },
+        Err(refusal) => Err(refusal),
     };
+    audit_decision(&state, &request, &client, &proven, result.as_ref().err()).await;
+    match result {
+        Ok(body) => Json(body).into_response(),
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// Decides a request and, when the key may go out, records the opening
+/// (and queues its read receipt) first: key release and Open Online alike.
+async fn opening(
+    state: &AppState,
+    request: &ReleaseRequest,
+    client: &str,
+    proven: &mut Proven,
+) -> Result<decide::Granted, Refusal> {
+    let granted = decide::decide(state, request, client, proven).await?;
+    super::opened::opened(state, &request.message_id, &request.recipient, client).await?;
+    Ok(granted)
+}
+
+/// The audit row of a decided request: the account and message it named
+/// are kept only when it proved it holds that envelope (or paid a password
+/// check for them).
+async fn audit_decision(
+    state: &AppState,
+    request: &ReleaseRequest,
+    client: &str,
+    proven: &Proven,
+    refusal: Option<&Refusal>,
+) {
+    let outcome = refusal.map_or("released", |refusal| refusal.kind().as_str());
+    let kind = refusal.map(Refusal::kind);
     let named = proven.envelope
-        || matches!(&result, Err(refusal) if refusal.kind() == Kind::NotARecipient)
-        || (matches!(&result, Err(refusal) if refusal.kind() == Kind::BadRequest)
+        || kind == Some(Kind::NotARecipient)
+        || (kind == Some(Kind::BadRequest)
             && decide::is_message_id(&request.message_id)
             && decide::is_address(&request.recipient)
             && state
@@ -159,11 +185,31 @@ async fn release(
     } else {
         (None, None)
     };
-    audit(&state, account, message, &client, outcome).await;
-    match result {
-        Ok(body) => Json(body).into_response(),
-        Err(refusal) => refusal.into_response(),
-    }
+    audit(state, account, message, client, outcome).await;
+}
+
+/// Open Online's key: the same checks, limits and audit as key release
+/// (the server opens the envelope for the recipient, so there is no
+/// ephemeral key to seal to and nothing to remember).
+pub(crate) async fn open_online_key(
+    state: &AppState,
+    message_id: &str,
+    recipient: &str,
+    password: Zeroizing<String>,
+    client: &str,
+) -> Result<Zeroizing<Vec<u8>>, Refusal> {
+    let request = ReleaseRequest {
+        message_id: message_id.to_string(),
+        recipient: recipient.to_string(),
+        password,
+        public_key: String::new(),
+        remember_key: None,
+        remembered: None,
+    };
+    let mut proven = Proven::default();
+    let result = opening(state, &request, client, &mut proven).await;
+    audit_decision(state, &request, client, &proven, result.as_ref().err()).await;
+    result.map(|granted| granted.key)
 }
 
 /// Writes the audit row and counts the outcome. An audit failure is logged,

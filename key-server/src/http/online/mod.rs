@@ -1,0 +1,472 @@
+//! Open Online (docs/OPENER.md): the fallback for a recipient whose browser
+//! or mail app cannot run the envelope — JavaScript off, a phone's preview,
+//! an old browser. Every page here works without JavaScript.
+//!
+//! 1. `POST /open` — the envelope's own form posts its text form
+//!    (multipart). The envelope is parked in memory and a password page
+//!    comes back.
+//! 2. `POST /open/unlock` — the password, with the parked envelope's
+//!    handle. The same checks, limits and audit as key release decide
+//!    (`release::open_online_key`); the server then decrypts in memory and
+//!    answers with a redirect to the view, setting the view's cookie.
+//! 3. `GET /open/view/{id}` — the message; `…/attachment/{n}`,
+//!    `…/inline/{n}` (raster `cid:` images) and `…/message.eml` are its
+//!    downloads. A view needs its id *and* its cookie.
+//!
+//! Nothing decrypted is written anywhere: it lives in [`held::Held`] for
+//! `open_online_minutes`, then is zeroed.
+
+mod held;
+mod render;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use envelope_core::{ContentKey, Envelope, Header, MessageView, Mode, SecurityLevel};
+use securedoc_templates::{context, fill, text};
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+pub use held::Held;
+use held::{Opened, Parked};
+
+use super::pages::{busy, choose_language, notice, render};
+use super::{AppState, ClientAddr, Kind, Refusal};
+
+/// The envelope's post: the only large body the server accepts.
+pub fn envelope_router(max_bytes: usize) -> Router<AppState> {
+    Router::new()
+        .route("/open", post(post_envelope))
+        .layer(DefaultBodyLimit::max(max_bytes))
+}
+
+/// The password post and the view.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/open/unlock", post(unlock))
+        .route("/open/view/{id}", get(view))
+        .route("/open/view/{id}/attachment/{n}", get(attachment))
+        .route("/open/view/{id}/inline/{n}", get(inline))
+        .route("/open/view/{id}/message.eml", get(message_file))
+}
+
+/// The held envelopes and views, sized from the configuration.
+pub fn held(config: &crate::Config) -> Held {
+    Held::new(
+        Duration::from_secs(u64::from(config.open_online_minutes.max(1)) * 60),
+        config.open_online_memory_mb as usize * 1024 * 1024,
+    )
+}
+
+/// Memory for Open Online is full: the entries end within minutes.
+const BUSY_RETRY_SECONDS: u64 = 30;
+
+/// An Open Online page of one sentence (`text_key`) under the Open Online title.
+fn say(status: StatusCode, lang: &str, text_key: &str) -> Response {
+    say_text(status, lang, text(lang, text_key))
+}
+
+fn say_text(status: StatusCode, lang: &str, sentence: String) -> Response {
+    notice(status, lang, text(lang, "online.title"), vec![sentence])
+}
+
+fn not_an_envelope(lang: &str) -> Response {
+    say(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        lang,
+        "opener.errors.damaged",
+    )
+}
+
+/// `POST /open`: the envelope's form. Parks the envelope, asks for the password.
+async fn post_envelope(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    mut form: Multipart,
+) -> Response {
+    let (mut envelope_text, mut asked) = (None, None);
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) => match field.name() {
+                Some("envelope") => envelope_text = field.bytes().await.ok(),
+                Some("lang") => asked = field.text().await.ok(),
+                _ => {}
+            },
+            Ok(None) => break,
+            Err(error) => {
+                let lang = choose_language(asked.as_deref(), &headers);
+                return match error.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => {
+                        say(StatusCode::PAYLOAD_TOO_LARGE, lang, "online.too_large")
+                    }
+                    _ => not_an_envelope(lang),
+                };
+            }
+        }
+    }
+    let lang = choose_language(asked.as_deref(), &headers);
+    let Some(bytes) = envelope_text
+        .as_deref()
+        .and_then(|t| std::str::from_utf8(t).ok())
+        .and_then(|t| envelope_core::from_text(t).ok())
+    else {
+        return not_an_envelope(lang);
+    };
+    let header = match Envelope::parse(&bytes) {
+        Ok(envelope) => envelope.header().clone(),
+        Err(_) => return not_an_envelope(lang),
+    };
+    // Only this key server's envelopes: it holds no other keys.
+    if header.mode != Mode::Server
+        || header.key_server.as_deref() != Some(state.settings.public_url.as_str())
+    {
+        return say(StatusCode::UNPROCESSABLE_ENTITY, lang, "online.not_ours");
+    }
+    match state.held.park(Parked {
+        envelope: bytes,
+        lang,
+    }) {
+        Ok(handle) => password_page(StatusCode::OK, lang, &header, &handle, None),
+        Err(held::Full) => busy(lang, BUSY_RETRY_SECONDS),
+    }
+}
+
+/// The password page for a parked envelope, with an error when one was refused.
+fn password_page(
+    status: StatusCode,
+    lang: &str,
+    header: &Header,
+    handle: &str,
+    error: Option<String>,
+) -> Response {
+    let errors: BTreeMap<&str, String> = error.into_iter().map(|e| ("password", e)).collect();
+    render(
+        status,
+        "online_password",
+        lang,
+        context! {
+            handle,
+            from => &header.from,
+            to => &header.to,
+            sent => iso_time(header.created),
+            expires => header.expires.map(iso_time),
+            phrase => &header.phrase,
+            needs_password => header.security != SecurityLevel::Low,
+            errors,
+        },
+    )
+}
+
+fn iso_time(seconds: i64) -> String {
+    jiff::Timestamp::from_second(seconds)
+        .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
+}
+
+/// What a refusal says to the recipient, in their language: the opener's
+/// own sentences (one table of them, `[opener.errors]`).
+fn refusal_text(lang: &str, refusal: &Refusal, recipient: &str, origin: &str) -> String {
+    let t = |key: &str| text(lang, &format!("opener.errors.{key}"));
+    let sentence = match refusal.kind() {
+        Kind::WrongPassword => match refusal.field("attempts_left").and_then(|v| v.as_i64()) {
+            Some(0) => format!("{} {}", t("wrong_password"), t("now_locked")),
+            Some(1) => format!("{} {}", t("wrong_password"), t("attempts_left_one")),
+            Some(n) => format!(
+                "{} {}",
+                t("wrong_password"),
+                fill(&t("attempts_left_many"), &[("n", n.to_string())])
+            ),
+            None => t("wrong_password"),
+        },
+        Kind::Locked => match refusal.field("locked_until").and_then(|v| v.as_i64()) {
+            Some(until) => fill(&t("locked_until"), &[("time", iso_time(until))]),
+            None => t("locked"),
+        },
+        Kind::NotARecipient => t("not_a_recipient"),
+        kind @ (Kind::RateLimited
+        | Kind::Busy
+        | Kind::Unconfirmed
+        | Kind::PasswordExpired
+        | Kind::Gone
+        | Kind::MessageLocked
+        | Kind::BadRequest) => t(kind.as_str()),
+        Kind::Disabled => t("disabled"),
+        _ => t("server_internal"),
+    };
+    fill(
+        &sentence,
+        &[
+            ("recipient", recipient.to_string()),
+            ("origin", origin.to_string()),
+        ],
+    )
+}
+
+#[derive(Deserialize)]
+struct UnlockForm {
+    handle: String,
+    #[serde(default)]
+    password: Zeroizing<String>,
+}
+
+/// `POST /open/unlock`: the password for a parked envelope.
+async fn unlock(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    Form(form): Form<UnlockForm>,
+) -> Response {
+    let Some(parked) = state.held.parked(&form.handle) else {
+        let lang = choose_language(None, &headers);
+        return say(StatusCode::GONE, lang, "online.page_expired");
+    };
+    let lang = parked.lang;
+    let header = Envelope::parse(&parked.envelope)
+        .expect("parked envelopes were parsed")
+        .header()
+        .clone();
+    let key = match super::release::open_online_key(
+        &state,
+        &header.id,
+        &header.to,
+        form.password,
+        &client.to_string(),
+    )
+    .await
+    {
+        Ok(key) => key,
+        Err(refusal) => {
+            let status = refusal.kind().status();
+            if refusal.kind() == Kind::Gone {
+                state.held.remove(&form.handle);
+                return say_text(
+                    status,
+                    lang,
+                    refusal_text(lang, &refusal, &header.to, &state.settings.public_url),
+                );
+            }
+            let error = refusal_text(lang, &refusal, &header.to, &state.settings.public_url);
+            return password_page(status, lang, &header, &form.handle, Some(error));
+        }
+    };
+    // Decrypting tens of megabytes is work for a blocking thread.
+    let envelope = parked.clone();
+    let opened = tokio::task::spawn_blocking(move || {
+        let parsed = Envelope::parse(&envelope.envelope).ok()?;
+        let key = ContentKey::from_slice(&key)?;
+        let message = parsed
+            .unlock_with_key(&key)
+            .and_then(|cipher| cipher.decrypt(parsed.sealed_payload()))
+            .ok()?;
+        Some(Zeroizing::new(message))
+    })
+    .await
+    .ok()
+    .flatten();
+    let Some(message) = opened else {
+        return say(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            lang,
+            "opener.errors.wrong_key",
+        );
+    };
+    state.held.remove(&form.handle);
+    let cookie = held::secret();
+    let Ok(id) = state.held.open(Opened {
+        message,
+        cookie: cookie.clone(),
+        message_id: header.id.clone(),
+        recipient: header.to.clone(),
+        print: header.flags.print,
+        lang,
+    }) else {
+        return busy(lang, BUSY_RETRY_SECONDS);
+    };
+    let secure = if state.settings.public_url.starts_with("https:") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let path = format!("/open/view/{id}");
+    let set_cookie = format!(
+        "{COOKIE}={cookie}; Path={path}; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
+        state.held.lifetime().as_secs()
+    );
+    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, path)]).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&set_cookie).expect("hex and ASCII"),
+    );
+    response
+}
+
+/// The view's cookie: scoped to the view's path, so views do not mix.
+const COOKIE: &str = "securedoc_view";
+
+/// The opened message of `id` if the request carries its cookie.
+fn opened(state: &AppState, id: &str, headers: &HeaderMap) -> Option<std::sync::Arc<Opened>> {
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_string())?;
+    state.held.opened(id, &cookie)
+}
+
+fn view_gone(headers: &HeaderMap) -> Response {
+    let lang = choose_language(None, headers);
+    say(StatusCode::NOT_FOUND, lang, "online.view_gone")
+}
+
+/// `GET /open/view/{id}`: the message, server-rendered.
+async fn view(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(opened) = opened(&state, &id, &headers) else {
+        return view_gone(&headers);
+    };
+    let lang = opened.lang;
+    let Ok(message) = MessageView::parse(&opened.message) else {
+        return say(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            lang,
+            "opener.errors.not_a_message",
+        );
+    };
+    let url = format!("{}/open/view/{id}", state.settings.public_url);
+    let body = render::body(&message, &url);
+    let subject = if message.subject.is_empty() {
+        text(lang, "opener.no_subject")
+    } else {
+        message.subject.clone()
+    };
+    render(
+        StatusCode::OK,
+        "online_message",
+        lang,
+        context! {
+            subject,
+            from => message.from,
+            to => message.to.join(", "),
+            cc => message.cc.join(", "),
+            date => message.date,
+            html => body.html.map(securedoc_templates::Value::from_safe_string),
+            text => body.text,
+            remote_notice => render::remote_notice(body.remote_blocked, lang),
+            attachments => render::attachments(&message, &url, lang),
+            eml => format!("{url}/message.eml"),
+            print => opened.print,
+            minutes => state.held.lifetime().as_secs() / 60,
+        },
+    )
+}
+
+/// A download: never shown by the browser as a page of this origin.
+fn download(name: &str, content_type: &str, bytes: Vec<u8>) -> Response {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let disposition = format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        urlencoding(name)
+    );
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
+            (header::CACHE_CONTROL, "no-store".into()),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "sandbox; default-src 'none'".into(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// RFC 5987 percent-encoding of a file name.
+fn urlencoding(name: &str) -> String {
+    name.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn part(
+    state: &AppState,
+    id: &str,
+    n: usize,
+    headers: &HeaderMap,
+) -> Option<envelope_core::Attachment> {
+    let opened = opened(state, id, headers)?;
+    MessageView::parse(&opened.message)
+        .ok()?
+        .attachments
+        .into_iter()
+        .nth(n)
+}
+
+/// `GET /open/view/{id}/attachment/{n}`: always a download, whatever its type.
+async fn attachment(
+    State(state): State<AppState>,
+    Path((id, n)): Path<(String, usize)>,
+    headers: HeaderMap,
+) -> Response {
+    match part(&state, &id, n, &headers) {
+        Some(part) => download(&part.name, "application/octet-stream", part.bytes),
+        None => view_gone(&headers),
+    }
+}
+
+/// `GET /open/view/{id}/inline/{n}`: a raster image the body shows.
+async fn inline(
+    State(state): State<AppState>,
+    Path((id, n)): Path<(String, usize)>,
+    headers: HeaderMap,
+) -> Response {
+    match part(&state, &id, n, &headers) {
+        Some(part) if render::INLINE_IMAGE_TYPES.contains(&part.content_type.as_str()) => (
+            [
+                (header::CONTENT_TYPE, part.content_type),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
+                (header::CACHE_CONTROL, "no-store".into()),
+            ],
+            part.bytes,
+        )
+            .into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// `GET /open/view/{id}/message.eml`: "Save message", the message as sealed.
+async fn message_file(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match opened(&state, &id, &headers) {
+        Some(opened) => download("message.eml", "message/rfc822", opened.message.to_vec()),
+        None => view_gone(&headers),
+    }
+}

@@ -1,0 +1,170 @@
+// Open Online in a real browser against a real `securedoc serve`: with
+// JavaScript turned off, the envelope's Open Online button posts the
+// envelope to the key server, which asks for the password and shows the
+// message, its attachment and "Save message" — all without script. Every
+// state passes axe-core at 360 px, and the hostile HTML body of the
+// envelope tests runs nothing and loads nothing here either.
+
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import path from "node:path";
+import { after, before, test } from "node:test";
+
+import { NARROW, assertAccessible, launchBrowser, makeTempDir, removeDir, sha256File } from "./helpers.mjs";
+import { MARK, hostileHtml } from "./hostile.mjs";
+import { startKeyServer } from "./keyserver.mjs";
+
+const PASSWORD = "Quiet-Harbour-Lantern-42";
+const BOB = "bob@example.net";
+const env = {};
+
+before(async () => {
+  env.browser = await launchBrowser();
+  env.dir = await makeTempDir();
+  env.server = await startKeyServer(env.dir);
+  await env.server.createAccount(BOB, PASSWORD);
+  env.attachment = path.join(env.dir, "results.pdf");
+  await writeFile(env.attachment, randomBytes(150 * 1024 + 7));
+  env.attachmentSha = await sha256File(env.attachment);
+});
+
+after(async () => {
+  env.server?.stop();
+  await env.browser?.close();
+  await removeDir(env.dir);
+});
+
+/** From the envelope page: Open Online → the key server's page, in a new tab. */
+async function openOnline(context, envelope) {
+  const page = await context.newPage();
+  await page.goto(envelope);
+  const [online] = await Promise.all([
+    context.waitForEvent("page"),
+    page.getByRole("button", { name: "Open Online" }).click(),
+  ]);
+  await online.waitForLoadState();
+  await online.getByRole("heading", { name: "Open Online" }).waitFor();
+  return { page, online };
+}
+
+async function submitPassword(online, password) {
+  await online.getByLabel("Password").fill(password);
+  await online.getByRole("button", { name: "Open the message" }).click();
+  await online.waitForLoadState();
+}
+
+test("JavaScript off: Open Online, the password, the message, its attachment and the .eml", async () => {
+  const envelope = await env.server.sealFor(BOB, { attachment: env.attachment });
+  const context = await env.browser.newContext({ javaScriptEnabled: false, acceptDownloads: true });
+  try {
+    const { page, online } = await openOnline(context, envelope);
+    // The envelope says what to do without JavaScript, in plain words (a
+    // <noscript>: Chromium's script switch leaves it unrendered, so its words
+    // are read from the DOM).
+    assert.match(
+      await page.locator("noscript").first().textContent(),
+      /JavaScript is turned off, so this page cannot open the message itself\. Choose Open Online/,
+    );
+    assert.match(await online.locator("main").innerText(), /alice@clinic\.example/);
+
+    await submitPassword(online, "not my password");
+    await online.getByText("Wrong password. 4 attempts left before your account is locked.").first().waitFor();
+    assert.equal(await online.getByLabel("Password").getAttribute("aria-invalid"), "true");
+
+    await submitPassword(online, PASSWORD);
+    await online.getByRole("heading", { name: "Your test results" }).waitFor();
+    await online.getByText("Hello, the results are attached.").waitFor();
+    assert.match(online.url(), /\/open\/view\/[0-9a-f]{64}$/);
+
+    const [download] = await Promise.all([
+      online.waitForEvent("download"),
+      online.getByRole("link", { name: /results\.pdf/ }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), "results.pdf");
+    assert.equal(await sha256File(await download.path()), env.attachmentSha);
+
+    const [saved] = await Promise.all([
+      online.waitForEvent("download"),
+      online.getByRole("link", { name: "Save message" }).click(),
+    ]);
+    const eml = await readFile(await saved.path(), "utf8");
+    assert.match(eml, /^Subject: Your test results\r?$/m);
+    assert.match(eml, /Hello, the results are attached\./);
+  } finally {
+    await context.close();
+  }
+});
+
+test("every Open Online state passes axe-core and fits 360 px", async () => {
+  const envelope = await env.server.sealFor(BOB, { attachment: env.attachment, subject: "Accessible online" });
+  // axe-core is injected as a script, which the pages' CSP rightly refuses.
+  const context = await env.browser.newContext({ viewport: NARROW, bypassCSP: true });
+  try {
+    const { page, online } = await openOnline(context, envelope);
+    await assertAccessible(page, "envelope with Open Online");
+    await assertAccessible(online, "Open Online password");
+    await submitPassword(online, "not my password");
+    await online.getByText("Wrong password.").first().waitFor();
+    await assertAccessible(online, "Open Online wrong password");
+    await submitPassword(online, PASSWORD);
+    await online.getByRole("heading", { name: "Accessible online" }).waitFor();
+    await assertAccessible(online, "Open Online message");
+    // With JavaScript, the page offers Print (the sender allows it).
+    await online.getByRole("button", { name: "Print" }).waitFor();
+  } finally {
+    await context.close();
+  }
+});
+
+test("a hostile HTML body opened online runs nothing and loads nothing", async () => {
+  const hits = [];
+  const recorder = createServer((request, response) => {
+    hits.push(`${request.method} ${request.url}`);
+    response.end("hit");
+  });
+  await new Promise((resolve) => recorder.listen(0, "127.0.0.1", resolve));
+  const origin = `http://127.0.0.1:${recorder.address().port}`;
+  const htmlFile = path.join(env.dir, "hostile.html");
+  await writeFile(htmlFile, hostileHtml(origin));
+  const envelope = await env.server.sealFor(BOB, { subject: "Hostile body", extra: ["--html-file", htmlFile] });
+  // JavaScript on: whatever script got through would run, and be seen.
+  const context = await env.browser.newContext();
+  const dialogs = [];
+  const consoleMessages = [];
+  const requests = [];
+  context.on("request", (request) => requests.push(request.url()));
+  try {
+    const { online } = await openOnline(context, envelope);
+    online.on("dialog", (dialog) => {
+      dialogs.push(dialog.message());
+      dialog.dismiss().catch(() => {});
+    });
+    online.on("console", (message) => consoleMessages.push(message.text()));
+    await submitPassword(online, PASSWORD);
+    await online.getByRole("heading", { name: "Hostile body" }).waitFor();
+    await online.getByText("Visible paragraph of the hostile message.").waitFor();
+    await online.getByText("Click me").click();
+    await online.waitForTimeout(1500);
+
+    assert.deepEqual(hits, [], "nothing reached the recording server");
+    const elsewhere = [...new Set(requests)].filter(
+      // blob:null/ is the envelope page's own decryptor worker, made in memory.
+      (url) => !url.startsWith(env.server.origin + "/") && !url.startsWith("file://") && !url.startsWith("blob:null/"),
+    );
+    assert.deepEqual(elsewhere, [], "the browser asked nothing of anyone but the key server");
+    assert.deepEqual(dialogs, [], "no dialog appeared");
+    assert.deepEqual(
+      consoleMessages.filter((m) => m.includes(MARK)),
+      [],
+      "no hostile script ran",
+    );
+    assert.match(online.url(), /\/open\/view\/[0-9a-f]{64}$/, "the page did not navigate");
+    assert.equal(await online.locator("main iframe, main form, main svg, main script").count(), 0);
+    await online.getByText(/remote images? or resources? (was|were) blocked/).waitFor();
+  } finally {
+    await context.close();
+    await new Promise((resolve) => recorder.close(resolve));
+  }
+});
