@@ -109,6 +109,19 @@ pub struct Config {
     pub open_online_memory_mb: u32,
     /// Open Online: the largest envelope accepted, MB (its base64 text form).
     pub open_online_max_mb: u32,
+    /// Answers (Reply, Reply all, Forward) may go to the original sender and
+    /// to addresses in these domains (the organisation's own).
+    pub reply_domains: Vec<String>,
+    /// Forward may go to any address (each registers before opening).
+    pub forward_outside: bool,
+    /// Files one answer may carry.
+    pub compose_max_files: u32,
+    /// Their total, MB.
+    pub compose_max_files_mb: u32,
+    /// The whole answer, MB.
+    pub compose_max_message_mb: u32,
+    /// Answers expire after this many days.
+    pub answer_expires_days: u32,
 }
 
 impl Default for Config {
@@ -149,6 +162,12 @@ impl Default for Config {
             open_online_minutes: 10,
             open_online_memory_mb: 512,
             open_online_max_mb: 100,
+            reply_domains: Vec::new(),
+            forward_outside: false,
+            compose_max_files: 10,
+            compose_max_files_mb: 30,
+            compose_max_message_mb: 35,
+            answer_expires_days: 30,
         }
     }
 }

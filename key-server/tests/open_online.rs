@@ -40,15 +40,38 @@ fn message() -> Vec<u8> {
 /// A real envelope for `to`, message `id`, sealed with [`common::KEY`] for
 /// the test server's origin; its text form, as the page's form posts it.
 fn envelope(id: &str, to: &str, key_server: &str, security: SecurityLevel) -> String {
+    let flags = Flags {
+        print: false,
+        ..Flags::default()
+    };
+    envelope_with(id, to, key_server, security, flags)
+}
+
+fn envelope_with(
+    id: &str,
+    to: &str,
+    key_server: &str,
+    security: SecurityLevel,
+    flags: Flags,
+) -> String {
+    sealed(id, to, key_server, security, flags, &message())
+}
+
+/// `message` sealed from Alice to `to` as envelope `id` with [`common::KEY`].
+fn sealed(
+    id: &str,
+    to: &str,
+    key_server: &str,
+    security: SecurityLevel,
+    flags: Flags,
+    message: &[u8],
+) -> String {
     let info = EnvelopeInfo {
         from: "alice@clinic.example".into(),
         to: to.into(),
         created: 1_795_000_000,
         expires: None,
-        flags: Flags {
-            print: false,
-            ..Flags::default()
-        },
+        flags,
     };
     let mut id_bytes = [0u8; 16];
     for (i, byte) in id_bytes.iter_mut().enumerate() {
@@ -57,8 +80,16 @@ fn envelope(id: &str, to: &str, key_server: &str, security: SecurityLevel) -> St
     let header = info.server_header(id_bytes, key_server, security).unwrap();
     let sealer = Sealer::new(header, ContentKey::from_slice(&common::KEY).unwrap()).unwrap();
     let mut bytes = sealer.head(&[]).unwrap();
-    bytes.extend(sealer.encrypt_payload(&message(), |_| {}).unwrap());
+    bytes.extend(sealer.encrypt_payload(message, |_| {}).unwrap());
     envelope_core::to_text(&bytes)
+}
+
+/// An envelope for Bob of a message whose To/Cc lines are `recipients`.
+fn envelope_with_headers(id: &str, recipients: &str) -> String {
+    let message =
+        format!("From: alice@clinic.example\r\n{recipients}Subject: Team\r\n\r\nHello team.\r\n");
+    let (ks, flags) = ("http://127.0.0.1", Flags::default());
+    sealed(id, BOB, ks, SecurityLevel::High, flags, message.as_bytes())
 }
 
 fn client() -> reqwest::Client {
@@ -390,6 +421,412 @@ async fn the_senders_controls_apply_online(backend: Backend) {
     assert_eq!(status, 410);
     assert!(page.contains("withdrawn by its sender"), "{page}");
 }
+
+/// Opens `text` online as `recipient`'s account would: returns the view's
+/// path and its cookie.
+async fn open_view(server: &Server, text: String) -> (String, String) {
+    let (status, page) = post_envelope(server, text).await;
+    assert_eq!(status, 200, "{page}");
+    let (status, location, cookie) = unlock(server, &handle_of(&page), PASSWORD).await;
+    assert_eq!(status, 303, "{location}");
+    (
+        location,
+        cookie.unwrap().split(';').next().unwrap().to_string(),
+    )
+}
+
+/// Posts the compose form of view `location` as its page does.
+async fn send_answer(
+    server: &Server,
+    location: &str,
+    cookie: &str,
+    fields: &[(&str, &str)],
+    files: &[(&str, Vec<u8>)],
+) -> (u16, String) {
+    let mut form = multipart::Form::new();
+    for (name, value) in fields {
+        form = form.text(name.to_string(), value.to_string());
+    }
+    for (name, bytes) in files {
+        form = form.part(
+            "file",
+            multipart::Part::bytes(bytes.clone()).file_name(name.to_string()),
+        );
+    }
+    let response = client()
+        .post(format!("{}{location}/compose", server.base))
+        .header("cookie", cookie)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// Waits for the notifications queued to `to` and returns each one's
+/// attached envelope page.
+async fn envelopes_mailed_to(server: &Server, to: &str, count: usize) -> Vec<String> {
+    let dir = server.data_dir.path().join("outbox");
+    for _ in 0..100 {
+        let mut pages = Vec::new();
+        for entry in std::fs::read_dir(&dir).into_iter().flatten() {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            let mail = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+            let addressed = mail
+                .to()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .is_some_and(|a| a == to);
+            let page = mail
+                .attachments()
+                .next()
+                .map(|part| String::from_utf8(part.contents().to_vec()).unwrap());
+            if let (true, Some(page)) = (addressed, page) {
+                pages.push(page);
+            }
+        }
+        if pages.len() >= count {
+            return pages;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("fewer than {count} notifications to {to} in the outbox");
+}
+
+fn envelope_text(page: &str) -> String {
+    securedoc_templates::envelope_text_from_html(page)
+        .expect("the notification carries an envelope page")
+        .to_string()
+}
+
+/// Reply with an attachment: the sender gets a notification with their own
+/// envelope, opens it (their own account) and reads the reply and the file.
+/// Reply all reaches the organisation's other recipients, each with an
+/// envelope of their own; the outside one is left out.
+async fn a_reply_is_a_secure_message_the_sender_opens(backend: Backend) {
+    const REPLY: &str = "reply-body-marker-41c9";
+    const FILE: &[u8] = b"reply-attachment-marker-88aa scan of the form";
+    let server = common::start_with(backend, |config| {
+        config.reply_domains = vec!["clinic.example".into()];
+    })
+    .await;
+    register(&server, ID, &[BOB], None).await;
+    account(&server, BOB, true, None).await;
+    let (location, cookie) = open_view(
+        &server,
+        envelope(ID, BOB, "http://127.0.0.1", SecurityLevel::High),
+    )
+    .await;
+    let page = get(&server, &location, Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    for button in ["Reply", "Reply all", "Forward"] {
+        assert!(
+            page.contains(&format!(">{button}</a>")),
+            "{button} is offered"
+        );
+    }
+
+    let form = get(
+        &server,
+        &format!("{location}/compose?kind=reply"),
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(form.status(), 200);
+    let form = form.text().await.unwrap();
+    assert!(
+        form.contains("alice@clinic.example"),
+        "Reply goes to the sender"
+    );
+    assert!(form.contains(&format!("Re: Your results {MARKER}")));
+    // A post naming another recipient still goes to the sender only.
+    let (status, page) = send_answer(
+        &server,
+        &location,
+        &cookie,
+        &[
+            ("kind", "reply"),
+            ("to", "mallory@evil.example"),
+            ("subject", "Re: Your results"),
+            ("body", REPLY),
+        ],
+        &[("signed-form.pdf", FILE.to_vec())],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Your message was sent securely to alice@clinic.example."));
+
+    let mailed = envelopes_mailed_to(&server, "alice@clinic.example", 1).await;
+    let text = envelope_text(&mailed[0]);
+    let header = envelope_core::header_from_text(&text).unwrap();
+    assert_eq!(
+        (header.from.as_str(), header.to.as_str()),
+        (BOB, "alice@clinic.example")
+    );
+    assert_eq!(header.key_server.as_deref(), Some("http://127.0.0.1"));
+    // Alice, the sender, has an account of her own and opens the reply.
+    account(&server, "alice@clinic.example", true, None).await;
+    let (reply, reply_cookie) = open_view(&server, text).await;
+    let page = get(&server, &reply, Some(&reply_cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(REPLY) && page.contains("signed-form.pdf"),
+        "{page}"
+    );
+    let file = get(
+        &server,
+        &format!("{reply}/attachment/0"),
+        Some(&reply_cookie),
+    )
+    .await;
+    assert_eq!(file.bytes().await.unwrap().as_ref(), FILE);
+
+    // The reply's plaintext is nowhere at rest: not in the database, the
+    // queue (sent mail stays in the outbox), the outbox, or any other file.
+    for entry in walk(server.data_dir.path()) {
+        let bytes = std::fs::read(&entry).unwrap();
+        for marker in [REPLY.as_bytes(), b"reply-attachment-marker-88aa".as_slice()] {
+            assert!(
+                !bytes.windows(marker.len()).any(|w| w == marker),
+                "{} holds the reply's plaintext",
+                entry.display()
+            );
+        }
+    }
+}
+
+/// Reply all: the sender and the organisation's other recipients, each with
+/// an envelope of their own; an outside co-recipient is left out.
+async fn reply_all_reaches_the_organisation_each_with_an_envelope(backend: Backend) {
+    let server = common::start_with(backend, |config| {
+        config.reply_domains = vec!["clinic.example".into()];
+    })
+    .await;
+    register(&server, ID, &[BOB], None).await;
+    account(&server, BOB, true, None).await;
+    let text = envelope_with_headers(
+        ID,
+        "To: bob@example.net, nurse@clinic.example\r\nCc: carol@outside.example\r\n",
+    );
+    let (location, cookie) = open_view(&server, text).await;
+    let form = get(
+        &server,
+        &format!("{location}/compose?kind=reply_all"),
+        Some(&cookie),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        form.contains("alice@clinic.example, nurse@clinic.example"),
+        "{form}"
+    );
+    assert!(form.contains("Not included") && form.contains("carol@outside.example"));
+    let (status, page) = send_answer(
+        &server,
+        &location,
+        &cookie,
+        &[
+            ("kind", "reply_all"),
+            ("subject", "Re: all"),
+            ("body", "To all of you."),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let alice = envelopes_mailed_to(&server, "alice@clinic.example", 1).await;
+    let nurse = envelopes_mailed_to(&server, "nurse@clinic.example", 1).await;
+    let ids: Vec<String> = [&alice[0], &nurse[0]]
+        .iter()
+        .map(|page| {
+            envelope_core::header_from_text(&envelope_text(page))
+                .unwrap()
+                .id
+        })
+        .collect();
+    assert_ne!(
+        ids[0], ids[1],
+        "each recipient has an envelope (and key) of their own"
+    );
+    let dir = server.data_dir.path().join("outbox");
+    let to_carol = walk(&dir)
+        .into_iter()
+        .filter(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .contains("carol@outside.example")
+        })
+        .count();
+    assert_eq!(to_carol, 0, "the outside co-recipient gets nothing");
+}
+
+/// What the envelope's flags forbid, the server refuses — a forged post too —
+/// and Forward reaches only the organisation unless the config allows more.
+async fn restrictions_hold_whatever_the_page_posts(backend: Backend) {
+    let (server, _) = ready(backend).await;
+    let restricted = Flags {
+        reply: false,
+        reply_all: false,
+        forward: false,
+        ..Flags::default()
+    };
+    let text = envelope_with(ID, BOB, "http://127.0.0.1", SecurityLevel::High, restricted);
+    let (location, cookie) = open_view(&server, text).await;
+    let page = get(&server, &location, Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !page.contains("compose?kind="),
+        "no answer buttons on a restricted message"
+    );
+    for kind in ["reply", "reply_all", "forward"] {
+        let form = get(
+            &server,
+            &format!("{location}/compose?kind={kind}"),
+            Some(&cookie),
+        )
+        .await;
+        assert_eq!(form.status(), 403);
+        let (status, page) = send_answer(
+            &server,
+            &location,
+            &cookie,
+            &[
+                ("kind", kind),
+                ("to", "alice@clinic.example"),
+                ("body", "forged"),
+            ],
+            &[],
+        )
+        .await;
+        assert_eq!(status, 403, "{page}");
+        assert!(page.contains("The sender does not allow"));
+    }
+    // Without the view's cookie, no compose page at all.
+    let form = get(&server, &format!("{location}/compose?kind=reply"), None).await;
+    assert_eq!(form.status(), 404);
+
+    // A forwardable message: not to an outside address, nor past the limits.
+    server.store.shred_key(ID).await.unwrap();
+    let other = "fedcba9876543210fedcba9876543210";
+    register(&server, other, &[BOB], None).await;
+    let (location, cookie) = open_view(
+        &server,
+        envelope(other, BOB, "http://127.0.0.1", SecurityLevel::High),
+    )
+    .await;
+    let (status, page) = send_answer(
+        &server,
+        &location,
+        &cookie,
+        &[
+            ("kind", "forward"),
+            ("to", "partner@elsewhere.example"),
+            ("body", "fyi"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        page.contains("may not be sent to partner@elsewhere.example"),
+        "{page}"
+    );
+    let eleven: Vec<(&str, Vec<u8>)> = (0..11).map(|_| ("f.txt", b"x".to_vec())).collect();
+    let (status, page) = send_answer(
+        &server,
+        &location,
+        &cookie,
+        &[("kind", "reply"), ("body", "many files")],
+        &eleven,
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("at most 10 files"), "{page}");
+    assert!(
+        walk(&server.data_dir.path().join("outbox")).is_empty(),
+        "nothing was sent"
+    );
+}
+
+/// A recipient holds the content key, so they can re-seal their envelope
+/// with a header that allows everything: the flags the sender registered
+/// still decide. A reply that may go is counted on the sender's record.
+async fn a_forged_header_cannot_lift_the_senders_restrictions(backend: Backend) {
+    let server = common::start(backend).await;
+    let token = server.store.create_sender("clinic").await.unwrap();
+    let mut body = common::message_to(ID, BOB, None);
+    body["message"]["flags"] = serde_json::json!({"reply": false, "reply_all": false, "forward": false, "print": true, "read_receipt": false});
+    let (status, answer) = common::post(&server, Some(&token), &body).await;
+    assert_eq!(status, 200, "{answer}");
+    account(&server, BOB, true, None).await;
+    let forged = envelope_with(
+        ID,
+        BOB,
+        "http://127.0.0.1",
+        SecurityLevel::High,
+        Flags::default(),
+    );
+    let (location, cookie) = open_view(&server, forged).await;
+    let page = get(&server, &location, Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("compose?kind="), "no answer buttons: {page}");
+    for kind in ["reply", "reply_all", "forward"] {
+        let fields = [
+            ("kind", kind),
+            ("to", "alice@clinic.example"),
+            ("body", "forged"),
+        ];
+        let (status, page) = send_answer(&server, &location, &cookie, &fields, &[]).await;
+        assert_eq!(status, 403, "{kind}: {page}");
+    }
+
+    // A message that allows replies: each one sent is on the sender's record.
+    let other = "fedcba9876543210fedcba9876543210";
+    let (status, answer) =
+        common::post(&server, Some(&token), &common::message_to(other, BOB, None)).await;
+    assert_eq!(status, 200, "{answer}");
+    let (location, cookie) = open_view(
+        &server,
+        envelope(other, BOB, "http://127.0.0.1", SecurityLevel::High),
+    )
+    .await;
+    for _ in 0..2 {
+        let fields = [("kind", "reply"), ("body", "Thank you.")];
+        let (status, page) = send_answer(&server, &location, &cookie, &fields, &[]).await;
+        assert_eq!(status, 200, "{page}");
+    }
+    let status: serde_json::Value = client()
+        .get(format!("{}/api/v1/messages/{other}", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["envelopes"][0]["replies_sent"], 2, "{status}");
+}
+
+on_both_stores!(
+    a_forged_header_cannot_lift_the_senders_restrictions,
+    a_reply_is_a_secure_message_the_sender_opens,
+    reply_all_reaches_the_organisation_each_with_an_envelope,
+    restrictions_hold_whatever_the_page_posts,
+);
 
 on_both_stores!(
     the_senders_controls_apply_online,

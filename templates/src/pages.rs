@@ -36,6 +36,7 @@ pub(crate) const PAGE_TEMPLATES: &[(&str, &str)] = &[
         "online_message.html",
         include_str!("../pages/online_message.html.j2"),
     ),
+    ("compose.html", include_str!("../pages/compose.html.j2")),
     (
         "email/subject.txt",
         include_str!("../email/account/subject.txt.j2"),
@@ -360,5 +361,44 @@ mod tests {
             french.subject
         );
         assert!(french.html.contains("lang=\"fr\""));
+    }
+}
+
+#[cfg(test)]
+mod answer_pages {
+    use super::*;
+
+    #[test]
+    fn the_compose_and_message_pages_render_in_every_state() {
+        let errors =
+            std::collections::BTreeMap::from([("to", "To: wrong"), ("file", "Files: too many")]);
+        for (errors, left_out) in [(Default::default(), ""), (errors, "carol@outside.example")] {
+            let page = render_page(
+                "compose",
+                "en",
+                minijinja::context! {
+                    action => "/open/view/x/compose", back => "/open/view/x", kind => "forward",
+                    title => "Forward", to => "a@b.example", to_editable => true, subject => "Fwd: x",
+                    body => "> quoted", originals => vec![minijinja::context! { n => 0, name => "a.pdf", size => "1 KB" }],
+                    kept => vec![0], left_out, limits => "Up to 10 files", errors,
+                },
+            )
+            .unwrap();
+            assert!(page.contains("a.pdf"));
+        }
+        let page = render_page(
+            "online_message",
+            "fr",
+            minijinja::context! {
+                subject => "s", from => "f", to => "t", cc => "", date => (), html => (), text => "hello",
+                remote_notice => (), attachments => Vec::<String>::new(), eml => "/x.eml", print => true,
+                answers => vec![("/x/compose?kind=reply", "Répondre")], minutes => 10,
+            },
+        )
+        .unwrap();
+        assert!(
+            page.contains(r#"compose?kind=reply">Répondre</a>"#),
+            "{page}"
+        );
     }
 }

@@ -131,6 +131,25 @@ export async function startKeyServer(dir, { config } = {}) {
       return pathToFileURL(out).href;
     },
 
+    /** Waits for a mail to `to` since `since` (ms) with an attachment; returns the attachment's text. */
+    async attachmentFromOutbox(to, since) {
+      const outbox = path.join(dir, "data", "outbox");
+      for (let i = 0; i < 100; i++) {
+        for (const file of (await readdir(outbox).catch(() => [])).filter((f) => f.endsWith(".eml"))) {
+          const info = await stat(path.join(outbox, file));
+          if (info.mtimeMs < since) continue;
+          const raw = await readFile(path.join(outbox, file), "utf8");
+          if (!new RegExp(`^To: .*${to.replace(/[.]/g, "\\.")}`, "mi").test(raw)) continue;
+          const part = raw.split(/\r?\n--[^\r\n]+\r?\n/).find((p) => /filename="?securedoc\.html/i.test(p));
+          if (!part) continue;
+          const body = part.slice(part.search(/\r?\n\r?\n/)).replace(/\s+/g, "");
+          return Buffer.from(body, "base64").toString("utf8");
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error(`no mail to ${to} with an attachment in ${outbox}`);
+    },
+
     /** Waits for the newest mail since `since` (ms) with a `linkPath` link in it; returns the link. */
     async linkFromOutbox(linkPath, since) {
       const outbox = path.join(dir, "data", "outbox");

@@ -10,9 +10,18 @@ import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { after, before, test } from "node:test";
 
-import { NARROW, assertAccessible, launchBrowser, makeTempDir, removeDir, sha256File } from "./helpers.mjs";
+import {
+  NARROW,
+  assertAccessible,
+  launchBrowser,
+  makeTempDir,
+  removeDir,
+  sha256File,
+  waitForMessage,
+} from "./helpers.mjs";
 import { MARK, hostileHtml } from "./hostile.mjs";
 import { startKeyServer } from "./keyserver.mjs";
 
@@ -113,6 +122,83 @@ test("every Open Online state passes axe-core and fits 360 px", async () => {
     await assertAccessible(online, "Open Online message");
     // With JavaScript, the page offers Print (the sender allows it).
     await online.getByRole("button", { name: "Print" }).waitFor();
+  } finally {
+    await context.close();
+  }
+});
+
+test("JavaScript off: Reply with an attachment; the sender opens the secure reply in the envelope", async () => {
+  const envelope = await env.server.sealFor(BOB, { subject: "Lab results", from: "alice@clinic.example" });
+  const reply = path.join(env.dir, "signed-consent.pdf");
+  await writeFile(reply, randomBytes(40 * 1024 + 3));
+  const replySha = await sha256File(reply);
+  const context = await env.browser.newContext({ javaScriptEnabled: false });
+  let sentAt;
+  try {
+    const { online } = await openOnline(context, envelope);
+    await submitPassword(online, PASSWORD);
+    await online.getByRole("heading", { name: "Lab results" }).waitFor();
+    await online.getByRole("link", { name: "Reply", exact: true }).click();
+    await online.getByRole("heading", { name: "Reply" }).waitFor();
+    assert.equal(await online.locator("#to").innerText(), "alice@clinic.example");
+    assert.equal(await online.getByLabel("Subject").inputValue(), "Re: Lab results");
+    assert.match(await online.getByLabel("Message").inputValue(), /> Hello, the results are attached\./);
+    await online.getByLabel("Message").fill("Thank you, the signed form is attached.");
+    await online.getByLabel("Add attachments").setInputFiles(reply);
+    sentAt = Date.now() - 1000;
+    await online.getByRole("button", { name: "Send securely" }).click();
+    await online.getByRole("heading", { name: "Your message was sent" }).waitFor();
+    await online.getByText("Your message was sent securely to alice@clinic.example.").waitFor();
+  } finally {
+    await context.close();
+  }
+
+  // Alice, the sender, gets a notification with an envelope of her own, and
+  // opens it in her browser with her own password.
+  const page = await env.server.attachmentFromOutbox("alice@clinic.example", sentAt);
+  const file = path.join(env.dir, "reply.html");
+  await writeFile(file, page);
+  await env.server.createAccount("alice@clinic.example", PASSWORD);
+  const sender = await env.browser.newContext({ acceptDownloads: true });
+  try {
+    const tab = await sender.newPage();
+    await tab.goto(pathToFileURL(file).href);
+    const password = tab.getByLabel("Password", { exact: true });
+    await password.waitFor({ state: "visible" });
+    await password.fill(PASSWORD);
+    await password.press("Enter");
+    await waitForMessage(tab);
+    assert.equal(await tab.locator("#subject").innerText(), "Re: Lab results");
+    await tab.getByText("Thank you, the signed form is attached.").waitFor();
+    const [download] = await Promise.all([
+      tab.waitForEvent("download"),
+      tab.getByRole("link", { name: /signed-consent\.pdf/ }).click(),
+    ]);
+    assert.equal(await sha256File(await download.path()), replySha);
+  } finally {
+    await sender.close();
+  }
+});
+
+test("the compose page and the sent page pass axe-core and fit 360 px", async () => {
+  const envelope = await env.server.sealFor(BOB, { subject: "Forward me" });
+  const context = await env.browser.newContext({ viewport: NARROW, bypassCSP: true });
+  try {
+    const { online } = await openOnline(context, envelope);
+    await submitPassword(online, PASSWORD);
+    await online.getByRole("heading", { name: "Forward me" }).waitFor();
+    await online.getByRole("link", { name: "Forward" }).click();
+    await online.getByRole("heading", { name: "Forward" }).waitFor();
+    await assertAccessible(online, "compose (Forward)");
+    // Outside the organisation: refused, with the reason next to the field.
+    await online.getByLabel("To").fill("partner@elsewhere.example");
+    await online.getByRole("button", { name: "Send securely" }).click();
+    await online.getByText("may not be sent to partner@elsewhere.example").first().waitFor();
+    await assertAccessible(online, "compose with an error");
+    await online.getByLabel("To").fill("alice@clinic.example");
+    await online.getByRole("button", { name: "Send securely" }).click();
+    await online.getByRole("heading", { name: "Your message was sent" }).waitFor();
+    await assertAccessible(online, "sent");
   } finally {
     await context.close();
   }

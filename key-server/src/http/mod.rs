@@ -77,6 +77,8 @@ pub struct Settings {
     pub mail_queue: crate::mail_worker::MailQueueSettings,
     /// Proxies whose forwarding headers name the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// What an answer (Reply, Reply all, Forward) may be and reach.
+    pub compose: online::ComposeLimits,
 }
 
 impl AppState {
@@ -113,6 +115,18 @@ impl AppState {
                     retention_seconds: i64::from(config.mail_retention_days) * 86_400,
                 },
                 trusted_proxies: config.trusted_proxy_networks()?,
+                compose: online::ComposeLimits {
+                    max_files: config.compose_max_files as usize,
+                    max_files_bytes: config.compose_max_files_mb as usize * 1024 * 1024,
+                    max_message_bytes: config.compose_max_message_mb as usize * 1024 * 1024,
+                    reply_domains: config
+                        .reply_domains
+                        .iter()
+                        .map(|d| d.trim().to_ascii_lowercase())
+                        .collect(),
+                    forward_outside: config.forward_outside,
+                    expires_seconds: i64::from(config.answer_expires_days.max(1)) * 86_400,
+                },
             },
             mailer: Mailer::new(config.smtp_url.as_deref(), &config.outbox_dir())?,
             mail_wake: Arc::new(Notify::new()),
@@ -135,7 +149,10 @@ pub fn app(state: AppState) -> Router {
         // refused before it is read.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
         // Except an envelope posted to Open Online, up to its own limit.
-        .merge(online::envelope_router(state.open_online_max_bytes))
+        .merge(online::envelope_router(
+            state.open_online_max_bytes,
+            state.settings.compose.max_message_bytes,
+        ))
         // Every refusal under /api/, even one made before a handler ran, is contract JSON.
         .layer(axum::middleware::from_fn(error::json_refusals))
         .with_state(state)

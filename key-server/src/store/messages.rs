@@ -134,6 +134,17 @@ impl Store {
         Ok(statuses)
     }
 
+    /// The From address a sender token registered for envelope `message_id`
+    /// (None for rows registered before it was recorded).
+    pub async fn message_sender(&self, message_id: &str) -> Result<Option<String>, Error> {
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT from_address FROM messages WHERE id = $1")
+                .bind(message_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.and_then(|(from,)| from))
+    }
+
     /// The sealed content key of a message that is neither expired, revoked
     /// nor locked. An expired message's key is deleted here, not just refused.
     pub async fn sealed_key(&self, message_id: &str) -> Result<Option<String>, Error> {

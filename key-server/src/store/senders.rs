@@ -94,6 +94,33 @@ fn split_domains(stored: Option<String>) -> Vec<String> {
 }
 
 impl Store {
+    /// The id of the key server's own sender `name` (answers sealed for
+    /// recipients: Reply, Forward), made on first use. Its token is thrown
+    /// away: nobody can register messages as it over the API.
+    pub async fn internal_sender(&self, name: &str) -> Result<String, Error> {
+        let find = || async {
+            sqlx::query_as::<_, (String,)>("SELECT id FROM senders WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await
+        };
+        if let Some((id,)) = find().await? {
+            return Ok(id);
+        }
+        // Two replicas may race here: the unique name keeps one row.
+        sqlx::query(
+            "INSERT INTO senders (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(hex(&random::<16>()))
+        .bind(name)
+        .bind(hex(&random::<32>()))
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(find().await?.map(|(id,)| id).unwrap_or_default())
+    }
+
     /// Creates a sender and returns its API token, which is stored only hashed:
     /// this is the one time it can be shown.
     pub async fn create_sender(&self, name: &str) -> Result<String, Error> {

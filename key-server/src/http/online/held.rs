@@ -38,10 +38,12 @@ pub struct Opened {
     pub message: Zeroizing<Vec<u8>>,
     /// Compared with the view's cookie: the URL alone opens nothing.
     pub cookie: String,
-    /// The envelope's id and recipient, and whether it may be printed.
+    /// The envelope's id, its recipient, its sender (the From the sender's
+    /// token registered, else the header's) and the sender's flags.
     pub message_id: String,
     pub recipient: String,
-    pub print: bool,
+    pub sender: String,
+    pub flags: envelope_core::Flags,
     pub lang: &'static str,
 }
 
@@ -231,7 +233,8 @@ mod tests {
             cookie: cookie.into(),
             message_id: "00".repeat(16),
             recipient: "bob@example.net".into(),
-            print: true,
+            sender: "alice@clinic.example".into(),
+            flags: envelope_core::Flags::default(),
             lang: "en",
         };
         let earlier = held.open(opened("earlier")).unwrap();

@@ -16,8 +16,11 @@
 //! Nothing decrypted is written anywhere: it lives in [`held::Held`] for
 //! `open_online_minutes`, then is zeroed.
 
+mod compose;
 mod held;
 mod render;
+
+pub use compose::ComposeLimits;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -38,11 +41,20 @@ use held::{Opened, Parked};
 use super::pages::{busy, choose_language, notice, render};
 use super::{AppState, ClientAddr, Kind, Refusal};
 
-/// The envelope's post: the only large body the server accepts.
-pub fn envelope_router(max_bytes: usize) -> Router<AppState> {
+/// The envelope's post and an answer's: the only large bodies the server accepts.
+pub fn envelope_router(max_envelope: usize, max_answer: usize) -> Router<AppState> {
     Router::new()
-        .route("/open", post(post_envelope))
-        .layer(DefaultBodyLimit::max(max_bytes))
+        .route(
+            "/open",
+            post(post_envelope).layer(DefaultBodyLimit::max(max_envelope)),
+        )
+        .route(
+            "/open/view/{id}/compose",
+            get(compose::compose_form).post(compose::send).layer(
+                // Room for the form's fields and multipart framing beside the files.
+                DefaultBodyLimit::max(max_answer + 1024 * 1024),
+            ),
+        )
 }
 
 /// The password post and the view.
@@ -168,6 +180,31 @@ fn iso_time(seconds: i64) -> String {
         .unwrap_or_default()
 }
 
+/// What the recipient may do with the message: what its header allows and
+/// the sender registered, both. The recipient holds the content key and so
+/// could re-seal a header that allows more; the registered flags it cannot
+/// change. Unreadable from the store: nothing but printing, as the header says.
+async fn restrictions(state: &AppState, header: &Header) -> envelope_core::Flags {
+    let ours = header.flags;
+    let registered = match state.store.message_flags(&header.id).await {
+        Ok(Some(flags)) => flags,
+        Ok(None) | Err(_) => envelope_core::Flags {
+            reply: false,
+            reply_all: false,
+            forward: false,
+            print: ours.print,
+            read_receipt: false,
+        },
+    };
+    envelope_core::Flags {
+        reply: ours.reply && registered.reply,
+        reply_all: ours.reply_all && registered.reply_all,
+        forward: ours.forward && registered.forward,
+        print: ours.print && registered.print,
+        read_receipt: registered.read_receipt,
+    }
+}
+
 /// What a refusal says to the recipient, in their language: the opener's
 /// own sentences (one table of them, `[opener.errors]`).
 fn refusal_text(lang: &str, refusal: &Refusal, recipient: &str, origin: &str) -> String {
@@ -276,13 +313,21 @@ async fn unlock(
         );
     };
     state.held.remove(&form.handle);
+    let flags = restrictions(&state, &header).await;
     let cookie = held::secret();
     let Ok(id) = state.held.open(Opened {
         message,
         cookie: cookie.clone(),
         message_id: header.id.clone(),
         recipient: header.to.clone(),
-        print: header.flags.print,
+        sender: state
+            .store
+            .message_sender(&header.id)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| header.from.to_ascii_lowercase()),
+        flags,
         lang,
     }) else {
         return busy(lang, BUSY_RETRY_SECONDS);
@@ -365,7 +410,11 @@ async fn view(
             remote_notice => render::remote_notice(body.remote_blocked, lang),
             attachments => render::attachments(&message, &url, lang),
             eml => format!("{url}/message.eml"),
-            print => opened.print,
+            print => opened.flags.print,
+            answers => compose::allowed(&opened)
+                .into_iter()
+                .map(|kind| (format!("{url}/compose?kind={kind}"), text(lang, &format!("compose.button_{kind}"))))
+                .collect::<Vec<_>>(),
             minutes => state.held.lifetime().as_secs() / 60,
         },
     )
