@@ -340,13 +340,12 @@ async fn an_envelope_past_the_limit_is_refused_before_it_is_read(backend: Backen
     assert!(page.contains("larger than this key server opens online"));
 }
 
-/// A recipient with no account, or another recipient's account, gets the
-/// same refusal as a wrong password: Open Online is no oracle either.
-async fn another_recipients_password_opens_nothing(backend: Backend) {
+/// Another recipient cannot use Open Online for a message that is not
+/// theirs: an envelope naming Bob's message id with Carol as recipient is
+/// refused before anything is held or any password is asked.
+async fn another_recipients_envelope_opens_nothing(backend: Backend) {
     let (server, _) = ready(backend).await;
     account(&server, "carol@example.net", true, None).await;
-    // Carol's own envelope of the same message does not exist: she forges
-    // one naming Bob's message id with herself as recipient.
     let forged = envelope(
         ID,
         "carol@example.net",
@@ -354,11 +353,9 @@ async fn another_recipients_password_opens_nothing(backend: Backend) {
         SecurityLevel::High,
     );
     let (status, page) = post_envelope(&server, forged).await;
-    assert_eq!(status, 200);
-    let (status, page, cookie) = unlock(&server, &handle_of(&page), PASSWORD).await;
     assert_eq!(status, 403);
     assert!(page.contains("does not release this message"), "{page}");
-    assert!(cookie.is_none());
+    assert!(!page.contains("name=\"handle\""), "nothing is held for it");
 }
 
 /// The sender's controls reach Open Online as they reach key release: a
@@ -470,8 +467,11 @@ async fn envelopes_mailed_to(server: &Server, to: &str, count: usize) -> Vec<Str
     for _ in 0..100 {
         let mut pages = Vec::new();
         for entry in std::fs::read_dir(&dir).into_iter().flatten() {
+            // The outbox may be mid-write: a mail counts once it parses whole.
             let bytes = std::fs::read(entry.unwrap().path()).unwrap();
-            let mail = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+            let Some(mail) = mail_parser::MessageParser::default().parse(&bytes) else {
+                continue;
+            };
             let addressed = mail
                 .to()
                 .and_then(|a| a.first())
@@ -482,7 +482,9 @@ async fn envelopes_mailed_to(server: &Server, to: &str, count: usize) -> Vec<Str
                 .next()
                 .map(|part| String::from_utf8(part.contents().to_vec()).unwrap());
             if let (true, Some(page)) = (addressed, page) {
-                pages.push(page);
+                if page.trim_end().ends_with("</html>") {
+                    pages.push(page);
+                }
             }
         }
         if pages.len() >= count {
@@ -834,5 +836,5 @@ on_both_stores!(
     guesses_online_lock_the_account_for_key_release_too,
     what_cannot_be_opened_says_why,
     an_envelope_past_the_limit_is_refused_before_it_is_read,
-    another_recipients_password_opens_nothing,
+    another_recipients_envelope_opens_nothing,
 );

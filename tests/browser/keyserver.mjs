@@ -143,7 +143,9 @@ export async function startKeyServer(dir, { config } = {}) {
           const part = raw.split(/\r?\n--[^\r\n]+\r?\n/).find((p) => /filename="?securedoc\.html/i.test(p));
           if (!part) continue;
           const body = part.slice(part.search(/\r?\n\r?\n/)).replace(/\s+/g, "");
-          return Buffer.from(body, "base64").toString("utf8");
+          const page = Buffer.from(body, "base64").toString("utf8");
+          // The outbox may be mid-write: a page counts once it is whole.
+          if (page.trimEnd().endsWith("</html>")) return page;
         }
         await new Promise((resolve) => setTimeout(resolve, 100));
       }

@@ -26,6 +26,8 @@ fn same_secret(a: &str, b: &str) -> bool {
 
 /// An envelope posted to `/open`, waiting for its recipient's password.
 pub struct Parked {
+    /// The envelope's id.
+    pub message_id: String,
     /// The envelope's bytes (ciphertext: the text form decoded).
     pub envelope: Vec<u8>,
     /// The language the page was asked in.
@@ -57,6 +59,15 @@ impl Entry {
         match self {
             Entry::Parked(parked) => parked.envelope.len(),
             Entry::Opened(opened) => opened.message.len(),
+        }
+    }
+
+    /// An entry of the same kind for the same envelope.
+    fn replaces(&self, other: &Entry) -> bool {
+        match (self, other) {
+            (Entry::Parked(a), Entry::Parked(b)) => a.message_id == b.message_id,
+            (Entry::Opened(a), Entry::Opened(b)) => a.message_id == b.message_id,
+            _ => false,
         }
     }
 }
@@ -106,10 +117,25 @@ impl Held {
         self.lifetime
     }
 
+    /// Holds `entry`. An envelope is held once of each kind: posting it or
+    /// opening it again ends the earlier entry, so the same message posted
+    /// over and over (by its recipient, or by someone replaying it) holds
+    /// its bytes once.
     fn insert(&self, entry: Entry) -> Result<String, Full> {
         let now = Instant::now();
         let mut entries = self.entries.lock().expect("not poisoned");
         entries.sweep(now);
+        let earlier: Vec<String> = entries
+            .by_id
+            .iter()
+            .filter(|(_, (_, held))| entry.replaces(held))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in earlier {
+            if let Some((_, held)) = entries.by_id.remove(&id) {
+                entries.bytes -= held.size();
+            }
+        }
         let size = entry.size();
         if entries.bytes + size > self.budget {
             metrics::counter!("securedoc_open_online_refused_total").increment(1);
@@ -129,26 +155,8 @@ impl Held {
         self.insert(Entry::Parked(std::sync::Arc::new(parked)))
     }
 
-    /// Keeps an opened message; returns the view's id. An envelope has one
-    /// view at a time: opening it again ends the earlier view, so reading
-    /// the same message over and over holds it once.
+    /// Keeps an opened message; returns the view's id.
     pub fn open(&self, opened: Opened) -> Result<String, Full> {
-        {
-            let mut entries = self.entries.lock().expect("not poisoned");
-            let earlier: Vec<String> = entries
-                .by_id
-                .iter()
-                .filter(|(_, (_, entry))| {
-                    matches!(entry, Entry::Opened(o) if o.message_id == opened.message_id)
-                })
-                .map(|(id, _)| id.clone())
-                .collect();
-            for id in earlier {
-                if let Some((_, entry)) = entries.by_id.remove(&id) {
-                    entries.bytes -= entry.size();
-                }
-            }
-        }
         self.insert(Entry::Opened(std::sync::Arc::new(opened)))
     }
 
@@ -194,8 +202,10 @@ impl Held {
 mod tests {
     use super::*;
 
-    fn parked(size: usize) -> Parked {
+    /// `size` bytes of envelope number `n`.
+    fn parked(size: usize, n: u32) -> Parked {
         Parked {
+            message_id: format!("{n:032x}"),
             envelope: vec![0; size],
             lang: "en",
         }
@@ -204,21 +214,30 @@ mod tests {
     #[test]
     fn past_the_budget_nothing_more_is_held() {
         let held = Held::new(Duration::from_secs(60), 100);
-        let first = held.park(parked(60)).unwrap();
+        let first = held.park(parked(60, 1)).unwrap();
         assert!(
-            held.park(parked(60)).is_err(),
+            held.park(parked(60, 2)).is_err(),
             "120 bytes in a 100-byte budget"
         );
         held.remove(&first);
         assert_eq!(held.bytes(), 0);
-        held.park(parked(60))
+        held.park(parked(60, 2))
             .expect("room again once the first is gone");
+    }
+
+    #[test]
+    fn an_envelope_posted_again_is_held_once() {
+        let held = Held::new(Duration::from_secs(60), 1000);
+        let first = held.park(parked(100, 1)).unwrap();
+        let again = held.park(parked(100, 1)).unwrap();
+        assert!(held.parked(&first).is_none() && held.parked(&again).is_some());
+        assert_eq!(held.bytes(), 100);
     }
 
     #[test]
     fn an_entry_ends_with_its_lifetime() {
         let held = Held::new(Duration::from_millis(20), 1000);
-        let handle = held.park(parked(10)).unwrap();
+        let handle = held.park(parked(10, 1)).unwrap();
         assert!(held.parked(&handle).is_some());
         std::thread::sleep(Duration::from_millis(40));
         assert!(held.parked(&handle).is_none());

@@ -139,7 +139,29 @@ async fn post_envelope(
     {
         return say(StatusCode::UNPROCESSABLE_ENTITY, lang, "online.not_ours");
     }
+    // Only an envelope that names a real recipient of a real message is
+    // held: its 128-bit id is the envelope's own secret, so memory cannot be
+    // filled with made-up envelopes (and one real one is held once).
+    match state.store.is_recipient(&header.id, &header.to).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let sentence = fill(
+                &text(lang, "opener.errors.not_a_recipient"),
+                &[("recipient", header.to.clone())],
+            );
+            return say_text(StatusCode::FORBIDDEN, lang, sentence);
+        }
+        Err(error) => {
+            tracing::error!(%error, "Open Online could not look up an envelope");
+            let sentence = fill(
+                &text(lang, "opener.errors.server_internal"),
+                &[("origin", state.settings.public_url.clone())],
+            );
+            return say_text(StatusCode::INTERNAL_SERVER_ERROR, lang, sentence);
+        }
+    }
     match state.held.park(Parked {
+        message_id: header.id.clone(),
         envelope: bytes,
         lang,
     }) {
