@@ -34,11 +34,21 @@ pub struct Registration<'a> {
     pub expires: Option<i64>,
     pub flags: Flags,
     pub security: SecurityLevel,
+    /// The language of the sender's read receipts.
+    pub sender_lang: Option<String>,
+}
+
+/// A registered message: its id at the key server and its envelopes.
+pub struct Registered {
+    /// The sending's id (None from a key server that gives none).
+    pub message: Option<String>,
+    /// In the order of the recipients.
+    pub envelopes: Vec<ServerEnvelope>,
 }
 
 /// Makes one id and key per recipient and registers them, all in one request.
 /// Returns the envelopes in the order of `recipients`.
-pub fn register(registration: &Registration) -> anyhow::Result<Vec<ServerEnvelope>> {
+pub fn register(registration: &Registration) -> anyhow::Result<Registered> {
     let keys: Vec<([u8; 16], ContentKey)> = registration
         .recipients
         .iter()
@@ -49,6 +59,7 @@ pub fn register(registration: &Registration) -> anyhow::Result<Vec<ServerEnvelop
         expires: registration.expires,
         flags: registration.flags,
         security: registration.security,
+        sender_lang: registration.sender_lang.clone(),
         envelopes: registration
             .recipients
             .iter()
@@ -60,7 +71,7 @@ pub fn register(registration: &Registration) -> anyhow::Result<Vec<ServerEnvelop
             })
             .collect(),
     };
-    let statuses = post(registration.origin, registration.token, &message)?;
+    let (id, statuses) = post(registration.origin, registration.token, &message)?;
     if statuses.len() != keys.len()
         || statuses
             .iter()
@@ -72,11 +83,20 @@ pub fn register(registration: &Registration) -> anyhow::Result<Vec<ServerEnvelop
             registration.origin
         );
     }
-    Ok(keys
-        .into_iter()
-        .zip(statuses)
-        .map(|((id, cek), status)| ServerEnvelope { id, cek, status })
-        .collect())
+    if id.as_deref().is_some_and(|id| !is_message_id(id)) {
+        bail!(
+            "{} did not answer like a securedoc key server (its message id is not 32 hex digits)",
+            registration.origin
+        );
+    }
+    Ok(Registered {
+        message: id,
+        envelopes: keys
+            .into_iter()
+            .zip(statuses)
+            .map(|((id, cek), status)| ServerEnvelope { id, cek, status })
+            .collect(),
+    })
 }
 
 /// The sender token from `path`.
@@ -99,9 +119,11 @@ fn post(
     origin: &str,
     token: &str,
     message: &MessageRegistration,
-) -> anyhow::Result<Vec<RegisteredEnvelope>> {
+) -> anyhow::Result<(Option<String>, Vec<RegisteredEnvelope>)> {
     #[derive(serde::Deserialize)]
-    struct Registered {
+    struct Answer {
+        #[serde(default)]
+        message: Option<String>,
         envelopes: Vec<RegisteredEnvelope>,
     }
     let response = reqwest::blocking::Client::builder()
@@ -127,10 +149,10 @@ fn post(
         );
     }
     if status.is_success() {
-        let registered: Registered = response
+        let answer: Answer = response
             .json()
             .with_context(|| format!("{origin} did not answer like a securedoc key server"))?;
-        return Ok(registered.envelopes);
+        return Ok((answer.message, answer.envelopes));
     }
     let body = response.json::<serde_json::Value>().ok();
     let reason = body
@@ -142,6 +164,11 @@ fn post(
         bail!("the key server at {origin} refused the token ({reason}); check --token-file");
     }
     bail!("the key server at {origin} refused the message: {reason}")
+}
+
+/// 32 lowercase hex digits: a message or envelope id.
+pub fn is_message_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 fn random_id() -> [u8; 16] {
