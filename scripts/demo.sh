@@ -64,8 +64,10 @@ fi
   --subject "Your test results" \
   --body-file scripts/demo/message.txt --html-file scripts/demo/message.html \
   --attach scripts/demo/test-results.pdf \
-  --expires 30d --security medium \
-  -o "$demo/securedoc.html" --force
+  --expires 30d --security medium --read-receipt \
+  -o "$demo/securedoc.html" --force 2>"$demo/seal.log" || { cat "$demo/seal.log" >&2; exit 1; }
+cat "$demo/seal.log" >&2
+message_id="$(sed -n 's/^Message id: \([0-9a-f]*\).*/\1/p' "$demo/seal.log")"
 
 echo
 "$bin" inspect "$demo/securedoc.html"
@@ -86,6 +88,8 @@ In a browser (Chrome, Edge, Firefox or Safari):
   5. Or, as a recipient whose browser cannot run the envelope would (JavaScript off, a phone's
      preview): click Open Online in the envelope; the key server asks for the password and
      shows the message, its attachment and Save message, for 10 minutes, without any script.
+  6. As the sender, see the opening (a read receipt for $from is in the outbox too):
+     $bin message status $message_id --key-server $url --token-file demo/token
 Its header, without any secret: $bin inspect demo/securedoc.html
 Stop the key server:            kill \$(cat demo/server.pid)
 MSG

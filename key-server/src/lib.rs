@@ -36,9 +36,9 @@ pub use password::PasswordHasher;
 pub use policy::{history_candidates, PasswordPolicy, Person, Preset, Violation};
 pub use private_fs::create_private_dir;
 pub use store::{
-    Account, Limit, LinkPurpose, MailStatus, NewAccount, NewEnvelope, NewMessage, NewRegistration,
-    PendingRegistration, Profile, QueuedMail, RecipientStatus, RememberedKey, Removed, Revoked,
-    SecurityAnswer, Sender, SenderInfo, Store,
+    Account, EnvelopeState, KeyState, Limit, LinkPurpose, MailStatus, NewAccount, NewEnvelope,
+    NewMessage, NewRegistration, Opening, PendingRegistration, Profile, QueuedMail, ReceiptDetails,
+    RecipientStatus, RememberedKey, Removed, Revoked, SecurityAnswer, Sender, SenderInfo, Store,
 };
 
 /// Seconds since the Unix epoch, now.

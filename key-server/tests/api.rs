@@ -33,9 +33,14 @@ async fn health_and_registration(backend: Backend) {
     let (status, body) = post(&server, Some(&token), &message(id, None)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
-        body,
-        json!({"envelopes": [{"id": id, "recipient": "bob@example.net", "registered": false, "phrase": null, "language": null}], "organization": null})
+        body["envelopes"],
+        json!([{"id": id, "recipient": "bob@example.net", "registered": false, "phrase": null, "language": null}])
     );
+    assert_eq!(body["organization"], Value::Null, "no organization_name configured"
+    );
+    // The sending's own id, for the sender's controls: fresh, not the envelope's.
+    let sending = body["message"].as_str().unwrap();
+    assert!(sending.len() == 32 && sending != id, "{body}");
 
     // The key comes back only through the master key.
     let sealed = server

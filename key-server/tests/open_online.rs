@@ -358,6 +358,67 @@ async fn another_recipients_envelope_opens_nothing(backend: Backend) {
     assert!(!page.contains("name=\"handle\""), "nothing is held for it");
 }
 
+/// The sender's controls reach Open Online as they reach key release: a
+/// locked message gets the sender's refusal, an unlocked one opens — on
+/// the sender's record, with its read receipt queued once — and a
+/// withdrawn one says so.
+async fn the_senders_controls_apply_online(backend: Backend) {
+    let server = common::start(backend).await;
+    let token = server.store.create_sender("clinic").await.unwrap();
+    let mut body = common::message_to(ID, BOB, None);
+    body["message"]["flags"]["read_receipt"] = serde_json::json!(true);
+    let (status, answer) = common::post(&server, Some(&token), &body).await;
+    assert_eq!(status, 200, "{answer}");
+    let message = answer["message"].as_str().unwrap().to_string();
+    account(&server, BOB, true, None).await;
+    let text = envelope(ID, BOB, "http://127.0.0.1", SecurityLevel::High);
+    let control = |action: &str| {
+        client()
+            .post(format!(
+                "{}/api/v1/messages/{message}/{action}",
+                server.base
+            ))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({}))
+            .send()
+    };
+    let open = |text: String| async {
+        let (_, page) = post_envelope(&server, text).await;
+        unlock(&server, &handle_of(&page), PASSWORD).await
+    };
+
+    assert_eq!(control("lock").await.unwrap().status(), 200);
+    let (status, page, cookie) = open(text.clone()).await;
+    assert_eq!(status, 423, "{page}");
+    assert!(
+        page.contains("The sender has locked this message for now"),
+        "{page}"
+    );
+    assert!(cookie.is_none());
+
+    assert_eq!(control("unlock").await.unwrap().status(), 200);
+    assert_eq!(open(text.clone()).await.0, 303);
+    assert_eq!(open(text.clone()).await.0, 303);
+    let status: serde_json::Value = client()
+        .get(format!("{}/api/v1/messages/{message}", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["envelopes"][0]["opened"]["count"], 2, "{status}");
+    let receipts = server.store.mail_for("alice@clinic.example").await.unwrap();
+    assert_eq!(receipts.len(), 1, "one read receipt: {receipts:?}");
+    assert_eq!(receipts[0].kind, "read_receipt");
+
+    assert_eq!(control("revoke").await.unwrap().status(), 200);
+    let (status, page, _) = open(text).await;
+    assert_eq!(status, 410);
+    assert!(page.contains("withdrawn by its sender"), "{page}");
+}
+
 /// Opens `text` online as `recipient`'s account would: returns the view's
 /// path and its cookie.
 async fn open_view(server: &Server, text: String) -> (String, String) {
@@ -700,13 +761,77 @@ async fn restrictions_hold_whatever_the_page_posts(backend: Backend) {
     );
 }
 
+/// A recipient holds the content key, so they can re-seal their envelope
+/// with a header that allows everything: the flags the sender registered
+/// still decide. A reply that may go is counted on the sender's record.
+async fn a_forged_header_cannot_lift_the_senders_restrictions(backend: Backend) {
+    let server = common::start(backend).await;
+    let token = server.store.create_sender("clinic").await.unwrap();
+    let mut body = common::message_to(ID, BOB, None);
+    body["message"]["flags"] = serde_json::json!({"reply": false, "reply_all": false, "forward": false, "print": true, "read_receipt": false});
+    let (status, answer) = common::post(&server, Some(&token), &body).await;
+    assert_eq!(status, 200, "{answer}");
+    account(&server, BOB, true, None).await;
+    let forged = envelope_with(
+        ID,
+        BOB,
+        "http://127.0.0.1",
+        SecurityLevel::High,
+        Flags::default(),
+    );
+    let (location, cookie) = open_view(&server, forged).await;
+    let page = get(&server, &location, Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("compose?kind="), "no answer buttons: {page}");
+    for kind in ["reply", "reply_all", "forward"] {
+        let fields = [
+            ("kind", kind),
+            ("to", "alice@clinic.example"),
+            ("body", "forged"),
+        ];
+        let (status, page) = send_answer(&server, &location, &cookie, &fields, &[]).await;
+        assert_eq!(status, 403, "{kind}: {page}");
+    }
+
+    // A message that allows replies: each one sent is on the sender's record.
+    let other = "fedcba9876543210fedcba9876543210";
+    let (status, answer) =
+        common::post(&server, Some(&token), &common::message_to(other, BOB, None)).await;
+    assert_eq!(status, 200, "{answer}");
+    let (location, cookie) = open_view(
+        &server,
+        envelope(other, BOB, "http://127.0.0.1", SecurityLevel::High),
+    )
+    .await;
+    for _ in 0..2 {
+        let fields = [("kind", "reply"), ("body", "Thank you.")];
+        let (status, page) = send_answer(&server, &location, &cookie, &fields, &[]).await;
+        assert_eq!(status, 200, "{page}");
+    }
+    let status: serde_json::Value = client()
+        .get(format!("{}/api/v1/messages/{other}", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["envelopes"][0]["replies_sent"], 2, "{status}");
+}
+
 on_both_stores!(
+    a_forged_header_cannot_lift_the_senders_restrictions,
     a_reply_is_a_secure_message_the_sender_opens,
     reply_all_reaches_the_organisation_each_with_an_envelope,
     restrictions_hold_whatever_the_page_posts,
 );
 
 on_both_stores!(
+    the_senders_controls_apply_online,
     password_then_message_then_downloads,
     guesses_online_lock_the_account_for_key_release_too,
     what_cannot_be_opened_says_why,

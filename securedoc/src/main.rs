@@ -16,6 +16,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Memory freed is memory given back (see Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match cli.run() {

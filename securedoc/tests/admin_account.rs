@@ -126,6 +126,8 @@ fn repair(db: Database) {
                     expires: None,
                     flags: envelope_core::Flags::default(),
                     security: envelope_core::SecurityLevel::High,
+                    sending_id: "5e4d5e4d5e4d5e4d5e4d5e4d5e4d5e4d".into(),
+                    sender_lang: None,
                 },
                 &[NewEnvelope {
                     id: MESSAGE.into(),

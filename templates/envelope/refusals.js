@@ -25,6 +25,7 @@ function securedocRefusals() {
     disabled: server("disabled", false),
     password_expired: server("password_expired", true),
     gone: server("gone", false),
+    message_locked: server("message_locked", true),
     unauthorized: server("server_refused", true),
     forbidden: server("server_refused", true),
     conflict: server("server_refused", true),

@@ -44,6 +44,18 @@ const EMAIL_TEMPLATES: &[(&str, &str)] = &[
         "account/body.html",
         include_str!("../email/account/body.html.j2"),
     ),
+    (
+        "receipt/subject.txt",
+        include_str!("../email/receipt/subject.txt.j2"),
+    ),
+    (
+        "receipt/body.txt",
+        include_str!("../email/receipt/body.txt.j2"),
+    ),
+    (
+        "receipt/body.html",
+        include_str!("../email/receipt/body.html.j2"),
+    ),
 ];
 
 /// The one template environment for e-mails and pages, parsed once: strict

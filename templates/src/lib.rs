@@ -20,8 +20,8 @@ pub use email::{render_email, Email};
 pub use minijinja::{context, Value};
 
 pub use pages::{
-    fill, language, languages, render_account_email, render_page, security_questions, text,
-    OPEN_ONLINE_JS, PAGE_CSP, PASSWORD_CHECK_JS, PORTAL_CSS,
+    fill, language, languages, render_account_email, render_page, render_receipt_email,
+    security_questions, text, OPEN_ONLINE_JS, PAGE_CSP, PASSWORD_CHECK_JS, PORTAL_CSS,
 };
 
 pub use envelope_page::{envelope_text_from_html, EnvelopePage, OPENER_GLUE, OPENER_WASM};

@@ -247,6 +247,14 @@ pub fn render_account_email(kind: &str, code: &str, context: Value) -> Result<Em
     )
 }
 
+/// Renders a read receipt in the sender's language `code`: the context
+/// needs `message` (the message's short id), `recipient`, `sent` and
+/// `opened` (times, already formatted). The key server never sees a
+/// message's subject or body, so a receipt names neither.
+pub fn render_receipt_email(code: &str, context: Value) -> Result<Email, Error> {
+    crate::email::render_parts("receipt", &with_language(code, context))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,6 +335,32 @@ mod tests {
             .text
             .contains("https://keys.example.org/confirm?token=abc"));
         assert!(render_account_email("nope", "en", minijinja::context! {}).is_err());
+    }
+
+    #[test]
+    fn a_read_receipt_says_who_opened_what_in_the_senders_language() {
+        let context = || {
+            minijinja::context! {
+                message => "0a1b2c3d",
+                recipient => "<b>bob</b>@example.net",
+                sent => "2026-11-20 09:00 UTC",
+                opened => "2026-11-22 18:34 UTC",
+            }
+        };
+        let english = render_receipt_email("en", context()).unwrap();
+        assert_eq!(
+            english.subject,
+            "Your secure message to <b>bob</b>@example.net was opened"
+        );
+        assert!(english.text.contains("Your secure message 0a1b2c3d sent 2026-11-20 09:00 UTC to <b>bob</b>@example.net was opened on 2026-11-22 18:34 UTC."), "{}", english.text);
+        assert!(english.html.contains("&lt;b&gt;bob") && !english.html.contains("<b>bob"));
+        let french = render_receipt_email("fr", context()).unwrap();
+        assert!(
+            french.subject.contains("a été ouvert"),
+            "{}",
+            french.subject
+        );
+        assert!(french.html.contains("lang=\"fr\""));
     }
 }
 

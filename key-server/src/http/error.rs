@@ -46,6 +46,8 @@ pub enum Kind {
     PasswordExpired,
     /// The message expired or was withdrawn; its key is gone.
     Gone,
+    /// The message's sender locked it for now (the key is kept).
+    MessageLocked,
     /// No valid sender token.
     Unauthorized,
     /// Not allowed.
@@ -79,6 +81,7 @@ impl Kind {
             Kind::Disabled => "disabled",
             Kind::PasswordExpired => "password_expired",
             Kind::Gone => "gone",
+            Kind::MessageLocked => "message_locked",
             Kind::Unauthorized => "unauthorized",
             Kind::Forbidden => "forbidden",
             Kind::Conflict => "conflict",
@@ -104,7 +107,7 @@ impl Kind {
             Kind::WrongPassword | Kind::NotRemembered | Kind::Unauthorized => {
                 StatusCode::UNAUTHORIZED
             }
-            Kind::Locked => StatusCode::LOCKED,
+            Kind::Locked | Kind::MessageLocked => StatusCode::LOCKED,
             Kind::Gone => StatusCode::GONE,
             Kind::Conflict => StatusCode::CONFLICT,
             Kind::NotFound => StatusCode::NOT_FOUND,

@@ -47,6 +47,9 @@ pub struct MessageRegistration {
     pub security: envelope_core::SecurityLevel,
     /// One per recipient, each with its own id and key.
     pub envelopes: Vec<EnvelopeRegistration>,
+    /// The language of the sender's read receipts (`en`, `fr`; English when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_lang: Option<String>,
 }
 
 /// One recipient's envelope.
@@ -81,6 +84,9 @@ pub struct RegisteredEnvelope {
 
 #[derive(Serialize)]
 struct RegisterResponse {
+    /// This sending's id: the sender's handle on every envelope of it
+    /// (`GET /api/v1/messages/{message}`).
+    message: String,
     envelopes: Vec<RegisteredEnvelope>,
     /// `organization_name` from the config: envelopes name the key server by it.
     organization: Option<String>,
@@ -120,6 +126,15 @@ impl MessageRegistration {
         }
         if self.expires.is_some_and(|e| e <= now()) {
             return bad("expires is in the past".into());
+        }
+        if let Some(lang) = &self.sender_lang {
+            let known: Vec<&str> = securedoc_templates::languages()
+                .into_iter()
+                .map(|(code, _)| code)
+                .collect();
+            if !known.contains(&lang.as_str()) {
+                return bad(format!("sender_lang is one of {}", known.join(", ")));
+            }
         }
         Ok(())
     }
@@ -199,6 +214,8 @@ async fn register_envelopes(
         expires: message.expires,
         flags: message.flags,
         security: message.security,
+        sending_id: crate::hex(&crate::random::<16>()),
+        sender_lang: message.sender_lang.clone(),
     };
     let statuses = state
         .store
@@ -206,6 +223,7 @@ async fn register_envelopes(
         .await?;
     tracing::info!(
         sender = %sender.name,
+        message = %shared.sending_id,
         envelopes = envelopes.len(),
         "registered a message's envelopes"
     );
@@ -240,13 +258,14 @@ async fn register_envelopes(
         });
     }
     Ok(Json(RegisterResponse {
+        message: shared.sending_id,
         envelopes: answer,
         organization: state.settings.organization_name.clone(),
     }))
 }
 
 /// The sender behind `Authorization: Bearer <token>`.
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Sender, Error> {
+pub(super) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Sender, Error> {
     let token = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())

@@ -7,8 +7,10 @@ mod health;
 mod messages;
 mod observed;
 mod online;
+mod opened;
 mod pages;
 mod release;
+mod sender_controls;
 
 pub use messages::{EnvelopeRegistration, MessageRegistration, RegisteredEnvelope};
 
@@ -142,6 +144,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(messages::router())
+        .merge(sender_controls::router())
         .merge(release::router())
         .merge(pages::router())
         .merge(online::router())

@@ -41,6 +41,28 @@ pub struct MailStatus {
     pub has_body: bool,
 }
 
+/// Queues a rendered mail on `conn` (so it can be part of a transaction).
+pub(super) async fn insert_mail(
+    conn: &mut sqlx::AnyConnection,
+    kind: &str,
+    recipient: &str,
+    message: &[u8],
+) -> Result<(), Error> {
+    let at = now();
+    sqlx::query(
+        "INSERT INTO mail_outbox (id, kind, recipient, message, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $5)",
+    )
+    .bind(hex(&random::<16>()))
+    .bind(kind)
+    .bind(recipient)
+    .bind(STANDARD.encode(message))
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// kind, attempts, sent at, failed at, message.
 type MailStatusRow = (String, i64, Option<i64>, Option<i64>, Option<String>);
 
@@ -52,19 +74,8 @@ impl Store {
         recipient: &str,
         message: &[u8],
     ) -> Result<(), Error> {
-        let at = now();
-        sqlx::query(
-            "INSERT INTO mail_outbox (id, kind, recipient, message, next_attempt_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $5)",
-        )
-        .bind(hex(&random::<16>()))
-        .bind(kind)
-        .bind(recipient)
-        .bind(STANDARD.encode(message))
-        .bind(at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        insert_mail(&mut conn, kind, recipient, message).await
     }
 
     /// Claims the next due mail for `lease` seconds, or None. The claim is

@@ -20,6 +20,11 @@ pub struct NewMessage {
     pub flags: envelope_core::Flags,
     /// Security level.
     pub security: envelope_core::SecurityLevel,
+    /// The id of this sending (random, 32 hex digits), shared by its
+    /// envelopes: what the sender names to see or control the message.
+    pub sending_id: String,
+    /// The sender's language for read receipts (`en` when None).
+    pub sender_lang: Option<String>,
 }
 
 /// One recipient's envelope: its id, its recipient and its content key,
@@ -45,6 +50,19 @@ pub struct RecipientStatus {
     pub language: Option<String>,
 }
 
+/// Whether a message's key may be released now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyState {
+    /// Yes: the content key, sealed under the master key.
+    Ready(String),
+    /// The sender locked the message for now; the key is kept.
+    Locked,
+    /// The sender withdrew (revoked) the message: the key is deleted.
+    Withdrawn,
+    /// Expired, past retention, or no such message: the key is deleted.
+    Gone,
+}
+
 /// A message's key and what decides whether it may be released:
 /// sealed key, expiry, locked, revoked.
 type KeyRow = (Option<String>, Option<i64>, i64, Option<i64>);
@@ -68,8 +86,8 @@ impl Store {
         let mut statuses = Vec::with_capacity(envelopes.len());
         for envelope in envelopes {
             let inserted = sqlx::query(
-                "INSERT INTO messages (id, sender_id, created_at, expires_at, flags, security, sealed_key, from_address)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO messages (id, sender_id, created_at, expires_at, flags, security, sealed_key, from_address, sending_id, sender_lang)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(&envelope.id)
             .bind(sender_id)
@@ -79,6 +97,8 @@ impl Store {
             .bind(security)
             .bind(&envelope.sealed_key)
             .bind(&from)
+            .bind(&message.sending_id)
+            .bind(&message.sender_lang)
             .execute(&mut *tx)
             .await;
             match inserted {
@@ -136,6 +156,15 @@ impl Store {
     /// The sealed content key of a message that is neither expired, revoked
     /// nor locked. An expired message's key is deleted here, not just refused.
     pub async fn sealed_key(&self, message_id: &str) -> Result<Option<String>, Error> {
+        Ok(match self.key_state(message_id).await? {
+            KeyState::Ready(key) => Some(key),
+            _ => None,
+        })
+    }
+
+    /// Whether a message's key may be released, and if so the sealed key.
+    /// An expired message's key is deleted here, not just refused.
+    pub async fn key_state(&self, message_id: &str) -> Result<KeyState, Error> {
         let row: Option<KeyRow> = sqlx::query_as(
             "SELECT sealed_key, expires_at, locked, revoked_at FROM messages WHERE id = $1",
         )
@@ -143,13 +172,20 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         let Some((key, expires, locked, revoked)) = row else {
-            return Ok(None);
+            return Ok(KeyState::Gone);
         };
+        if revoked.is_some() {
+            return Ok(KeyState::Withdrawn);
+        }
         if expires.is_some_and(|e| e <= now()) {
             self.shred_key(message_id).await?;
-            return Ok(None);
+            return Ok(KeyState::Gone);
         }
-        Ok(key.filter(|_| locked == 0 && revoked.is_none()))
+        Ok(match key {
+            None => KeyState::Gone,
+            Some(_) if locked != 0 => KeyState::Locked,
+            Some(key) => KeyState::Ready(key),
+        })
     }
 
     /// The message's security level (`high`, `medium`, `low`), if it exists.

@@ -11,6 +11,7 @@ mod pending;
 mod registration;
 mod remembered;
 mod senders;
+mod sending;
 
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::AnyPool;
@@ -19,11 +20,12 @@ pub use accounts::{Account, NewAccount};
 pub use admin::Removed;
 pub use limits::Limit;
 pub use mail_queue::{MailStatus, QueuedMail};
-pub use messages::{NewEnvelope, NewMessage, RecipientStatus};
+pub use messages::{KeyState, NewEnvelope, NewMessage, RecipientStatus};
 pub use pending::{NewRegistration, PendingRegistration};
 pub use registration::{LinkPurpose, Profile, SecurityAnswer};
 pub use remembered::RememberedKey;
 pub use senders::{Revoked, Sender, SenderInfo};
+pub use sending::{EnvelopeState, Opening, ReceiptDetails};
 
 use crate::Error;
 

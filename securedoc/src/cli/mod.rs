@@ -2,9 +2,11 @@
 
 mod admin;
 mod inspect;
+mod message;
 mod open;
 mod page_check;
 mod register;
+mod restrictions;
 mod seal;
 mod send;
 mod serve;
@@ -36,6 +38,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Administer the key server (sender tokens, recipient accounts).
     Admin(admin::AdminArgs),
+    /// After sending: see who opened a message; lock, unlock, revoke it or change its expiry.
+    Message(message::MessageArgs),
 }
 
 /// Where the passphrase comes from. Never a command-line argument: those are
@@ -61,6 +65,7 @@ impl Cli {
             Command::Inspect(args) => inspect::run(args),
             Command::Serve(args) => serve::serve(args),
             Command::Admin(args) => admin::admin(args),
+            Command::Message(args) => message::run(args),
         }
     }
 }

@@ -34,11 +34,15 @@ pub struct Registration<'a> {
     pub expires: Option<i64>,
     pub flags: Flags,
     pub security: SecurityLevel,
+    /// The language of the sender's read receipts.
+    pub sender_lang: Option<String>,
 }
 
-/// What the key server answered to a registration.
+/// A registered message: its id at the key server and its envelopes.
 pub struct Registered {
-    /// The envelopes, in the order of the recipients.
+    /// The sending's id (None from a key server that gives none).
+    pub message: Option<String>,
+    /// In the order of the recipients.
     pub envelopes: Vec<ServerEnvelope>,
     /// The organisation that runs the key server, if its config names it.
     pub organization: Option<String>,
@@ -57,6 +61,7 @@ pub fn register(registration: &Registration) -> anyhow::Result<Registered> {
         expires: registration.expires,
         flags: registration.flags,
         security: registration.security,
+        sender_lang: registration.sender_lang.clone(),
         envelopes: registration
             .recipients
             .iter()
@@ -68,7 +73,7 @@ pub fn register(registration: &Registration) -> anyhow::Result<Registered> {
             })
             .collect(),
     };
-    let (statuses, organization) = post(registration.origin, registration.token, &message)?;
+    let (id, statuses, organization) = post(registration.origin, registration.token, &message)?;
     if statuses.len() != keys.len()
         || statuses
             .iter()
@@ -80,7 +85,14 @@ pub fn register(registration: &Registration) -> anyhow::Result<Registered> {
             registration.origin
         );
     }
+    if id.as_deref().is_some_and(|id| !is_message_id(id)) {
+        bail!(
+            "{} did not answer like a securedoc key server (its message id is not 32 hex digits)",
+            registration.origin
+        );
+    }
     Ok(Registered {
+        message: id,
         envelopes: keys
             .into_iter()
             .zip(statuses)
@@ -110,9 +122,11 @@ fn post(
     origin: &str,
     token: &str,
     message: &MessageRegistration,
-) -> anyhow::Result<(Vec<RegisteredEnvelope>, Option<String>)> {
+) -> anyhow::Result<(Option<String>, Vec<RegisteredEnvelope>, Option<String>)> {
     #[derive(serde::Deserialize)]
     struct Answer {
+        #[serde(default)]
+        message: Option<String>,
         envelopes: Vec<RegisteredEnvelope>,
         #[serde(default)]
         organization: Option<String>,
@@ -143,7 +157,7 @@ fn post(
         let answer: Answer = response
             .json()
             .with_context(|| format!("{origin} did not answer like a securedoc key server"))?;
-        return Ok((answer.envelopes, answer.organization));
+        return Ok((answer.message, answer.envelopes, answer.organization));
     }
     let body = response.json::<serde_json::Value>().ok();
     let reason = body
@@ -155,6 +169,11 @@ fn post(
         bail!("the key server at {origin} refused the token ({reason}); check --token-file");
     }
     bail!("the key server at {origin} refused the message: {reason}")
+}
+
+/// 32 lowercase hex digits: a message or envelope id.
+pub fn is_message_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 fn random_id() -> [u8; 16] {

@@ -7,13 +7,14 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{ArgGroup, Args};
 use envelope_core::{
-    compose, validate_address, ContentKey, Draft, DraftAttachment, EnvelopeInfo, Flags, Sealer,
+    compose, validate_address, ContentKey, Draft, DraftAttachment, EnvelopeInfo, Sealer,
     SecurityLevel, DEFAULT_M_KIB, DEFAULT_P, DEFAULT_T,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use securedoc_templates::EnvelopePage;
 
 use super::register::{read_token, register, Registration, ServerEnvelope};
+use super::restrictions::SenderOptions;
 use super::PassphraseSource;
 use crate::display::printable;
 use crate::envelope_file::seal_to_file;
@@ -61,9 +62,8 @@ pub struct SealArgs {
     /// YYYY-MM-DD (end of that day, UTC) or an exact time such as 2026-12-31T17:00:00Z.
     #[arg(long, value_name = "WHEN")]
     expires: Option<String>,
-    /// Ask the opener not to offer printing.
-    #[arg(long)]
-    no_print: bool,
+    #[command(flatten)]
+    options: SenderOptions,
     /// The language of the envelope page and the notification (en, fr). Without it, each
     /// recipient's account language as the key server knows it, else English.
     #[arg(long, value_name = "CODE", value_parser = parse_language)]
@@ -169,16 +169,14 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
         check_output(path, args.force)?;
     }
     let message = message_bytes(args, now)?;
+    let receipt_lang = args.options.receipt_lang()?;
 
     let info = |to: &str| EnvelopeInfo {
         from: args.from.clone(),
         to: to.to_string(),
         created: now.as_second(),
         expires: expires.map(|e| e.as_second()),
-        flags: Flags {
-            print: !args.no_print,
-            ..Flags::default()
-        },
+        flags: args.options.flags(),
     };
     // An --eml message's size is only known once its MIME parts are decoded;
     // that runs beside the sealing and is waited for before any file is put in place.
@@ -213,10 +211,12 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
                 expires: expires.map(|e| e.as_second()),
                 flags: info(&args.to[0]).flags,
                 security,
+                sender_lang: receipt_lang,
             })?;
             Mode::Server {
                 origin,
                 security,
+                message_id: registered.message,
                 envelopes: registered.envelopes,
                 organization: registered.organization,
             }
@@ -253,6 +253,7 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
                     security,
                     envelopes,
                     organization,
+                    ..
                 } => {
                     // This recipient's own id and key: nobody else's envelope shares them.
                     let envelope = &envelopes[index];
@@ -291,7 +292,10 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
         Ok(())
     })?;
     if let Mode::Server {
-        origin, envelopes, ..
+        origin,
+        envelopes,
+        message_id,
+        ..
     } = &mode
     {
         for (to, envelope) in args.to.iter().zip(envelopes) {
@@ -303,6 +307,9 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
             eprintln!("{}: {state}", printable(to));
         }
         eprintln!("Registered the message at {origin}; recipients open it with their key-server password.");
+        if let Some(id) = message_id {
+            eprintln!("Message id: {id} (who opened it: securedoc message status {id})");
+        }
     }
     let expiry = expires
         .map(|e| format!(", expires {}", format_time(e.as_second())))
@@ -462,6 +469,8 @@ enum Mode {
     Server {
         origin: String,
         security: SecurityLevel,
+        /// The sending's id at the key server (None from an older server).
+        message_id: Option<String>,
         /// In the order of `--to`.
         envelopes: Vec<ServerEnvelope>,
         /// How envelopes name the key server, if its config says.

@@ -477,18 +477,29 @@ pub(super) async fn send(
         date: crate::now(),
     };
     match seal_and_queue(&state, &draft).await {
-        Ok(()) => render(
-            StatusCode::OK,
-            "notice",
-            lang,
-            context! {
-                title => text(lang, "compose.sent_title"),
-                lines => vec![
-                    fill(&text(lang, "compose.sent_body"), &[("to", to.join(", "))]),
-                    text(lang, "compose.sent_after"),
-                ],
-            },
-        ),
+        Ok(()) => {
+            // On the original sender's record (`securedoc message status`);
+            // the answer is queued already, so a failure here is only logged.
+            if let Err(error) = state
+                .store
+                .record_reply(&opened.message_id, &opened.recipient)
+                .await
+            {
+                tracing::error!(%error, "could not count a reply on the sender's record");
+            }
+            render(
+                StatusCode::OK,
+                "notice",
+                lang,
+                context! {
+                    title => text(lang, "compose.sent_title"),
+                    lines => vec![
+                        fill(&text(lang, "compose.sent_body"), &[("to", to.join(", "))]),
+                        text(lang, "compose.sent_after"),
+                    ],
+                },
+            )
+        }
         Err(error) => {
             tracing::error!(%error, "could not seal or queue an answer");
             say(StatusCode::INTERNAL_SERVER_ERROR, lang, "compose.failed")
@@ -528,6 +539,8 @@ async fn seal_and_queue(state: &AppState, draft: &Draft) -> Result<(), crate::Er
                 expires: Some(expires),
                 flags,
                 security: SecurityLevel::High,
+                sending_id: crate::hex(&crate::random::<16>()),
+                sender_lang: None,
             },
             &envelopes,
         )

@@ -202,6 +202,31 @@ fn iso_time(seconds: i64) -> String {
         .unwrap_or_default()
 }
 
+/// What the recipient may do with the message: what its header allows and
+/// the sender registered, both. The recipient holds the content key and so
+/// could re-seal a header that allows more; the registered flags it cannot
+/// change. Unreadable from the store: nothing but printing, as the header says.
+async fn restrictions(state: &AppState, header: &Header) -> envelope_core::Flags {
+    let ours = header.flags;
+    let registered = match state.store.message_flags(&header.id).await {
+        Ok(Some(flags)) => flags,
+        Ok(None) | Err(_) => envelope_core::Flags {
+            reply: false,
+            reply_all: false,
+            forward: false,
+            print: ours.print,
+            read_receipt: false,
+        },
+    };
+    envelope_core::Flags {
+        reply: ours.reply && registered.reply,
+        reply_all: ours.reply_all && registered.reply_all,
+        forward: ours.forward && registered.forward,
+        print: ours.print && registered.print,
+        read_receipt: registered.read_receipt,
+    }
+}
+
 /// What a refusal says to the recipient, in their language: the opener's
 /// own sentences (one table of them, `[opener.errors]`).
 fn refusal_text(lang: &str, refusal: &Refusal, recipient: &str, origin: &str) -> String {
@@ -227,6 +252,7 @@ fn refusal_text(lang: &str, refusal: &Refusal, recipient: &str, origin: &str) ->
         | Kind::Unconfirmed
         | Kind::PasswordExpired
         | Kind::Gone
+        | Kind::MessageLocked
         | Kind::BadRequest) => t(kind.as_str()),
         Kind::Disabled => t("disabled"),
         _ => t("server_internal"),
@@ -309,6 +335,7 @@ async fn unlock(
         );
     };
     state.held.remove(&form.handle);
+    let flags = restrictions(&state, &header).await;
     let cookie = held::secret();
     let Ok(id) = state.held.open(Opened {
         message,
@@ -322,7 +349,7 @@ async fn unlock(
             .ok()
             .flatten()
             .unwrap_or_else(|| header.from.to_ascii_lowercase()),
-        flags: header.flags,
+        flags,
         lang,
     }) else {
         return busy(lang, BUSY_RETRY_SECONDS);

@@ -325,12 +325,7 @@ async fn granted(
     request: &ReleaseRequest,
     remember: Option<(String, String)>,
 ) -> Result<Granted, Refusal> {
-    let Some(sealed) = state.store.sealed_key(&request.message_id).await? else {
-        return Err(Refusal::new(
-            Kind::Gone,
-            "This message has expired or been withdrawn by its sender and can no longer be opened.",
-        ));
-    };
+    let sealed = super::releasable(state.store.key_state(&request.message_id).await?)?;
     let key = state
         .master_key
         .open(&request.message_id, &sealed)

@@ -27,6 +27,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use zeroize::Zeroizing;
 
 use super::{ApiJson, AppState, ClientAddr, Kind, Refusal};
+use crate::KeyState;
 
 pub fn router() -> Router<AppState> {
     // Envelopes are opened from file://, whose requests say `Origin: null`;
@@ -128,7 +129,7 @@ async fn release(
     };
     let mut proven = Proven::default();
     let result = match decide::ephemeral_key(&request.public_key) {
-        Ok(public_key) => match decide::decide(&state, &request, &client, &mut proven).await {
+        Ok(public_key) => match opening(&state, &request, &client, &mut proven).await {
             Ok(granted) => decide::sealed_answer(&state, &request, &public_key, granted).await,
             Err(refusal) => Err(refusal),
         },
@@ -139,6 +140,19 @@ async fn release(
         Ok(body) => Json(body).into_response(),
         Err(refusal) => refusal.into_response(),
     }
+}
+
+/// Decides a request and, when the key may go out, records the opening
+/// (and queues its read receipt) first: key release and Open Online alike.
+async fn opening(
+    state: &AppState,
+    request: &ReleaseRequest,
+    client: &str,
+    proven: &mut Proven,
+) -> Result<decide::Granted, Refusal> {
+    let granted = decide::decide(state, request, client, proven).await?;
+    super::opened::opened(state, &request.message_id, &request.recipient, client).await?;
+    Ok(granted)
 }
 
 /// The audit row of a decided request: the account and message it named
@@ -193,7 +207,7 @@ pub(crate) async fn open_online_key(
         remembered: None,
     };
     let mut proven = Proven::default();
-    let result = decide::decide(state, &request, client, &mut proven).await;
+    let result = opening(state, &request, client, &mut proven).await;
     audit_decision(state, &request, client, &proven, result.as_ref().err()).await;
     result.map(|granted| granted.key)
 }
@@ -214,6 +228,29 @@ async fn audit(
         .await
     {
         tracing::error!(%error, outcome, "could not write the audit row of a key release");
+    }
+}
+
+/// The sealed key, or why it may not be released: the sender locked the
+/// message, withdrew it, or it expired or outlived the retention (the last
+/// two: its key is deleted). Every way of opening a message asks this.
+pub(crate) fn releasable(key: KeyState) -> Result<String, Refusal> {
+    match key {
+        KeyState::Ready(sealed) => Ok(sealed),
+        KeyState::Locked => Err(Refusal::new(
+            Kind::MessageLocked,
+            "The sender has locked this message for now: it cannot be opened until they unlock it. Ask the sender if you need it.",
+        )),
+        KeyState::Withdrawn => Err(Refusal::new(
+            Kind::Gone,
+            "This message was withdrawn by its sender and can no longer be opened. Ask the sender to send it again if you need it.",
+        )
+        .with("reason", "withdrawn")),
+        KeyState::Gone => Err(Refusal::new(
+            Kind::Gone,
+            "This message has expired and can no longer be opened. Ask the sender to send it again if you need it.",
+        )
+        .with("reason", "expired")),
     }
 }
 
