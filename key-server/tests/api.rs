@@ -36,7 +36,10 @@ async fn health_and_registration(backend: Backend) {
         body["envelopes"],
         json!([{"id": id, "recipient": "bob@example.net", "registered": false, "phrase": null, "language": null}])
     );
-    assert_eq!(body["organization"], Value::Null, "no organization_name configured"
+    assert_eq!(
+        body["organization"],
+        Value::Null,
+        "no organization_name configured"
     );
     // The sending's own id, for the sender's controls: fresh, not the envelope's.
     let sending = body["message"].as_str().unwrap();
