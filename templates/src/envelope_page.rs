@@ -124,7 +124,7 @@ impl EnvelopePage {
                 t => minijinja::Value::from_serialize(crate::pages::opener_strings(lang)),
                 opener_strings => minijinja::Value::from_safe_string(crate::pages::opener_strings_json(lang)),
                 envelope_marker => MARKER,
-                online => minijinja::Value::from_serialize(crate::pages::section("en", "online")),
+                online => minijinja::Value::from_serialize(crate::pages::section(lang, "online")),
             })
             .expect("the envelope template renders");
         let (before, after) = page

@@ -204,6 +204,49 @@ test("the compose page and the sent page pass axe-core and fit 360 px", async ()
   }
 });
 
+test("Open Online and its answers speak French and pass axe-core in both schemes, at 360 and 320 px", async () => {
+  const envelope = await env.server.sealFor(BOB, {
+    subject: "Résultats",
+    attachment: env.attachment,
+    extra: ["--lang", "fr"],
+  });
+  const context = await env.browser.newContext({ viewport: NARROW, bypassCSP: true });
+  const everyWay = async (page, state) => {
+    for (const colorScheme of ["light", "dark"]) {
+      await page.emulateMedia({ colorScheme });
+      for (const width of [360, 320]) {
+        await page.setViewportSize({ width, height: 740 });
+        await assertAccessible(page, `${state} (${colorScheme}, ${width} px)`);
+      }
+    }
+    await page.setViewportSize(NARROW);
+  };
+  try {
+    const page = await context.newPage();
+    await page.goto(envelope);
+    const [online] = await Promise.all([
+      context.waitForEvent("page"),
+      page.getByRole("button", { name: "Ouvrir en ligne" }).click(),
+    ]);
+    await online.getByRole("heading", { name: "Ouvrir en ligne" }).waitFor();
+    assert.equal(await online.locator("html").getAttribute("lang"), "fr");
+    await everyWay(online, "Open Online password (fr)");
+    await online.getByLabel("Mot de passe").fill("pas le bon");
+    await online.getByRole("button", { name: "Ouvrir le message" }).click();
+    await online.getByText("Mot de passe incorrect").first().waitFor();
+    await everyWay(online, "Open Online wrong password (fr)");
+    await online.getByLabel("Mot de passe").fill(PASSWORD);
+    await online.getByRole("button", { name: "Ouvrir le message" }).click();
+    await online.getByRole("heading", { name: "Résultats" }).waitFor();
+    await everyWay(online, "Open Online message (fr)");
+    await online.getByRole("link", { name: "Transférer" }).click();
+    await online.getByRole("heading", { name: "Transférer" }).waitFor();
+    await everyWay(online, "compose (fr)");
+  } finally {
+    await context.close();
+  }
+});
+
 test("a hostile HTML body opened online runs nothing and loads nothing", async () => {
   const hits = [];
   const recorder = createServer((request, response) => {
