@@ -515,19 +515,23 @@ async fn seal_and_queue(state: &AppState, draft: &Draft) -> Result<(), crate::Er
     let created = crate::now();
     let expires = created + limits.expires_seconds;
     let flags = Flags::default();
-    let keys: Vec<(String, ContentKey)> = draft
+    // Each recipient's envelope: its own random id and content key.
+    let keys: Vec<([u8; 16], ContentKey)> = draft
         .to
         .iter()
-        .map(|_| (crate::hex(&crate::random::<16>()), ContentKey::generate()))
+        .map(|_| (crate::random::<16>(), ContentKey::generate()))
         .collect();
     let envelopes: Vec<NewEnvelope> = draft
         .to
         .iter()
         .zip(&keys)
-        .map(|(to, (id, key))| NewEnvelope {
-            id: id.clone(),
-            recipient: to.clone(),
-            sealed_key: state.master_key.seal(id, key.as_bytes()),
+        .map(|(to, (id, key))| {
+            let id = crate::hex(id);
+            NewEnvelope {
+                sealed_key: state.master_key.seal(&id, key.as_bytes()),
+                id,
+                recipient: to.clone(),
+            }
         })
         .collect();
     let statuses = state
@@ -569,35 +573,8 @@ async fn seal_and_queue(state: &AppState, draft: &Draft) -> Result<(), crate::Er
             expires: Some(expires),
             flags,
         };
-        let mut id_bytes = [0u8; 16];
-        for (i, byte) in id_bytes.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&id[2 * i..2 * i + 2], 16).unwrap_or_default();
-        }
-        let mut header = info
-            .server_header(id_bytes, &state.settings.public_url, SecurityLevel::High)
+        let html = envelope_page(info, id, status, state, key, &message)
             .map_err(|e| crate::Error::Unprocessable(format!("cannot seal: {e}")))?;
-        header.phrase = status.phrase;
-        header.lang = status
-            .language
-            .map(|code| securedoc_templates::language(&code).to_string());
-        header.organization = state.settings.organization_name.clone();
-        let sealer = Sealer::new(header, key)
-            .map_err(|e| crate::Error::Unprocessable(format!("cannot seal: {e}")))?;
-        let mut bytes = sealer
-            .head(&[])
-            .map_err(|e| crate::Error::Unprocessable(format!("cannot seal: {e}")))?;
-        bytes.extend(
-            sealer
-                .encrypt_payload(&message, |_| {})
-                .map_err(|e| crate::Error::Unprocessable(format!("cannot seal: {e}")))?,
-        );
-        let page = EnvelopePage::new(sealer.header());
-        let html = format!(
-            "{}{}{}",
-            page.before(),
-            envelope_core::to_text(&bytes),
-            page.after()
-        );
         let mail = Mailer::compose(
             &state.settings.mail_from,
             to,
@@ -620,4 +597,32 @@ async fn seal_and_queue(state: &AppState, draft: &Draft) -> Result<(), crate::Er
         "an answer was sealed and queued"
     );
     Ok(())
+}
+
+/// One recipient's `securedoc.html`: the header (with their phrase,
+/// language and the organisation), the sealed message, the page around it.
+fn envelope_page(
+    info: EnvelopeInfo,
+    id: [u8; 16],
+    status: crate::store::RecipientStatus,
+    state: &AppState,
+    key: ContentKey,
+    message: &[u8],
+) -> Result<String, envelope_core::SealError> {
+    let mut header = info.server_header(id, &state.settings.public_url, SecurityLevel::High)?;
+    header.phrase = status.phrase;
+    header.lang = status
+        .language
+        .map(|code| securedoc_templates::language(&code).to_string());
+    header.organization = state.settings.organization_name.clone();
+    let sealer = Sealer::new(header, key)?;
+    let mut bytes = sealer.head(&[])?;
+    bytes.extend(sealer.encrypt_payload(message, |_| {})?);
+    let page = EnvelopePage::new(sealer.header());
+    Ok(format!(
+        "{}{}{}",
+        page.before(),
+        envelope_core::to_text(&bytes),
+        page.after()
+    ))
 }
