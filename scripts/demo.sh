@@ -88,7 +88,10 @@ In a browser (Chrome, Edge, Firefox or Safari):
   5. Or, as a recipient whose browser cannot run the envelope would (JavaScript off, a phone's
      preview): click Open Online in the envelope; the key server asks for the password and
      shows the message, its attachment and Save message, for 10 minutes, without any script.
-  6. As the sender, see the opening (a read receipt for $from is in the outbox too):
+  6. Answer: under the opened message, click Reply (or Reply all, Forward). The key server's
+     compose page opens in a new tab; write, attach a file, click Send securely. The reply is
+     itself a secure message: its notification, with an envelope for $from, is in the outbox.
+  7. As the sender, see the opening and the reply (a read receipt for $from is in the outbox too):
      $bin message status $message_id --key-server $url --token-file demo/token
 Its header, without any secret: $bin inspect demo/securedoc.html
 Stop the key server:            kill \$(cat demo/server.pid)

@@ -40,7 +40,9 @@ pub use message::{content_size, sanitize_filename, Attachment, MessageError, Mes
 #[cfg(feature = "passphrase")]
 pub use open::open_with_passphrase;
 #[cfg(feature = "server")]
-pub use release::{seal_released_key, KeyRequest, ReleaseError, HPKE_INFO};
+pub use release::{
+    seal_answer_token, seal_released_key, KeyRequest, ReleaseError, ANSWER_TOKEN_INFO, HPKE_INFO,
+};
 #[cfg(feature = "passphrase")]
 pub use seal::seal_with_passphrase;
 pub use seal::{EnvelopeInfo, Sealer};

@@ -17,6 +17,12 @@ use crate::keys::ContentKey;
 /// HPKE `info`: binds a released key to this protocol and version.
 pub const HPKE_INFO: &[u8] = b"securedoc v1 key release";
 
+/// HPKE `info` of the answer token that comes with a released key (the
+/// recipient's proof, for Reply / Reply all / Forward, that the key server
+/// released this message to them). Its own `info`, so a token can never be
+/// taken for a key, nor a key for a token.
+pub const ANSWER_TOKEN_INFO: &[u8] = b"securedoc v1 answer token";
+
 type PrivateKey = <X25519HkdfSha256 as Kem>::PrivateKey;
 type PublicKey = <X25519HkdfSha256 as Kem>::PublicKey;
 type EncappedKey = <X25519HkdfSha256 as Kem>::EncappedKey;
@@ -59,18 +65,38 @@ impl KeyRequest {
         enc: &[u8],
         ciphertext: &[u8],
     ) -> Result<ContentKey, ReleaseError> {
+        let key =
+            zeroize::Zeroizing::new(self.open_sealed(HPKE_INFO, message_id, enc, ciphertext)?);
+        ContentKey::from_slice(&key).ok_or(ReleaseError::Malformed)
+    }
+
+    /// Opens the answer token that came with the key for `message_id`.
+    pub fn open_answer_token(
+        &self,
+        message_id: &str,
+        enc: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<Vec<u8>, ReleaseError> {
+        self.open_sealed(ANSWER_TOKEN_INFO, message_id, enc, ciphertext)
+    }
+
+    fn open_sealed(
+        &self,
+        info: &[u8],
+        message_id: &str,
+        enc: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<Vec<u8>, ReleaseError> {
         let enc = EncappedKey::from_bytes(enc).map_err(|_| ReleaseError::Malformed)?;
-        let key = hpke::single_shot_open::<ChaCha20Poly1305, HkdfSha256, X25519HkdfSha256>(
+        hpke::single_shot_open::<ChaCha20Poly1305, HkdfSha256, X25519HkdfSha256>(
             &OpModeR::Base,
             &self.private,
             &enc,
-            HPKE_INFO,
+            info,
             ciphertext,
             message_id.as_bytes(),
         )
-        .map_err(|_| ReleaseError::DoesNotOpen)?;
-        let key = zeroize::Zeroizing::new(key);
-        ContentKey::from_slice(&key).ok_or(ReleaseError::Malformed)
+        .map_err(|_| ReleaseError::DoesNotOpen)
     }
 }
 
@@ -87,13 +113,32 @@ pub fn seal_released_key(
     message_id: &str,
     key: &[u8],
 ) -> Result<(Vec<u8>, Vec<u8>), ReleaseError> {
+    seal_to(HPKE_INFO, public_key, message_id, key)
+}
+
+/// The server's side of the answer token: sealed to the same one-time key
+/// as the content key, under its own `info`.
+pub fn seal_answer_token(
+    public_key: &[u8],
+    message_id: &str,
+    token: &[u8],
+) -> Result<(Vec<u8>, Vec<u8>), ReleaseError> {
+    seal_to(ANSWER_TOKEN_INFO, public_key, message_id, token)
+}
+
+fn seal_to(
+    info: &[u8],
+    public_key: &[u8],
+    message_id: &str,
+    plaintext: &[u8],
+) -> Result<(Vec<u8>, Vec<u8>), ReleaseError> {
     let public = PublicKey::from_bytes(public_key).map_err(|_| ReleaseError::Malformed)?;
     let (enc, ciphertext) =
         hpke::single_shot_seal::<ChaCha20Poly1305, HkdfSha256, X25519HkdfSha256, _>(
             &OpModeS::Base,
             &public,
-            HPKE_INFO,
-            key,
+            info,
+            plaintext,
             message_id.as_bytes(),
             &mut rand_core::OsRng,
         )
@@ -135,6 +180,36 @@ mod tests {
         assert_eq!(
             seal_released_key(&[1, 2, 3], "m1", &key).unwrap_err(),
             ReleaseError::Malformed
+        );
+    }
+
+    #[test]
+    fn an_answer_token_opens_as_a_token_only() {
+        let request = KeyRequest::new();
+        let token = b"a token".to_vec();
+        let (enc, ciphertext) = seal_answer_token(&request.public_key(), "m1", &token).unwrap();
+        assert_eq!(
+            request.open_answer_token("m1", &enc, &ciphertext).unwrap(),
+            token
+        );
+        // Not for another message, and never taken for a content key.
+        assert_eq!(
+            request
+                .open_answer_token("m2", &enc, &ciphertext)
+                .unwrap_err(),
+            ReleaseError::DoesNotOpen
+        );
+        assert_eq!(
+            request.open("m1", &enc, &ciphertext).unwrap_err(),
+            ReleaseError::DoesNotOpen
+        );
+        // Nor a content key for a token.
+        let (enc, ciphertext) = seal_released_key(&request.public_key(), "m1", &[9u8; 32]).unwrap();
+        assert_eq!(
+            request
+                .open_answer_token("m1", &enc, &ciphertext)
+                .unwrap_err(),
+            ReleaseError::DoesNotOpen
         );
     }
 }

@@ -152,9 +152,10 @@ impl Opener {
         enc: &[u8],
         ciphertext: &[u8],
     ) -> Result<(), JsValue> {
+        // Kept for the answer token that may come with the key (below).
         let request = self
             .request
-            .take()
+            .as_ref()
             .ok_or_else(|| js_error("internal", "no key request"))?;
         let envelope = self.envelope()?;
         let key = request
@@ -168,6 +169,27 @@ impl Opener {
         let cipher = envelope.unlock_with_key(&key).map_err(open_error)?;
         self.cipher = Some(cipher);
         Ok(())
+    }
+
+    /// Opens the answer token that came with the last released key (HPKE,
+    /// to the same one-time key): the recipient's proof for Reply, Reply all
+    /// and Forward. The one-time key is dropped after this.
+    #[cfg(feature = "server")]
+    pub fn answer_token(&mut self, enc: &[u8], ciphertext: &[u8]) -> Result<String, JsValue> {
+        let request = self
+            .request
+            .take()
+            .ok_or_else(|| js_error("internal", "no key request"))?;
+        let id = self.envelope()?.header().id.clone();
+        let token = request
+            .open_answer_token(&id, enc, ciphertext)
+            .map_err(|e| {
+                js_error(
+                    "wrong_key",
+                    &format!("the answer token does not open ({e})"),
+                )
+            })?;
+        String::from_utf8(token).map_err(|_| js_error("wrong_key", "the answer token is not text"))
     }
 
     /// Decrypts up to `max_chunks` 64 KiB chunks. Returns the fraction done,

@@ -127,6 +127,15 @@ pub struct Config {
     pub compose_max_message_mb: u32,
     /// Answers expire after this many days.
     pub answer_expires_days: u32,
+    /// An envelope opened in the browser may lead to Reply, Reply all and
+    /// Forward for this many minutes after its key was released.
+    pub answer_token_minutes: u32,
+    /// The organisation's own mail domains.
+    pub internal_domains: Vec<String>,
+    /// Deliver answers to addresses in `internal_domains` as ordinary mail,
+    /// straight to the relay (`smtp_url`), instead of sealing them. Off by
+    /// default: the answer then leaves the key server in the clear.
+    pub internal_answers_plain: bool,
 }
 
 impl Default for Config {
@@ -174,6 +183,9 @@ impl Default for Config {
             compose_max_files_mb: 30,
             compose_max_message_mb: 35,
             answer_expires_days: 30,
+            answer_token_minutes: 30,
+            internal_domains: Vec::new(),
+            internal_answers_plain: false,
         }
     }
 }
@@ -299,6 +311,32 @@ impl Config {
             ));
         }
         Ok(Some(name.to_string()).filter(|n| !n.is_empty()))
+    }
+
+    /// The domains answers go to in the clear (`internal_answers_plain`),
+    /// lower-cased: none unless it is on, and then only with a relay, since
+    /// an outbox file would keep the answer's plaintext at rest.
+    pub fn plain_answer_domains(&self) -> Result<Vec<String>, Error> {
+        if !self.internal_answers_plain {
+            return Ok(Vec::new());
+        }
+        if self.smtp_url.is_none() {
+            return Err(Error::Config(
+                "internal_answers_plain sends answers as ordinary mail straight to the relay: set smtp_url (without it, mail would be written to the outbox, keeping answers in the clear on disk)".into(),
+            ));
+        }
+        let domains: Vec<String> = self
+            .internal_domains
+            .iter()
+            .map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase())
+            .filter(|d| !d.is_empty())
+            .collect();
+        if domains.is_empty() {
+            return Err(Error::Config(
+                "internal_answers_plain needs internal_domains: the organisation's own mail domains, e.g. internal_domains = [\"clinic.example\"]".into(),
+            ));
+        }
+        Ok(domains)
     }
 
     /// The outbox directory in effect (used when there is no SMTP relay).

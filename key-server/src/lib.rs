@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod answer_token;
 mod config;
 mod error;
 mod http;

@@ -142,16 +142,25 @@ impl Mailer {
         }
     }
 
-    /// Sends an already rendered message (from the queue) to `to`, with
-    /// `from`'s address as the envelope sender (blocking).
-    pub fn send_raw_blocking(&self, from: &str, to: &str, bytes: &[u8]) -> Result<(), Error> {
+    /// Sends an already rendered message to each of `to` in one transaction,
+    /// with `from`'s address as the envelope sender (blocking).
+    pub fn send_raw_blocking<T: AsRef<str>>(
+        &self,
+        from: &str,
+        to: &[T],
+        bytes: &[u8],
+    ) -> Result<(), Error> {
         let address = |value: &str| {
             value
                 .parse::<Mailbox>()
                 .map(|m| m.email)
                 .map_err(|_| Error::Mail(format!("{value} is not a mail address")))
         };
-        let envelope = Envelope::new(Some(address(from)?), vec![address(to)?])
+        let to = to
+            .iter()
+            .map(|to| address(to.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let envelope = Envelope::new(Some(address(from)?), to)
             .map_err(|e| Error::Mail(format!("no envelope for the mail: {e}")))?;
         match self {
             Mailer::Outbox(transport, dir) => {

@@ -96,9 +96,10 @@ async fn send_one(
         mail.recipient.clone(),
     );
     let message = mail.message;
-    let sent = tokio::task::spawn_blocking(move || sender.send_raw_blocking(&from, &to, &message))
-        .await
-        .unwrap_or_else(|e| Err(Error::Mail(format!("the sending task failed: {e}"))));
+    let sent =
+        tokio::task::spawn_blocking(move || sender.send_raw_blocking(&from, &[to], &message))
+            .await
+            .unwrap_or_else(|e| Err(Error::Mail(format!("the sending task failed: {e}"))));
     let recorded = match sent {
         Ok(()) => {
             tracing::info!(kind = %mail.kind, id = %mail.id, "sent a mail");

@@ -4,7 +4,7 @@
 
 mod common;
 
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use common::{account, register, Backend, Server, PASSWORD};
 use envelope_core::{ContentKey, EnvelopeInfo, Flags, Sealer, SecurityLevel};
@@ -761,17 +761,25 @@ async fn restrictions_hold_whatever_the_page_posts(backend: Backend) {
     );
 }
 
+/// Registers message [`ID`] for Bob (who gets an account) with every
+/// answer forbidden, as `seal --no-reply --no-reply-all --no-forward` does;
+/// returns the sender's token.
+async fn restricted(server: &Server) -> String {
+    let token = server.store.create_sender("clinic").await.unwrap();
+    let mut body = common::message_to(ID, BOB, None);
+    body["message"]["flags"] = serde_json::json!({"reply": false, "reply_all": false, "forward": false, "print": true, "read_receipt": false});
+    let (status, answer) = common::post(server, Some(&token), &body).await;
+    assert_eq!(status, 200, "{answer}");
+    account(server, BOB, true, None).await;
+    token
+}
+
 /// A recipient holds the content key, so they can re-seal their envelope
 /// with a header that allows everything: the flags the sender registered
 /// still decide. A reply that may go is counted on the sender's record.
 async fn a_forged_header_cannot_lift_the_senders_restrictions(backend: Backend) {
     let server = common::start(backend).await;
-    let token = server.store.create_sender("clinic").await.unwrap();
-    let mut body = common::message_to(ID, BOB, None);
-    body["message"]["flags"] = serde_json::json!({"reply": false, "reply_all": false, "forward": false, "print": true, "read_receipt": false});
-    let (status, answer) = common::post(&server, Some(&token), &body).await;
-    assert_eq!(status, 200, "{answer}");
-    account(&server, BOB, true, None).await;
+    let token = restricted(&server).await;
     let forged = envelope_with(
         ID,
         BOB,
@@ -838,3 +846,296 @@ on_both_stores!(
     an_envelope_past_the_limit_is_refused_before_it_is_read,
     another_recipients_envelope_opens_nothing,
 );
+
+/// Key release as the envelope asks for it; returns the answer and the
+/// answer token opened with the one-time key (None when none came).
+async fn release_with_token(
+    server: &Server,
+    id: &str,
+    recipient: &str,
+) -> (serde_json::Value, Option<String>) {
+    let request = envelope_core::KeyRequest::new();
+    let body = serde_json::json!({
+        "message_id": id,
+        "recipient": recipient,
+        "password": PASSWORD,
+        "public_key": STANDARD.encode(request.public_key()),
+    });
+    let answer: serde_json::Value = client()
+        .post(format!("{}/api/v1/keys/release", server.base))
+        .header("Origin", "null")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(answer["ciphertext"].is_string(), "released: {answer}");
+    let token = answer["answer"]["enc"].as_str().map(|enc| {
+        let enc = STANDARD.decode(enc).unwrap();
+        let ciphertext = STANDARD
+            .decode(answer["answer"]["ciphertext"].as_str().unwrap())
+            .unwrap();
+        let token = request
+            .open_answer_token(id, &enc, &ciphertext)
+            .expect("the token opens with the one-time key");
+        String::from_utf8(token).unwrap()
+    });
+    (answer, token)
+}
+
+/// Posts the envelope's form as an answer button does; returns the status,
+/// where the page moves on to (its refresh, else the page itself) and the
+/// view's cookie.
+async fn post_answer(
+    server: &Server,
+    text: &str,
+    token: Option<&str>,
+    kind: &str,
+) -> (u16, String, Option<String>) {
+    let mut form = multipart::Form::new()
+        .text("lang", "en")
+        .text("kind", kind.to_string())
+        .part("envelope", multipart::Part::text(text.to_string()));
+    if let Some(token) = token {
+        form = form.text("token", token.to_string());
+    }
+    let response = client()
+        .post(format!("{}/open/answer", server.base))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string());
+    let body = response.text().await.unwrap();
+    let next = body
+        .split_once("http-equiv=\"refresh\" content=\"0; url=")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(url, _)| url.replace("&#x2f;", "/").replace("&amp;", "&"));
+    (status, next.unwrap_or(body), cookie)
+}
+
+/// Reply from the envelope itself: key release gives a token, sealed to the
+/// opener's one-time key, that leads to the compose page; nothing else does
+/// — no token, a made-up one, a co-recipient's, one for another message, a
+/// kind the sender forbade, a message withdrawn since.
+async fn an_answer_from_the_envelope_needs_its_token(backend: Backend) {
+    const CAROL: &str = "carol@example.org";
+    const CAROLS: &str = "c0ffee00c0ffee00c0ffee00c0ffee00";
+    const NO_FORWARD: &str = "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f";
+    let server = common::start(backend).await;
+    register(&server, ID, &[BOB], None).await;
+    register(&server, CAROLS, &[CAROL], None).await;
+    account(&server, BOB, true, None).await;
+    account(&server, CAROL, true, None).await;
+    let bobs = envelope(ID, BOB, "http://127.0.0.1", SecurityLevel::High);
+    let carols = envelope(CAROLS, CAROL, "http://127.0.0.1", SecurityLevel::High);
+
+    let (answer, token) = release_with_token(&server, ID, BOB).await;
+    assert_eq!(
+        answer["answer"]["kinds"],
+        serde_json::json!(["reply", "reply_all", "forward"])
+    );
+    let token = token.expect("a token came with the key");
+    let (_, carols_token) = release_with_token(&server, CAROLS, CAROL).await;
+    let carols_token = carols_token.unwrap();
+
+    // The token leads to the compose page of a view of this message.
+    let (status, location, cookie) = post_answer(&server, &bobs, Some(&token), "reply").await;
+    assert_eq!(status, 200, "{location}");
+    assert!(
+        location.starts_with("/open/view/") && location.ends_with("/compose?kind=reply"),
+        "{location}"
+    );
+    let cookie = cookie.expect("the view's cookie");
+    let page = get(&server, &location, Some(&cookie)).await;
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains(&format!("Re: Your results {MARKER}")),
+        "{page}"
+    );
+    assert!(page.contains("alice@clinic.example"), "{page}");
+    // …and the reply goes, as from Open Online.
+    let view = location.trim_end_matches("/compose?kind=reply");
+    let fields = [("kind", "reply"), ("body", "Thank you, received.")];
+    let (status, page) = send_answer(&server, view, &cookie, &fields, &[]).await;
+    assert_eq!(status, 200, "{page}");
+    envelopes_mailed_to(&server, "alice@clinic.example", 1).await;
+
+    // What an attacker can post instead gets nowhere.
+    let made_up = URL_SAFE_NO_PAD.encode([7u8; 48]);
+    for (what, text, token) in [
+        ("no token", &bobs, None),
+        ("a made-up token", &bobs, Some(made_up.as_str())),
+        (
+            "Bob's token on Carol's envelope",
+            &carols,
+            Some(token.as_str()),
+        ),
+        (
+            "Carol's token on Bob's envelope",
+            &bobs,
+            Some(carols_token.as_str()),
+        ),
+    ] {
+        let (status, page, cookie) = post_answer(&server, text, token, "reply").await;
+        assert_eq!(status, 403, "{what}: {page}");
+        assert!(
+            page.contains("Open the message with your password first"),
+            "{what}: {page}"
+        );
+        assert!(cookie.is_none(), "{what}: no view");
+    }
+    let (status, page, _) = post_answer(&server, &bobs, Some(&token), "delete_all").await;
+    assert_eq!(status, 400, "{page}");
+
+    // A kind the sender forbade: not offered, and refused when posted.
+    let sender = server.store.create_sender("no-forward").await.unwrap();
+    let mut body = common::message_to(NO_FORWARD, BOB, None);
+    body["message"]["flags"]["forward"] = serde_json::json!(false);
+    let (status, answer) = common::post(&server, Some(&sender), &body).await;
+    assert_eq!(status, 200, "{answer}");
+    let (answer, token_nf) = release_with_token(&server, NO_FORWARD, BOB).await;
+    assert_eq!(
+        answer["answer"]["kinds"],
+        serde_json::json!(["reply", "reply_all"])
+    );
+    let no_forward = envelope(NO_FORWARD, BOB, "http://127.0.0.1", SecurityLevel::High);
+    let (status, page, _) = post_answer(&server, &no_forward, token_nf.as_deref(), "forward").await;
+    assert_eq!(status, 403, "{page}");
+    assert!(
+        page.contains("does not allow this message to be forwarded"),
+        "{page}"
+    );
+
+    // Withdrawn since the token was given: the token opens nothing.
+    server.store.shred_key(ID).await.unwrap();
+    let (status, page, cookie) = post_answer(&server, &bobs, Some(&token), "reply").await;
+    assert_eq!(status, 410, "{page}");
+    assert!(cookie.is_none());
+}
+
+/// A message that allows no answer gets no token at all.
+async fn no_answer_allowed_no_token(backend: Backend) {
+    let server = common::start(backend).await;
+    restricted(&server).await;
+    let (answer, token) = release_with_token(&server, ID, BOB).await;
+    assert!(
+        token.is_none() && answer.get("answer").is_none(),
+        "{answer}"
+    );
+}
+
+on_both_stores!(
+    an_answer_from_the_envelope_needs_its_token,
+    no_answer_allowed_no_token,
+);
+
+/// `internal_answers_plain`: a Forward to an internal and an outside address
+/// reaches the internal one as ordinary mail through the relay (body and
+/// attachment as written) and the outside one as a secure envelope; neither
+/// leaves the answer's plaintext in the data directory or the queue. Without
+/// a relay the setting is refused at start: an outbox file would keep it.
+async fn answers_to_internal_addresses_go_plain_when_configured(backend: Backend) {
+    const BODY: &str = "internal-answer-marker-5e2b";
+    const FILE: &[u8] = b"internal-attachment-marker-90dd";
+    let port = common::closed_port();
+    let mut relay = common::smtp_sink(port).await;
+    let server = common::start_with(backend, |config| {
+        config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+        config.reply_domains = vec!["clinic.example".into()];
+        config.forward_outside = true;
+        config.internal_domains = vec!["Clinic.Example".into()];
+        config.internal_answers_plain = true;
+    })
+    .await;
+    register(&server, ID, &[BOB], None).await;
+    account(&server, BOB, true, None).await;
+    let (location, cookie) = open_view(
+        &server,
+        envelope(ID, BOB, "http://127.0.0.1", SecurityLevel::High),
+    )
+    .await;
+    let fields = [
+        ("kind", "forward"),
+        ("to", "alice@clinic.example, partner@elsewhere.example"),
+        ("body", BODY),
+    ];
+    let files = [("note.txt", FILE.to_vec())];
+    let (status, page) = send_answer(&server, &location, &cookie, &fields, &files).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("delivered to alice@clinic.example through the organisation"),
+        "{page}"
+    );
+    assert!(
+        page.contains("sent securely to partner@elsewhere.example"),
+        "{page}"
+    );
+
+    let mut plain = None;
+    let mut notification = None;
+    for _ in 0..2 {
+        let data = tokio::time::timeout(std::time::Duration::from_secs(20), relay.recv())
+            .await
+            .expect("the relay gets both mails")
+            .unwrap();
+        let mail = mail_parser::MessageParser::default()
+            .parse(data.as_bytes())
+            .unwrap();
+        let to = mail
+            .to()
+            .unwrap()
+            .first()
+            .unwrap()
+            .address()
+            .unwrap()
+            .to_string();
+        if data.contains(BODY) {
+            plain = Some(mail.attachments().next().unwrap().contents().to_vec());
+        } else {
+            assert!(
+                mail.attachments().next().is_some(),
+                "a notification with its envelope"
+            );
+            notification = Some(to);
+        }
+    }
+    assert_eq!(
+        plain.as_deref(),
+        Some(FILE),
+        "the internal mail carries the file"
+    );
+    assert_eq!(notification.as_deref(), Some("partner@elsewhere.example"));
+    for entry in walk(server.data_dir.path()) {
+        let bytes = std::fs::read(&entry).unwrap();
+        for marker in [BODY.as_bytes(), FILE] {
+            assert!(
+                !bytes.windows(marker.len()).any(|w| w == marker),
+                "{} holds the answer's plaintext",
+                entry.display()
+            );
+        }
+    }
+
+    // No relay: refused at start, with what to do.
+    let mut config = key_server::Config {
+        internal_domains: vec!["clinic.example".into()],
+        internal_answers_plain: true,
+        ..Default::default()
+    };
+    let error = config.plain_answer_domains().unwrap_err().to_string();
+    assert!(error.contains("set smtp_url"), "{error}");
+    config.smtp_url = Some("smtp://127.0.0.1:25".into());
+    config.internal_domains.clear();
+    let error = config.plain_answer_domains().unwrap_err().to_string();
+    assert!(error.contains("needs internal_domains"), "{error}");
+}
+
+on_both_stores!(answers_to_internal_addresses_go_plain_when_configured);

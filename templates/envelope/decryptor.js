@@ -14,6 +14,7 @@ function securedocService({ refusals, remember }) {
   const pause = inWorker ? () => Promise.resolve() : () => new Promise((resolve) => setTimeout(resolve, 0));
   let opener = null; // kept across a wrong passphrase, dropped on any other failure
   let rememberId = null; // the key server's id for a key this browser just asked it to remember
+  let answerGrant = null; // {token, kinds}: what lets the recipient answer, from the last release
 
   const toBase64 = (bytes) => btoa(String.fromCharCode(...bytes));
   const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
@@ -45,6 +46,20 @@ function securedocService({ refusals, remember }) {
       locked_until: answer && answer.locked_until,
       retry_after: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
     });
+  }
+
+  // The answer token sealed beside the key (HPKE, to the same one-time key):
+  // kept for the page to post with Reply, Reply all or Forward. An answer
+  // that does not open costs the recipient only the buttons.
+  function allowAnswers(sealed) {
+    answerGrant = null;
+    if (!sealed || !Array.isArray(sealed.kinds)) return;
+    try {
+      const token = opener.answer_token(fromBase64(sealed.enc), fromBase64(sealed.ciphertext));
+      answerGrant = { token, kinds: sealed.kinds.filter((kind) => typeof kind === "string") };
+    } catch (error) {
+      console.warn("securedoc: the answer token does not open:", error);
+    }
   }
 
   async function read(text, progress) {
@@ -120,7 +135,15 @@ function securedocService({ refusals, remember }) {
         }
         opener.unlock_with_released_key(enc, ciphertext);
         rememberId = typeof answer.remember_id === "string" ? answer.remember_id : null;
+        allowAnswers(answer.answer);
       });
+    },
+    // What lets the recipient answer (Reply, Reply all, Forward), once:
+    // {token, kinds}, or null when the sender allowed none.
+    takeAnswer() {
+      const taken = answerGrant;
+      answerGrant = null;
+      return taken;
     },
     // The key server's id for the key the last release asked it to remember, once.
     takeRememberId() {

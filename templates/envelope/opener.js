@@ -192,6 +192,7 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
           ],
           onProgress,
         );
+        showAnswers(await decryptor.call("takeAnswer", []));
         const rememberId = fresh && (await decryptor.call("takeRememberId", []));
         if (rememberId)
           await remember
@@ -213,6 +214,19 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
       const refusal = refusals.get(kind, Boolean(error && error.server));
       if (kind === "not_remembered" && error.server) await remember.forget(header.key_server, header.to);
       showError(explain(refusal, (error && error.details) || {}), { retry: refusal.retry });
+    }
+  }
+
+  // Reply, Reply all, Forward: the buttons the envelope's flags and the key
+  // server both allow, with the token that proves this recipient opened it.
+  function showAnswers(grant) {
+    const input = $("answer-token");
+    if (!input || !grant || !grant.token) return;
+    input.value = grant.token;
+    input.disabled = false;
+    for (const kind of grant.kinds) {
+      const button = $("answer-" + kind);
+      if (button) button.hidden = false;
     }
   }
 

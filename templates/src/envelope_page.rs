@@ -125,6 +125,7 @@ impl EnvelopePage {
                 opener_strings => minijinja::Value::from_safe_string(crate::pages::opener_strings_json(lang)),
                 envelope_marker => MARKER,
                 online => minijinja::Value::from_serialize(crate::pages::section(lang, "online")),
+                compose => minijinja::Value::from_serialize(crate::pages::section(lang, "compose")),
             })
             .expect("the envelope template renders");
         let (before, after) = page

@@ -38,6 +38,10 @@ pub(crate) const PAGE_TEMPLATES: &[(&str, &str)] = &[
     ),
     ("compose.html", include_str!("../pages/compose.html.j2")),
     (
+        "online_continue.html",
+        include_str!("../pages/online_continue.html.j2"),
+    ),
+    (
         "email/subject.txt",
         include_str!("../email/account/subject.txt.j2"),
     ),

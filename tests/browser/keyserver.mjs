@@ -107,15 +107,18 @@ export async function startKeyServer(dir, { config } = {}) {
       await run(["admin", "account", "create", "--address", address, "--password-file", file]);
     },
 
-    /** Seals a server-mode envelope for `to`; returns its file:// URL. */
+    /**
+     * Seals a server-mode envelope for `to`; returns its file:// URL. With an
+     * array of recipients, one envelope each: returns {address: URL}.
+     */
     async sealFor(to, options = {}) {
-      const out = path.join(dir, `envelope-${randomBytes(4).toString("hex")}.html`);
+      const many = Array.isArray(to);
+      const out = path.join(dir, `envelope-${randomBytes(4).toString("hex")}${many ? "" : ".html"}`);
       await run([
         "seal",
         "--from",
         options.from || "alice@clinic.example",
-        "--to",
-        to,
+        ...(many ? to : [to]).flatMap((address) => ["--to", address]),
         "--subject",
         options.subject || "Your test results",
         "--body",
@@ -129,10 +132,16 @@ export async function startKeyServer(dir, { config } = {}) {
         origin,
         "--token-file",
         tokenFile,
-        "-o",
-        out,
+        ...(many ? ["--out-dir", out] : ["-o", out]),
       ]);
-      return pathToFileURL(out).href;
+      if (!many) return pathToFileURL(out).href;
+      const files = await readdir(out);
+      return Object.fromEntries(
+        to.map((address) => {
+          const file = files.find((name) => name.includes(address.split("@")[0]));
+          return [address, pathToFileURL(path.join(out, file)).href];
+        }),
+      );
     },
 
     /** Waits for a mail to `to` since `since` (ms) with an attachment; returns the attachment's text. */

@@ -129,6 +129,8 @@ impl AppState {
                         .collect(),
                     forward_outside: config.forward_outside,
                     expires_seconds: i64::from(config.answer_expires_days.max(1)) * 86_400,
+                    token_seconds: i64::from(config.answer_token_minutes.max(1)) * 60,
+                    plain_domains: config.plain_answer_domains()?,
                 },
             },
             mailer: Mailer::new(config.smtp_url.as_deref(), &config.outbox_dir())?,

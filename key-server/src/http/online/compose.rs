@@ -42,7 +42,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn allowed(self, flags: &Flags) -> bool {
+    pub(super) fn allowed(self, flags: &Flags) -> bool {
         match self {
             Kind::Reply => flags.reply,
             Kind::ReplyAll => flags.reply_all,
@@ -50,7 +50,17 @@ impl Kind {
         }
     }
 
-    fn as_str(self) -> &'static str {
+    /// A kind as a form names it.
+    pub(super) fn parse(name: &str) -> Option<Kind> {
+        match name {
+            "reply" => Some(Kind::Reply),
+            "reply_all" => Some(Kind::ReplyAll),
+            "forward" => Some(Kind::Forward),
+            _ => None,
+        }
+    }
+
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             Kind::Reply => "reply",
             Kind::ReplyAll => "reply_all",
@@ -72,6 +82,11 @@ pub struct ComposeLimits {
     pub forward_outside: bool,
     /// Answers expire after this many seconds.
     pub expires_seconds: i64,
+    /// An answer token (key release's proof for answering) lasts this long.
+    pub token_seconds: i64,
+    /// Answers to these domains go as ordinary mail through the relay
+    /// (`internal_answers_plain`); empty: every answer is sealed.
+    pub plain_domains: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -79,11 +94,11 @@ pub(super) struct KindQuery {
     kind: Kind,
 }
 
-/// What a view is allowed, for the buttons it shows.
-pub(super) fn allowed(opened: &Opened) -> Vec<&'static str> {
+/// What `flags` allow, for the buttons a page shows.
+pub(crate) fn allowed(flags: &Flags) -> Vec<&'static str> {
     [Kind::Reply, Kind::ReplyAll, Kind::Forward]
         .into_iter()
-        .filter(|kind| kind.allowed(&opened.flags))
+        .filter(|kind| kind.allowed(flags))
         .map(Kind::as_str)
         .collect()
 }
@@ -476,7 +491,24 @@ pub(super) async fn send(
         attachments: files,
         date: crate::now(),
     };
-    match seal_and_queue(&state, &draft).await {
+    // Internal addresses first, when the configuration delivers answers to
+    // them in the clear: if the relay refuses, nothing has gone anywhere.
+    let (plain, sealed): (Vec<String>, Vec<String>) = to.iter().cloned().partition(|address| {
+        limits
+            .plain_domains
+            .iter()
+            .any(|d| domain_of(address).eq_ignore_ascii_case(d))
+    });
+    let delivered = async {
+        if !plain.is_empty() {
+            deliver_plain(&state, &draft, &plain).await?;
+        }
+        if !sealed.is_empty() {
+            seal_and_queue(&state, &draft, &sealed).await?;
+        }
+        Ok::<(), crate::Error>(())
+    };
+    match delivered.await {
         Ok(()) => {
             // On the original sender's record (`securedoc message status`);
             // the answer is queued already, so a failure here is only logged.
@@ -493,10 +525,7 @@ pub(super) async fn send(
                 lang,
                 context! {
                     title => text(lang, "compose.sent_title"),
-                    lines => vec![
-                        fill(&text(lang, "compose.sent_body"), &[("to", to.join(", "))]),
-                        text(lang, "compose.sent_after"),
-                    ],
+                    lines => sent_lines(lang, &sealed, &plain),
                 },
             )
         }
@@ -507,22 +536,67 @@ pub(super) async fn send(
     }
 }
 
-/// Seals `draft` for each recipient (own id and key, registered here) and
-/// queues each notification with its envelope attached.
-async fn seal_and_queue(state: &AppState, draft: &Draft) -> Result<(), crate::Error> {
+/// What "Your message was sent" says: who got it sealed, who as ordinary
+/// mail inside the organisation.
+fn sent_lines(lang: &str, sealed: &[String], plain: &[String]) -> Vec<String> {
+    let mut lines = Vec::new();
+    if !sealed.is_empty() {
+        lines.push(fill(
+            &text(lang, "compose.sent_body"),
+            &[("to", sealed.join(", "))],
+        ));
+        lines.push(text(lang, "compose.sent_after"));
+    }
+    if !plain.is_empty() {
+        lines.push(fill(
+            &text(lang, "compose.sent_internal"),
+            &[("to", plain.join(", "))],
+        ));
+    }
+    lines
+}
+
+/// Sends `draft` to `recipients` (the organisation's own addresses) as one
+/// ordinary mail, straight to the relay: never through the queue, so its
+/// plaintext is not stored, and an error means it was not sent.
+async fn deliver_plain(
+    state: &AppState,
+    draft: &Draft,
+    recipients: &[String],
+) -> Result<(), crate::Error> {
+    let message = zeroize::Zeroizing::new(envelope_core::compose(draft));
+    let mailer = state.mailer.clone();
+    let from = state.settings.mail_from.clone();
+    let to = recipients.to_vec();
+    tokio::task::spawn_blocking(move || mailer.send_raw_blocking(&from, &to, &message))
+        .await
+        .map_err(|e| crate::Error::Io(std::io::Error::other(e)))??;
+    metrics::counter!("securedoc_answers_total", "kind" => "plain").increment(1);
+    tracing::info!(
+        recipients = recipients.len(),
+        "an answer went to internal addresses as ordinary mail"
+    );
+    Ok(())
+}
+
+/// Seals `draft` for each of `recipients` (own id and key, registered here)
+/// and queues each notification with its envelope attached.
+async fn seal_and_queue(
+    state: &AppState,
+    draft: &Draft,
+    recipients: &[String],
+) -> Result<(), crate::Error> {
     let limits = &state.settings.compose;
     let sender_id = state.store.internal_sender("securedoc-answers").await?;
     let created = crate::now();
     let expires = created + limits.expires_seconds;
     let flags = Flags::default();
     // Each recipient's envelope: its own random id and content key.
-    let keys: Vec<([u8; 16], ContentKey)> = draft
-        .to
+    let keys: Vec<([u8; 16], ContentKey)> = recipients
         .iter()
         .map(|_| (crate::random::<16>(), ContentKey::generate()))
         .collect();
-    let envelopes: Vec<NewEnvelope> = draft
-        .to
+    let envelopes: Vec<NewEnvelope> = recipients
         .iter()
         .zip(&keys)
         .map(|(to, (id, key))| {
@@ -564,7 +638,7 @@ async fn seal_and_queue(state: &AppState, draft: &Draft) -> Result<(), crate::Er
         )
         .map_err(|e| crate::Error::Unprocessable(format!("cannot render the notification: {e}")))
     };
-    for ((to, (id, key)), status) in draft.to.iter().zip(keys).zip(statuses) {
+    for ((to, (id, key)), status) in recipients.iter().zip(keys).zip(statuses) {
         let email = notification(status.language.as_deref())?;
         let info = EnvelopeInfo {
             from: draft.from.clone(),
@@ -593,7 +667,7 @@ async fn seal_and_queue(state: &AppState, draft: &Draft) -> Result<(), crate::Er
     state.mail_wake.notify_one();
     metrics::counter!("securedoc_answers_total", "kind" => "sent").increment(1);
     tracing::info!(
-        recipients = draft.to.len(),
+        recipients = recipients.len(),
         "an answer was sealed and queued"
     );
     Ok(())

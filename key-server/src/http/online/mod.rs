@@ -16,10 +16,12 @@
 //! Nothing decrypted is written anywhere: it lives in [`held::Held`] for
 //! `open_online_minutes`, then is zeroed.
 
+mod answer;
 mod compose;
 mod held;
 mod render;
 
+pub(crate) use compose::allowed as answer_kinds;
 pub use compose::ComposeLimits;
 
 use std::collections::BTreeMap;
@@ -47,6 +49,10 @@ pub fn envelope_router(max_envelope: usize, max_answer: usize) -> Router<AppStat
         .route(
             "/open",
             post(post_envelope).layer(DefaultBodyLimit::max(max_envelope)),
+        )
+        .route(
+            "/open/answer",
+            post(answer::answer).layer(DefaultBodyLimit::max(max_envelope)),
         )
         .route(
             "/open/view/{id}/compose",
@@ -95,71 +101,122 @@ fn not_an_envelope(lang: &str) -> Response {
     )
 }
 
-/// `POST /open`: the envelope's form. Parks the envelope, asks for the password.
-async fn post_envelope(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    mut form: Multipart,
-) -> Response {
-    let (mut envelope_text, mut asked) = (None, None);
+/// What an envelope's form posted: the envelope's text form, and the
+/// fields beside it (`lang`; `token` and `kind` from the answer buttons).
+struct Posted {
+    envelope: Option<axum::body::Bytes>,
+    lang: &'static str,
+    token: Option<String>,
+    kind: Option<String>,
+}
+
+/// Reads an envelope's form, or the page that says why it cannot be read.
+async fn read_posted(headers: &HeaderMap, mut form: Multipart) -> Result<Posted, Response> {
+    let (mut envelope, mut asked, mut token, mut kind) = (None, None, None, None);
     loop {
         match form.next_field().await {
             Ok(Some(field)) => match field.name() {
-                Some("envelope") => envelope_text = field.bytes().await.ok(),
+                Some("envelope") => envelope = field.bytes().await.ok(),
                 Some("lang") => asked = field.text().await.ok(),
+                Some("token") => token = field.text().await.ok(),
+                Some("kind") => kind = field.text().await.ok(),
                 _ => {}
             },
             Ok(None) => break,
             Err(error) => {
-                let lang = choose_language(asked.as_deref(), &headers);
-                return match error.status() {
+                let lang = choose_language(asked.as_deref(), headers);
+                return Err(match error.status() {
                     StatusCode::PAYLOAD_TOO_LARGE => {
                         say(StatusCode::PAYLOAD_TOO_LARGE, lang, "online.too_large")
                     }
                     _ => not_an_envelope(lang),
-                };
+                });
             }
         }
     }
-    let lang = choose_language(asked.as_deref(), &headers);
-    let Some(bytes) = envelope_text
+    Ok(Posted {
+        envelope,
+        lang: choose_language(asked.as_deref(), headers),
+        token,
+        kind,
+    })
+}
+
+/// An envelope's form as posted, with the envelope's bytes and header, if
+/// it is one of this key server's envelopes for a real recipient of a real
+/// message; else the page that says why not.
+async fn posted_envelope(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: Multipart,
+) -> Result<(Posted, Vec<u8>, Header), Response> {
+    let posted = read_posted(headers, form).await?;
+    let (bytes, header) = our_envelope(state, &posted).await?;
+    Ok((posted, bytes, header))
+}
+
+async fn our_envelope(state: &AppState, posted: &Posted) -> Result<(Vec<u8>, Header), Response> {
+    let lang = posted.lang;
+    let Some(bytes) = posted
+        .envelope
         .as_deref()
         .and_then(|t| std::str::from_utf8(t).ok())
         .and_then(|t| envelope_core::from_text(t).ok())
     else {
-        return not_an_envelope(lang);
+        return Err(not_an_envelope(lang));
     };
     let header = match Envelope::parse(&bytes) {
         Ok(envelope) => envelope.header().clone(),
-        Err(_) => return not_an_envelope(lang),
+        Err(_) => return Err(not_an_envelope(lang)),
     };
     // Only this key server's envelopes: it holds no other keys.
     if header.mode != Mode::Server
         || header.key_server.as_deref() != Some(state.settings.public_url.as_str())
     {
-        return say(StatusCode::UNPROCESSABLE_ENTITY, lang, "online.not_ours");
+        return Err(say(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            lang,
+            "online.not_ours",
+        ));
     }
     // Only an envelope that names a real recipient of a real message is
     // held: its 128-bit id is the envelope's own secret, so memory cannot be
     // filled with made-up envelopes (and one real one is held once).
     match state.store.is_recipient(&header.id, &header.to).await {
-        Ok(true) => {}
+        Ok(true) => Ok((bytes, header)),
         Ok(false) => {
             let sentence = fill(
                 &text(lang, "opener.errors.not_a_recipient"),
                 &[("recipient", header.to.clone())],
             );
-            return say_text(StatusCode::FORBIDDEN, lang, sentence);
+            Err(say_text(StatusCode::FORBIDDEN, lang, sentence))
         }
         Err(error) => {
             tracing::error!(%error, "Open Online could not look up an envelope");
-            let sentence = fill(
-                &text(lang, "opener.errors.server_internal"),
-                &[("origin", state.settings.public_url.clone())],
-            );
-            return say_text(StatusCode::INTERNAL_SERVER_ERROR, lang, sentence);
+            Err(server_error(state, lang))
         }
     }
+}
+
+fn server_error(state: &AppState, lang: &str) -> Response {
+    let sentence = fill(
+        &text(lang, "opener.errors.server_internal"),
+        &[("origin", state.settings.public_url.clone())],
+    );
+    say_text(StatusCode::INTERNAL_SERVER_ERROR, lang, sentence)
+}
+
+/// `POST /open`: the envelope's form. Parks the envelope, asks for the password.
+async fn post_envelope(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Multipart,
+) -> Response {
+    let (posted, bytes, header) = match posted_envelope(&state, &headers, form).await {
+        Ok(ours) => ours,
+        Err(page) => return page,
+    };
+    let lang = posted.lang;
     match state.held.park(Parked {
         message_id: header.id.clone(),
         envelope: bytes,
@@ -313,8 +370,29 @@ async fn unlock(
             return password_page(status, lang, &header, &form.handle, Some(error));
         }
     };
+    state.held.remove(&form.handle);
+    match hold(&state, &header, parked, key).await {
+        Ok((id, cookie)) => {
+            let location = format!("/open/view/{id}");
+            let mut response =
+                (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
+            response.headers_mut().insert(header::SET_COOKIE, cookie);
+            response
+        }
+        Err(page) => page,
+    }
+}
+
+/// Decrypts an envelope in memory with its key and holds the message as a
+/// view: its id and the `Set-Cookie` value of its cookie.
+async fn hold(
+    state: &AppState,
+    header: &Header,
+    envelope: std::sync::Arc<Parked>,
+    key: Zeroizing<Vec<u8>>,
+) -> Result<(String, HeaderValue), Response> {
+    let lang = envelope.lang;
     // Decrypting tens of megabytes is work for a blocking thread.
-    let envelope = parked.clone();
     let opened = tokio::task::spawn_blocking(move || {
         let parsed = Envelope::parse(&envelope.envelope).ok()?;
         let key = ContentKey::from_slice(&key)?;
@@ -328,14 +406,13 @@ async fn unlock(
     .ok()
     .flatten();
     let Some(message) = opened else {
-        return say(
+        return Err(say(
             StatusCode::UNPROCESSABLE_ENTITY,
             lang,
             "opener.errors.wrong_key",
-        );
+        ));
     };
-    state.held.remove(&form.handle);
-    let flags = restrictions(&state, &header).await;
+    let flags = restrictions(state, header).await;
     let cookie = held::secret();
     let Ok(id) = state.held.open(Opened {
         message,
@@ -352,24 +429,19 @@ async fn unlock(
         flags,
         lang,
     }) else {
-        return busy(lang, BUSY_RETRY_SECONDS);
+        return Err(busy(lang, BUSY_RETRY_SECONDS));
     };
     let secure = if state.settings.public_url.starts_with("https:") {
         "; Secure"
     } else {
         ""
     };
-    let path = format!("/open/view/{id}");
     let set_cookie = format!(
-        "{COOKIE}={cookie}; Path={path}; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
+        "{COOKIE}={cookie}; Path=/open/view/{id}; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
         state.held.lifetime().as_secs()
     );
-    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, path)]).into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&set_cookie).expect("hex and ASCII"),
-    );
-    response
+    let set_cookie = HeaderValue::from_str(&set_cookie).expect("hex and ASCII");
+    Ok((id, set_cookie))
 }
 
 /// The view's cookie: scoped to the view's path, so views do not mix.
@@ -433,7 +505,7 @@ async fn view(
             attachments => render::attachments(&message, &url, lang),
             eml => format!("{url}/message.eml"),
             print => opened.flags.print,
-            answers => compose::allowed(&opened)
+            answers => compose::allowed(&opened.flags)
                 .into_iter()
                 .map(|kind| (format!("{url}/compose?kind={kind}"), text(lang, &format!("compose.button_{kind}"))))
                 .collect::<Vec<_>>(),

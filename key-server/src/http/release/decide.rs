@@ -318,6 +318,24 @@ fn may_open(state: &AppState, account: &Account) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// The key for answering a message its recipient opened in the envelope
+/// (their answer token was checked): only while the message may still be
+/// opened and, unless it needs no password, while their account may open.
+pub(super) async fn answer_key(
+    state: &AppState,
+    request: &ReleaseRequest,
+) -> Result<Granted, Refusal> {
+    if message_security(state, &request.message_id).await? != SecurityLevel::Low {
+        let account = state
+            .store
+            .account(&request.recipient.to_ascii_lowercase())
+            .await?
+            .ok_or_else(not_a_recipient)?;
+        may_open(state, &account)?;
+    }
+    granted(state, request, None).await
+}
+
 /// The message's content key, unless it is gone (expired, revoked, past
 /// retention) or locked by its sender.
 async fn granted(
@@ -336,6 +354,45 @@ async fn granted(
             ))
         })?;
     Ok(Granted { key, remember })
+}
+
+/// What lets the opener answer the message (Reply, Reply all, Forward, as
+/// far as the sender allowed them): the kinds and a token for them
+/// (`crate::answer_token`), sealed to the same one-time key as the content
+/// key. None when the sender allowed no answer.
+async fn answer_token(
+    state: &AppState,
+    request: &ReleaseRequest,
+    public_key: &[u8],
+) -> Result<Option<Value>, Refusal> {
+    let Some(flags) = state.store.message_flags(&request.message_id).await? else {
+        return Ok(None);
+    };
+    let kinds = crate::http::online::answer_kinds(&flags);
+    if kinds.is_empty() {
+        return Ok(None);
+    }
+    let expires = crate::now() + state.settings.compose.token_seconds;
+    let token = crate::answer_token::issue(
+        &state.master_key,
+        &request.message_id,
+        &request.recipient,
+        expires,
+    );
+    let (enc, ciphertext) =
+        envelope_core::seal_answer_token(public_key, &request.message_id, token.as_bytes())
+            .map_err(|_| {
+                Refusal::new(
+                    Kind::BadRequest,
+                    "public_key is not a usable X25519 public key.",
+                )
+            })?;
+    Ok(Some(json!({
+        "enc": STANDARD.encode(enc),
+        "ciphertext": STANDARD.encode(ciphertext),
+        "kinds": kinds,
+        "expires": expires,
+    })))
 }
 
 /// The key-release answer: the content key sealed to the opener's
@@ -357,6 +414,9 @@ pub(super) async fn sealed_answer(
         )?;
     let mut body =
         json!({ "enc": STANDARD.encode(enc), "ciphertext": STANDARD.encode(ciphertext) });
+    if let Some(answer) = answer_token(state, request, public_key).await? {
+        body["answer"] = answer;
+    }
     if let Some((address, public_key)) = granted.remember {
         let id = state
             .store

@@ -212,6 +212,32 @@ pub(crate) async fn open_online_key(
     result.map(|granted| granted.key)
 }
 
+/// The key for an answer from the envelope (`online::answer`): the answer
+/// token stands in for the password; the message and account checks are
+/// made again, and the use is audited.
+pub(crate) async fn answer_key(
+    state: &AppState,
+    message_id: &str,
+    recipient: &str,
+    client: &str,
+) -> Result<Zeroizing<Vec<u8>>, Refusal> {
+    let request = ReleaseRequest {
+        message_id: message_id.to_string(),
+        recipient: recipient.to_string(),
+        password: Zeroizing::default(),
+        public_key: String::new(),
+        remember_key: None,
+        remembered: None,
+    };
+    let result = decide::answer_key(state, &request).await;
+    let outcome = match &result {
+        Ok(_) => "answer",
+        Err(refusal) => refusal.kind().as_str(),
+    };
+    audit(state, Some(recipient), Some(message_id), client, outcome).await;
+    result.map(|granted| granted.key)
+}
+
 /// Writes the audit row and counts the outcome. An audit failure is logged,
 /// not shown: the answer was decided already.
 async fn audit(
