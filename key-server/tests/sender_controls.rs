@@ -382,7 +382,11 @@ async fn expire_moves_the_date(backend: Backend) {
         json!({}),
     )
     .await;
-    let later = 4_000_000_000i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let later = now + 20 * 86_400;
     let (status, body) = control(
         &server,
         Some(&token),
@@ -393,6 +397,24 @@ async fn expire_moves_the_date(backend: Backend) {
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(entry(&body, BOB)["expires"], later);
+    // Not past the retention (30 days by default): the key would be gone
+    // before the date the sender was shown.
+    let too_late = json!({"expires": now + 40 * 86_400});
+    let (status, refusal) =
+        control(&server, Some(&token), &message, "/expire", Some(too_late)).await;
+    assert_eq!(
+        (status, refusal["error"].as_str()),
+        (422, Some("bad_request")),
+        "{refusal}"
+    );
+    assert!(
+        refusal["message"]
+            .as_str()
+            .unwrap()
+            .contains("deletes every message's keys 30 days after sending"),
+        "{refusal}"
+    );
+    assert!(refusal["latest"].as_i64().unwrap() <= now + 30 * 86_400 + 5);
     let past = json!({"expires": 1_000_000_000i64});
     let (status, refusal) = control(&server, Some(&token), &message, "/expire", Some(past)).await;
     assert_eq!(

@@ -81,6 +81,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// What an answer (Reply, Reply all, Forward) may be and reach.
     pub compose: online::ComposeLimits,
+    /// Every key is deleted this long after its message was registered.
+    pub retention_seconds: i64,
 }
 
 impl AppState {
@@ -132,6 +134,7 @@ impl AppState {
                     token_seconds: i64::from(config.answer_token_minutes.max(1)) * 60,
                     plain_domains: config.plain_answer_domains()?,
                 },
+                retention_seconds: i64::from(config.retention_days) * 86_400,
             },
             mailer: Mailer::new(config.smtp_url.as_deref(), &config.outbox_dir())?,
             mail_wake: Arc::new(Notify::new()),

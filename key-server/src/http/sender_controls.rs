@@ -135,6 +135,20 @@ async fn expire(
             "This message's keys are deleted (it expired or was withdrawn), so its expiry can no longer change. Send it again.",
         ));
     }
+    // Retention deletes every key in the end, whatever the expiry says: a
+    // later date would be a promise the server does not keep.
+    let registered = envelopes.iter().map(|e| e.created_at).min().unwrap_or(0);
+    let last = registered + state.settings.retention_seconds;
+    if body.expires > last {
+        let date = jiff::Timestamp::from_second(last)
+            .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default();
+        return Err(Refusal::new(
+            Kind::BadRequest,
+            format!("This key server deletes every message's keys {} days after sending, so this message cannot be opened after {date}. Choose an expiry no later than that.", state.settings.retention_seconds / 86_400),
+        )
+        .with("latest", last));
+    }
     let n = state
         .store
         .set_message_expiry(&sender.id, &id, body.expires)
