@@ -499,41 +499,44 @@ pub(super) async fn send(
             .iter()
             .any(|d| domain_of(address).eq_ignore_ascii_case(d))
     });
-    let delivered = async {
-        if !plain.is_empty() {
-            deliver_plain(&state, &draft, &plain).await?;
-        }
-        if !sealed.is_empty() {
-            seal_and_queue(&state, &draft, &sealed).await?;
-        }
-        Ok::<(), crate::Error>(())
-    };
-    match delivered.await {
-        Ok(()) => {
-            // On the original sender's record (`securedoc message status`);
-            // the answer is queued already, so a failure here is only logged.
-            if let Err(error) = state
-                .store
-                .record_reply(&opened.message_id, &opened.recipient)
-                .await
-            {
-                tracing::error!(%error, "could not count a reply on the sender's record");
-            }
-            render(
-                StatusCode::OK,
-                "notice",
-                lang,
-                context! {
-                    title => text(lang, "compose.sent_title"),
-                    lines => sent_lines(lang, &sealed, &plain),
-                },
-            )
-        }
-        Err(error) => {
-            tracing::error!(%error, "could not seal or queue an answer");
-            say(StatusCode::INTERNAL_SERVER_ERROR, lang, "compose.failed")
+    if !plain.is_empty() {
+        if let Err(error) = deliver_plain(&state, &draft, &plain).await {
+            tracing::error!(%error, "the relay did not take an answer to internal addresses");
+            return say(StatusCode::SERVICE_UNAVAILABLE, lang, "compose.failed");
         }
     }
+    if !sealed.is_empty() {
+        if let Err(error) = seal_and_queue(&state, &draft, &sealed).await {
+            tracing::error!(%error, "could not seal or queue an answer");
+            if plain.is_empty() {
+                return say(StatusCode::INTERNAL_SERVER_ERROR, lang, "compose.failed");
+            }
+            // The internal addresses have it already: say so, not "nothing was sent".
+            let sentence = fill(
+                &text(lang, "compose.failed_partly"),
+                &[("to", plain.join(", "))],
+            );
+            return super::say_text(StatusCode::INTERNAL_SERVER_ERROR, lang, sentence);
+        }
+    }
+    // On the original sender's record (`securedoc message status`); the
+    // answer has gone already, so a failure here is only logged.
+    if let Err(error) = state
+        .store
+        .record_reply(&opened.message_id, &opened.recipient)
+        .await
+    {
+        tracing::error!(%error, "could not count a reply on the sender's record");
+    }
+    render(
+        StatusCode::OK,
+        "notice",
+        lang,
+        context! {
+            title => text(lang, "compose.sent_title"),
+            lines => sent_lines(lang, &sealed, &plain),
+        },
+    )
 }
 
 /// What "Your message was sent" says: who got it sealed, who as ordinary
