@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and dispatch.
 
 mod admin;
+mod hook;
 mod inspect;
 mod message;
 mod open;
@@ -36,6 +37,8 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Run the key server.
     Serve(serve::ServeArgs),
+    /// Run the mail hook: an SMTP content filter for Postfix.
+    Hook(hook::HookArgs),
     /// Administer the key server (sender tokens, recipient accounts).
     Admin(admin::AdminArgs),
     /// After sending: see who opened a message; lock, unlock, revoke it or change its expiry.
@@ -64,6 +67,7 @@ impl Cli {
             Command::Open(args) => open::run(args),
             Command::Inspect(args) => inspect::run(args),
             Command::Serve(args) => serve::serve(args),
+            Command::Hook(args) => hook::run(args),
             Command::Admin(args) => admin::admin(args),
             Command::Message(args) => message::run(args),
         }

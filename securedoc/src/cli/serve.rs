@@ -22,7 +22,7 @@ pub struct ServeArgs {
 
 /// The log's shape on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum LogFormat {
+pub(super) enum LogFormat {
     /// One readable line per event.
     Human,
     /// One JSON object per line.
@@ -57,7 +57,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 /// Sends the server's `tracing` events to stderr, filtered by `RUST_LOG`.
 /// What the key server logs says what happened, never a secret: request
 /// lines carry the method, the path without its query, status and latency.
-fn install_log(format: LogFormat) -> anyhow::Result<()> {
+pub(super) fn install_log(format: LogFormat) -> anyhow::Result<()> {
     let filter = match std::env::var("RUST_LOG") {
         Ok(directives) if !directives.trim().is_empty() => EnvFilter::try_new(&directives)
             .with_context(|| {

@@ -1,0 +1,79 @@
+//! securedoc's mail hook (docs/MAIL-HOOK.md): an SMTP content filter in the
+//! style Postfix documents for after-queue filters. Postfix hands each
+//! message to the hook; the hook hands what it produces to the next hop
+//! (Postfix's re-injection listener) and only then answers Postfix.
+//!
+//! **Fail closed, lose nothing.** The hook says 250 only after the next hop
+//! has accepted every message it produced for that input; any temporary
+//! problem is a 451, so Postfix keeps the message and retries; a message
+//! that asks to be sealed never goes on in the clear.
+//!
+//! This first part: the SMTP conversation (PIPELINING, 8BITMIME, SMTPUTF8,
+//! SIZE, DSN, XFORWARD), the triggers, and passing untriggered mail on
+//! byte for byte. Sealing a triggered message is the next part; until it
+//! is in, a triggered message is refused with a 451 and stays queued.
+
+mod next_hop;
+mod session;
+mod trigger;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+pub use next_hop::{Delivery, NextHopError};
+pub use trigger::Triggers;
+
+/// What the hook needs to run.
+#[derive(Debug, Clone)]
+pub struct HookConfig {
+    /// Where what the hook produces goes: Postfix's re-injection listener.
+    pub next_hop: SocketAddr,
+    /// The name the hook gives in its greeting and EHLO.
+    pub hostname: String,
+    /// The largest message accepted, bytes (advertised as SIZE).
+    pub max_size: usize,
+    /// Connections served at once; more wait for a free one.
+    pub max_connections: usize,
+    /// How long one command, or the next hop's answer, may take.
+    pub timeout: Duration,
+    /// What makes a message one to seal.
+    pub triggers: Triggers,
+}
+
+impl Default for HookConfig {
+    fn default() -> Self {
+        HookConfig {
+            next_hop: SocketAddr::from(([127, 0, 0, 1], 10026)),
+            hostname: "securedoc-hook".into(),
+            max_size: 35 * 1024 * 1024,
+            max_connections: 16,
+            timeout: Duration::from_secs(300),
+            triggers: Triggers::default(),
+        }
+    }
+}
+
+/// Serves SMTP on `listener` until the task is dropped.
+pub async fn serve(listener: TcpListener, config: HookConfig) -> std::io::Result<()> {
+    let config = Arc::new(config);
+    let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    loop {
+        let (socket, peer) = listener.accept().await?;
+        let permit = slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        let config = config.clone();
+        tokio::spawn(async move {
+            if let Err(error) = session::run(socket, &config).await {
+                tracing::info!(%peer, %error, "an SMTP session ended early");
+            }
+            drop(permit);
+        });
+    }
+}

@@ -1,0 +1,159 @@
+//! The next hop: one SMTP transaction per message the hook produces,
+//! carrying the client's information (XFORWARD, where the next hop offers
+//! it) and the sender's DSN parameters as they came.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use mail_send::SmtpClient;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+/// One message to hand on: the envelope and the bytes.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// `MAIL FROM` address (empty for the null sender).
+    pub from: String,
+    /// The `MAIL FROM` parameters passed on (` SIZE=… BODY=… RET=… ENVID=…`).
+    pub from_params: String,
+    /// Each recipient with its `RCPT TO` parameters (` NOTIFY=… ORCPT=…`).
+    pub to: Vec<(String, String)>,
+    /// XFORWARD attributes (`NAME=… ADDR=…`), passed on when offered.
+    pub xforward: Vec<String>,
+    /// The message, unstuffed (the client stuffs it again).
+    pub message: Vec<u8>,
+}
+
+/// Why the next hop did not take a message.
+#[derive(Debug, thiserror::Error)]
+pub enum NextHopError {
+    /// Try again later: unreachable, timed out, or a 4xx answer.
+    #[error("the next hop is not taking mail now: {0}")]
+    Temporary(String),
+    /// It refused for good (a 5xx answer).
+    #[error("the next hop refused the message: {0}")]
+    Permanent(String),
+}
+
+fn classify(error: mail_send::Error) -> NextHopError {
+    match error {
+        mail_send::Error::UnexpectedReply(reply) if reply.code >= 500 => {
+            NextHopError::Permanent(format!("{} {}", reply.code, reply.message))
+        }
+        mail_send::Error::UnexpectedReply(reply) => {
+            NextHopError::Temporary(format!("{} {}", reply.code, reply.message))
+        }
+        other => NextHopError::Temporary(other.to_string()),
+    }
+}
+
+/// Hands `delivery` to `next_hop`; Ok only once it answered 250 to the data.
+pub async fn deliver(
+    next_hop: SocketAddr,
+    hostname: &str,
+    timeout: Duration,
+    delivery: &Delivery,
+) -> Result<(), NextHopError> {
+    let mut client: SmtpClient<TcpStream> = SmtpClient::connect(next_hop, timeout)
+        .await
+        .map_err(classify)?;
+    let positive = |reply: smtp_proto::Response<String>| {
+        if (200..300).contains(&reply.code) {
+            Ok(reply)
+        } else {
+            Err(classify(mail_send::Error::UnexpectedReply(reply)))
+        }
+    };
+    positive(client.read().await.map_err(classify)?)?;
+    let ehlo = positive(
+        client
+            .cmd(format!("EHLO {hostname}\r\n"))
+            .await
+            .map_err(classify)?,
+    )?;
+    if !delivery.xforward.is_empty()
+        && ehlo
+            .message
+            .lines()
+            .any(|line| line.trim().to_ascii_uppercase().starts_with("XFORWARD"))
+    {
+        // The client's information, so the next hop logs and checks the
+        // real client and not the hook. A refusal costs only that.
+        let reply = client
+            .cmd(format!("XFORWARD {}\r\n", delivery.xforward.join(" ")))
+            .await
+            .map_err(classify)?;
+        if reply.code != 250 {
+            tracing::warn!(code = reply.code, "the next hop refused XFORWARD");
+        }
+    }
+    positive(
+        client
+            .cmd(format!(
+                "MAIL FROM:<{}>{}\r\n",
+                delivery.from, delivery.from_params
+            ))
+            .await
+            .map_err(classify)?,
+    )?;
+    for (to, params) in &delivery.to {
+        positive(
+            client
+                .cmd(format!("RCPT TO:<{to}>{params}\r\n"))
+                .await
+                .map_err(classify)?,
+        )?;
+    }
+    let reply = client.cmd(b"DATA\r\n").await.map_err(classify)?;
+    if reply.code != 354 {
+        return Err(classify(mail_send::Error::UnexpectedReply(reply)));
+    }
+    // Written here, not with the client's `data`: it adds a CRLF to a
+    // message that already ends with one, and does not stuff a dot at the
+    // very start. The message must arrive as it came.
+    tokio::time::timeout(timeout, async {
+        client.stream.write_all(&stuffed(&delivery.message)).await?;
+        client.stream.flush().await
+    })
+    .await
+    .map_err(|_| NextHopError::Temporary("the next hop stopped reading the message".into()))?
+    .map_err(|e| NextHopError::Temporary(e.to_string()))?;
+    positive(client.read().await.map_err(classify)?)?;
+    // The message is taken: a failed goodbye changes nothing.
+    let _ = client.quit().await;
+    Ok(())
+}
+
+/// `message` as DATA carries it (RFC 5321 4.5.2): a dot doubled at the start
+/// of every line, a final CRLF if it lacks one, and the ending dot.
+fn stuffed(message: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(message.len() + message.len() / 64 + 5);
+    let mut line_start = true;
+    for &byte in message {
+        if line_start && byte == b'.' {
+            out.push(b'.');
+        }
+        out.push(byte);
+        line_start = byte == b'\n';
+    }
+    if !message.ends_with(b"\r\n") {
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b".\r\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stuffed;
+
+    #[test]
+    fn every_line_that_starts_with_a_dot_is_stuffed_and_nothing_else_changes() {
+        assert_eq!(
+            stuffed(b".first\r\nx.y\r\n.\r\n..\r\n"),
+            b"..first\r\nx.y\r\n..\r\n...\r\n.\r\n"
+        );
+        assert_eq!(stuffed(b"no end"), b"no end\r\n.\r\n");
+        assert_eq!(stuffed(b""), b"\r\n.\r\n");
+    }
+}

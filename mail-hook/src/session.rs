@@ -1,0 +1,320 @@
+//! One SMTP conversation with Postfix (or any client): the commands an
+//! after-queue filter sees, parsed by `smtp-proto`, answered in order
+//! (PIPELINING: replies go out when the client's input is used up), and the
+//! message judged only once it is whole.
+
+use std::io;
+
+use smtp_proto::request::receiver::DataReceiver;
+use smtp_proto::Request;
+use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use crate::next_hop::{self, Delivery, NextHopError};
+use crate::HookConfig;
+
+/// The longest command line (RFC 5321 allows 512; extensions make more).
+const MAX_LINE: usize = smtp_proto::request::receiver::MAX_LINE_LENGTH;
+/// Recipients one message may have (RFC 5321 asks servers to take 100).
+const MAX_RECIPIENTS: usize = 1000;
+/// The parameters passed on to the next hop; others are dropped.
+const MAIL_PARAMS: &[&str] = &["SIZE", "BODY", "SMTPUTF8", "RET", "ENVID"];
+const RCPT_PARAMS: &[&str] = &["NOTIFY", "ORCPT"];
+
+/// A command line, or why there is none.
+enum Line {
+    Complete(Vec<u8>),
+    TooLong,
+    Closed,
+}
+
+/// Reads one line (up to its LF). A line past `MAX_LINE` is read to its end
+/// and dropped, so a client cannot make the hook hold it.
+async fn read_line(
+    reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+    config: &HookConfig,
+) -> io::Result<Line> {
+    let mut line = Vec::new();
+    let mut too_long = false;
+    loop {
+        let buffer = tokio::time::timeout(config.timeout, reader.fill_buf())
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "the client went quiet"))??;
+        if buffer.is_empty() {
+            return Ok(Line::Closed);
+        }
+        let (taken, done) = match memchr(buffer) {
+            Some(at) => (at + 1, true),
+            None => (buffer.len(), false),
+        };
+        if !too_long {
+            line.extend_from_slice(&buffer[..taken]);
+            if line.len() > MAX_LINE {
+                too_long = true;
+                line = Vec::new();
+            }
+        }
+        reader.consume(taken);
+        if done {
+            return Ok(if too_long {
+                Line::TooLong
+            } else {
+                Line::Complete(line)
+            });
+        }
+    }
+}
+
+fn memchr(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'\n')
+}
+
+/// The transaction being built: MAIL, RCPT…, and the XFORWARD attributes.
+#[derive(Default)]
+struct Transaction {
+    from: Option<(String, String)>,
+    to: Vec<(String, String)>,
+    xforward: Vec<String>,
+}
+
+/// The parameters after the path's `>` whose keyword is in `allowed`, as
+/// they came (` KEY=VALUE …`).
+fn parameters(line: &[u8], allowed: &[&str]) -> String {
+    let line = String::from_utf8_lossy(line);
+    let Some((_, rest)) = line.split_once('>') else {
+        return String::new();
+    };
+    rest.split_ascii_whitespace()
+        .filter(|param| {
+            let keyword = param.split('=').next().unwrap_or_default();
+            allowed.iter().any(|a| a.eq_ignore_ascii_case(keyword))
+        })
+        .map(|param| format!(" {param}"))
+        .collect()
+}
+
+async fn say<W: AsyncWrite + Unpin>(write: &mut W, reply: &str) -> io::Result<()> {
+    write.write_all(reply.as_bytes()).await?;
+    write.write_all(b"\r\n").await
+}
+
+pub(crate) async fn run(socket: TcpStream, config: &HookConfig) -> io::Result<()> {
+    let (read, mut write) = socket.into_split();
+    let mut reader = BufReader::with_capacity(64 * 1024, read);
+    let host = &config.hostname;
+    say(&mut write, &format!("220 {host} ESMTP securedoc hook")).await?;
+    write.flush().await?;
+    let mut tx = Transaction::default();
+    loop {
+        let line = match read_line(&mut reader, config).await? {
+            Line::Closed => return Ok(()),
+            Line::TooLong => {
+                say(&mut write, "500 5.5.2 Line too long").await?;
+                write.flush().await?;
+                continue;
+            }
+            Line::Complete(line) => line,
+        };
+        let verb = line
+            .split(|b| b.is_ascii_whitespace())
+            .next()
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        if verb == b"XFORWARD" {
+            // Postfix's client information, passed on to the next hop.
+            let text = String::from_utf8_lossy(&line);
+            tx.xforward.extend(
+                text.split_ascii_whitespace()
+                    .skip(1)
+                    .filter(|attr| attr.contains('='))
+                    .map(String::from),
+            );
+            say(&mut write, "250 2.0.0 Ok").await?;
+        } else {
+            let request = Request::parse(&mut line.iter());
+            match request {
+                Ok(Request::Ehlo { host: _ }) => {
+                    tx = Transaction::default();
+                    let max = config.max_size;
+                    let lines = [
+                        host.as_str(),
+                        "PIPELINING",
+                        &format!("SIZE {max}"),
+                        "8BITMIME",
+                        "SMTPUTF8",
+                        "DSN",
+                        "ENHANCEDSTATUSCODES",
+                    ];
+                    for line in lines {
+                        say(&mut write, &format!("250-{line}")).await?;
+                    }
+                    say(
+                        &mut write,
+                        "250 XFORWARD NAME ADDR PROTO HELO SOURCE PORT IDENT",
+                    )
+                    .await?;
+                }
+                Ok(Request::Helo { host: _ }) => {
+                    tx = Transaction::default();
+                    say(&mut write, &format!("250 {host}")).await?;
+                }
+                Ok(Request::Mail { from }) => {
+                    if tx.from.is_some() {
+                        say(&mut write, "503 5.5.1 Error: nested MAIL command").await?;
+                    } else if from.size > config.max_size {
+                        say(
+                            &mut write,
+                            &format!(
+                                "552 5.3.4 Message too large: this gateway takes at most {} bytes",
+                                config.max_size
+                            ),
+                        )
+                        .await?;
+                    } else {
+                        tx.from = Some((from.address.to_string(), parameters(&line, MAIL_PARAMS)));
+                        say(&mut write, "250 2.1.0 Ok").await?;
+                    }
+                }
+                Ok(Request::Rcpt { to }) => {
+                    if tx.from.is_none() {
+                        say(&mut write, "503 5.5.1 Error: need MAIL command").await?;
+                    } else if tx.to.len() >= MAX_RECIPIENTS {
+                        say(&mut write, "452 4.5.3 Error: too many recipients").await?;
+                    } else {
+                        tx.to
+                            .push((to.address.to_string(), parameters(&line, RCPT_PARAMS)));
+                        say(&mut write, "250 2.1.5 Ok").await?;
+                    }
+                }
+                Ok(Request::Data) => {
+                    if tx.to.is_empty() {
+                        say(&mut write, "503 5.5.1 Error: need RCPT command").await?;
+                    } else {
+                        say(&mut write, "354 End data with <CR><LF>.<CR><LF>").await?;
+                        write.flush().await?;
+                        let message = receive(&mut reader, config).await?;
+                        let taken = std::mem::take(&mut tx);
+                        let reply = judge(taken, message, config).await;
+                        // XFORWARD is per connection in Postfix; keep it for the next message.
+                        say(&mut write, &reply).await?;
+                    }
+                }
+                Ok(Request::Rset) => {
+                    tx = Transaction {
+                        xforward: std::mem::take(&mut tx.xforward),
+                        ..Transaction::default()
+                    };
+                    say(&mut write, "250 2.0.0 Ok").await?;
+                }
+                Ok(Request::Noop { .. }) => say(&mut write, "250 2.0.0 Ok").await?,
+                Ok(Request::Quit) => {
+                    say(&mut write, "221 2.0.0 Bye").await?;
+                    write.flush().await?;
+                    return Ok(());
+                }
+                Ok(Request::Vrfy { .. }) => {
+                    say(&mut write, "252 2.5.2 Cannot VRFY; send some mail").await?
+                }
+                Ok(_) => say(&mut write, "502 5.5.1 Error: command not implemented").await?,
+                Err(smtp_proto::Error::UnknownCommand) => {
+                    say(&mut write, "500 5.5.2 Error: command not recognized").await?
+                }
+                Err(error) => {
+                    say(&mut write, &format!("501 5.5.4 Syntax error: {error:?}")).await?
+                }
+            }
+        }
+        // PIPELINING: answer in batches, once the client's input is used up.
+        if reader.buffer().is_empty() {
+            write.flush().await?;
+        }
+    }
+}
+
+/// The message after DATA: its bytes, or None when it was over the limit
+/// (read to its end and dropped).
+async fn receive(
+    reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+    config: &HookConfig,
+) -> io::Result<Option<Vec<u8>>> {
+    let mut receiver = DataReceiver::new();
+    let mut message = Vec::new();
+    let mut too_large = false;
+    loop {
+        let buffer = tokio::time::timeout(config.timeout, reader.fill_buf())
+            .await
+            .map_err(|_| {
+                io::Error::new(io::ErrorKind::TimedOut, "the client went quiet in DATA")
+            })??;
+        if buffer.is_empty() {
+            // Gone mid-message: nothing was answered, so nothing is lost.
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the client left in the middle of DATA",
+            ));
+        }
+        let mut bytes = buffer.iter();
+        let done = receiver.ingest(&mut bytes, &mut message);
+        let used = buffer.len() - bytes.len();
+        reader.consume(used);
+        if message.len() > config.max_size {
+            too_large = true;
+            message.clear();
+        }
+        if done {
+            return Ok((!too_large).then_some(message));
+        }
+    }
+}
+
+/// What to answer for one whole message.
+async fn judge(tx: Transaction, message: Option<Vec<u8>>, config: &HookConfig) -> String {
+    let Some(message) = message else {
+        return format!(
+            "552 5.3.4 Message too large: this gateway takes at most {} bytes",
+            config.max_size
+        );
+    };
+    let (from, from_params) = tx.from.unwrap_or_default();
+    if config.triggers.matches(&message) {
+        // Fail closed: a message that asks to be sealed never goes on as it is.
+        tracing::warn!(%from, recipients = tx.to.len(), "a message asks to be sealed; sealing is not set up, so it stays queued");
+        return "451 4.7.0 This message asks to be sealed and sealing is not available on this gateway yet; it stays queued".into();
+    }
+    let delivery = Delivery {
+        from,
+        from_params,
+        to: tx.to,
+        xforward: tx.xforward,
+        message,
+    };
+    match next_hop::deliver(config.next_hop, &config.hostname, config.timeout, &delivery).await {
+        Ok(()) => {
+            tracing::info!(from = %delivery.from, recipients = delivery.to.len(), outcome = "passed", "a message went on untouched");
+            "250 2.0.0 Ok: passed on".into()
+        }
+        Err(NextHopError::Temporary(reason)) => {
+            tracing::warn!(%reason, "the next hop did not take a message; it stays queued");
+            format!(
+                "451 4.4.1 The next hop did not take the message, try again later: {}",
+                one_line(&reason)
+            )
+        }
+        Err(NextHopError::Permanent(reason)) => {
+            tracing::warn!(%reason, "the next hop refused a message");
+            format!(
+                "554 5.0.0 The next hop refused the message: {}",
+                one_line(&reason)
+            )
+        }
+    }
+}
+
+/// A reason fit for one reply line.
+fn one_line(reason: &str) -> String {
+    reason
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(300)
+        .collect()
+}
