@@ -60,30 +60,39 @@ impl MasterKey {
 
     /// Seals a content key for storage: base64 of nonce, ciphertext and tag.
     pub fn seal(&self, message_id: &str, content_key: &[u8]) -> String {
-        let nonce: [u8; 24] = crate::random();
-        let sealed = XChaCha20Poly1305::new(self.0.as_ref().into())
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: content_key,
-                    aad: message_id.as_bytes(),
-                },
-            )
-            .expect("in-memory encryption cannot fail");
-        STANDARD.encode([nonce.as_slice(), &sealed].concat())
+        STANDARD.encode(self.seal_bytes(message_id.as_bytes(), content_key))
     }
 
     /// Opens a sealed content key; `None` if it was not sealed under this key
     /// for this message.
     pub fn open(&self, message_id: &str, sealed: &str) -> Option<Zeroizing<Vec<u8>>> {
-        let bytes = STANDARD.decode(sealed).ok()?;
-        let (nonce, ciphertext) = bytes.split_at_checked(24)?;
+        self.open_bytes(message_id.as_bytes(), &STANDARD.decode(sealed).ok()?)
+    }
+
+    /// Seals `plaintext` bound to `aad`: nonce, ciphertext and tag.
+    pub(crate) fn seal_bytes(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        let nonce: [u8; 24] = crate::random();
+        let sealed = XChaCha20Poly1305::new(self.0.as_ref().into())
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
+            .expect("in-memory encryption cannot fail");
+        [nonce.as_slice(), &sealed].concat()
+    }
+
+    /// Opens what [`MasterKey::seal_bytes`] sealed for `aad`.
+    pub(crate) fn open_bytes(&self, aad: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        let (nonce, ciphertext) = sealed.split_at_checked(24)?;
         XChaCha20Poly1305::new(self.0.as_ref().into())
             .decrypt(
                 XNonce::from_slice(nonce),
                 Payload {
                     msg: ciphertext,
-                    aad: message_id.as_bytes(),
+                    aad,
                 },
             )
             .ok()

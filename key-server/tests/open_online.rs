@@ -140,6 +140,11 @@ async fn unlock(server: &Server, handle: &str, password: &str) -> (u16, String, 
     (status, location.unwrap_or(body), cookie)
 }
 
+/// The page at `path` as text, with the view's `cookie` if given.
+async fn page_text(server: &Server, path: &str, cookie: Option<&str>) -> String {
+    get(server, path, cookie).await.text().await.unwrap()
+}
+
 async fn get(server: &Server, path: &str, cookie: Option<&str>) -> reqwest::Response {
     let mut request = client().get(format!("{}{path}", server.base));
     if let Some(cookie) = cookie {
@@ -241,13 +246,22 @@ async fn password_then_message_then_downloads(backend: Backend) {
     assert_eq!(status, 410);
 
     // Nothing decrypted is on disk: not in the database, its WAL, the outbox.
+    assert_not_at_rest(&server, &[MARKER.as_bytes()]);
+}
+
+/// No file under the server's data directory (database, WAL, queue,
+/// outbox) holds any of `markers`.
+fn assert_not_at_rest(server: &Server, markers: &[&[u8]]) {
     for entry in walk(server.data_dir.path()) {
         let bytes = std::fs::read(&entry).unwrap();
-        assert!(
-            !bytes.windows(MARKER.len()).any(|w| w == MARKER.as_bytes()),
-            "{} holds the plaintext",
-            entry.display()
-        );
+        for marker in markers {
+            assert!(
+                !bytes.windows(marker.len()).any(|w| w == *marker),
+                "{} holds plaintext ({})",
+                entry.display(),
+                String::from_utf8_lossy(marker)
+            );
+        }
     }
 }
 
@@ -519,11 +533,7 @@ async fn a_reply_is_a_secure_message_the_sender_opens(backend: Backend) {
         envelope(ID, BOB, "http://127.0.0.1", SecurityLevel::High),
     )
     .await;
-    let page = get(&server, &location, Some(&cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&server, &location, Some(&cookie)).await;
     for button in ["Reply", "Reply all", "Forward"] {
         assert!(
             page.contains(&format!(">{button}</a>")),
@@ -572,11 +582,7 @@ async fn a_reply_is_a_secure_message_the_sender_opens(backend: Backend) {
     // Alice, the sender, has an account of her own and opens the reply.
     account(&server, "alice@clinic.example", true, None).await;
     let (reply, reply_cookie) = open_view(&server, text).await;
-    let page = get(&server, &reply, Some(&reply_cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&server, &reply, Some(&reply_cookie)).await;
     assert!(
         page.contains(REPLY) && page.contains("signed-form.pdf"),
         "{page}"
@@ -591,16 +597,10 @@ async fn a_reply_is_a_secure_message_the_sender_opens(backend: Backend) {
 
     // The reply's plaintext is nowhere at rest: not in the database, the
     // queue (sent mail stays in the outbox), the outbox, or any other file.
-    for entry in walk(server.data_dir.path()) {
-        let bytes = std::fs::read(&entry).unwrap();
-        for marker in [REPLY.as_bytes(), b"reply-attachment-marker-88aa".as_slice()] {
-            assert!(
-                !bytes.windows(marker.len()).any(|w| w == marker),
-                "{} holds the reply's plaintext",
-                entry.display()
-            );
-        }
-    }
+    assert_not_at_rest(
+        &server,
+        &[REPLY.as_bytes(), b"reply-attachment-marker-88aa"],
+    );
 }
 
 /// Reply all: the sender and the organisation's other recipients, each with
@@ -617,15 +617,12 @@ async fn reply_all_reaches_the_organisation_each_with_an_envelope(backend: Backe
         "To: bob@example.net, nurse@clinic.example\r\nCc: carol@outside.example\r\n",
     );
     let (location, cookie) = open_view(&server, text).await;
-    let form = get(
+    let form = page_text(
         &server,
         &format!("{location}/compose?kind=reply_all"),
         Some(&cookie),
     )
-    .await
-    .text()
-    .await
-    .unwrap();
+    .await;
     assert!(
         form.contains("alice@clinic.example, nurse@clinic.example"),
         "{form}"
@@ -682,11 +679,7 @@ async fn restrictions_hold_whatever_the_page_posts(backend: Backend) {
     };
     let text = envelope_with(ID, BOB, "http://127.0.0.1", SecurityLevel::High, restricted);
     let (location, cookie) = open_view(&server, text).await;
-    let page = get(&server, &location, Some(&cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&server, &location, Some(&cookie)).await;
     assert!(
         !page.contains("compose?kind="),
         "no answer buttons on a restricted message"
@@ -788,11 +781,7 @@ async fn a_forged_header_cannot_lift_the_senders_restrictions(backend: Backend) 
         Flags::default(),
     );
     let (location, cookie) = open_view(&server, forged).await;
-    let page = get(&server, &location, Some(&cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&server, &location, Some(&cookie)).await;
     assert!(!page.contains("compose?kind="), "no answer buttons: {page}");
     for kind in ["reply", "reply_all", "forward"] {
         let fields = [
@@ -1113,16 +1102,7 @@ async fn answers_to_internal_addresses_go_plain_when_configured(backend: Backend
         "the internal mail carries the file"
     );
     assert_eq!(notification.as_deref(), Some("partner@elsewhere.example"));
-    for entry in walk(server.data_dir.path()) {
-        let bytes = std::fs::read(&entry).unwrap();
-        for marker in [BODY.as_bytes(), FILE] {
-            assert!(
-                !bytes.windows(marker.len()).any(|w| w == marker),
-                "{} holds the answer's plaintext",
-                entry.display()
-            );
-        }
-    }
+    assert_not_at_rest(&server, &[BODY.as_bytes(), FILE]);
 
     // No relay: refused at start, with what to do.
     let mut config = key_server::Config {

@@ -28,22 +28,26 @@ enum Line {
     Closed,
 }
 
+type Reader = BufReader<tokio::net::tcp::OwnedReadHalf>;
+
+/// The client's next bytes (empty: it closed), waiting at most the timeout.
+async fn fill<'r>(reader: &'r mut Reader, config: &HookConfig) -> io::Result<&'r [u8]> {
+    tokio::time::timeout(config.timeout, reader.fill_buf())
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "the client went quiet"))?
+}
+
 /// Reads one line (up to its LF). A line past `MAX_LINE` is read to its end
 /// and dropped, so a client cannot make the hook hold it.
-async fn read_line(
-    reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
-    config: &HookConfig,
-) -> io::Result<Line> {
+async fn read_line(reader: &mut Reader, config: &HookConfig) -> io::Result<Line> {
     let mut line = Vec::new();
     let mut too_long = false;
     loop {
-        let buffer = tokio::time::timeout(config.timeout, reader.fill_buf())
-            .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "the client went quiet"))??;
+        let buffer = fill(reader, config).await?;
         if buffer.is_empty() {
             return Ok(Line::Closed);
         }
-        let (taken, done) = match memchr(buffer) {
+        let (taken, done) = match buffer.iter().position(|&b| b == b'\n') {
             Some(at) => (at + 1, true),
             None => (buffer.len(), false),
         };
@@ -63,10 +67,6 @@ async fn read_line(
             });
         }
     }
-}
-
-fn memchr(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'\n')
 }
 
 /// The transaction being built: MAIL, RCPT…, and the XFORWARD attributes.
@@ -233,19 +233,12 @@ pub(crate) async fn run(socket: TcpStream, config: &HookConfig) -> io::Result<()
 
 /// The message after DATA: its bytes, or None when it was over the limit
 /// (read to its end and dropped).
-async fn receive(
-    reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
-    config: &HookConfig,
-) -> io::Result<Option<Vec<u8>>> {
+async fn receive(reader: &mut Reader, config: &HookConfig) -> io::Result<Option<Vec<u8>>> {
     let mut receiver = DataReceiver::new();
     let mut message = Vec::new();
     let mut too_large = false;
     loop {
-        let buffer = tokio::time::timeout(config.timeout, reader.fill_buf())
-            .await
-            .map_err(|_| {
-                io::Error::new(io::ErrorKind::TimedOut, "the client went quiet in DATA")
-            })??;
+        let buffer = fill(reader, config).await?;
         if buffer.is_empty() {
             // Gone mid-message: nothing was answered, so nothing is lost.
             return Err(io::Error::new(

@@ -18,9 +18,9 @@ import {
   assertAccessible,
   launchBrowser,
   makeTempDir,
+  openWithPassword,
   removeDir,
   sha256File,
-  waitForMessage,
 } from "./helpers.mjs";
 import { startKeyServer } from "./keyserver.mjs";
 
@@ -51,12 +51,7 @@ after(async () => {
 /** Opens `envelope` in `context` with the password; returns the page. */
 async function openEnvelope(context, envelope) {
   const page = await context.newPage();
-  await page.goto(envelope);
-  const password = page.getByLabel("Password", { exact: true });
-  await password.waitFor({ state: "visible" });
-  await password.fill(PASSWORD);
-  await password.press("Enter");
-  await waitForMessage(page);
+  await openWithPassword(page, envelope, PASSWORD);
   return page;
 }
 
@@ -213,13 +208,7 @@ test("the page between the envelope and the compose page passes axe-core in both
       ["fr", "Répondre", "Ouverture du message pour y répondre"],
     ]) {
       const envelope = await env.server.sealFor(BOB, { subject: "Between", extra: ["--lang", lang] });
-      const page = await context.newPage();
-      await page.goto(envelope);
-      const password = page.locator("#passphrase");
-      await password.waitFor({ state: "visible" });
-      await password.fill(PASSWORD);
-      await password.press("Enter");
-      await waitForMessage(page);
+      const page = await openEnvelope(context, envelope);
       const between = await answer(context, page, button);
       await between.getByText(words).waitFor();
       assert.equal(await between.locator("html").getAttribute("lang"), lang);

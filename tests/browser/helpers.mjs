@@ -139,6 +139,20 @@ export async function submitPassphrase(page, passphrase) {
   await input.press("Enter");
 }
 
+/**
+ * Opens a server-mode envelope at `url` in `page` with `password` (typed into
+ * its Password field once the key server has said the recipient is
+ * registered) and waits for the message.
+ */
+export async function openWithPassword(page, url, password) {
+  await page.goto(url);
+  const input = page.locator("#passphrase");
+  await input.waitFor({ state: "visible" });
+  await input.fill(password);
+  await input.press("Enter");
+  await waitForMessage(page);
+}
+
 /** Waits until the message article is shown (after a successful open). */
 export async function waitForMessage(page, timeout = 60_000) {
   await page.locator("#message").waitFor({ state: "visible", timeout });

@@ -20,7 +20,7 @@ import {
   makeTempDir,
   removeDir,
   sha256File,
-  waitForMessage,
+  openWithPassword,
 } from "./helpers.mjs";
 import { MARK, hostileHtml } from "./hostile.mjs";
 import { startKeyServer } from "./keyserver.mjs";
@@ -162,12 +162,7 @@ test("JavaScript off: Reply with an attachment; the sender opens the secure repl
   const sender = await env.browser.newContext({ acceptDownloads: true });
   try {
     const tab = await sender.newPage();
-    await tab.goto(pathToFileURL(file).href);
-    const password = tab.getByLabel("Password", { exact: true });
-    await password.waitFor({ state: "visible" });
-    await password.fill(PASSWORD);
-    await password.press("Enter");
-    await waitForMessage(tab);
+    await openWithPassword(tab, pathToFileURL(file).href, PASSWORD);
     assert.equal(await tab.locator("#subject").innerText(), "Re: Lab results");
     await tab.getByText("Thank you, the signed form is attached.").waitFor();
     const [download] = await Promise.all([

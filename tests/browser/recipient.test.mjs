@@ -21,6 +21,7 @@ import {
   makeTempDir,
   removeDir,
   seal,
+  openWithPassword,
   waitForMessage,
 } from "./helpers.mjs";
 import { mailText, startKeyServer } from "./keyserver.mjs";
@@ -291,12 +292,7 @@ test("every passphrase envelope state passes axe-core in English and French, lig
 test("the body frame has a language and a title; blocked decorative images stay silent", async () => {
   const { context, page } = await newPage();
   try {
-    await page.goto(envelopes.bob);
-    const password = page.getByLabel("Password", { exact: true });
-    await password.waitFor({ state: "visible" });
-    await password.fill(PASSWORD);
-    await password.press("Enter");
-    await waitForMessage(page);
+    await openWithPassword(page, envelopes.bob, PASSWORD);
     await page.frameLocator("#body iframe").getByText("Hello Bob.").waitFor();
     const frame = page.frames().find((f) => f !== page.mainFrame());
     const inside = await frame.evaluate(() => ({

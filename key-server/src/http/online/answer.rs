@@ -50,7 +50,8 @@ pub(super) async fn answer(
     }
     // A kind the sender forbade goes no further than a refusal (the
     // compose page would refuse it too; nothing needs opening for that).
-    if !kind.allowed(&super::restrictions(&state, &header).await) {
+    let flags = super::restrictions(&state, &header).await;
+    if !kind.allowed(&flags) {
         let sentence = format!("compose.not_allowed_{}", kind.as_str());
         return say(StatusCode::FORBIDDEN, lang, &sentence);
     }
@@ -74,7 +75,7 @@ pub(super) async fn answer(
         envelope: bytes,
         lang,
     });
-    match hold(&state, &header, parked, key).await {
+    match hold(&state, &header, flags, parked, key).await {
         Ok((id, cookie)) => {
             let next = format!("/open/view/{id}/compose?kind={}", kind.as_str());
             let title = text(lang, &format!("compose.title_{}", kind.as_str()));

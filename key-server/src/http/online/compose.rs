@@ -103,8 +103,10 @@ pub(crate) fn allowed(flags: &Flags) -> Vec<&'static str> {
         .collect()
 }
 
-fn domain_of(address: &str) -> &str {
-    address.rsplit_once('@').map_or("", |(_, domain)| domain)
+/// Whether `address` is in one of `domains` (lower-cased, as configured).
+fn in_domains(address: &str, domains: &[String]) -> bool {
+    let domain = address.rsplit_once('@').map_or("", |(_, domain)| domain);
+    domains.iter().any(|d| domain.eq_ignore_ascii_case(d))
 }
 
 /// May `address` receive this kind of answer?
@@ -114,17 +116,8 @@ fn may_receive(limits: &ComposeLimits, kind: Kind, sender: &str, address: &str) 
     }
     match kind {
         Kind::Reply => false,
-        Kind::ReplyAll => limits
-            .reply_domains
-            .iter()
-            .any(|d| domain_of(address).eq_ignore_ascii_case(d)),
-        Kind::Forward => {
-            limits.forward_outside
-                || limits
-                    .reply_domains
-                    .iter()
-                    .any(|d| domain_of(address).eq_ignore_ascii_case(d))
-        }
+        Kind::ReplyAll => in_domains(address, &limits.reply_domains),
+        Kind::Forward => limits.forward_outside || in_domains(address, &limits.reply_domains),
     }
 }
 
@@ -493,12 +486,10 @@ pub(super) async fn send(
     };
     // Internal addresses first, when the configuration delivers answers to
     // them in the clear: if the relay refuses, nothing has gone anywhere.
-    let (plain, sealed): (Vec<String>, Vec<String>) = to.iter().cloned().partition(|address| {
-        limits
-            .plain_domains
-            .iter()
-            .any(|d| domain_of(address).eq_ignore_ascii_case(d))
-    });
+    let (plain, sealed): (Vec<String>, Vec<String>) = to
+        .iter()
+        .cloned()
+        .partition(|address| in_domains(address, &limits.plain_domains));
     if !plain.is_empty() {
         if let Err(error) = deliver_plain(&state, &draft, &plain).await {
             tracing::error!(%error, "the relay did not take an answer to internal addresses");

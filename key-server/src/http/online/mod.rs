@@ -371,7 +371,8 @@ async fn unlock(
         }
     };
     state.held.remove(&form.handle);
-    match hold(&state, &header, parked, key).await {
+    let flags = restrictions(&state, &header).await;
+    match hold(&state, &header, flags, parked, key).await {
         Ok((id, cookie)) => {
             let location = format!("/open/view/{id}");
             let mut response =
@@ -384,10 +385,12 @@ async fn unlock(
 }
 
 /// Decrypts an envelope in memory with its key and holds the message as a
-/// view: its id and the `Set-Cookie` value of its cookie.
+/// view allowed `flags` (from [`restrictions`]): its id and the
+/// `Set-Cookie` value of its cookie.
 async fn hold(
     state: &AppState,
     header: &Header,
+    flags: envelope_core::Flags,
     envelope: std::sync::Arc<Parked>,
     key: Zeroizing<Vec<u8>>,
 ) -> Result<(String, HeaderValue), Response> {
@@ -412,7 +415,6 @@ async fn hold(
             "opener.errors.wrong_key",
         ));
     };
-    let flags = restrictions(state, header).await;
     let cookie = held::secret();
     let Ok(id) = state.held.open(Opened {
         message,

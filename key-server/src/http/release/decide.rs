@@ -12,7 +12,7 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use envelope_core::SecurityLevel;
+use envelope_core::{ReleaseError, SecurityLevel};
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
@@ -379,20 +379,25 @@ async fn answer_token(
         &request.recipient,
         expires,
     );
-    let (enc, ciphertext) =
-        envelope_core::seal_answer_token(public_key, &request.message_id, token.as_bytes())
-            .map_err(|_| {
-                Refusal::new(
-                    Kind::BadRequest,
-                    "public_key is not a usable X25519 public key.",
-                )
-            })?;
-    Ok(Some(json!({
-        "enc": STANDARD.encode(enc),
-        "ciphertext": STANDARD.encode(ciphertext),
-        "kinds": kinds,
-        "expires": expires,
-    })))
+    let mut answer = sealed_json(envelope_core::seal_answer_token(
+        public_key,
+        &request.message_id,
+        token.as_bytes(),
+    ))?;
+    answer["kinds"] = json!(kinds);
+    answer["expires"] = json!(expires);
+    Ok(Some(answer))
+}
+
+/// `{"enc", "ciphertext"}` of something sealed to the opener's key, base64.
+fn sealed_json(sealed: Result<(Vec<u8>, Vec<u8>), ReleaseError>) -> Result<Value, Refusal> {
+    let (enc, ciphertext) = sealed.map_err(|_| {
+        Refusal::new(
+            Kind::BadRequest,
+            "public_key is not a usable X25519 public key.",
+        )
+    })?;
+    Ok(json!({ "enc": STANDARD.encode(enc), "ciphertext": STANDARD.encode(ciphertext) }))
 }
 
 /// The key-release answer: the content key sealed to the opener's
@@ -403,17 +408,11 @@ pub(super) async fn sealed_answer(
     public_key: &[u8],
     granted: Granted,
 ) -> Result<Value, Refusal> {
-    let (enc, ciphertext) =
-        envelope_core::seal_released_key(public_key, &request.message_id, &granted.key).map_err(
-            |_| {
-                Refusal::new(
-                    Kind::BadRequest,
-                    "public_key is not a usable X25519 public key.",
-                )
-            },
-        )?;
-    let mut body =
-        json!({ "enc": STANDARD.encode(enc), "ciphertext": STANDARD.encode(ciphertext) });
+    let mut body = sealed_json(envelope_core::seal_released_key(
+        public_key,
+        &request.message_id,
+        &granted.key,
+    ))?;
     if let Some(answer) = answer_token(state, request, public_key).await? {
         body["answer"] = answer;
     }
