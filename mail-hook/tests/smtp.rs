@@ -326,3 +326,23 @@ async fn too_large_too_long_pipelined_and_vanishing_clients_get_clear_answers() 
     )
     .await;
 }
+
+#[tokio::test]
+async fn recipients_past_the_limit_are_deferred_not_dropped() {
+    let (next_hop, _handed) = sink().await;
+    let mut client = Client::connect(hook(next_hop, 1 << 20).await).await;
+    client.command("EHLO postfix").await;
+    client.command("MAIL FROM:<a@clinic.example>").await;
+    // One pipelined burst of 1,001 recipients: the first 1,000 are taken,
+    // the next is told to come again (Postfix sends it in another transaction).
+    let burst: String = (0..1001)
+        .map(|n| format!("RCPT TO:<r{n}@example.net>\r\n"))
+        .collect();
+    client.send(burst.as_bytes()).await;
+    for n in 0..1000 {
+        let reply = client.reply().await;
+        assert!(reply.starts_with("250 2.1.5"), "{n}: {reply}");
+    }
+    let reply = client.reply().await;
+    assert!(reply.starts_with("452 4.5.3"), "{reply}");
+}

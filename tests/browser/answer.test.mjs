@@ -84,6 +84,16 @@ test("Reply with an attachment from the envelope; the sender opens the secure re
     for (const name of ["Reply", "Reply all", "Forward"])
       await page.getByRole("button", { name, exact: true }).waitFor();
     await assertAccessible(page, "opened, with the answer buttons");
+    // The token lives in the page only: nothing another local page could
+    // read from this browser's storage holds it.
+    const token = await page.locator("#answer-token").inputValue();
+    assert.ok(token.length > 40, "a token came with the key");
+    const stored = await page.evaluate(async () => {
+      const items = (storage) => Object.keys(storage).map((key) => key + "=" + storage.getItem(key));
+      const databases = indexedDB.databases ? (await indexedDB.databases()).map((db) => db.name) : [];
+      return [...items(localStorage), ...items(sessionStorage), ...databases, document.cookie].join("\n");
+    });
+    assert.ok(!stored.includes(token), "the answer token is not in browser storage");
     const compose = await answer(context, page, "Reply");
     await compose.getByRole("heading", { name: "Reply" }).waitFor();
     assert.equal(await compose.locator("#to").innerText(), ALICE);
