@@ -11,11 +11,18 @@ need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v age >/dev/null 2>&1 || need_apt+=(age)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)   # the demo waits for the key server with it
+# Postfix and swaks for the mail hook's tests: the tests run their own Postfix
+# from a config in a temporary directory, never the machine's.
+[ -x /usr/sbin/postfix ] || need_apt+=(postfix)
+command -v swaks >/dev/null 2>&1 || need_apt+=(swaks)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing Debian packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
+  # Postfix installed with no configuration of its own: it does not start,
+  # and takes no mail for this machine.
+  echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 

@@ -30,7 +30,7 @@ pub use http::{
     app, serve, AppState, EnvelopeRegistration, Kind, MessageRegistration, Refusal,
     RegisteredEnvelope, Settings,
 };
-pub use mail::{MailAttachment, Mailer};
+pub use mail::{MailAttachment, Mailer, NOTIFICATION_HEADER};
 pub use mail_worker::MailQueueSettings;
 pub use master_key::MasterKey;
 pub use password::PasswordHasher;

@@ -19,6 +19,10 @@ use securedoc_templates::Email;
 
 use crate::Error;
 
+/// The header on every mail securedoc writes (notifications, receipts,
+/// account mail): a mail hook that sees it never seals the mail again.
+pub const NOTIFICATION_HEADER: &str = "X-Securedoc-Notification";
+
 /// Where mail goes.
 #[derive(Clone)]
 pub enum Mailer {
@@ -123,7 +127,14 @@ impl Mailer {
             }
             builder.multipart(mixed)
         };
-        message.map_err(|e| Error::Unprocessable(format!("cannot build the mail: {e}")))
+        let mut message =
+            message.map_err(|e| Error::Unprocessable(format!("cannot build the mail: {e}")))?;
+        // securedoc's own mail: the mail hook never seals it again.
+        message.headers_mut().insert_raw(HeaderValue::new(
+            HeaderName::new_from_ascii_str(NOTIFICATION_HEADER),
+            "1".into(),
+        ));
+        Ok(message)
     }
 
     /// Sends `message` (blocking: call from a blocking context).

@@ -8,12 +8,14 @@
 //! problem is a 451, so Postfix keeps the message and retries; a message
 //! that asks to be sealed never goes on in the clear.
 //!
-//! This first part: the SMTP conversation (PIPELINING, 8BITMIME, SMTPUTF8,
-//! SIZE, DSN, XFORWARD), the triggers, and passing untriggered mail on
-//! byte for byte. Sealing a triggered message is the next part; until it
-//! is in, a triggered message is refused with a 451 and stays queued.
+//! The parts: `session` speaks SMTP with Postfix, `policy` decides who
+//! gets an envelope, `handle` seals (through a [`SealService`]) and hands
+//! everything on through `next_hop`.
 
+mod handle;
 mod next_hop;
+mod policy;
+mod sealing;
 mod session;
 mod trigger;
 
@@ -25,10 +27,12 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 pub use next_hop::{Delivery, NextHopError};
-pub use trigger::Triggers;
+pub use policy::{Delivery as DeliveryMode, Policy, Restriction, Rule, SealOptions};
+pub use sealing::{Notification, Report, SealFailure, SealJob, SealService, SealedGroup};
+pub use trigger::{Triggers, NOTIFICATION_HEADER};
 
 /// What the hook needs to run.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HookConfig {
     /// Where what the hook produces goes: Postfix's re-injection listener.
     pub next_hop: SocketAddr,
@@ -40,8 +44,17 @@ pub struct HookConfig {
     pub max_connections: usize,
     /// How long one command, or the next hop's answer, may take.
     pub timeout: Duration,
-    /// What makes a message one to seal.
-    pub triggers: Triggers,
+    /// Who gets an envelope, and how.
+    pub policy: Policy,
+    /// Who seals; without it a message to be sealed stays queued (451).
+    pub sealing: Option<Arc<dyn SealService>>,
+    /// Messages sealed at once (sealing is CPU work; more wait).
+    pub max_sealing: usize,
+    /// The largest notification (with its envelope) the hook sends; a
+    /// message that would make a larger one bounces.
+    pub max_notification_size: usize,
+    /// Mail the sender a "Secure Message Sent" confirmation.
+    pub confirm_sender: bool,
 }
 
 impl Default for HookConfig {
@@ -52,7 +65,11 @@ impl Default for HookConfig {
             max_size: 35 * 1024 * 1024,
             max_connections: 16,
             timeout: Duration::from_secs(300),
-            triggers: Triggers::default(),
+            policy: Policy::default(),
+            sealing: None,
+            max_sealing: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            max_notification_size: 35 * 1024 * 1024,
+            confirm_sender: true,
         }
     }
 }
@@ -61,6 +78,7 @@ impl Default for HookConfig {
 pub async fn serve(listener: TcpListener, config: HookConfig) -> std::io::Result<()> {
     let config = Arc::new(config);
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let sealing_slots = Arc::new(Semaphore::new(config.max_sealing.max(1)));
     loop {
         let (socket, peer) = listener.accept().await?;
         let permit = slots
@@ -69,8 +87,9 @@ pub async fn serve(listener: TcpListener, config: HookConfig) -> std::io::Result
             .await
             .expect("the semaphore is never closed");
         let config = config.clone();
+        let sealing_slots = sealing_slots.clone();
         tokio::spawn(async move {
-            if let Err(error) = session::run(socket, &config).await {
+            if let Err(error) = session::run(socket, &config, &sealing_slots).await {
                 tracing::info!(%peer, %error, "an SMTP session ended early");
             }
             drop(permit);

@@ -47,23 +47,18 @@ fn classify(error: mail_send::Error) -> NextHopError {
     }
 }
 
-/// Hands `delivery` to `next_hop`; Ok only once it answered 250 to the data.
+/// Hands every one of `deliveries` to `next_hop`, one transaction each on
+/// one connection; Ok only once it answered 250 to each message's data.
+/// An error stops at the first message not taken (the ones before it were).
 pub async fn deliver(
     next_hop: SocketAddr,
     hostname: &str,
     timeout: Duration,
-    delivery: &Delivery,
+    deliveries: &[Delivery],
 ) -> Result<(), NextHopError> {
     let mut client: SmtpClient<TcpStream> = SmtpClient::connect(next_hop, timeout)
         .await
         .map_err(classify)?;
-    let positive = |reply: smtp_proto::Response<String>| {
-        if (200..300).contains(&reply.code) {
-            Ok(reply)
-        } else {
-            Err(classify(mail_send::Error::UnexpectedReply(reply)))
-        }
-    };
     positive(client.read().await.map_err(classify)?)?;
     let ehlo = positive(
         client
@@ -71,14 +66,40 @@ pub async fn deliver(
             .await
             .map_err(classify)?,
     )?;
-    if !delivery.xforward.is_empty()
-        && ehlo
-            .message
-            .lines()
-            .any(|line| line.trim().to_ascii_uppercase().starts_with("XFORWARD"))
-    {
+    let offers_xforward = ehlo
+        .message
+        .lines()
+        .any(|line| line.trim().to_ascii_uppercase().starts_with("XFORWARD"));
+    for delivery in deliveries {
+        transaction(&mut client, offers_xforward, timeout, delivery).await?;
+    }
+    // The messages are taken: a failed goodbye changes nothing.
+    let _ = client.quit().await;
+    Ok(())
+}
+
+/// A 2xx answer, or the error it stands for.
+fn positive(
+    reply: smtp_proto::Response<String>,
+) -> Result<smtp_proto::Response<String>, NextHopError> {
+    if (200..300).contains(&reply.code) {
+        Ok(reply)
+    } else {
+        Err(classify(mail_send::Error::UnexpectedReply(reply)))
+    }
+}
+
+/// One MAIL … DATA transaction.
+async fn transaction(
+    client: &mut SmtpClient<TcpStream>,
+    offers_xforward: bool,
+    timeout: Duration,
+    delivery: &Delivery,
+) -> Result<(), NextHopError> {
+    if offers_xforward && !delivery.xforward.is_empty() {
         // The client's information, so the next hop logs and checks the
-        // real client and not the hook. A refusal costs only that.
+        // real client and not the hook (Postfix keeps it for one
+        // transaction). A refusal costs only that.
         let reply = client
             .cmd(format!("XFORWARD {}\r\n", delivery.xforward.join(" ")))
             .await
@@ -119,8 +140,6 @@ pub async fn deliver(
     .map_err(|_| NextHopError::Temporary("the next hop stopped reading the message".into()))?
     .map_err(|e| NextHopError::Temporary(e.to_string()))?;
     positive(client.read().await.map_err(classify)?)?;
-    // The message is taken: a failed goodbye changes nothing.
-    let _ = client.quit().await;
     Ok(())
 }
 

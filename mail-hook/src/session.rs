@@ -10,7 +10,7 @@ use smtp_proto::Request;
 use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use crate::next_hop::{self, Delivery, NextHopError};
+use crate::handle::{handle, Transaction};
 use crate::HookConfig;
 
 /// The longest command line (RFC 5321 allows 512; extensions make more).
@@ -69,14 +69,6 @@ async fn read_line(reader: &mut Reader, config: &HookConfig) -> io::Result<Line>
     }
 }
 
-/// The transaction being built: MAIL, RCPT…, and the XFORWARD attributes.
-#[derive(Default)]
-struct Transaction {
-    from: Option<(String, String)>,
-    to: Vec<(String, String)>,
-    xforward: Vec<String>,
-}
-
 /// The parameters after the path's `>` whose keyword is in `allowed`, as
 /// they came (` KEY=VALUE …`).
 fn parameters(line: &[u8], allowed: &[&str]) -> String {
@@ -98,7 +90,11 @@ async fn say<W: AsyncWrite + Unpin>(write: &mut W, reply: &str) -> io::Result<()
     write.write_all(b"\r\n").await
 }
 
-pub(crate) async fn run(socket: TcpStream, config: &HookConfig) -> io::Result<()> {
+pub(crate) async fn run(
+    socket: TcpStream,
+    config: &HookConfig,
+    sealing_slots: &tokio::sync::Semaphore,
+) -> io::Result<()> {
     let (read, mut write) = socket.into_split();
     let mut reader = BufReader::with_capacity(64 * 1024, read);
     let host = &config.hostname;
@@ -194,7 +190,7 @@ pub(crate) async fn run(socket: TcpStream, config: &HookConfig) -> io::Result<()
                         write.flush().await?;
                         let message = receive(&mut reader, config).await?;
                         let taken = std::mem::take(&mut tx);
-                        let reply = judge(taken, message, config).await;
+                        let reply = handle(taken, message, config, sealing_slots).await;
                         // XFORWARD is per connection in Postfix; keep it for the next message.
                         say(&mut write, &reply).await?;
                     }
@@ -258,56 +254,4 @@ async fn receive(reader: &mut Reader, config: &HookConfig) -> io::Result<Option<
             return Ok((!too_large).then_some(message));
         }
     }
-}
-
-/// What to answer for one whole message.
-async fn judge(tx: Transaction, message: Option<Vec<u8>>, config: &HookConfig) -> String {
-    let Some(message) = message else {
-        return format!(
-            "552 5.3.4 Message too large: this gateway takes at most {} bytes",
-            config.max_size
-        );
-    };
-    let (from, from_params) = tx.from.unwrap_or_default();
-    if config.triggers.matches(&message) {
-        // Fail closed: a message that asks to be sealed never goes on as it is.
-        tracing::warn!(%from, recipients = tx.to.len(), "a message asks to be sealed; sealing is not set up, so it stays queued");
-        return "451 4.7.0 This message asks to be sealed and sealing is not available on this gateway yet; it stays queued".into();
-    }
-    let delivery = Delivery {
-        from,
-        from_params,
-        to: tx.to,
-        xforward: tx.xforward,
-        message,
-    };
-    match next_hop::deliver(config.next_hop, &config.hostname, config.timeout, &delivery).await {
-        Ok(()) => {
-            tracing::info!(from = %delivery.from, recipients = delivery.to.len(), outcome = "passed", "a message went on untouched");
-            "250 2.0.0 Ok: passed on".into()
-        }
-        Err(NextHopError::Temporary(reason)) => {
-            tracing::warn!(%reason, "the next hop did not take a message; it stays queued");
-            format!(
-                "451 4.4.1 The next hop did not take the message, try again later: {}",
-                one_line(&reason)
-            )
-        }
-        Err(NextHopError::Permanent(reason)) => {
-            tracing::warn!(%reason, "the next hop refused a message");
-            format!(
-                "554 5.0.0 The next hop refused the message: {}",
-                one_line(&reason)
-            )
-        }
-    }
-}
-
-/// A reason fit for one reply line.
-fn one_line(reason: &str) -> String {
-    reason
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(300)
-        .collect()
 }

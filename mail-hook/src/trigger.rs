@@ -4,6 +4,8 @@
 //! `Sensitivity: Company-Confidential`). A securedoc notification is never
 //! sealed again.
 
+use mail_builder::headers::Header;
+
 /// The triggers in effect.
 #[derive(Debug, Clone)]
 pub struct Triggers {
@@ -47,6 +49,55 @@ impl Triggers {
             .iter()
             .any(|tag| !tag.is_empty() && subject.contains(&tag.to_lowercase()))
     }
+
+    /// `message` with every subject tag taken out of its Subject (the
+    /// rest of the message byte for byte), and the new subject. The subject
+    /// is written again as one RFC 2047 header when it is not plain ASCII.
+    pub fn strip_tags(&self, message: &[u8]) -> (Vec<u8>, String) {
+        let parsed = mail_parser::MessageParser::default().parse_headers(message);
+        let Some(header) = parsed.as_ref().and_then(|p| {
+            p.headers()
+                .iter()
+                .find(|h| h.name == mail_parser::HeaderName::Subject)
+        }) else {
+            return (message.to_vec(), String::new());
+        };
+        let subject = parsed
+            .as_ref()
+            .and_then(|p| p.subject())
+            .unwrap_or_default();
+        let stripped = self.without_tags(subject);
+        if stripped == subject {
+            return (message.to_vec(), stripped);
+        }
+        let (start, end) = (header.offset_field as usize, header.offset_end as usize);
+        let mut out = Vec::with_capacity(message.len());
+        out.extend_from_slice(&message[..start]);
+        out.extend_from_slice(b"Subject: ");
+        let _ = mail_builder::headers::text::Text::new(stripped.as_str())
+            .write_header(&mut out, "Subject: ".len());
+        out.extend_from_slice(&message[end..]);
+        (out, stripped)
+    }
+
+    /// `subject` without the tags (any case) and the spaces they leave.
+    pub fn without_tags(&self, subject: &str) -> String {
+        let mut text = subject.to_string();
+        for tag in self.subject_tags.iter().filter(|t| !t.is_empty()) {
+            // Lowercasing keeps byte offsets only for ASCII; tags are ASCII in practice,
+            // and a tag that is not is matched exactly.
+            loop {
+                let found = if tag.is_ascii() {
+                    text.to_ascii_lowercase().find(&tag.to_ascii_lowercase())
+                } else {
+                    text.find(tag.as_str())
+                };
+                let Some(at) = found else { break };
+                text.replace_range(at..at + tag.len(), "");
+            }
+        }
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
 }
 
 #[cfg(test)]
@@ -89,5 +140,31 @@ mod tests {
         assert!(!triggers.matches(&message(
             "Subject: [secure] x\r\nX-Securedoc-Notification: 1\r\n"
         )));
+    }
+
+    #[test]
+    fn the_tag_leaves_the_subject_and_nothing_else_changes() {
+        let triggers = Triggers::default();
+        let original = message("Subject: Re: [SECURE]  Results\r\nX-Other: [secure]\r\n");
+        let (stripped, subject) = triggers.strip_tags(&original);
+        assert_eq!(subject, "Re: Results");
+        let expected = String::from_utf8(original.clone())
+            .unwrap()
+            .replace("Subject: Re: [SECURE]  Results", "Subject: Re: Results");
+        assert_eq!(String::from_utf8(stripped).unwrap(), expected);
+
+        // An encoded subject is written again, encoded, and decodes without the tag.
+        let original = message("Subject: =?utf-8?q?=5Bencrypt=5D_R=C3=A9sultats?=\r\n");
+        let (stripped, subject) = triggers.strip_tags(&original);
+        assert_eq!(subject, "Résultats");
+        let parsed = mail_parser::MessageParser::default()
+            .parse(&stripped)
+            .unwrap();
+        assert_eq!(parsed.subject(), Some("Résultats"));
+        assert!(stripped.ends_with(b"\r\nHello.\r\n"));
+
+        // Untagged: the very same bytes.
+        let untagged = message("Subject: Results\r\n");
+        assert_eq!(triggers.strip_tags(&untagged).0, untagged);
     }
 }

@@ -7,6 +7,9 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 
 use assert_cmd::cargo::CommandCargoExt;
+use support::{release_key, securedoc};
+
+mod support;
 
 struct Serving(Child);
 
@@ -15,15 +18,6 @@ impl Drop for Serving {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn securedoc(data_dir: &std::path::Path) -> Command {
-    let mut command = Command::cargo_bin("securedoc").unwrap();
-    command
-        .env("SECUREDOC_DATA_DIR", data_dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("SECUREDOC_DATABASE_URL");
-    command
 }
 
 /// Every file under the server's data directory (the outbox is a folder in it).
@@ -417,39 +411,6 @@ fn server_mode_seal_explains_what_went_wrong() {
         .contains("--token-file"));
 }
 
-/// The opener's key request: what a recipient's browser sends for `id`.
-/// Returns the status and, on success, the content key.
-fn release_key(
-    addr: &str,
-    id: &str,
-    recipient: &str,
-    password: &str,
-) -> (u16, Option<envelope_core::ContentKey>) {
-    use base64::engine::general_purpose::STANDARD;
-    use base64::Engine;
-    let request = envelope_core::KeyRequest::new();
-    let response = reqwest::blocking::Client::new()
-        .post(format!("http://{addr}/api/v1/keys/release"))
-        .header("Origin", "null")
-        .json(&serde_json::json!({
-            "message_id": id,
-            "recipient": recipient,
-            "password": password,
-            "public_key": STANDARD.encode(request.public_key()),
-        }))
-        .send()
-        .unwrap();
-    let status = response.status().as_u16();
-    let body: serde_json::Value = response.json().unwrap();
-    let key = (status == 200).then(|| {
-        let field = |name: &str| STANDARD.decode(body[name].as_str().unwrap()).unwrap();
-        request
-            .open(id, &field("enc"), &field("ciphertext"))
-            .unwrap()
-    });
-    (status, key)
-}
-
 /// Item: one content key per recipient envelope. Carol, a co-recipient,
 /// gets her own envelope's key with her own password, then seals an envelope
 /// "from" alice to bob reusing her id and key. Cryptographically it is a
@@ -529,7 +490,12 @@ fn a_co_recipient_cannot_forge_an_envelope_to_another_recipient() {
     assert_ne!(bob.id, carol.id);
 
     // Carol opens her own envelope, as she may.
-    let (status, carol_key) = release_key(&addr, &carol.id, "carol@example.org", password);
+    let (status, carol_key) = release_key(
+        &format!("http://{addr}"),
+        &carol.id,
+        "carol@example.org",
+        password,
+    );
     assert_eq!(status, 200);
     let carol_key = carol_key.unwrap();
     // Her key is not bob's: it does not open bob's envelope.
@@ -564,14 +530,24 @@ fn a_co_recipient_cannot_forge_an_envelope_to_another_recipient() {
     );
 
     // Bob's opener asks for the forged envelope's key, as bob, with bob's password: refused.
-    let (status, key) = release_key(&addr, &envelope.header().id, "bob@example.net", password);
+    let (status, key) = release_key(
+        &format!("http://{addr}"),
+        &envelope.header().id,
+        "bob@example.net",
+        password,
+    );
     assert_eq!(
         status, 403,
         "the key server refuses: bob is not on carol's id"
     );
     assert!(key.is_none(), "the opener gets no key");
     // Bob's own envelope still opens for him.
-    let (status, key) = release_key(&addr, &bob.id, "bob@example.net", password);
+    let (status, key) = release_key(
+        &format!("http://{addr}"),
+        &bob.id,
+        "bob@example.net",
+        password,
+    );
     assert_eq!(status, 200);
     assert!(envelope_core::Envelope::parse(&bob_bytes)
         .unwrap()

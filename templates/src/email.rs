@@ -45,6 +45,12 @@ const EMAIL_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../email/account/body.html.j2"),
     ),
     (
+        "sent/subject.txt",
+        include_str!("../email/sent/subject.txt.j2"),
+    ),
+    ("sent/body.txt", include_str!("../email/sent/body.txt.j2")),
+    ("sent/body.html", include_str!("../email/sent/body.html.j2")),
+    (
         "receipt/subject.txt",
         include_str!("../email/receipt/subject.txt.j2"),
     ),

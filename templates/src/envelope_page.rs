@@ -148,6 +148,26 @@ impl EnvelopePage {
     }
 }
 
+/// One whole `securedoc.html` in memory: `sealer`'s head with `key_slot`
+/// (empty in server mode), `message` sealed, and the page around it. For
+/// envelopes that go straight into a mail (the key server's answers, the
+/// mail hook); `securedoc seal` streams large ones to a file instead.
+pub fn sealed_page(
+    sealer: &envelope_core::Sealer,
+    key_slot: &[u8],
+    message: &[u8],
+) -> Result<String, envelope_core::SealError> {
+    let mut bytes = sealer.head(key_slot)?;
+    bytes.extend(sealer.encrypt_payload(message, |_| {})?);
+    let page = EnvelopePage::new(sealer.header());
+    let text = envelope_core::to_text(&bytes);
+    let mut html = String::with_capacity(page.before.len() + text.len() + page.after.len());
+    html.push_str(&page.before);
+    html.push_str(&text);
+    html.push_str(&page.after);
+    Ok(html)
+}
+
 /// `2026-11-22T10:00:00Z` for Unix seconds.
 fn iso_time(seconds: i64) -> String {
     jiff::Timestamp::from_second(seconds)

@@ -24,4 +24,6 @@ pub use pages::{
     security_questions, text, OPEN_ONLINE_JS, PAGE_CSP, PASSWORD_CHECK_JS, PORTAL_CSS,
 };
 
-pub use envelope_page::{envelope_text_from_html, EnvelopePage, OPENER_GLUE, OPENER_WASM};
+pub use envelope_page::{
+    envelope_text_from_html, sealed_page, EnvelopePage, OPENER_GLUE, OPENER_WASM,
+};

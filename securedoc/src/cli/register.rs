@@ -25,6 +25,28 @@ pub struct ServerEnvelope {
     pub status: RegisteredEnvelope,
 }
 
+impl ServerEnvelope {
+    /// This envelope's header: `info`, its own id, the key server, and what
+    /// the key server said of its recipient (security phrase, language).
+    pub fn header(
+        &self,
+        info: &envelope_core::EnvelopeInfo,
+        origin: &str,
+        security: SecurityLevel,
+        organization: Option<&str>,
+    ) -> anyhow::Result<envelope_core::Header> {
+        let mut header = info.server_header(self.id, origin, security)?;
+        header.phrase = self.status.phrase.clone();
+        header.organization = organization.map(str::to_string);
+        header.lang = self
+            .status
+            .language
+            .as_deref()
+            .map(|code| securedoc_templates::language(code).to_string());
+        Ok(header)
+    }
+}
+
 /// What the key server needs to know about the message.
 pub struct Registration<'a> {
     pub origin: &'a str,
@@ -159,6 +181,7 @@ fn post(
             .with_context(|| format!("{origin} did not answer like a securedoc key server"))?;
         return Ok((answer.message, answer.envelopes, answer.organization));
     }
+    let code = status.as_u16();
     let body = response.json::<serde_json::Value>().ok();
     let reason = body
         .as_ref()
@@ -166,10 +189,46 @@ fn post(
         .map(|r| printable(r).into_owned())
         .unwrap_or_else(|| status.to_string());
     if status == reqwest::StatusCode::UNAUTHORIZED {
-        bail!("the key server at {origin} refused the token ({reason}); check --token-file");
+        return Err(Refused {
+            status: code,
+            message: format!(
+                "the key server at {origin} refused the token ({reason}); check --token-file"
+            ),
+        }
+        .into());
     }
-    bail!("the key server at {origin} refused the message: {reason}")
+    Err(Refused {
+        status: code,
+        message: format!("the key server at {origin} refused the message: {reason}"),
+    }
+    .into())
 }
+
+/// The key server answered, and said no (the mail hook tells a refusal
+/// that will last from one that may pass).
+#[derive(Debug)]
+pub struct Refused {
+    /// The HTTP status.
+    pub status: u16,
+    /// What to tell a person.
+    pub message: String,
+}
+
+impl Refused {
+    /// Whether asking again later may work: a refused token (the
+    /// administrator can fix it), a limit, a server error.
+    pub fn is_temporary(&self) -> bool {
+        matches!(self.status, 401 | 408 | 429) || self.status >= 500
+    }
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Refused {}
 
 /// 32 lowercase hex digits: a message or envelope id.
 pub fn is_message_id(id: &str) -> bool {

@@ -257,9 +257,8 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
                 } => {
                     // This recipient's own id and key: nobody else's envelope shares them.
                     let envelope = &envelopes[index];
-                    let mut header = info(to).server_header(envelope.id, origin, *security)?;
-                    header.phrase = envelope.status.phrase.clone();
-                    header.organization = organization.clone();
+                    let header =
+                        envelope.header(&info(to), origin, *security, organization.as_deref())?;
                     (header, envelope.cek.clone())
                 }
             };

@@ -41,30 +41,19 @@ pub fn run(mut args: SendArgs) -> anyhow::Result<ExitCode> {
     // The key server as the notification names it: its organisation, else its address.
     let key_server = sealed.organization.clone().or(sealed.key_server.clone());
     for ((to, envelope), lang) in sealed.envelopes.iter().zip(&sealed.languages) {
-        // Each recipient's notification in their envelope's language.
-        let email = render_email(
-            "notification",
-            context! {
-                lang,
-                sender => args.seal.from,
-                mode,
-                key_server,
-                expires => sealed.expires.map(format_time),
-            },
-        )?;
         let bytes = std::fs::read(envelope)
             .with_context(|| format!("cannot read {}", envelope.display()))?;
-        let message = Mailer::compose(
-            &args.seal.from,
-            to,
-            &email,
-            vec![MailAttachment {
-                name: "securedoc.html".into(),
-                content_type: "text/html; charset=utf-8".into(),
-                bytes,
-            }],
-        )
-        .context("cannot build the notification")?;
+        let message = notification(
+            &Notice {
+                from: &args.seal.from,
+                to,
+                lang,
+                mode,
+                key_server: key_server.as_deref(),
+                expires: sealed.expires,
+            },
+            bytes,
+        )?;
         mailer
             .send_blocking(&message)
             .with_context(|| format!("cannot send the notification to {to}"))?;
@@ -77,4 +66,43 @@ pub fn run(mut args: SendArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a notification says around its envelope.
+pub(crate) struct Notice<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub lang: &'a str,
+    /// `server` or `passphrase`.
+    pub mode: &'a str,
+    /// How the notification names the key server (server mode).
+    pub key_server: Option<&'a str>,
+    /// Unix seconds.
+    pub expires: Option<i64>,
+}
+
+/// One recipient's notification with their `securedoc.html` attached, in
+/// their language (the mail `send` and the mail hook both send).
+pub(crate) fn notification(notice: &Notice, envelope: Vec<u8>) -> anyhow::Result<lettre::Message> {
+    let email = render_email(
+        "notification",
+        context! {
+            lang => notice.lang,
+            sender => notice.from,
+            mode => notice.mode,
+            key_server => notice.key_server,
+            expires => notice.expires.map(format_time),
+        },
+    )?;
+    Mailer::compose(
+        notice.from,
+        notice.to,
+        &email,
+        vec![MailAttachment {
+            name: "securedoc.html".into(),
+            content_type: "text/html; charset=utf-8".into(),
+            bytes: envelope,
+        }],
+    )
+    .context("cannot build the notification")
 }

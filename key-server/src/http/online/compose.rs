@@ -23,7 +23,7 @@ use axum::response::Response;
 use envelope_core::{
     ContentKey, Draft, DraftAttachment, EnvelopeInfo, Flags, MessageView, Sealer, SecurityLevel,
 };
-use securedoc_templates::{context, fill, render_email, text, EnvelopePage};
+use securedoc_templates::{context, fill, render_email, text};
 use serde::{Deserialize, Serialize};
 
 use super::{opened, say, view_gone, Opened};
@@ -683,14 +683,5 @@ fn envelope_page(
         .language
         .map(|code| securedoc_templates::language(&code).to_string());
     header.organization = state.settings.organization_name.clone();
-    let sealer = Sealer::new(header, key)?;
-    let mut bytes = sealer.head(&[])?;
-    bytes.extend(sealer.encrypt_payload(message, |_| {})?);
-    let page = EnvelopePage::new(sealer.header());
-    Ok(format!(
-        "{}{}{}",
-        page.before(),
-        envelope_core::to_text(&bytes),
-        page.after()
-    ))
+    securedoc_templates::sealed_page(&Sealer::new(header, key)?, &[], message)
 }

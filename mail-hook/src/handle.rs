@@ -1,0 +1,413 @@
+//! One whole message: decide who gets what (policy), seal for the outside
+//! recipients that must get envelopes, hand everything on, and say what
+//! Postfix should do with the message.
+//!
+//! Every output is built before the first is handed on, so a failure while
+//! sealing hands on nothing; the answer is 250 only once the next hop took
+//! every output. A message that asks to be sealed is never handed on as it
+//! came to a recipient it was to be sealed for, whatever fails.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::next_hop::{self, Delivery, NextHopError};
+use crate::sealing::{Notification, Report, SealFailure, SealJob, SealedGroup};
+use crate::trigger::NOTIFICATION_HEADER;
+use crate::HookConfig;
+
+/// The envelope of one message as Postfix gave it.
+#[derive(Default)]
+pub(crate) struct Transaction {
+    /// `MAIL FROM` address and its parameters.
+    pub from: Option<(String, String)>,
+    /// Each `RCPT TO` address and its parameters.
+    pub to: Vec<(String, String)>,
+    /// XFORWARD attributes (Postfix's client information).
+    pub xforward: Vec<String>,
+}
+
+impl Transaction {
+    /// Postfix's queue id for the message (XFORWARD IDENT), for the logs.
+    fn queue_id(&self) -> &str {
+        self.xforward
+            .iter()
+            .find_map(|attr| attr.strip_prefix("IDENT="))
+            .unwrap_or("-")
+    }
+}
+
+/// An SMTP reply for Postfix.
+fn reply(code: &str, reason: &str) -> String {
+    let reason: String = reason
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(400)
+        .collect();
+    format!("{code} {reason}")
+}
+
+fn too_large(config: &HookConfig) -> String {
+    reply(
+        "552 5.3.4",
+        &format!(
+            "Message too large: this gateway takes at most {}",
+            megabytes(config.max_size)
+        ),
+    )
+}
+
+fn megabytes(bytes: usize) -> String {
+    format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// What the next hop's failure means to Postfix.
+fn next_hop_reply(error: NextHopError) -> String {
+    match error {
+        NextHopError::Temporary(reason) => reply(
+            "451 4.4.1",
+            &format!("The next hop did not take the message, try again later: {reason}"),
+        ),
+        NextHopError::Permanent(reason) => reply(
+            "554 5.0.0",
+            &format!("The next hop refused the message: {reason}"),
+        ),
+    }
+}
+
+/// The size of a notification carrying an envelope of `message`: the page
+/// (about 160 KB) around the base64 of the sealed message, base64 again in
+/// the mail.
+fn notification_estimate(message: usize) -> usize {
+    (message + 200 * 1024) * 4 / 3 * 4 / 3
+}
+
+/// What to answer for one message (`None`: over the size limit).
+pub(crate) async fn handle(
+    tx: Transaction,
+    message: Option<Vec<u8>>,
+    config: &HookConfig,
+    sealing_slots: &tokio::sync::Semaphore,
+) -> String {
+    let Some(message) = message else {
+        return too_large(config);
+    };
+    let queue_id = tx.queue_id().to_string();
+    let (from, from_params) = tx.from.clone().unwrap_or_default();
+    let recipients: Vec<String> = tx.to.iter().map(|(to, _)| to.clone()).collect();
+    let headers = Headers::of(&message, &from);
+    let triggered = config.policy.triggers.matches(&message);
+    let plan = if headers.notification {
+        crate::policy::Plan {
+            clear: recipients.clone(),
+            ..Default::default()
+        }
+    } else {
+        config.policy.plan(&headers.sender, &recipients, triggered)
+    };
+    if !plan.seals() {
+        let delivery = Delivery {
+            from,
+            from_params,
+            to: tx.to,
+            xforward: tx.xforward,
+            message,
+        };
+        let recipients = delivery.to.len();
+        return match next_hop::deliver(
+            config.next_hop,
+            &config.hostname,
+            config.timeout,
+            std::slice::from_ref(&delivery),
+        )
+        .await
+        {
+            Ok(()) => {
+                tracing::info!(queue_id, from = %delivery.from, recipients, outcome = "passed", "message passed on untouched");
+                "250 2.0.0 Ok: passed on".into()
+            }
+            Err(error) => {
+                tracing::warn!(queue_id, from = %delivery.from, recipients, outcome = "deferred", %error, "message not passed on");
+                next_hop_reply(error)
+            }
+        };
+    }
+    let rules: Vec<&str> = plan.sealed.iter().map(|(s, _)| s.rule.as_str()).collect();
+    let rules = rules.join(",");
+    let Some(sealer) = config.sealing.clone() else {
+        tracing::warn!(queue_id, %from, rules, outcome = "deferred", "a message is to be sealed and no key server is set up");
+        return reply(
+            "451 4.7.0",
+            "This message is to be sealed and this gateway has no key server set up; it stays queued",
+        );
+    };
+    if notification_estimate(message.len()) > config.max_notification_size {
+        tracing::warn!(queue_id, %from, rules, size = message.len(), outcome = "bounced", "too large to send sealed");
+        return reply(
+            "552 5.3.4",
+            &format!(
+                "This message is to be sent securely, and as a secure envelope attached to a notification it would be about {}, over the {} this gateway sends. Send smaller attachments, or share them another way",
+                megabytes(notification_estimate(message.len())),
+                megabytes(config.max_notification_size)
+            ),
+        );
+    }
+
+    // Who may not get an envelope at all: an address no envelope can name.
+    let mut refused = Vec::new();
+    let mut jobs = Vec::new();
+    let (stripped, subject) = config.policy.triggers.strip_tags(&message);
+    let stripped = Arc::new(stripped);
+    for (sealing, group) in &plan.sealed {
+        let mut recipients = Vec::new();
+        for to in group {
+            match envelope_core::validate_address("recipient", to) {
+                Ok(()) => recipients.push(to.clone()),
+                Err(reason) => refused.push((to.clone(), reason)),
+            }
+        }
+        if !recipients.is_empty() {
+            jobs.push((
+                sealing.rule.clone(),
+                SealJob {
+                    sender: headers.sender.clone(),
+                    reply_to: headers.reply_to.clone(),
+                    recipients,
+                    message: stripped.clone(),
+                    options: sealing.options.clone(),
+                },
+            ));
+        }
+    }
+    // The confirmation goes to the sender, never outside the organisation.
+    let confirm = config.confirm_sender
+        && !from.is_empty()
+        && (config.policy.internal_domains.is_empty()
+            || crate::policy::matches(&config.policy.internal_domains, &headers.sender));
+    if !refused.is_empty() && !confirm {
+        // Without a confirmation the sender would never learn: bounce it all.
+        let (to, reason) = &refused[0];
+        tracing::warn!(queue_id, %from, rules, outcome = "bounced", "a recipient cannot get an envelope");
+        return reply(
+            "550 5.1.3",
+            &format!("This message cannot be sent securely to {to}: {reason}"),
+        );
+    }
+    if jobs.is_empty() && plan.clear.is_empty() {
+        let (to, reason) = &refused[0];
+        return reply(
+            "550 5.1.3",
+            &format!("This message cannot be sent securely to {to}: {reason}"),
+        );
+    }
+
+    // Seal every group before anything is handed on.
+    let _slot = sealing_slots.acquire().await;
+    let mut sealed: Vec<(String, SealedGroup)> = Vec::new();
+    for (rule, job) in jobs {
+        let sealer = sealer.clone();
+        let result = tokio::task::spawn_blocking(move || sealer.seal(&job))
+            .await
+            .unwrap_or_else(|_| {
+                Err(SealFailure::Temporary(
+                    "sealing stopped unexpectedly".into(),
+                ))
+            });
+        match result {
+            Ok(group) => sealed.push((rule, group)),
+            Err(failure) => {
+                let (code, outcome) = match failure {
+                    SealFailure::Temporary(_) => ("451 4.7.0", "deferred"),
+                    SealFailure::Permanent(_) => ("550 5.7.1", "bounced"),
+                };
+                tracing::warn!(queue_id, %from, rules, outcome, reason = %failure, "message not sealed");
+                let reason = match failure {
+                    SealFailure::Temporary(reason) => format!(
+                        "This message is to be sent securely and cannot be sealed now; it stays queued: {reason}"
+                    ),
+                    SealFailure::Permanent(reason) => {
+                        format!("This message cannot be sent securely: {reason}")
+                    }
+                };
+                return reply(code, &reason);
+            }
+        }
+    }
+    let notifications: Vec<&Notification> =
+        sealed.iter().flat_map(|(_, g)| &g.notifications).collect();
+    if let Some(big) = notifications
+        .iter()
+        .find(|n| n.mail.len() > config.max_notification_size)
+    {
+        tracing::warn!(queue_id, %from, rules, outcome = "bounced", "a notification is too large");
+        return reply(
+            "552 5.3.4",
+            &format!(
+                "This message is to be sent securely, and its notification would be {}, over the {} this gateway sends. Send smaller attachments, or share them another way",
+                megabytes(big.mail.len()),
+                megabytes(config.max_notification_size)
+            ),
+        );
+    }
+
+    // Everything to hand on: the message as it came to those who get it so,
+    // then each notification, then the sender's confirmation.
+    let params: HashMap<&str, &str> = tx
+        .to
+        .iter()
+        .map(|(to, params)| (to.as_str(), params.as_str()))
+        .collect();
+    let with_params = |list: &[String]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|to| {
+                (
+                    to.clone(),
+                    params.get(to.as_str()).copied().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    };
+    // The notifications are new messages: no SIZE or BODY from the original.
+    let new_params: String = from_params
+        .split_ascii_whitespace()
+        .filter(|p| {
+            let key = p.split('=').next().unwrap_or_default();
+            ["RET", "ENVID"].iter().any(|k| k.eq_ignore_ascii_case(key))
+        })
+        .map(|p| format!(" {p}"))
+        .collect();
+    let mut deliveries = Vec::new();
+    if !plan.clear.is_empty() {
+        deliveries.push(Delivery {
+            from: from.clone(),
+            from_params: from_params.clone(),
+            to: with_params(&plan.clear),
+            xforward: tx.xforward.clone(),
+            message,
+        });
+    }
+    for notification in &notifications {
+        deliveries.push(Delivery {
+            from: from.clone(),
+            from_params: new_params.clone(),
+            to: with_params(std::slice::from_ref(&notification.recipient)),
+            xforward: tx.xforward.clone(),
+            message: notification.mail.clone(),
+        });
+    }
+    if confirm {
+        let report = Report {
+            to: headers.sender.clone(),
+            subject,
+            sealed: sealed
+                .iter()
+                .flat_map(|(_, g)| {
+                    g.notifications
+                        .iter()
+                        .map(|n| (n.recipient.clone(), g.expires))
+                })
+                .collect(),
+            internal: plan.internal.clone(),
+            clear: plan
+                .clear
+                .iter()
+                .filter(|to| !plan.internal.contains(to))
+                .cloned()
+                .collect(),
+            refused: refused.clone(),
+        };
+        let sealer = sealer.clone();
+        match tokio::task::spawn_blocking(move || sealer.confirmation(&report)).await {
+            Ok(Ok(mail)) => deliveries.push(Delivery {
+                // A notice like a bounce: the null sender, so it never bounces back.
+                from: String::new(),
+                from_params: String::new(),
+                to: vec![(headers.sender.clone(), String::new())],
+                xforward: Vec::new(),
+                message: mail,
+            }),
+            Ok(Err(error)) => {
+                tracing::warn!(queue_id, %error, "no confirmation for the sender");
+            }
+            Err(_) => tracing::warn!(queue_id, "no confirmation for the sender"),
+        }
+    }
+    let envelopes: Vec<&str> = notifications
+        .iter()
+        .map(|n| n.envelope_id.as_str())
+        .collect();
+    let envelopes = envelopes.join(",");
+    let messages: Vec<&str> = sealed
+        .iter()
+        .filter_map(|(_, g)| g.message_id.as_deref())
+        .collect();
+    let messages = messages.join(",");
+    match next_hop::deliver(
+        config.next_hop,
+        &config.hostname,
+        config.timeout,
+        &deliveries,
+    )
+    .await
+    {
+        Ok(()) => {
+            tracing::info!(
+                queue_id,
+                %from,
+                rules,
+                sealed = notifications.len(),
+                clear = plan.clear.len(),
+                refused = refused.len(),
+                messages,
+                envelopes,
+                outcome = "sealed",
+                "message sealed and passed on"
+            );
+            format!(
+                "250 2.0.0 Ok: sealed for {} recipient{}",
+                notifications.len(),
+                if notifications.len() == 1 { "" } else { "s" }
+            )
+        }
+        Err(error) => {
+            tracing::warn!(queue_id, %from, rules, messages, outcome = "deferred", %error, "sealed message not passed on");
+            next_hop_reply(error)
+        }
+    }
+}
+
+/// What the hook reads from the message's header.
+struct Headers {
+    /// The From address (else the envelope sender).
+    sender: String,
+    /// The Reply-To address (else the sender).
+    reply_to: String,
+    /// It is a securedoc notification.
+    notification: bool,
+}
+
+impl Headers {
+    fn of(message: &[u8], envelope_from: &str) -> Headers {
+        let parsed = mail_parser::MessageParser::default().parse_headers(message);
+        let first = |address: Option<&mail_parser::Address>| {
+            address
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .map(str::to_string)
+        };
+        let sender = parsed
+            .as_ref()
+            .and_then(|p| first(p.from()))
+            .unwrap_or_else(|| envelope_from.to_string());
+        let reply_to = parsed
+            .as_ref()
+            .and_then(|p| first(p.reply_to()))
+            .unwrap_or_else(|| sender.clone());
+        Headers {
+            notification: parsed
+                .as_ref()
+                .is_some_and(|p| p.header(NOTIFICATION_HEADER).is_some()),
+            sender,
+            reply_to,
+        }
+    }
+}

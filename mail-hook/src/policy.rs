@@ -1,0 +1,320 @@
+//! Which recipients of a message get a sealed envelope, and how
+//! (docs/MAIL-HOOK.md, "Rules"): `hook.toml`'s triggers, its rules by sender
+//! and recipient, and `internal_domains`.
+//!
+//! A recipient inside the organisation (`internal_domains`) always gets the
+//! message as it came. An outside recipient gets an envelope when the first
+//! rule that matches the message and that recipient says so, or else when
+//! the message carries a trigger (a subject tag or a header); the trigger's
+//! options are `[seal]`'s. Anyone else gets the message as it came.
+
+use envelope_core::{Flags, SecurityLevel};
+use serde::Deserialize;
+
+use crate::trigger::Triggers;
+
+/// How a rule (or a trigger) seals.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SealOptions {
+    /// How often the key server asks the recipient for a password.
+    pub security: SecurityLevel,
+    /// Days until the message expires (its key is deleted); none: the key
+    /// server's retention.
+    pub expires_days: Option<u32>,
+    /// What the recipient may not do: `reply`, `reply_all`, `forward`, `print`.
+    pub restrict: Vec<Restriction>,
+    /// Mail the sender a read receipt when each recipient first opens it.
+    pub read_receipt: bool,
+    /// `push` (the envelope attached to the notification). `pull` (the
+    /// envelope kept at the key server) comes with the portal.
+    pub delivery: Delivery,
+}
+
+impl Default for SealOptions {
+    fn default() -> Self {
+        SealOptions {
+            security: SecurityLevel::High,
+            expires_days: Some(30),
+            restrict: Vec::new(),
+            read_receipt: false,
+            delivery: Delivery::Push,
+        }
+    }
+}
+
+impl SealOptions {
+    /// The flags sealed in the header and registered at the key server.
+    pub fn flags(&self) -> Flags {
+        let allowed = |what| !self.restrict.contains(&what);
+        Flags {
+            reply: allowed(Restriction::Reply),
+            reply_all: allowed(Restriction::ReplyAll),
+            forward: allowed(Restriction::Forward),
+            print: allowed(Restriction::Print),
+            read_receipt: self.read_receipt,
+        }
+    }
+}
+
+/// Something the recipient may be kept from doing.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Restriction {
+    /// Reply.
+    Reply,
+    /// Reply all.
+    ReplyAll,
+    /// Forward.
+    Forward,
+    /// Print.
+    Print,
+}
+
+/// How an envelope reaches its recipient.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Delivery {
+    /// Attached to the notification.
+    #[default]
+    Push,
+    /// Kept at the key server, the notification links to it (not yet).
+    Pull,
+}
+
+/// One `[[rule]]`: whom it applies to and how it seals. A rule with no
+/// `senders` applies to every sender; with no `recipients`, to every
+/// outside recipient. A rule with neither is refused (it would seal all
+/// outgoing mail; say `senders = ["*"]` if that is what is meant).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Its name in logs and in the sender's confirmation.
+    pub name: String,
+    /// Addresses (`a@b.example`) and domains (`b.example`, which includes
+    /// its subdomains), or `*` for any.
+    #[serde(default)]
+    pub senders: Vec<String>,
+    /// The same, for recipients.
+    #[serde(default)]
+    pub recipients: Vec<String>,
+    /// How it seals.
+    #[serde(flatten)]
+    pub options: SealOptions,
+}
+
+/// Everything that decides what happens to a message.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    /// What makes a message ask to be sealed.
+    pub triggers: Triggers,
+    /// How a triggered message is sealed.
+    pub seal: SealOptions,
+    /// Rules, first match wins.
+    pub rules: Vec<Rule>,
+    /// The organisation's own domains (and their subdomains).
+    pub internal_domains: Vec<String>,
+}
+
+/// Why a recipient gets an envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sealing {
+    /// The rule's name, or `trigger`.
+    pub rule: String,
+    /// How.
+    pub options: SealOptions,
+}
+
+/// What the policy decided for one message.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Recipients who get the message as it came, internal or not.
+    pub clear: Vec<String>,
+    /// Of those, how many are internal (for the confirmation's wording).
+    pub internal: Vec<String>,
+    /// Outside recipients who get envelopes, grouped by how they are sealed.
+    pub sealed: Vec<(Sealing, Vec<String>)>,
+}
+
+impl Plan {
+    /// Whether anything is to be sealed.
+    pub fn seals(&self) -> bool {
+        !self.sealed.is_empty()
+    }
+}
+
+/// `address`'s domain, lowercase.
+fn domain_of(address: &str) -> String {
+    address
+        .rsplit_once('@')
+        .map(|(_, domain)| domain)
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
+}
+
+/// Whether `address` is one of `patterns`: `*`, an address, or a domain
+/// (with its subdomains).
+pub(crate) fn matches(patterns: &[String], address: &str) -> bool {
+    let domain = domain_of(address);
+    patterns.iter().any(|pattern| {
+        let pattern = pattern.trim().to_ascii_lowercase();
+        if pattern == "*" {
+            true
+        } else if pattern.contains('@') {
+            pattern.eq_ignore_ascii_case(address)
+        } else {
+            let pattern = pattern.trim_start_matches('.');
+            !pattern.is_empty() && (domain == pattern || domain.ends_with(&format!(".{pattern}")))
+        }
+    })
+}
+
+impl Policy {
+    /// Checks what serde cannot: rules that would match everything, pull
+    /// delivery (not built yet), empty patterns.
+    pub fn check(&self) -> Result<(), String> {
+        for rule in &self.rules {
+            if rule.senders.is_empty() && rule.recipients.is_empty() {
+                return Err(format!(
+                    "rule \"{}\" names neither senders nor recipients; it would seal every outgoing message. Say senders = [\"*\"] if that is meant",
+                    rule.name
+                ));
+            }
+            if rule
+                .senders
+                .iter()
+                .chain(&rule.recipients)
+                .any(|p| p.trim().is_empty())
+            {
+                return Err(format!("rule \"{}\" has an empty address", rule.name));
+            }
+        }
+        let pull = std::iter::once(("[seal]", &self.seal))
+            .chain(self.rules.iter().map(|r| (r.name.as_str(), &r.options)))
+            .find(|(_, options)| options.delivery == Delivery::Pull);
+        if let Some((name, _)) = pull {
+            return Err(format!(
+                "{name} asks for delivery = \"pull\", which needs the portal and is not available yet; use \"push\""
+            ));
+        }
+        Ok(())
+    }
+
+    /// Decides, for a message from `sender` to `recipients`, who gets what.
+    /// `triggered`: the message carries a tag or a header that asks for sealing.
+    pub fn plan(&self, sender: &str, recipients: &[String], triggered: bool) -> Plan {
+        let mut plan = Plan::default();
+        for to in recipients {
+            if matches(&self.internal_domains, to) {
+                plan.clear.push(to.clone());
+                plan.internal.push(to.clone());
+                continue;
+            }
+            let rule = self.rules.iter().find(|rule| {
+                (rule.senders.is_empty() || matches(&rule.senders, sender))
+                    && (rule.recipients.is_empty() || matches(&rule.recipients, to))
+            });
+            let sealing = match (rule, triggered) {
+                (Some(rule), _) => Sealing {
+                    rule: rule.name.clone(),
+                    options: rule.options.clone(),
+                },
+                (None, true) => Sealing {
+                    rule: "trigger".into(),
+                    options: self.seal.clone(),
+                },
+                (None, false) => {
+                    plan.clear.push(to.clone());
+                    continue;
+                }
+            };
+            match plan.sealed.iter_mut().find(|(s, _)| *s == sealing) {
+                Some((_, group)) => group.push(to.clone()),
+                None => plan.sealed.push((sealing, vec![to.clone()])),
+            }
+        }
+        plan
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(name: &str, senders: &[&str], recipients: &[&str]) -> Rule {
+        Rule {
+            name: name.into(),
+            senders: senders.iter().map(|s| s.to_string()).collect(),
+            recipients: recipients.iter().map(|s| s.to_string()).collect(),
+            options: SealOptions::default(),
+        }
+    }
+
+    fn to(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn domains_match_their_subdomains_and_nothing_that_merely_ends_alike() {
+        let patterns = to(&["clinic.example"]);
+        assert!(matches(&patterns, "a@clinic.example"));
+        assert!(matches(&patterns, "a@Lab.Clinic.Example"));
+        assert!(!matches(&patterns, "a@evilclinic.example"));
+        assert!(!matches(&patterns, "clinic.example@evil.example"));
+        assert!(matches(&to(&["x@partner.example"]), "X@Partner.Example"));
+        assert!(!matches(&to(&["x@partner.example"]), "y@partner.example"));
+    }
+
+    #[test]
+    fn internal_recipients_stay_clear_and_outside_ones_follow_rules_then_triggers() {
+        let policy = Policy {
+            internal_domains: to(&["clinic.example"]),
+            rules: vec![rule("partners", &[], &["partner.example"])],
+            ..Policy::default()
+        };
+        let recipients = to(&["in@clinic.example", "p@partner.example", "o@other.example"]);
+        let plan = policy.plan("dr@clinic.example", &recipients, false);
+        assert_eq!(plan.clear, to(&["in@clinic.example", "o@other.example"]));
+        assert_eq!(plan.internal, to(&["in@clinic.example"]));
+        assert_eq!(plan.sealed.len(), 1);
+        assert_eq!(plan.sealed[0].0.rule, "partners");
+        assert_eq!(plan.sealed[0].1, to(&["p@partner.example"]));
+
+        let plan = policy.plan("dr@clinic.example", &recipients, true);
+        assert_eq!(plan.clear, to(&["in@clinic.example"]));
+        let rules: Vec<&str> = plan.sealed.iter().map(|(s, _)| s.rule.as_str()).collect();
+        assert_eq!(rules, ["partners", "trigger"]);
+    }
+
+    #[test]
+    fn a_rule_by_sender_seals_all_their_outside_mail() {
+        let policy = Policy {
+            internal_domains: to(&["clinic.example"]),
+            rules: vec![rule("billing", &["billing@clinic.example"], &[])],
+            ..Policy::default()
+        };
+        let plan = policy.plan(
+            "billing@clinic.example",
+            &to(&["a@x.example", "b@clinic.example"]),
+            false,
+        );
+        assert_eq!(plan.sealed[0].1, to(&["a@x.example"]));
+        assert!(!policy
+            .plan("other@clinic.example", &to(&["a@x.example"]), false)
+            .seals());
+    }
+
+    #[test]
+    fn a_rule_for_everything_and_pull_delivery_are_refused_with_a_reason() {
+        let everything = Policy {
+            rules: vec![rule("all", &[], &[])],
+            ..Policy::default()
+        };
+        assert!(everything.check().unwrap_err().contains("every outgoing"));
+        let mut pull = Policy::default();
+        pull.seal.delivery = Delivery::Pull;
+        assert!(pull.check().unwrap_err().contains("pull"));
+        assert!(Policy::default().check().is_ok());
+    }
+}

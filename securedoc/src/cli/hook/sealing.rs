@@ -1,0 +1,144 @@
+//! The hook's sealing: through the key server's API with the hook's own
+//! sender token, exactly as `securedoc send` does. The hook runs on the mail
+//! host, usually not where the key server runs; as a sender it never holds
+//! the master key, and it works with any number of key-server replicas.
+
+use envelope_core::{EnvelopeInfo, Sealer};
+use lettre::message::header::{HeaderName, HeaderValue};
+use mail_hook::{Notification, Report, SealFailure, SealJob, SealService, SealedGroup};
+use securedoc_templates::{context, render_email};
+
+use crate::cli::register::{register, Refused, Registration};
+use crate::cli::send::{notification, Notice};
+use crate::input::format_time;
+
+pub(super) struct KeyServerSealing {
+    pub origin: String,
+    pub token: String,
+    /// For recipients without a known language, and the confirmation.
+    pub lang: String,
+    pub notice_from: Option<String>,
+}
+
+/// A failure of ours or the key server's that a retry may cure.
+fn temporary(error: anyhow::Error) -> SealFailure {
+    SealFailure::Temporary(format!("{error:#}"))
+}
+
+impl SealService for KeyServerSealing {
+    fn seal(&self, job: &SealJob) -> Result<SealedGroup, SealFailure> {
+        let now = jiff::Timestamp::now().as_second();
+        let expires = job
+            .options
+            .expires_days
+            .map(|days| now + i64::from(days) * 86_400);
+        let flags = job.options.flags();
+        let registered = register(&Registration {
+            origin: &self.origin,
+            token: &self.token,
+            from: &job.sender,
+            recipients: &job.recipients,
+            expires,
+            flags,
+            security: job.options.security,
+            sender_lang: None,
+        })
+        .map_err(|error| match error.downcast_ref::<Refused>() {
+            Some(refused) if !refused.is_temporary() => {
+                SealFailure::Permanent(refused.message.clone())
+            }
+            _ => temporary(error),
+        })?;
+        let key_server = registered
+            .organization
+            .clone()
+            .unwrap_or_else(|| self.origin.clone());
+        let mut notifications = Vec::with_capacity(job.recipients.len());
+        for (to, envelope) in job.recipients.iter().zip(&registered.envelopes) {
+            let info = EnvelopeInfo {
+                from: job.sender.clone(),
+                to: to.clone(),
+                created: now,
+                expires,
+                flags,
+            };
+            let mut header = envelope
+                .header(
+                    &info,
+                    &self.origin,
+                    job.options.security,
+                    registered.organization.as_deref(),
+                )
+                .map_err(temporary)?;
+            let lang = header.lang.get_or_insert_with(|| self.lang.clone()).clone();
+            let page = Sealer::new(header, envelope.cek.clone())
+                .and_then(|sealer| securedoc_templates::sealed_page(&sealer, &[], &job.message))
+                .map_err(|e| {
+                    SealFailure::Permanent(format!("the message cannot be sealed: {e}"))
+                })?;
+            let mut mail = notification(
+                &Notice {
+                    from: &job.sender,
+                    to,
+                    lang: &lang,
+                    mode: "server",
+                    key_server: Some(&key_server),
+                    expires,
+                },
+                page.into_bytes(),
+            )
+            .map_err(|e| SealFailure::Permanent(format!("{e:#}")))?;
+            // A plain reply to the notification reaches the sender.
+            mail.headers_mut().insert_raw(HeaderValue::new(
+                HeaderName::new_from_ascii_str("Reply-To"),
+                job.reply_to.clone(),
+            ));
+            notifications.push(Notification {
+                recipient: to.clone(),
+                envelope_id: hex(&envelope.id),
+                mail: mail.formatted(),
+            });
+        }
+        Ok(SealedGroup {
+            message_id: registered.message,
+            expires,
+            notifications,
+        })
+    }
+
+    fn confirmation(&self, report: &Report) -> Result<Vec<u8>, SealFailure> {
+        let sealed: Vec<_> = report
+            .sealed
+            .iter()
+            .map(|(address, expires)| context! { address, expires => expires.map(format_time) })
+            .collect();
+        let refused: Vec<_> = report
+            .refused
+            .iter()
+            .map(|(address, reason)| context! { address, reason })
+            .collect();
+        let email = render_email(
+            "sent",
+            context! {
+                lang => self.lang,
+                subject => report.subject,
+                sealed,
+                internal => report.internal,
+                clear => report.clear,
+                refused,
+            },
+        )
+        .map_err(|e| SealFailure::Temporary(e.to_string()))?;
+        let from = self.notice_from.clone().unwrap_or_else(|| {
+            let domain = report.to.rsplit_once('@').map_or("localhost", |(_, d)| d);
+            format!("postmaster@{domain}")
+        });
+        key_server::Mailer::compose_automatic(&from, &report.to, &email)
+            .map(|mail| mail.formatted())
+            .map_err(|e| SealFailure::Permanent(e.to_string()))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
