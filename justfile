@@ -30,6 +30,12 @@ bench: setup
     node tests/browser/bench/open-online.mjs
     cargo run --locked --release -q -p key-server --example release-load
 
+# The mail hook behind a real Postfix: 500 messages of 100 KB through Postfix
+# alone, then through Postfix and the hook (each sealed for one recipient).
+bench-hook: setup
+    cargo build --locked --release -p securedoc --bins --example bench_hook
+    SECUREDOC_BIN="{{justfile_directory()}}/target/release/securedoc" target/release/examples/bench_hook
+
 # Installs what fuzzing needs: nightly with the wasm32 target and rust-src (the
 # key-server target builds the opener), and cargo-fuzz. See fuzz/README.md.
 # Run each fuzz target for SECONDS (default 60), one after another (not in CI).

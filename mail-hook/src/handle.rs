@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use crate::next_hop::{self, Delivery, NextHopError};
 use crate::sealing::{Notification, Report, SealFailure, SealJob, SealedGroup};
-use crate::trigger::NOTIFICATION_HEADER;
 use crate::HookConfig;
 
 /// The envelope of one message as Postfix gave it.
@@ -95,15 +94,11 @@ pub(crate) async fn handle(
     let (from, from_params) = tx.from.clone().unwrap_or_default();
     let recipients: Vec<String> = tx.to.iter().map(|(to, _)| to.clone()).collect();
     let headers = Headers::of(&message, &from);
+    // A securedoc notification is never sealed again because of a tag; but
+    // the header proves nothing (anyone can write it), so rules, which an
+    // organisation makes mandatory, still apply.
     let triggered = config.policy.triggers.matches(&message);
-    let plan = if headers.notification {
-        crate::policy::Plan {
-            clear: recipients.clone(),
-            ..Default::default()
-        }
-    } else {
-        config.policy.plan(&headers.sender, &recipients, triggered)
-    };
+    let plan = config.policy.plan(&headers.sender, &recipients, triggered);
     if !plan.seals() {
         let delivery = Delivery {
             from,
@@ -381,8 +376,6 @@ struct Headers {
     sender: String,
     /// The Reply-To address (else the sender).
     reply_to: String,
-    /// It is a securedoc notification.
-    notification: bool,
 }
 
 impl Headers {
@@ -402,12 +395,6 @@ impl Headers {
             .as_ref()
             .and_then(|p| first(p.reply_to()))
             .unwrap_or_else(|| sender.clone());
-        Headers {
-            notification: parsed
-                .as_ref()
-                .is_some_and(|p| p.header(NOTIFICATION_HEADER).is_some()),
-            sender,
-            reply_to,
-        }
+        Headers { sender, reply_to }
     }
 }

@@ -7,9 +7,13 @@
 //! lose nothing.
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mail_hook::HookConfig;
+use mail_hook::{
+    HookConfig, Notification, Policy, Report, Rule, SealFailure, SealJob, SealOptions, SealService,
+    SealedGroup,
+};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -345,4 +349,239 @@ async fn recipients_past_the_limit_are_deferred_not_dropped() {
     }
     let reply = client.reply().await;
     assert!(reply.starts_with("452 4.5.3"), "{reply}");
+}
+
+/// A stand-in for the key server's sealing, so these tests reach the hook's
+/// own decisions (what is sealed, what goes on, what is refused). The real
+/// sealing is tested behind a real Postfix in securedoc/tests/hook_postfix.
+struct RecordingSealer {
+    fail: Option<SealFailure>,
+    jobs: Mutex<Vec<SealJob>>,
+}
+
+const SEALED_MARK: &str = "SEALED ENVELOPE FOR ";
+
+impl SealService for RecordingSealer {
+    fn seal(&self, job: &SealJob) -> Result<SealedGroup, SealFailure> {
+        self.jobs.lock().unwrap().push(job.clone());
+        if let Some(failure) = &self.fail {
+            return Err(failure.clone());
+        }
+        Ok(SealedGroup {
+            message_id: Some("0".repeat(32)),
+            expires: Some(1_800_000_000),
+            notifications: job
+                .recipients
+                .iter()
+                .map(|to| Notification {
+                    recipient: to.clone(),
+                    envelope_id: "1".repeat(32),
+                    mail: format!("Subject: note\r\n\r\n{SEALED_MARK}{to}\r\n").into_bytes(),
+                })
+                .collect(),
+        })
+    }
+
+    fn confirmation(&self, report: &Report) -> Result<Vec<u8>, SealFailure> {
+        Ok(format!(
+            "Subject: Secure Message Sent\r\n\r\nsealed {:?} internal {:?} refused {:?}\r\n",
+            report.sealed, report.internal, report.refused
+        )
+        .into_bytes())
+    }
+}
+
+/// A hook that seals through `sealer` under `policy`.
+async fn sealing_hook(
+    next_hop: SocketAddr,
+    policy: Policy,
+    fail: Option<SealFailure>,
+) -> (SocketAddr, Arc<RecordingSealer>) {
+    let sealer = Arc::new(RecordingSealer {
+        fail,
+        jobs: Mutex::new(Vec::new()),
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let config = HookConfig {
+        next_hop,
+        timeout: Duration::from_secs(10),
+        policy,
+        sealing: Some(sealer.clone()),
+        ..HookConfig::default()
+    };
+    tokio::spawn(mail_hook::serve(listener, config));
+    (address, sealer)
+}
+
+fn clinic() -> Policy {
+    Policy {
+        internal_domains: vec!["clinic.example".into()],
+        ..Policy::default()
+    }
+}
+
+/// Everything the sink was handed within a short while.
+async fn all_handed(handed: &mut mpsc::UnboundedReceiver<Handed>) -> Vec<Handed> {
+    let mut all = Vec::new();
+    while let Ok(Some(one)) = tokio::time::timeout(Duration::from_millis(700), handed.recv()).await
+    {
+        all.push(one);
+    }
+    all
+}
+
+async fn send_one(client: &mut Client, mail_from: &str, rcpts: &[&str], message: &[u8]) -> String {
+    assert!(client.command(mail_from).await.starts_with("250"));
+    for rcpt in rcpts {
+        let reply = client.command(&format!("RCPT TO:<{rcpt}>")).await;
+        assert!(reply.starts_with("250"), "{reply}");
+    }
+    client.data(message).await
+}
+
+#[tokio::test]
+async fn hostile_tagged_messages_are_sealed_or_refused_and_never_go_on_in_the_clear() {
+    let (next_hop, mut handed) = sink().await;
+    let (address, sealer) = sealing_hook(next_hop, clinic(), None).await;
+    let secret = "SECRET-6c2f";
+    let hostile: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "NUL bytes",
+            format!("From: a@clinic.example\r\nSubject: [secure] x\r\n\r\n{secret}\x00\x00\r\n").into_bytes(),
+        ),
+        ("8-bit header", {
+            let mut m = b"From: a@clinic.example\r\nSubject: [secure] Caf\xe9 \xff\r\n\r\n".to_vec();
+            m.extend_from_slice(format!("{secret}\r\n").as_bytes());
+            m
+        }),
+        (
+            "malformed MIME",
+            format!("From: a@clinic.example\r\nSubject: [SECURE]\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed\r\n\r\n--nowhere\r\n{secret}\r\n").into_bytes(),
+        ),
+        (
+            "no header at all but the tag",
+            format!("Subject: [encrypt]\r\n\r\n{secret}\r\n").into_bytes(),
+        ),
+    ];
+    let mut client = Client::connect(address).await;
+    client.command("EHLO postfix").await;
+    for (what, message) in &hostile {
+        let reply = send_one(
+            &mut client,
+            "MAIL FROM:<a@clinic.example>",
+            &["p@mail.example"],
+            message,
+        )
+        .await;
+        assert!(reply.starts_with("250 2.0.0 Ok: sealed"), "{what}: {reply}");
+    }
+    // An SMTPUTF8 address gets its envelope like any other.
+    let reply = send_one(
+        &mut client,
+        "MAIL FROM:<a@clinic.example> SMTPUTF8",
+        &["józef@bücher.example", "p@mail.example"],
+        format!("From: a@clinic.example\r\nSubject: [secure] utf8\r\n\r\n{secret}\r\n").as_bytes(),
+    )
+    .await;
+    assert!(reply.starts_with("250 2.0.0 Ok: sealed for 2"), "{reply}");
+    let got = all_handed(&mut handed).await;
+    for one in &got {
+        let text = String::from_utf8_lossy(&one.data);
+        assert!(!text.contains(secret), "in the clear: {text}");
+        assert!(
+            text.contains(SEALED_MARK) || text.contains("Secure Message Sent"),
+            "{text}"
+        );
+    }
+    let jobs = sealer.jobs.lock().unwrap();
+    assert!(jobs.len() >= hostile.len());
+    assert!(jobs
+        .iter()
+        .any(|job| job.recipients.iter().any(|r| r == "józef@bücher.example")));
+    // The tag is out of the subject the recipient will see.
+    for job in jobs.iter() {
+        let text = String::from_utf8_lossy(&job.message).to_lowercase();
+        assert!(
+            !text.contains("subject: [secure]") && !text.contains("[encrypt]"),
+            "{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_sealing_failure_hands_on_nothing_not_even_the_internal_copy() {
+    for (failure, code) in [
+        (
+            SealFailure::Temporary("the key server is down".into()),
+            "451 4.7.0",
+        ),
+        (
+            SealFailure::Permanent("the key server refuses that recipient".into()),
+            "550 5.7.1",
+        ),
+    ] {
+        let (next_hop, mut handed) = sink().await;
+        let (address, _) = sealing_hook(next_hop, clinic(), Some(failure)).await;
+        let mut client = Client::connect(address).await;
+        client.command("EHLO postfix").await;
+        let reply = send_one(
+            &mut client,
+            "MAIL FROM:<a@clinic.example>",
+            &["nurse@clinic.example", "p@mail.example"],
+            b"From: a@clinic.example\r\nSubject: [secure] x\r\n\r\nbody\r\n",
+        )
+        .await;
+        assert!(reply.starts_with(code), "{reply}");
+        assert!(all_handed(&mut handed).await.is_empty(), "nothing went on");
+    }
+}
+
+#[tokio::test]
+async fn a_forged_notification_header_does_not_get_mail_past_a_rule() {
+    let (next_hop, mut handed) = sink().await;
+    let policy = Policy {
+        rules: vec![Rule {
+            name: "partners".into(),
+            senders: Vec::new(),
+            recipients: vec!["partner.example".into()],
+            options: SealOptions::default(),
+        }],
+        ..clinic()
+    };
+    let (address, _) = sealing_hook(next_hop, policy, None).await;
+    let mut client = Client::connect(address).await;
+    client.command("EHLO postfix").await;
+    let reply = send_one(
+        &mut client,
+        "MAIL FROM:<a@clinic.example>",
+        &["p@partner.example"],
+        b"From: a@clinic.example\r\nX-Securedoc-Notification: 1\r\nSubject: untagged\r\n\r\nSECRET\r\n",
+    )
+    .await;
+    assert!(reply.starts_with("250 2.0.0 Ok: sealed"), "{reply}");
+    let got = all_handed(&mut handed).await;
+    assert!(got
+        .iter()
+        .all(|m| !String::from_utf8_lossy(&m.data).contains("SECRET")));
+}
+
+#[tokio::test]
+async fn the_confirmation_never_goes_outside_the_organisation() {
+    let (next_hop, mut handed) = sink().await;
+    let (address, _) = sealing_hook(next_hop, clinic(), None).await;
+    let mut client = Client::connect(address).await;
+    client.command("EHLO postfix").await;
+    // A From outside the organisation (forged, or a relayed message).
+    let reply = send_one(
+        &mut client,
+        "MAIL FROM:<a@clinic.example>",
+        &["p@mail.example"],
+        b"From: someone@elsewhere.example\r\nSubject: [secure] x\r\n\r\nbody\r\n",
+    )
+    .await;
+    assert!(reply.starts_with("250"), "{reply}");
+    let got = all_handed(&mut handed).await;
+    assert_eq!(got.len(), 1, "the notification only");
+    assert!(String::from_utf8_lossy(&got[0].data).contains(SEALED_MARK));
 }

@@ -10,9 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::CommandCargoExt;
-
-use crate::support::securedoc;
+use crate::support::{securedoc, securedoc_bin};
 
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
@@ -141,8 +139,8 @@ fn session(socket: TcpStream, kept: &Mutex<Vec<Received>>) -> std::io::Result<()
 }
 
 /// A private Postfix: submission on `port` (content filter: the hook on
-/// `hook_port`), re-injection on `reinject_port`, everything relayed to the
-/// sink. Stopped when dropped.
+/// `hook_port`, or none), re-injection on `reinject_port`, everything
+/// relayed to the sink. Stopped when dropped.
 pub struct Postfix {
     dir: tempfile::TempDir,
     pub port: u16,
@@ -150,7 +148,7 @@ pub struct Postfix {
 }
 
 impl Postfix {
-    pub fn start(hook_port: u16, sink_port: u16) -> Postfix {
+    pub fn start(hook_port: Option<u16>, sink_port: u16) -> Postfix {
         assert!(
             Path::new("/usr/sbin/postfix").exists(),
             "Postfix is not installed: run scripts/setup.sh (the README's test command does)"
@@ -314,11 +312,14 @@ fn set_mode(path: &Path, mode: u32) {
 }
 
 /// The master.cf lines docs/MAIL-HOOK.md gives an administrator, on test ports.
-fn filter_services(port: u16, reinject_port: u16, hook_port: u16) -> String {
+fn filter_services(port: u16, reinject_port: u16, hook_port: Option<u16>) -> String {
+    let filter = match hook_port {
+        Some(hook_port) => format!("  -o content_filter=securedoc:[127.0.0.1]:{hook_port}\n"),
+        None => String::new(),
+    };
     format!(
         "127.0.0.1:{port} inet n - n - - smtpd
-  -o content_filter=securedoc:[127.0.0.1]:{hook_port}
-securedoc unix - - n - 10 smtp
+{filter}securedoc unix - - n - 10 smtp
   -o smtp_send_xforward_command=yes
   -o disable_mime_output_conversion=yes
   -o smtp_data_done_timeout=1200s
@@ -479,7 +480,7 @@ pub fn hook(
     token_file: &Path,
     extra: &[&str],
 ) -> Process {
-    let mut command = Command::cargo_bin("securedoc").unwrap();
+    let mut command = securedoc_bin();
     command
         .args(["hook", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--next-hop", &format!("127.0.0.1:{next_hop}")])
@@ -505,7 +506,7 @@ impl Rig {
         let sink = Sink::start();
         let server = KeyServer::start();
         let hook_port = free_port();
-        let postfix = Postfix::start(hook_port, sink.port);
+        let postfix = Postfix::start(Some(hook_port), sink.port);
         Rig {
             sink,
             server,

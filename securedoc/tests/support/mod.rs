@@ -6,10 +6,19 @@ use std::process::Command;
 
 use assert_cmd::cargo::CommandCargoExt;
 
+/// The `securedoc` binary: `SECUREDOC_BIN` if set (the benchmark runs the
+/// release build), else the one cargo built for these tests.
+pub fn securedoc_bin() -> Command {
+    match std::env::var_os("SECUREDOC_BIN") {
+        Some(path) => Command::new(path),
+        None => Command::cargo_bin("securedoc").unwrap(),
+    }
+}
+
 /// `securedoc` with the key server's data directory (SQLite, never a
 /// database from the environment).
 pub fn securedoc(data_dir: &std::path::Path) -> Command {
-    let mut command = Command::cargo_bin("securedoc").unwrap();
+    let mut command = securedoc_bin();
     command
         .env("SECUREDOC_DATA_DIR", data_dir)
         .env_remove("DATABASE_URL")
