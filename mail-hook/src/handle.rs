@@ -196,7 +196,8 @@ pub(crate) async fn handle(
     }
 
     // Seal every group before anything is handed on.
-    let _slot = sealing_slots.acquire().await;
+    let started = std::time::Instant::now();
+    let slot = sealing_slots.acquire().await;
     let mut sealed: Vec<(String, SealedGroup)> = Vec::new();
     for (rule, job) in jobs {
         let sealer = sealer.clone();
@@ -227,6 +228,8 @@ pub(crate) async fn handle(
             }
         }
     }
+    drop(slot);
+    let seal_ms = started.elapsed().as_millis() as u64;
     let notifications: Vec<&Notification> =
         sealed.iter().flat_map(|(_, g)| &g.notifications).collect();
     if let Some(big) = notifications
@@ -336,6 +339,7 @@ pub(crate) async fn handle(
         .filter_map(|(_, g)| g.message_id.as_deref())
         .collect();
     let messages = messages.join(",");
+    let started = std::time::Instant::now();
     match next_hop::deliver(
         config.next_hop,
         &config.hostname,
@@ -349,6 +353,8 @@ pub(crate) async fn handle(
                 queue_id,
                 %from,
                 rules,
+                seal_ms,
+                hand_on_ms = started.elapsed().as_millis() as u64,
                 sealed = notifications.len(),
                 clear = plan.clear.len(),
                 refused = refused.len(),

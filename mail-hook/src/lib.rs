@@ -48,7 +48,8 @@ pub struct HookConfig {
     pub policy: Policy,
     /// Who seals; without it a message to be sealed stays queued (451).
     pub sealing: Option<Arc<dyn SealService>>,
-    /// Messages sealed at once (sealing is CPU work; more wait).
+    /// Messages sealed at once (more wait): bounds the CPU and the memory
+    /// sealing takes.
     pub max_sealing: usize,
     /// The largest notification (with its envelope) the hook sends; a
     /// message that would make a larger one bounces.
@@ -67,7 +68,8 @@ impl Default for HookConfig {
             timeout: Duration::from_secs(300),
             policy: Policy::default(),
             sealing: None,
-            max_sealing: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            // Sealing waits on the key server as much as it computes.
+            max_sealing: 4 * std::thread::available_parallelism().map_or(2, |n| n.get()),
             max_notification_size: 35 * 1024 * 1024,
             confirm_sender: true,
         }

@@ -98,6 +98,8 @@ fn submit_all(port: u16, messages: &[(usize, Vec<u8>)]) -> Vec<(usize, Instant)>
 
 struct Run {
     seconds: f64,
+    /// The size of a message as it reached the sink, bytes.
+    delivered_size: usize,
     latencies: Vec<Duration>,
 }
 
@@ -123,6 +125,7 @@ fn run(postfix: &Postfix, sink: &Sink, messages: Vec<(usize, Vec<u8>)>) -> Run {
     });
     // Arrival times, by recipient, polled from the sink.
     let mut arrived: HashMap<String, Instant> = HashMap::new();
+    let mut delivered_size = 0;
     let deadline = Instant::now() + Duration::from_secs(600);
     while arrived.len() < MESSAGES {
         assert!(Instant::now() < deadline, "only {} arrived", arrived.len());
@@ -130,6 +133,7 @@ fn run(postfix: &Postfix, sink: &Sink, messages: Vec<(usize, Vec<u8>)>) -> Run {
         for message in sink.messages.lock().unwrap().drain(..) {
             if let Some(to) = message.to.first() {
                 if to.starts_with("patient") {
+                    delivered_size = message.data.len();
                     arrived.entry(to.clone()).or_insert(now);
                 }
             }
@@ -142,7 +146,11 @@ fn run(postfix: &Postfix, sink: &Sink, messages: Vec<(usize, Vec<u8>)>) -> Run {
         .map(|(n, at)| arrived[&format!("patient{n}@mail.example")].duration_since(*at))
         .collect();
     latencies.sort();
-    Run { seconds, latencies }
+    Run {
+        seconds,
+        delivered_size,
+        latencies,
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -177,7 +185,7 @@ fn main() {
     let hook_port = free_port();
     let postfix = Postfix::start(Some(hook_port), sink.port);
     let config = server.data.path().join("hook.toml");
-    std::fs::write(&config, "confirm_sender = false\n").unwrap();
+    std::fs::write(&config, "confirm_sender = false\nmax_connections = 64\n").unwrap();
     let config = config.display().to_string();
     let mut command = support::securedoc_bin();
     command
@@ -189,9 +197,31 @@ fn main() {
         .args(["--key-server", &server.url()])
         .arg("--token-file")
         .arg(&server.token_file)
-        .args(["--internal-domains", "clinic.example", "--config", &config]);
-    let _hook = harness::Process::start(command, "securedoc hook listening");
+        .args(["--internal-domains", "clinic.example", "--config", &config])
+        .args(["--log-format", "json"]);
+    let hook = harness::Process::start(command, "securedoc hook listening");
     let sealed = run(&postfix, &sink, messages(true));
+    // Where a message's time in the hook goes, from its log.
+    let field = |line: &str, name: &str| -> Option<f64> {
+        line.split(&format!("\"{name}\":"))
+            .nth(1)?
+            .split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
+    };
+    let log = hook.log();
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("seal_ms")).collect();
+    assert!(!lines.is_empty(), "the hook logged no timings: {log}");
+    let mean = |name: &str| {
+        lines.iter().filter_map(|l| field(l, name)).sum::<f64>() / lines.len().max(1) as f64
+    };
+    println!(
+        "in the hook, per message: sealing {:.0} ms (the key server's registration and the envelope), handing on {:.0} ms (Postfix taking the notification, {} KB)",
+        mean("seal_ms"),
+        mean("hand_on_ms"),
+        sealed.delivered_size / 1024
+    );
 
     let rate = |r: &Run| MESSAGES as f64 / r.seconds;
     println!();

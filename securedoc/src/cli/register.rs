@@ -70,9 +70,27 @@ pub struct Registered {
     pub organization: Option<String>,
 }
 
+/// The HTTP client for the key server: a 30 s timeout, and never a
+/// redirect (content keys go to the origin sealed in the envelopes and
+/// nowhere else). One is kept by the mail hook, so its connections are reused.
+pub fn key_server_client() -> anyhow::Result<reqwest::blocking::Client> {
+    Ok(reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?)
+}
+
 /// Makes one id and key per recipient and registers them, all in one request.
 /// Returns the envelopes in the order of `recipients`.
 pub fn register(registration: &Registration) -> anyhow::Result<Registered> {
+    register_with(&key_server_client()?, registration)
+}
+
+/// [`register`] through `client`.
+pub fn register_with(
+    client: &reqwest::blocking::Client,
+    registration: &Registration,
+) -> anyhow::Result<Registered> {
     let keys: Vec<([u8; 16], ContentKey)> = registration
         .recipients
         .iter()
@@ -95,7 +113,8 @@ pub fn register(registration: &Registration) -> anyhow::Result<Registered> {
             })
             .collect(),
     };
-    let (id, statuses, organization) = post(registration.origin, registration.token, &message)?;
+    let (id, statuses, organization) =
+        post(client, registration.origin, registration.token, &message)?;
     if statuses.len() != keys.len()
         || statuses
             .iter()
@@ -138,9 +157,9 @@ pub fn read_token(path: &Path) -> anyhow::Result<String> {
     Ok(token.to_string())
 }
 
-/// Posts the registration. Never follows a redirect: content keys go to the
-/// origin sealed in the envelopes and nowhere else.
+/// Posts the registration (the client never follows a redirect).
 fn post(
+    client: &reqwest::blocking::Client,
     origin: &str,
     token: &str,
     message: &MessageRegistration,
@@ -153,10 +172,7 @@ fn post(
         #[serde(default)]
         organization: Option<String>,
     }
-    let response = reqwest::blocking::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?
+    let response = client
         .post(format!("{origin}/api/v1/messages"))
         .bearer_auth(token)
         .json(&serde_json::json!({ "message": message }))

@@ -195,6 +195,7 @@ smtpd_client_restrictions =
 queue_run_delay = 3600s
 minimal_backoff_time = 3600s
 maximal_backoff_time = 3600s
+securedoc_destination_concurrency_limit = 40
 "
             ),
         )
@@ -319,7 +320,7 @@ fn filter_services(port: u16, reinject_port: u16, hook_port: Option<u16>) -> Str
     };
     format!(
         "127.0.0.1:{port} inet n - n - - smtpd
-{filter}securedoc unix - - n - 10 smtp
+{filter}securedoc unix - - n - 40 smtp
   -o smtp_send_xforward_command=yes
   -o disable_mime_output_conversion=yes
   -o smtp_data_done_timeout=1200s

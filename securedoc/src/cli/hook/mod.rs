@@ -109,6 +109,7 @@ impl Settings {
                 envelope_core::validate_origin(&origin).map_err(anyhow::Error::msg)?;
                 let token = super::register::read_token(&token_file)?;
                 Ok(Some(Arc::new(sealing::KeyServerSealing {
+                    client: super::register::key_server_client()?,
                     origin,
                     token,
                     lang,

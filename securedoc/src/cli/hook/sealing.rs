@@ -8,11 +8,13 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use mail_hook::{Notification, Report, SealFailure, SealJob, SealService, SealedGroup};
 use securedoc_templates::{context, render_email};
 
-use crate::cli::register::{register, Refused, Registration};
+use crate::cli::register::{register_with, Refused, Registration};
 use crate::cli::send::{notification, Notice};
 use crate::input::format_time;
 
 pub(super) struct KeyServerSealing {
+    /// Kept, so connections to the key server are reused.
+    pub client: reqwest::blocking::Client,
     pub origin: String,
     pub token: String,
     /// For recipients without a known language, and the confirmation.
@@ -33,16 +35,19 @@ impl SealService for KeyServerSealing {
             .expires_days
             .map(|days| now + i64::from(days) * 86_400);
         let flags = job.options.flags();
-        let registered = register(&Registration {
-            origin: &self.origin,
-            token: &self.token,
-            from: &job.sender,
-            recipients: &job.recipients,
-            expires,
-            flags,
-            security: job.options.security,
-            sender_lang: None,
-        })
+        let registered = register_with(
+            &self.client,
+            &Registration {
+                origin: &self.origin,
+                token: &self.token,
+                from: &job.sender,
+                recipients: &job.recipients,
+                expires,
+                flags,
+                security: job.options.security,
+                sender_lang: None,
+            },
+        )
         .map_err(|error| match error.downcast_ref::<Refused>() {
             Some(refused) if !refused.is_temporary() => {
                 SealFailure::Permanent(refused.message.clone())
