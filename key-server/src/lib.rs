@@ -33,6 +33,7 @@ pub use http::{
 pub use mail::{MailAttachment, Mailer, NOTIFICATION_HEADER};
 pub use mail_worker::MailQueueSettings;
 pub use master_key::MasterKey;
+pub use metrics::serve_metrics_for;
 pub use password::PasswordHasher;
 pub use policy::{history_candidates, PasswordPolicy, Person, Preset, Violation};
 pub use private_fs::create_private_dir;

@@ -89,6 +89,16 @@ pub(crate) async fn serve_metrics(
     Ok(bound)
 }
 
+/// `/metrics` on `listen` for another securedoc process (the mail hook),
+/// with the key server's connection limits; returns the bound address.
+pub async fn serve_metrics_for(listen: SocketAddr) -> Result<SocketAddr, Error> {
+    let limits = crate::http::ConnectionLimits {
+        header: Duration::from_secs(10),
+        idle: Duration::from_secs(60),
+    };
+    serve_metrics(listen, limits).await
+}
+
 /// Middleware: times each request into [`HTTP_REQUEST_SECONDS`].
 pub(crate) async fn record_http_request(request: Request, next: Next) -> Response {
     // Labels take only bounded values: a client choosing a method or a path

@@ -80,8 +80,31 @@ fn notification_estimate(message: usize) -> usize {
     (message + 200 * 1024) * 4 / 3 * 4 / 3
 }
 
-/// What to answer for one message (`None`: over the size limit).
+/// Messages by what became of them (`passed`, `sealed`, `deferred`,
+/// `bounced`), for `/metrics`.
+const MESSAGES_TOTAL: &str = "securedoc_hook_messages_total";
+/// Envelopes sealed and handed on.
+const ENVELOPES_TOTAL: &str = "securedoc_hook_envelopes_total";
+
+/// What to answer for one message (`None`: over the size limit), counted.
 pub(crate) async fn handle(
+    tx: Transaction,
+    message: Option<Vec<u8>>,
+    config: &HookConfig,
+    sealing_slots: &tokio::sync::Semaphore,
+) -> String {
+    let reply = decide(tx, message, config, sealing_slots).await;
+    let outcome = match reply.as_bytes().first() {
+        Some(b'2') if reply.contains("sealed") => "sealed",
+        Some(b'2') => "passed",
+        Some(b'4') => "deferred",
+        _ => "bounced",
+    };
+    metrics::counter!(MESSAGES_TOTAL, "outcome" => outcome).increment(1);
+    reply
+}
+
+async fn decide(
     tx: Transaction,
     message: Option<Vec<u8>>,
     config: &HookConfig,
@@ -363,6 +386,7 @@ pub(crate) async fn handle(
                 outcome = "sealed",
                 "message sealed and passed on"
             );
+            metrics::counter!(ENVELOPES_TOTAL).increment(notifications.len() as u64);
             format!(
                 "250 2.0.0 Ok: sealed for {} recipient{}",
                 notifications.len(),

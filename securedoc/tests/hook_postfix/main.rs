@@ -103,7 +103,8 @@ fn open_natively(server: &KeyServer, notification: &Received, password: &str) ->
 #[test]
 fn tagged_mail_is_sealed_per_outside_recipient_and_everything_else_goes_through_untouched() {
     let rig = Rig::start();
-    let hook = rig.hook(&[]);
+    let metrics_port = free_port();
+    let hook = rig.hook(&["--metrics-listen", &format!("127.0.0.1:{metrics_port}")]);
 
     // Untagged: through Postfix, the hook and Postfix again, byte for byte
     // (Postfix adds only its Received: lines).
@@ -242,6 +243,19 @@ fn tagged_mail_is_sealed_per_outside_recipient_and_everything_else_goes_through_
         );
     }
     assert!(!log.contains(marker));
+
+    // What an operator scrapes: one message passed, one sealed into two envelopes.
+    let metrics = reqwest::blocking::get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .unwrap()
+        .text()
+        .unwrap();
+    for line in [
+        "securedoc_hook_messages_total{outcome=\"passed\"} 1",
+        "securedoc_hook_messages_total{outcome=\"sealed\"} 1",
+        "securedoc_hook_envelopes_total 2",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
 }
 
 /// What every fault test checks at the end: the message reached the

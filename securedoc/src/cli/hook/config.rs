@@ -21,6 +21,7 @@ pub(super) struct HookFile {
     listen: Option<SocketAddr>,
     next_hop: Option<SocketAddr>,
     hostname: Option<String>,
+    metrics_listen: Option<SocketAddr>,
     max_size: Option<String>,
     max_notification_size: Option<String>,
     max_connections: Option<usize>,
@@ -94,6 +95,7 @@ impl HookFile {
             self.notice_from,
         )?;
         Ok(Settings {
+            metrics_listen: args.metrics_listen.or(self.metrics_listen),
             listen: args
                 .listen
                 .or(self.listen)

@@ -55,6 +55,10 @@ pub struct HookArgs {
     /// Connections served at once [default: 16].
     #[arg(long, value_name = "N", env = "SECUREDOC_HOOK_MAX_CONNECTIONS")]
     max_connections: Option<usize>,
+    /// Serve `/metrics` (Prometheus) on this address: messages by outcome,
+    /// envelopes sealed. Default: not served.
+    #[arg(long, value_name = "ADDR", env = "SECUREDOC_HOOK_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
     /// Log lines as text or as JSON objects.
     #[arg(long, value_enum, default_value = "human")]
     log_format: LogFormat,
@@ -67,7 +71,12 @@ pub fn run(args: HookArgs) -> anyhow::Result<ExitCode> {
     let listen = settings.listen;
     let next_hop = settings.hook.next_hop;
     let sealing = settings.hook.sealing.is_some();
+    let metrics_listen = settings.metrics_listen;
     runtime()?.block_on(async {
+        if let Some(listen) = metrics_listen {
+            let bound = key_server::serve_metrics_for(listen).await?;
+            eprintln!("securedoc hook metrics on http://{bound}/metrics");
+        }
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
@@ -89,6 +98,7 @@ pub fn run(args: HookArgs) -> anyhow::Result<ExitCode> {
 /// The hook's settings once the file, the environment and the flags are merged.
 pub(crate) struct Settings {
     listen: SocketAddr,
+    metrics_listen: Option<SocketAddr>,
     hook: mail_hook::HookConfig,
 }
 
