@@ -474,7 +474,7 @@ impl KeyServer {
 }
 
 /// `securedoc hook` on `port`, handing on to `next_hop`.
-pub fn hook(
+fn hook(
     port: u16,
     next_hop: u16,
     key_server: &str,
@@ -486,10 +486,12 @@ pub fn hook(
         .args(["hook", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--next-hop", &format!("127.0.0.1:{next_hop}")])
         .args(["--key-server", key_server])
-        .arg("--token-file")
-        .arg(token_file)
         .args(["--internal-domains", "clinic.example"])
         .args(extra);
+    // The key server's token, unless `extra` names another.
+    if !extra.contains(&"--token-file") {
+        command.arg("--token-file").arg(token_file);
+    }
     Process::start(command, "securedoc hook listening")
 }
 

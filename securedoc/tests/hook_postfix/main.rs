@@ -432,3 +432,66 @@ fn a_message_too_large_bounces_to_the_sender_with_the_reason() {
     );
     wait_until(30, "an empty queue", || rig.postfix.queue_is_empty());
 }
+
+#[test]
+fn mail_from_a_domain_the_hooks_token_may_not_send_for_bounces_with_the_reason() {
+    let rig = Rig::start();
+    // A token limited to another domain: the key server refuses for good.
+    let token = support::securedoc(rig.server.data.path())
+        .args(["admin", "token", "create", "--name", "other"])
+        .args(["--from-domain", "other.example"])
+        .output()
+        .unwrap();
+    let token_file = rig.server.data.path().join("other.token");
+    std::fs::write(&token_file, &token.stdout).unwrap();
+    let token_file = token_file.display().to_string();
+    let _hook = rig.hook(&["--token-file", &token_file]);
+
+    let marker = "wrong-domain-4e1d";
+    rig.postfix.submit(
+        SENDER,
+        &[PATIENT],
+        &tagged_message(&[PATIENT], marker, b"scan"),
+    );
+    let got = rig.sink.wait_for(1, 60);
+    assert_eq!(got[0].to, [SENDER], "a bounce to the sender: {got:?}");
+    let text = got[0].text();
+    assert!(text.contains("550 5.7.1"), "{text}");
+    assert!(
+        text.contains("other.example"),
+        "the reason names the allowed domains: {text}"
+    );
+    wait_until(30, "an empty queue", || rig.postfix.queue_is_empty());
+    assert!(rig.sink.received().iter().all(|m| m.to != [PATIENT]));
+}
+
+#[test]
+fn a_hook_toml_with_a_mistake_is_refused_at_start_with_what_to_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    for (toml, expected) in [
+        ("max_sise = \"10MB\"\n", "unknown field `max_sise`"),
+        (
+            "[[rule]]\nname = \"everything\"\n",
+            "names neither senders nor recipients",
+        ),
+        ("[seal]\ndelivery = \"pull\"\n", "not available yet"),
+        ("[seal]\nrestrict = [\"fly\"]\n", "unknown variant `fly`"),
+        (
+            "key_server = \"https://keys.clinic.example\"\n",
+            "needs both key_server and token_file",
+        ),
+    ] {
+        let file = dir.path().join("hook.toml");
+        std::fs::write(&file, toml).unwrap();
+        let output = support::securedoc_bin()
+            .args(["hook", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&file)
+            .env_remove("SECUREDOC_HOOK_KEY_SERVER")
+            .env_remove("SECUREDOC_HOOK_TOKEN_FILE")
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{toml} was accepted");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{toml}: {stderr}");
+    }
+}
