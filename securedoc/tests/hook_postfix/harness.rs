@@ -474,13 +474,7 @@ impl KeyServer {
 }
 
 /// `securedoc hook` on `port`, handing on to `next_hop`.
-fn hook(
-    port: u16,
-    next_hop: u16,
-    key_server: &str,
-    token_file: &Path,
-    extra: &[&str],
-) -> Process {
+fn hook(port: u16, next_hop: u16, key_server: &str, token_file: &Path, extra: &[&str]) -> Process {
     let mut command = securedoc_bin();
     command
         .args(["hook", "--listen", &format!("127.0.0.1:{port}")])
