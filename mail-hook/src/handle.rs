@@ -73,6 +73,10 @@ fn next_hop_reply(error: NextHopError) -> String {
     }
 }
 
+/// How many largest notifications' worth of output one message may make
+/// (all of it is held in memory before the first is handed on).
+const OUTPUT_BUDGET_NOTIFICATIONS: usize = 8;
+
 /// At least the size of a notification carrying an envelope of `message`
 /// (about 1.8 × plus 270 KB): the page (about 160 KB) around the base64 of
 /// the sealed message, base64 again in the mail. Checked before anything
@@ -111,10 +115,16 @@ async fn decide(
     config: &HookConfig,
     sealing_slots: &tokio::sync::Semaphore,
 ) -> String {
+    let queue_id = tx.queue_id().to_string();
     let Some(message) = message else {
+        tracing::warn!(
+            queue_id,
+            outcome = "bounced",
+            reason = "over max_size",
+            "message too large"
+        );
         return too_large(config);
     };
-    let queue_id = tx.queue_id().to_string();
     let (from, from_params) = tx.from.clone().unwrap_or_default();
     let recipients: Vec<String> = tx.to.iter().map(|(to, _)| to.clone()).collect();
     let headers = Headers::of(&message, &from);
@@ -122,7 +132,11 @@ async fn decide(
     // the header proves nothing (anyone can write it), so rules, which an
     // organisation makes mandatory, still apply.
     let triggered = config.policy.triggers.matches(&message);
-    let plan = config.policy.plan(&headers.sender, &recipients, triggered);
+    let plan = config.policy.plan(
+        &[headers.sender.as_str(), from.as_str()],
+        &recipients,
+        triggered,
+    );
     if !plan.seals() {
         let delivery = Delivery {
             from,
@@ -170,6 +184,20 @@ async fn decide(
             ),
         );
     }
+    // All the notifications are held at once before the first goes: bound them.
+    let envelopes: usize = plan.sealed.iter().map(|(_, group)| group.len()).sum();
+    let budget = OUTPUT_BUDGET_NOTIFICATIONS * config.max_notification_size;
+    if notification_estimate(message.len()).saturating_mul(envelopes) > budget {
+        tracing::warn!(queue_id, %from, rules, size = message.len(), envelopes, outcome = "bounced", "too many envelopes of this size");
+        return reply(
+            "552 5.3.4",
+            &format!(
+                "This message is to be sent securely to {envelopes} recipients, each with their own envelope of about {}; this gateway makes at most {} of envelopes per message. Send it to fewer recipients at once, or with smaller attachments",
+                megabytes(notification_estimate(message.len())),
+                megabytes(budget)
+            ),
+        );
+    }
 
     // Who may not get an envelope at all: an address no envelope can name.
     let mut refused = Vec::new();
@@ -197,14 +225,15 @@ async fn decide(
             ));
         }
     }
-    // The confirmation goes to the sender, never outside the organisation.
+    // The confirmation goes to the sender, never outside the organisation
+    // (so never without `internal_domains`).
     let confirm = config.confirm_sender
         && !from.is_empty()
-        && (config.policy.internal_domains.is_empty()
-            || crate::policy::matches(&config.policy.internal_domains, &headers.sender));
+        && crate::policy::plain_local(&headers.sender)
+        && crate::policy::matches(&config.policy.internal_domains, &headers.sender);
     if let (Some((to, reason)), false) = (refused.first(), confirm) {
         // Without a confirmation the sender would never learn: bounce it all.
-        tracing::warn!(queue_id, %from, rules, outcome = "bounced", "a recipient cannot get an envelope");
+        tracing::warn!(queue_id, %from, rules, outcome = "bounced", %to, %reason, "a recipient cannot get an envelope");
         return reply(
             "550 5.1.3",
             &format!("This message cannot be sent securely to {to}: {reason}"),
@@ -213,6 +242,7 @@ async fn decide(
     if let (true, true, Some((to, reason))) =
         (jobs.is_empty(), plan.clear.is_empty(), refused.first())
     {
+        tracing::warn!(queue_id, %from, rules, outcome = "bounced", %to, %reason, "no recipient can get an envelope");
         return reply(
             "550 5.1.3",
             &format!("This message cannot be sent securely to {to}: {reason}"),
@@ -254,13 +284,28 @@ async fn decide(
     }
     drop(slot);
     let seal_ms = started.elapsed().as_millis() as u64;
-    let notifications: Vec<&Notification> =
-        sealed.iter().flat_map(|(_, g)| &g.notifications).collect();
+    let messages: Vec<String> = sealed
+        .iter()
+        .filter_map(|(_, g)| g.message_id.clone())
+        .collect();
+    let messages = messages.join(",");
+    let report_sealed: Vec<(String, Option<i64>)> = sealed
+        .iter()
+        .flat_map(|(_, g)| {
+            g.notifications
+                .iter()
+                .map(|n| (n.recipient.clone(), g.expires))
+        })
+        .collect();
+    let notifications: Vec<Notification> = sealed
+        .into_iter()
+        .flat_map(|(_, g)| g.notifications)
+        .collect();
     if let Some(big) = notifications
         .iter()
         .find(|n| n.mail.len() > config.max_notification_size)
     {
-        tracing::warn!(queue_id, %from, rules, outcome = "bounced", "a notification is too large");
+        tracing::warn!(queue_id, %from, rules, outcome = "bounced", reason = "notification over max_notification_size", "a notification is too large");
         return reply(
             "552 5.3.4",
             &format!(
@@ -270,64 +315,20 @@ async fn decide(
             ),
         );
     }
-
-    // Everything to hand on: the message as it came to those who get it so,
-    // then each notification, then the sender's confirmation.
-    let params: HashMap<&str, &str> = tx
-        .to
+    let envelopes: Vec<&str> = notifications
         .iter()
-        .map(|(to, params)| (to.as_str(), params.as_str()))
+        .map(|n| n.envelope_id.as_str())
         .collect();
-    let with_params = |list: &[String]| -> Vec<(String, String)> {
-        list.iter()
-            .map(|to| {
-                (
-                    to.clone(),
-                    params.get(to.as_str()).copied().unwrap_or("").to_string(),
-                )
-            })
-            .collect()
-    };
-    // The notifications are new messages: no SIZE or BODY from the original.
-    let new_params: String = from_params
-        .split_ascii_whitespace()
-        .filter(|p| {
-            let key = p.split('=').next().unwrap_or_default();
-            ["RET", "ENVID"].iter().any(|k| k.eq_ignore_ascii_case(key))
-        })
-        .map(|p| format!(" {p}"))
-        .collect();
-    let mut deliveries = Vec::new();
-    if !plan.clear.is_empty() {
-        deliveries.push(Delivery {
-            from: from.clone(),
-            from_params: from_params.clone(),
-            to: with_params(&plan.clear),
-            xforward: tx.xforward.clone(),
-            message,
-        });
-    }
-    for notification in &notifications {
-        deliveries.push(Delivery {
-            from: from.clone(),
-            from_params: new_params.clone(),
-            to: with_params(std::slice::from_ref(&notification.recipient)),
-            xforward: tx.xforward.clone(),
-            message: notification.mail.clone(),
-        });
-    }
-    if confirm {
+    let envelopes = envelopes.join(",");
+    let sealed_count = notifications.len();
+
+    // The sender's confirmation, built before anything goes: a recipient
+    // who gets nothing must be told, by it or by a bounce.
+    let confirmation = if confirm {
         let report = Report {
             to: headers.sender.clone(),
             subject,
-            sealed: sealed
-                .iter()
-                .flat_map(|(_, g)| {
-                    g.notifications
-                        .iter()
-                        .map(|n| (n.recipient.clone(), g.expires))
-                })
-                .collect(),
+            sealed: report_sealed,
             internal: plan.internal.clone(),
             clear: plan
                 .clear
@@ -339,7 +340,7 @@ async fn decide(
         };
         let sealer = sealer.clone();
         match tokio::task::spawn_blocking(move || sealer.confirmation(&report)).await {
-            Ok(Ok(mail)) => deliveries.push(Delivery {
+            Ok(Ok(mail)) => Some(Delivery {
                 // A notice like a bounce: the null sender, so it never bounces back.
                 from: String::new(),
                 from_params: String::new(),
@@ -347,22 +348,69 @@ async fn decide(
                 xforward: Vec::new(),
                 message: mail,
             }),
-            Ok(Err(error)) => {
+            failed => {
+                let error = match failed {
+                    Ok(Err(error)) => error.to_string(),
+                    _ => "the confirmation could not be written".into(),
+                };
+                if let Some((to, reason)) = refused.first() {
+                    tracing::warn!(queue_id, %from, rules, outcome = "bounced", %error, "no confirmation to name a refused recipient");
+                    return reply(
+                        "550 5.1.3",
+                        &format!("This message cannot be sent securely to {to}: {reason}"),
+                    );
+                }
                 tracing::warn!(queue_id, %error, "no confirmation for the sender");
+                None
             }
-            Err(_) => tracing::warn!(queue_id, "no confirmation for the sender"),
         }
+    } else {
+        None
+    };
+
+    // Everything to hand on: the message as it came to those who get it so,
+    // then each notification.
+    let params: HashMap<&str, &str> = tx
+        .to
+        .iter()
+        .map(|(to, params)| (to.as_str(), params.as_str()))
+        .collect();
+    let with_params = |to: &str| -> (String, String) {
+        (
+            to.to_string(),
+            params.get(to).copied().unwrap_or("").to_string(),
+        )
+    };
+    // The notifications are new messages: no SIZE or BODY from the original.
+    let new_params: String = from_params
+        .split_ascii_whitespace()
+        .filter(|p| {
+            let key = p.split('=').next().unwrap_or_default();
+            ["RET", "ENVID", "SMTPUTF8"]
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(key))
+        })
+        .map(|p| format!(" {p}"))
+        .collect();
+    let mut deliveries = Vec::new();
+    if !plan.clear.is_empty() {
+        deliveries.push(Delivery {
+            from: from.clone(),
+            from_params: from_params.clone(),
+            to: plan.clear.iter().map(|to| with_params(to)).collect(),
+            xforward: tx.xforward.clone(),
+            message,
+        });
     }
-    let envelopes: Vec<&str> = notifications
-        .iter()
-        .map(|n| n.envelope_id.as_str())
-        .collect();
-    let envelopes = envelopes.join(",");
-    let messages: Vec<&str> = sealed
-        .iter()
-        .filter_map(|(_, g)| g.message_id.as_deref())
-        .collect();
-    let messages = messages.join(",");
+    for notification in notifications {
+        deliveries.push(Delivery {
+            from: from.clone(),
+            from_params: new_params.clone(),
+            to: vec![with_params(&notification.recipient)],
+            xforward: tx.xforward.clone(),
+            message: notification.mail,
+        });
+    }
     let started = std::time::Instant::now();
     match next_hop::deliver(
         config.next_hop,
@@ -379,7 +427,7 @@ async fn decide(
                 rules,
                 seal_ms,
                 hand_on_ms = started.elapsed().as_millis() as u64,
-                sealed = notifications.len(),
+                sealed = sealed_count,
                 clear = plan.clear.len(),
                 refused = refused.len(),
                 messages,
@@ -387,11 +435,24 @@ async fn decide(
                 outcome = "sealed",
                 "message sealed and passed on"
             );
-            metrics::counter!(ENVELOPES_TOTAL).increment(notifications.len() as u64);
+            metrics::counter!(ENVELOPES_TOTAL).increment(sealed_count as u64);
+            // The confirmation is a courtesy: the message went, whatever becomes of it.
+            if let Some(confirmation) = confirmation {
+                if let Err(error) = next_hop::deliver(
+                    config.next_hop,
+                    &config.hostname,
+                    config.timeout,
+                    std::slice::from_ref(&confirmation),
+                )
+                .await
+                {
+                    tracing::warn!(queue_id, %error, refused = refused.len(), "the confirmation did not go");
+                }
+            }
             format!(
                 "250 2.0.0 Ok: sealed for {} recipient{}",
-                notifications.len(),
-                if notifications.len() == 1 { "" } else { "s" }
+                sealed_count,
+                if sealed_count == 1 { "" } else { "s" }
             )
         }
         Err(error) => {

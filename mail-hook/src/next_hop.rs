@@ -70,8 +70,33 @@ pub async fn deliver(
         .message
         .lines()
         .any(|line| line.trim().to_ascii_uppercase().starts_with("XFORWARD"));
-    for delivery in deliveries {
-        transaction(&mut client, offers_xforward, timeout, delivery).await?;
+    // A next hop that announces a SIZE it would refuse gets nothing: a
+    // refusal after the first message was taken would bounce mail that went.
+    let limit = ehlo.message.lines().find_map(|line| {
+        let line = line.trim().to_ascii_uppercase();
+        line.strip_prefix("SIZE ")?.trim().parse::<usize>().ok()
+    });
+    if let Some(limit) = limit.filter(|l| *l > 0) {
+        if let Some(big) = deliveries.iter().find(|d| d.message.len() > limit) {
+            return Err(NextHopError::Permanent(format!(
+                "it takes at most {limit} bytes and one message the hook made is {} bytes; raise message_size_limit on the re-injection listener",
+                big.message.len()
+            )));
+        }
+    }
+    for (index, delivery) in deliveries.iter().enumerate() {
+        match transaction(&mut client, offers_xforward, timeout, delivery).await {
+            Ok(()) => {}
+            // Some went already: bouncing now would tell the sender that
+            // mail which went did not. Postfix retries instead.
+            Err(NextHopError::Permanent(reason)) if index > 0 => {
+                return Err(NextHopError::Temporary(format!(
+                    "{reason} (after {index} of {} messages were taken)",
+                    deliveries.len()
+                )))
+            }
+            Err(error) => return Err(error),
+        }
     }
     // The messages are taken: a failed goodbye changes nothing.
     let _ = client.quit().await;

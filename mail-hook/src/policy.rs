@@ -153,6 +153,20 @@ fn domain_of(address: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// Whether `address`'s local part is a plain dot-atom: no quotes, no `@`,
+/// and none of the `%` and `!` that old routing syntax (which Postfix may
+/// still honour) uses to send mail for a local-looking address elsewhere.
+/// Only such an address can count as inside the organisation.
+pub(crate) fn plain_local(address: &str) -> bool {
+    let Some((local, _)) = address.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && local
+            .chars()
+            .all(|c| c.is_alphanumeric() || "#$&'*+-/=?^_`{|}~.".contains(c))
+}
+
 /// Whether `address` is one of `patterns`: `*`, an address, or a domain
 /// (with its subdomains).
 pub(crate) fn matches(patterns: &[String], address: &str) -> bool {
@@ -201,18 +215,20 @@ impl Policy {
         Ok(())
     }
 
-    /// Decides, for a message from `sender` to `recipients`, who gets what.
-    /// `triggered`: the message carries a tag or a header that asks for sealing.
-    pub fn plan(&self, sender: &str, recipients: &[String], triggered: bool) -> Plan {
+    /// Decides, for a message from `senders` (its From and its envelope
+    /// sender: a rule for a sender matches either) to `recipients`, who gets
+    /// what. `triggered`: the message carries a tag or a header that asks
+    /// for sealing.
+    pub fn plan(&self, senders: &[&str], recipients: &[String], triggered: bool) -> Plan {
         let mut plan = Plan::default();
         for to in recipients {
-            if matches(&self.internal_domains, to) {
+            if plain_local(to) && matches(&self.internal_domains, to) {
                 plan.clear.push(to.clone());
                 plan.internal.push(to.clone());
                 continue;
             }
             let rule = self.rules.iter().find(|rule| {
-                (rule.senders.is_empty() || matches(&rule.senders, sender))
+                (rule.senders.is_empty() || senders.iter().any(|s| matches(&rule.senders, s)))
                     && (rule.recipients.is_empty() || matches(&rule.recipients, to))
             });
             let sealing = match (rule, triggered) {
@@ -274,14 +290,14 @@ mod tests {
             ..Policy::default()
         };
         let recipients = to(&["in@clinic.example", "p@partner.example", "o@other.example"]);
-        let plan = policy.plan("dr@clinic.example", &recipients, false);
+        let plan = policy.plan(&["dr@clinic.example"], &recipients, false);
         assert_eq!(plan.clear, to(&["in@clinic.example", "o@other.example"]));
         assert_eq!(plan.internal, to(&["in@clinic.example"]));
         assert_eq!(plan.sealed.len(), 1);
         assert_eq!(plan.sealed[0].0.rule, "partners");
         assert_eq!(plan.sealed[0].1, to(&["p@partner.example"]));
 
-        let plan = policy.plan("dr@clinic.example", &recipients, true);
+        let plan = policy.plan(&["dr@clinic.example"], &recipients, true);
         assert_eq!(plan.clear, to(&["in@clinic.example"]));
         let rules: Vec<&str> = plan.sealed.iter().map(|(s, _)| s.rule.as_str()).collect();
         assert_eq!(rules, ["partners", "trigger"]);
@@ -295,14 +311,53 @@ mod tests {
             ..Policy::default()
         };
         let plan = policy.plan(
-            "billing@clinic.example",
+            &["billing@clinic.example"],
             &to(&["a@x.example", "b@clinic.example"]),
             false,
         );
         assert_eq!(plan.sealed[0].1, to(&["a@x.example"]));
         assert!(!policy
-            .plan("other@clinic.example", &to(&["a@x.example"]), false)
+            .plan(&["other@clinic.example"], &to(&["a@x.example"]), false)
             .seals());
+    }
+
+    #[test]
+    fn an_internal_looking_address_that_routes_elsewhere_is_outside() {
+        let policy = Policy {
+            internal_domains: to(&["clinic.example"]),
+            ..Policy::default()
+        };
+        // What smtp-proto gives for "x@partner.example"@clinic.example, and
+        // the % and ! routing forms Postfix may still honour.
+        let tricks = to(&[
+            "x@partner.example@clinic.example",
+            "x%partner.example@clinic.example",
+            "partner.example!x@clinic.example",
+        ]);
+        let plan = policy.plan(&["dr@clinic.example"], &tricks, true);
+        assert!(plan.internal.is_empty(), "{:?}", plan.internal);
+        assert_eq!(plan.sealed[0].1, tricks, "each gets an envelope");
+        let plan = policy.plan(
+            &["dr@clinic.example"],
+            &to(&["Nurse.J+x@clinic.example"]),
+            true,
+        );
+        assert_eq!(plan.internal, to(&["Nurse.J+x@clinic.example"]));
+    }
+
+    #[test]
+    fn a_rule_by_sender_also_matches_the_envelope_sender() {
+        let policy = Policy {
+            rules: vec![rule("billing", &["billing@clinic.example"], &[])],
+            ..Policy::default()
+        };
+        // A changed From does not escape the rule.
+        let plan = policy.plan(
+            &["someone@clinic.example", "billing@clinic.example"],
+            &to(&["a@x.example"]),
+            false,
+        );
+        assert!(plan.seals());
     }
 
     #[test]

@@ -21,6 +21,25 @@ const MAX_RECIPIENTS: usize = 1000;
 const MAIL_PARAMS: &[&str] = &["SIZE", "BODY", "SMTPUTF8", "RET", "ENVID"];
 const RCPT_PARAMS: &[&str] = &["NOTIFY", "ORCPT"];
 
+/// The XFORWARD attributes the hook takes and passes on.
+const XFORWARD_ATTRIBUTES: &[&str] = &["NAME", "ADDR", "PROTO", "HELO", "SOURCE", "PORT", "IDENT"];
+
+/// The reply to an address the hook will not carry (see [`plain_path`]).
+const UNUSUAL_ADDRESS: &str = "553 5.1.3 This gateway takes only plain addresses: no quotes, spaces, angle brackets, backslashes or control characters";
+
+/// Whether an address (as smtp-proto gives it, quotes removed) can be
+/// written back into a command unchanged: a quoted local part could carry
+/// `> KEY=VALUE` into the hook's MAIL FROM, or hide another domain.
+fn plain_path(address: &str) -> bool {
+    !address.chars().any(|c| {
+        c.is_control()
+            || matches!(
+                c,
+                ' ' | '<' | '>' | '"' | '\\' | '(' | ')' | ',' | ';' | '[' | ']'
+            )
+    })
+}
+
 /// A command line, or why there is none.
 enum Line {
     Complete(Vec<u8>),
@@ -117,14 +136,20 @@ pub(crate) async fn run(
             .unwrap_or_default()
             .to_ascii_uppercase();
         if verb == b"XFORWARD" {
-            // Postfix's client information, passed on to the next hop.
+            // Postfix's client information, passed on to the next hop: the
+            // attributes the hook announced, the latest value of each.
             let text = String::from_utf8_lossy(&line);
-            tx.xforward.extend(
-                text.split_ascii_whitespace()
-                    .skip(1)
-                    .filter(|attr| attr.contains('='))
-                    .map(String::from),
-            );
+            for attr in text.split_ascii_whitespace().skip(1) {
+                let Some((name, _)) = attr.split_once('=') else {
+                    continue;
+                };
+                let name = name.to_ascii_uppercase();
+                if XFORWARD_ATTRIBUTES.contains(&name.as_str()) {
+                    tx.xforward
+                        .retain(|kept| !kept.to_ascii_uppercase().starts_with(&format!("{name}=")));
+                    tx.xforward.push(attr.to_string());
+                }
+            }
             say(&mut write, "250 2.0.0 Ok").await?;
         } else {
             let request = Request::parse(&mut line.iter());
@@ -146,7 +171,7 @@ pub(crate) async fn run(
                     }
                     say(
                         &mut write,
-                        "250 XFORWARD NAME ADDR PROTO HELO SOURCE PORT IDENT",
+                        &format!("250 XFORWARD {}", XFORWARD_ATTRIBUTES.join(" ")),
                     )
                     .await?;
                 }
@@ -166,6 +191,8 @@ pub(crate) async fn run(
                             ),
                         )
                         .await?;
+                    } else if !plain_path(&from.address) {
+                        say(&mut write, UNUSUAL_ADDRESS).await?;
                     } else {
                         tx.from = Some((from.address.to_string(), parameters(&line, MAIL_PARAMS)));
                         say(&mut write, "250 2.1.0 Ok").await?;
@@ -176,6 +203,8 @@ pub(crate) async fn run(
                         say(&mut write, "503 5.5.1 Error: need MAIL command").await?;
                     } else if tx.to.len() >= MAX_RECIPIENTS {
                         say(&mut write, "452 4.5.3 Error: too many recipients").await?;
+                    } else if to.address.is_empty() || !plain_path(&to.address) {
+                        say(&mut write, UNUSUAL_ADDRESS).await?;
                     } else {
                         tx.to
                             .push((to.address.to_string(), parameters(&line, RCPT_PARAMS)));
@@ -191,7 +220,7 @@ pub(crate) async fn run(
                         let message = receive(&mut reader, config).await?;
                         let taken = std::mem::take(&mut tx);
                         let reply = handle(taken, message, config, sealing_slots).await;
-                        // XFORWARD is per connection in Postfix; keep it for the next message.
+                        // XFORWARD is per transaction: the next message brings its own.
                         say(&mut write, &reply).await?;
                     }
                 }
@@ -230,7 +259,7 @@ pub(crate) async fn run(
 /// The message after DATA: its bytes, or None when it was over the limit
 /// (read to its end and dropped).
 async fn receive(reader: &mut Reader, config: &HookConfig) -> io::Result<Option<Vec<u8>>> {
-    let mut receiver = DataReceiver::new();
+    let mut receiver = data_receiver();
     let mut message = Vec::new();
     let mut too_large = false;
     loop {
@@ -253,5 +282,35 @@ async fn receive(reader: &mut Reader, config: &HookConfig) -> io::Result<Option<
         if done {
             return Ok((!too_large).then_some(message));
         }
+    }
+}
+
+/// A DATA receiver that knows the message starts at a line start: smtp-proto's
+/// starts mid-line, so a first line "..x" kept both dots and a DATA of only
+/// "." never ended. Feeding it the CRLF that ended the DATA command fixes both.
+fn data_receiver() -> DataReceiver {
+    let mut receiver = DataReceiver::new();
+    let mut primed = Vec::new();
+    receiver.ingest(&mut b"\r\n".iter(), &mut primed);
+    receiver
+}
+
+#[cfg(test)]
+mod tests {
+    use super::data_receiver;
+
+    fn receive(data: &[u8]) -> Option<Vec<u8>> {
+        let mut receiver = data_receiver();
+        let mut message = Vec::new();
+        receiver
+            .ingest(&mut data.iter(), &mut message)
+            .then_some(message)
+    }
+
+    #[test]
+    fn the_first_line_is_unstuffed_and_an_empty_message_ends() {
+        assert_eq!(receive(b"..x\r\ny\r\n.\r\n").unwrap(), b".x\r\ny\r\n");
+        assert_eq!(receive(b".\r\n").unwrap(), b"");
+        assert_eq!(receive(b"a\r\n..b\r\n.\r\n").unwrap(), b"a\r\n.b\r\n");
     }
 }

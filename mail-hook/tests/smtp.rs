@@ -585,3 +585,36 @@ async fn the_confirmation_never_goes_outside_the_organisation() {
     assert_eq!(got.len(), 1, "the notification only");
     assert!(String::from_utf8_lossy(&got[0].data).contains(SEALED_MARK));
 }
+
+#[tokio::test]
+async fn quoted_addresses_cannot_smuggle_parameters_or_pass_as_internal() {
+    let (next_hop, mut handed) = sink().await;
+    let (address, sealer) = sealing_hook(next_hop, clinic(), None).await;
+    let mut client = Client::connect(address).await;
+    client.command("EHLO postfix").await;
+    // A quoted local part that would write "> RET=FULL" into the next hop's MAIL FROM.
+    let reply = client
+        .command("MAIL FROM:<\"a> RET=FULL\"@clinic.example>")
+        .await;
+    assert!(reply.starts_with("553 5.1.3"), "{reply}");
+    assert!(client
+        .command("MAIL FROM:<a@clinic.example>")
+        .await
+        .starts_with("250"));
+    let reply = client
+        .command("RCPT TO:<\"john smith\"@mail.example>")
+        .await;
+    assert!(reply.starts_with("553 5.1.3"), "{reply}");
+    // An address that looks internal but routes outside is not internal: it
+    // would get an envelope, and as no envelope can name it, nothing.
+    let reply = client
+        .command("RCPT TO:<\"x@partner.example\"@clinic.example>")
+        .await;
+    assert!(reply.starts_with("250"), "{reply}");
+    let reply = client
+        .data(b"From: a@clinic.example\r\nSubject: [secure] x\r\n\r\nSECRET-91\r\n")
+        .await;
+    assert!(reply.starts_with("550 5.1.3"), "{reply}");
+    assert!(all_handed(&mut handed).await.is_empty(), "nothing went on");
+    assert!(sealer.jobs.lock().unwrap().is_empty());
+}

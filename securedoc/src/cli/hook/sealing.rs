@@ -4,7 +4,8 @@
 //! the master key, and it works with any number of key-server replicas.
 
 use envelope_core::{EnvelopeInfo, Sealer};
-use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::header::ReplyTo;
+use lettre::message::{Mailbox, Mailboxes};
 use mail_hook::{Notification, Report, SealFailure, SealJob, SealService, SealedGroup};
 use securedoc_templates::{context, render_email};
 
@@ -93,11 +94,17 @@ impl SealService for KeyServerSealing {
                 page.into_bytes(),
             )
             .map_err(|e| SealFailure::Permanent(format!("{e:#}")))?;
-            // A plain reply to the notification reaches the sender.
-            mail.headers_mut().insert_raw(HeaderValue::new(
-                HeaderName::new_from_ascii_str("Reply-To"),
-                job.reply_to.clone(),
-            ));
+            // A plain reply to the notification reaches the sender (parsed as
+            // a mailbox, so lettre encodes it; the sender's address if not).
+            let reply_to = job
+                .reply_to
+                .parse::<Mailbox>()
+                .or_else(|_| job.sender.parse::<Mailbox>())
+                .map_err(|_| {
+                    SealFailure::Permanent(format!("{} is not a mail address", job.sender))
+                })?;
+            mail.headers_mut()
+                .set(ReplyTo::from(Mailboxes::from(reply_to)));
             notifications.push(Notification {
                 recipient: to.clone(),
                 envelope_id: hex(&envelope.id),
