@@ -51,6 +51,7 @@ pub fn run(mut args: SendArgs) -> anyhow::Result<ExitCode> {
                 mode,
                 key_server: key_server.as_deref(),
                 expires: sealed.expires,
+                reply_to_sender: false,
             },
             bytes,
         )?;
@@ -79,6 +80,9 @@ pub(crate) struct Notice<'a> {
     pub key_server: Option<&'a str>,
     /// Unix seconds.
     pub expires: Option<i64>,
+    /// A plain reply reaches the sender (the mail hook sets Reply-To), so
+    /// the notification says so instead of "do not reply".
+    pub reply_to_sender: bool,
 }
 
 /// One recipient's notification with their `securedoc.html` attached, in
@@ -92,6 +96,7 @@ pub(crate) fn notification(notice: &Notice, envelope: Vec<u8>) -> anyhow::Result
             mode => notice.mode,
             key_server => notice.key_server,
             expires => notice.expires.map(format_time),
+            reply_to_sender => notice.reply_to_sender,
         },
     )?;
     Mailer::compose(

@@ -169,6 +169,8 @@ fn tagged_mail_is_sealed_per_outside_recipient_and_everything_else_goes_through_
             Some(SENDER)
         );
         assert!(parsed.header("X-Securedoc-Notification").is_some());
+        let words = parsed.body_text(0).unwrap();
+        assert!(words.contains("the reply is not encrypted"), "{words}");
         assert_eq!(
             parsed.subject(),
             Some(format!("Secure message from {SENDER}").as_str())

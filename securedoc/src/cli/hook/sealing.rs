@@ -90,6 +90,7 @@ impl SealService for KeyServerSealing {
                     mode: "server",
                     key_server: Some(&key_server),
                     expires,
+                    reply_to_sender: true,
                 },
                 page.into_bytes(),
             )
