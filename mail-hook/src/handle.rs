@@ -145,7 +145,8 @@ async fn decide(
             xforward: tx.xforward,
             message,
         };
-        let recipients = delivery.to.len();
+        let recipients: Vec<&str> = delivery.to.iter().map(|(to, _)| to.as_str()).collect();
+        let recipients = recipients.join(",");
         return match next_hop::deliver(
             config.next_hop,
             &config.hostname,
@@ -427,6 +428,7 @@ async fn decide(
                 rules,
                 seal_ms,
                 hand_on_ms = started.elapsed().as_millis() as u64,
+                recipients = recipients.join(","),
                 sealed = sealed_count,
                 clear = plan.clear.len(),
                 refused = refused.len(),
