@@ -1,8 +1,10 @@
-//! What makes a message one to seal (docs/MAIL-HOOK.md, "Triggers"): a tag
-//! in the subject (`[secure]`, `[encrypt]`, `[confidential]` by default,
-//! any case, anywhere), or a header (`X-Securedoc: seal`; Outlook's
-//! `Sensitivity: Company-Confidential`). A securedoc notification is never
-//! sealed again.
+//! What makes a message one to seal (docs/MAIL-HOOK.md, "Who gets what"): a
+//! tag in the subject (`[secure]`, `[encrypt]`, `[confidential]`,
+//! `(secure)`, `{secure}` by default, any case, anywhere), or a header
+//! (`X-Securedoc: seal`; Outlook's `Sensitivity: Company-Confidential`). A
+//! securedoc notification is never sealed again because of a trigger (rules,
+//! which an organisation makes mandatory, still apply: anyone can write the
+//! header).
 
 use mail_builder::headers::Header;
 
@@ -16,9 +18,15 @@ pub struct Triggers {
 impl Default for Triggers {
     fn default() -> Self {
         Triggers {
-            subject_tags: ["[secure]", "[encrypt]", "[confidential]"]
-                .map(String::from)
-                .to_vec(),
+            subject_tags: [
+                "[secure]",
+                "[encrypt]",
+                "[confidential]",
+                "(secure)",
+                "{secure}",
+            ]
+            .map(String::from)
+            .to_vec(),
         }
     }
 }
@@ -117,6 +125,8 @@ mod tests {
             "Results [SECURE]",
             "Re: [Confidential] x",
             "=?utf-8?q?=5Bencrypt=5D_R=C3=A9sultats?=",
+            "(Secure) Results",
+            "{secure} Results",
         ] {
             assert!(
                 triggers.matches(&message(&format!("Subject: {subject}\r\n"))),
