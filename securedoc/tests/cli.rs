@@ -171,6 +171,31 @@ fn seal_inspect_open_round_trip() {
     .stderr(contains("Sealed 1 envelope").and(contains("passphrase")));
 
     let page = s.read("securedoc.html");
+    // The size it reports is the envelope file's, the thing one attaches.
+    let output = s
+        .seal(&[
+            "--to",
+            "bob@example.net",
+            "--subject",
+            "Quarterly figures",
+            "--attach",
+            "figures.bin",
+            "-o",
+            "again.html",
+        ])
+        .output()
+        .unwrap();
+    let file_size = s.read("again.html").len() as f64 / 1024.0;
+    let file_size = if file_size >= 1024.0 {
+        format!("{:.1} MB", file_size / 1024.0)
+    } else {
+        format!("{file_size:.1} KB")
+    };
+    let said = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        said.contains(&format!("Sealed 1 envelope ({file_size};")),
+        "{said} (the file is {file_size})"
+    );
     assert!(page.starts_with(b"<!"), "the envelope is an HTML page");
     assert!(envelope_of(&page).starts_with(b"SDOC"));
 

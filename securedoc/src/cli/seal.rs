@@ -313,10 +313,20 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
     let expiry = expires
         .map(|e| format!(", expires {}", format_time(e.as_second())))
         .unwrap_or_default();
+    // What the user attaches is the envelope file: say its size (the
+    // message inside, as the recipient will save it, beside it).
+    let largest = outputs
+        .iter()
+        .filter_map(|path| std::fs::metadata(path).ok())
+        .map(|m| m.len())
+        .max()
+        .unwrap_or_default();
     eprintln!(
-        "Sealed {} envelope{} ({}{expiry}).{}",
+        "Sealed {} envelope{} ({}{}; the message inside is {}{expiry}).{}",
         outputs.len(),
         if outputs.len() == 1 { "" } else { "s" },
+        format_size(largest),
+        if outputs.len() == 1 { "" } else { " each at most" },
         format_size(message.len() as u64),
         match mode {
             Mode::Passphrase(_) => " Open in any browser (double-click the file) with the passphrase.\n\
