@@ -66,7 +66,12 @@ fi
 # Node packages for the browser tests and the benchmark (playwright-core drives
 # Debian's Chromium; it never downloads a browser of its own), and the
 # JavaScript's linter and formatter (eslint, prettier).
-if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/node_modules/eslint ] || [ ! -d tests/browser/node_modules/prettier ]; then
+# StatiCrypt and PageCrypt are the benchmark's peers for passphrase mode.
+need_npm=0
+for package in playwright-core eslint prettier staticrypt pagecrypt; do
+  [ -d "tests/browser/node_modules/$package" ] || need_npm=1
+done
+if [ "$need_npm" = 1 ]; then
   say "installing the browser-test packages (npm ci)"
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi

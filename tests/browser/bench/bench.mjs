@@ -13,6 +13,7 @@
 //   BENCH_SEAL_RUNS   timed seal runs per tool and size, after one warm-up (default: 5)
 //   BENCH_OPEN_RUNS   timed opens per size, a new page each (default: 3)
 //   BENCH_OUT         where to write the JSON (default: target/bench/results.json)
+//   BENCH_PEER_RUNS   timed encrypts and opens per peer (StatiCrypt, PageCrypt) and size (default: 1)
 
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -38,6 +39,10 @@ const BIN = path.resolve(process.env.SECUREDOC_BIN ?? path.join(root, "target/re
 const SIZES = (process.env.BENCH_SIZES ?? "1,10,35").split(",").map(Number);
 const SEAL_RUNS = Number(process.env.BENCH_SEAL_RUNS ?? 5);
 const OPEN_RUNS = Number(process.env.BENCH_OPEN_RUNS ?? 3);
+const PEER_RUNS = Number(process.env.BENCH_PEER_RUNS ?? 1);
+// The password-protected HTML pages securedoc's passphrase mode competes with.
+const STATICRYPT = path.join(here, "../node_modules/.bin/staticrypt");
+const PAGECRYPT = path.join(here, "../node_modules/.bin/pagecrypt");
 const OUT_JSON = path.resolve(process.env.BENCH_OUT ?? path.join(root, "target/bench/results.json"));
 const SAMPLE_MS = 50;
 const OPEN_TIMEOUT_MS = 180_000;
@@ -219,6 +224,8 @@ async function main() {
     ["age", AGE, "install Debian's age package (`just setup`)"],
     ["age-keygen", AGE_KEYGEN, "install Debian's age package (`just setup`)"],
     ["Chromium", CHROMIUM, "install Debian's chromium package (`just setup`)"],
+    ["StatiCrypt", STATICRYPT, "install the browser-test packages (`just setup`)"],
+    ["PageCrypt", PAGECRYPT, "install the browser-test packages (`just setup`)"],
   ]) {
     if (!existsSync(file)) throw new Error(`${what} not found at ${file}: ${fix}`);
   }
@@ -355,6 +362,15 @@ async function benchSize(size, { dir, passFile, recipient, browser, browserPid }
   const eml = path.join(work, "msg.eml");
   await run(BIN, ["open", first, "--passphrase-file", passFile, "-o", eml, "--force"]);
   await rm(first);
+  // The peers encrypt a page that carries the same attachment as a data: link.
+  const peerPage = path.join(work, "page.html");
+  await writeFile(
+    peerPage,
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Benchmark ${size} MB</title></head>` +
+      `<body><h1 id="subject">Benchmark ${size} MB</h1><p>The attachment is random bytes.</p>` +
+      `<a id="attachment" download="random-${size}MB.bin" href="data:application/octet-stream;base64,` +
+      `${readFileSync(attachment).toString("base64")}">random-${size}MB.bin</a></body></html>`,
+  );
   await rm(attachment);
   const emlBytes = (await stat(eml)).size;
 
@@ -387,6 +403,14 @@ async function benchSize(size, { dir, passFile, recipient, browser, browserPid }
       `peak RSS ${open.memory.peak_total_mb.toFixed(0)} MB`,
   );
 
+  // 5. The peers, on the same attachment: encrypt, file size, open.
+  const peers = await benchPeers(work, peerPage, browser);
+  for (const [name, p] of Object.entries(peers)) {
+    log(
+      `${size} MB: ${name} encrypt ${p.encrypt_ms.toFixed(0)} ms, file ${p.file_mb.toFixed(1)} MB, open ${p.open_ms.toFixed(0)} ms`,
+    );
+  }
+
   return {
     payload_mb: size,
     eml_bytes: emlBytes,
@@ -402,7 +426,67 @@ async function benchSize(size, { dir, passFile, recipient, browser, browserPid }
     overhead_bytes: overhead,
     overhead_kb: overhead / 1024,
     open,
+    peers,
   };
+}
+
+/**
+ * StatiCrypt and PageCrypt on `page` (the attachment as a data: link):
+ * encrypt time, file size, and the open in Chromium from submitting the
+ * password until the attachment's link is in the decrypted page.
+ */
+async function benchPeers(work, page, browser) {
+  const tools = {
+    staticrypt: {
+      encrypt: (out) => [STATICRYPT, [page, "-p", PASSPHRASE, "--short", "-d", out, "--config", "false"]],
+      file: (out) => path.join(out, path.basename(page)),
+      field: "#staticrypt-password",
+    },
+    pagecrypt: {
+      encrypt: (out) => [PAGECRYPT, [page, path.join(out, "page.html"), PASSPHRASE]],
+      file: (out) => path.join(out, "page.html"),
+      field: "#pwd",
+    },
+  };
+  const results = {};
+  for (const [name, tool] of Object.entries(tools)) {
+    const out = path.join(work, name);
+    await mkdir(out, { recursive: true });
+    const encrypts = [];
+    const opens = [];
+    for (let i = 0; i < PEER_RUNS; i++) {
+      const [cmd, args] = tool.encrypt(out);
+      encrypts.push((await run(cmd, args)).ms);
+      opens.push(await openPeer(browser, pathToFileURL(tool.file(out)).href, tool.field));
+    }
+    const bytes = (await stat(tool.file(out))).size;
+    results[name] = {
+      encrypt_ms: median(encrypts),
+      file_bytes: bytes,
+      file_mb: bytes / MB,
+      open_ms: median(opens),
+    };
+    await rm(out, { recursive: true, force: true });
+  }
+  return results;
+}
+
+/** One open of a peer's page: password typed, Enter, until the attachment link exists. */
+async function openPeer(browser, url, field) {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(url, { timeout: OPEN_TIMEOUT_MS });
+    const input = page.locator(field);
+    await input.waitFor({ state: "visible", timeout: OPEN_TIMEOUT_MS });
+    await input.fill(PASSPHRASE);
+    const t0 = performance.now();
+    await input.press("Enter");
+    await page.locator("#attachment").waitFor({ state: "attached", timeout: OPEN_TIMEOUT_MS });
+    return performance.now() - t0;
+  } finally {
+    await context.close();
+  }
 }
 
 /** OPEN_RUNS opens of one envelope, a new browser context and page each; medians. */
@@ -529,6 +613,22 @@ function markdown(results) {
         `${f(r.overhead_kb, 1)} | ${f(r.open.wall_ms)} | ${f(r.open.total_ms)} | ${f(r.open.kdf_ms)} | ${f(r.open.beyond_argon2_ms)} | ` +
         `${f(r.open.memory.peak_total_mb)} | ${f(r.open.memory.peak_renderer_mb)} |`,
     );
+  }
+  lines.push("");
+  lines.push("Beside the password-protected HTML pages, on the same attachment (securedoc: passphrase mode):");
+  lines.push("");
+  lines.push("| payload MB | tool | encrypt ms | file MB | open ms | × securedoc (encrypt / file / open) |");
+  lines.push("|---:|---|---:|---:|---:|---|");
+  for (const r of results.rows) {
+    lines.push(
+      `| ${r.payload_mb} | securedoc | ${f(r.seal_ms)} | ${f(r.html_mb, 1)} | ${f(r.open.wall_ms)} | 1 / 1 / 1 |`,
+    );
+    for (const [name, p] of Object.entries(r.peers ?? {})) {
+      lines.push(
+        `| ${r.payload_mb} | ${name} | ${f(p.encrypt_ms)} | ${f(p.file_mb, 1)} | ${f(p.open_ms)} | ` +
+          `${f(p.encrypt_ms / r.seal_ms, 1)} / ${f(p.file_mb / r.html_mb, 2)} / ${f(p.open_ms / r.open.wall_ms, 1)} |`,
+      );
+    }
   }
   lines.push("");
   lines.push("Where the open time goes (page phases, median ms):");
