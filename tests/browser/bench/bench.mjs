@@ -65,10 +65,13 @@ const round = (x, digits = 0) => (x == null || Number.isNaN(x) ? null : Number(x
 // ---------------------------------------------------------------- processes
 
 /** Runs a command; resolves with its wall time in ms, rejects on failure. */
-function run(cmd, args, { capture = false } = {}) {
+function run(cmd, args, { capture = false, env = undefined } = {}) {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(cmd, args, { stdio: ["ignore", capture ? "pipe" : "ignore", "pipe"] });
+    const child = spawn(cmd, args, {
+      stdio: ["ignore", capture ? "pipe" : "ignore", "pipe"],
+      env: env ?? process.env,
+    });
     let stdout = "";
     let stderr = "";
     if (capture) child.stdout.on("data", (d) => (stdout += d));
@@ -99,6 +102,33 @@ function sealArgs(emlOrNull, out, passFile, extra = []) {
     out,
     "--force",
   ];
+}
+
+/**
+ * A key server on its embedded defaults in `dir`, for server-mode seals:
+ * resolves with its URL, a sender token file and a stop function.
+ */
+async function startKeyServer(dir) {
+  const data = path.join(dir, "key-server");
+  await mkdir(data);
+  // The embedded defaults (SQLite in `data`), whatever database the environment names.
+  const env = { ...process.env, SECUREDOC_DATA_DIR: data, SECUREDOC_LISTEN: "127.0.0.1:0" };
+  delete env.DATABASE_URL;
+  delete env.SECUREDOC_DATABASE_URL;
+  const token = await run(BIN, ["admin", "token", "create", "--name", "bench"], { capture: true, env });
+  const tokenFile = path.join(dir, "token");
+  await writeFile(tokenFile, token.stdout, { mode: 0o600 });
+  const child = spawn(BIN, ["serve"], { stdio: ["ignore", "ignore", "pipe"], env });
+  const url = await new Promise((resolve, reject) => {
+    let err = "";
+    child.stderr.on("data", (d) => {
+      err += d;
+      const found = err.match(/listening on (http:\/\/[0-9.:]+)/);
+      if (found) resolve(found[1]);
+    });
+    child.on("close", (code) => reject(new Error(`the key server stopped (${code}): ${err.trim()}`)));
+  });
+  return { url, tokenFile, stop: () => child.kill() };
 }
 
 // ---------------------------------------------------------------- memory
@@ -235,7 +265,9 @@ async function main() {
   const dir = await mkdtemp(path.join(os.tmpdir(), "securedoc-bench-"));
   const cleanup = () => rm(dir, { recursive: true, force: true });
   let browser = null;
+  let keyServer = null;
   const onSignal = async (signal) => {
+    keyServer?.stop();
     log(`${signal}: cleaning up`);
     try {
       await browser?.close();
@@ -255,6 +287,7 @@ async function main() {
     await run(AGE_KEYGEN, ["-o", keyFile]);
     const recipient = readFileSync(keyFile, "utf8").match(/public key: (age1[0-9a-z]+)/)[1];
     const version = (await run(BIN, ["--version"], { capture: true })).stdout.trim();
+    keyServer = await startKeyServer(dir);
     log(
       `${version}; ${os.cpus().length} CPUs; sizes ${SIZES.join(", ")} MB; ${SEAL_RUNS} seal runs, ${OPEN_RUNS} opens`,
     );
@@ -298,7 +331,7 @@ async function main() {
 
     const rows = [];
     for (const size of SIZES) {
-      const row = await benchSize(size, { dir, passFile, recipient, browser, browserPid });
+      const row = await benchSize(size, { dir, passFile, recipient, browser, browserPid, keyServer });
       rows.push(row);
       await rm(path.join(dir, `${size}`), { recursive: true, force: true });
     }
@@ -335,12 +368,13 @@ async function main() {
     console.log(markdown(results));
     log(`wrote ${path.relative(process.cwd(), OUT_JSON) || OUT_JSON} in ${results.duration_s} s`);
   } finally {
+    keyServer?.stop();
     if (browser) await browser.close().catch(() => {});
     await cleanup();
   }
 }
 
-async function benchSize(size, { dir, passFile, recipient, browser, browserPid }) {
+async function benchSize(size, { dir, passFile, recipient, browser, browserPid, keyServer }) {
   const work = path.join(dir, `${size}`);
   await mkdir(work);
   log(`${size} MB: building the message`);
@@ -377,20 +411,45 @@ async function benchSize(size, { dir, passFile, recipient, browser, browserPid }
   // 1. Seal time: securedoc and age on the same bytes, interleaved, one warm-up each.
   const html = path.join(work, "out.html");
   const aged = path.join(work, "out.age");
+  const served = path.join(work, "server.html");
+  const serverArgs = [
+    "seal",
+    "--from",
+    FROM,
+    "--to",
+    TO,
+    "--eml",
+    eml,
+    "--key-server",
+    keyServer.url,
+    "--token-file",
+    keyServer.tokenFile,
+    "--max-size",
+    "40MB",
+    "-o",
+    served,
+    "--force",
+  ];
   const seal = [];
+  const serverSeal = [];
   const age = [];
   for (let i = 0; i <= SEAL_RUNS; i++) {
     const s = await run(BIN, sealArgs(eml, html, passFile));
+    const k = await run(BIN, serverArgs);
     await rm(aged, { force: true });
     const a = await run(AGE, ["-r", recipient, "-o", aged, eml]);
     if (i > 0) {
       seal.push(s.ms);
+      serverSeal.push(k.ms);
       age.push(a.ms);
     }
   }
+  await rm(served);
   const ageBytes = (await stat(aged)).size;
   await rm(aged);
-  log(`${size} MB: seal ${median(seal).toFixed(0)} ms, age ${median(age).toFixed(0)} ms`);
+  log(
+    `${size} MB: seal ${median(seal).toFixed(0)} ms (server mode ${median(serverSeal).toFixed(0)} ms), age ${median(age).toFixed(0)} ms`,
+  );
 
   // 2. Envelope size.
   const htmlBytes = (await stat(html)).size;
@@ -418,6 +477,9 @@ async function benchSize(size, { dir, passFile, recipient, browser, browserPid }
     seal_ms: median(seal),
     age_ms: median(age),
     seal_ratio: median(seal) / median(age),
+    server_seal_ms: median(serverSeal),
+    server_seal_ratio: median(serverSeal) / median(age),
+    server_seal_runs_ms: serverSeal,
     seal_runs_ms: seal,
     age_runs_ms: age,
     age_file_bytes: ageBytes,
@@ -613,6 +675,14 @@ function markdown(results) {
         `${f(r.overhead_kb, 1)} | ${f(r.open.wall_ms)} | ${f(r.open.total_ms)} | ${f(r.open.kdf_ms)} | ${f(r.open.beyond_argon2_ms)} | ` +
         `${f(r.open.memory.peak_total_mb)} | ${f(r.open.memory.peak_renderer_mb)} |`,
     );
+  }
+  lines.push("");
+  lines.push("Server mode (the key server holds the key; no Argon2id at sealing) beside `age -r`, on the same .eml:");
+  lines.push("");
+  lines.push("| payload MB | securedoc seal (server mode) ms | age -r ms | ratio |");
+  lines.push("|---:|---:|---:|---:|");
+  for (const r of results.rows) {
+    lines.push(`| ${r.payload_mb} | ${f(r.server_seal_ms)} | ${f(r.age_ms)} | ${f(r.server_seal_ratio, 2)} |`);
   }
   lines.push("");
   lines.push("Beside the password-protected HTML pages, on the same attachment (securedoc: passphrase mode):");
