@@ -155,12 +155,15 @@ async fn get(server: &Server, path: &str, cookie: Option<&str>) -> reqwest::Resp
 
 async fn ready(backend: Backend) -> (Server, String) {
     let server = common::start(backend).await;
-    register(&server, ID, &[BOB], None).await;
-    account(&server, BOB, true, None).await;
-    (
-        server,
-        envelope(ID, BOB, "http://127.0.0.1", SecurityLevel::High),
-    )
+    let text = bobs_envelope(&server).await;
+    (server, text)
+}
+
+/// Registers message `ID` for bob, gives bob an account, and returns his envelope.
+async fn bobs_envelope(server: &Server) -> String {
+    register(server, ID, &[BOB], None).await;
+    account(server, BOB, true, None).await;
+    envelope(ID, BOB, "http://127.0.0.1", SecurityLevel::High)
 }
 
 async fn password_then_message_then_downloads(backend: Backend) {
@@ -526,13 +529,7 @@ async fn a_reply_is_a_secure_message_the_sender_opens(backend: Backend) {
         config.reply_domains = vec!["clinic.example".into()];
     })
     .await;
-    register(&server, ID, &[BOB], None).await;
-    account(&server, BOB, true, None).await;
-    let (location, cookie) = open_view(
-        &server,
-        envelope(ID, BOB, "http://127.0.0.1", SecurityLevel::High),
-    )
-    .await;
+    let (location, cookie) = open_view(&server, bobs_envelope(&server).await).await;
     let page = page_text(&server, &location, Some(&cookie)).await;
     for button in ["Reply", "Reply all", "Forward"] {
         assert!(
@@ -1044,13 +1041,7 @@ async fn answers_to_internal_addresses_go_plain_when_configured(backend: Backend
         config.internal_answers_plain = true;
     })
     .await;
-    register(&server, ID, &[BOB], None).await;
-    account(&server, BOB, true, None).await;
-    let (location, cookie) = open_view(
-        &server,
-        envelope(ID, BOB, "http://127.0.0.1", SecurityLevel::High),
-    )
-    .await;
+    let (location, cookie) = open_view(&server, bobs_envelope(&server).await).await;
     let fields = [
         ("kind", "forward"),
         ("to", "alice@clinic.example, partner@elsewhere.example"),

@@ -7,10 +7,10 @@
 //! every output. A message that asks to be sealed is never handed on as it
 //! came to a recipient it was to be sealed for, whatever fails.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::next_hop::{self, Delivery, NextHopError};
+use crate::policy::Plan;
 use crate::sealing::{Notification, Report, SealFailure, SealJob, SealedGroup};
 use crate::HookConfig;
 
@@ -98,73 +98,165 @@ pub(crate) async fn handle(
     config: &HookConfig,
     sealing_slots: &tokio::sync::Semaphore,
 ) -> String {
-    let reply = decide(tx, message, config, sealing_slots).await;
-    let outcome = match reply.as_bytes().first() {
-        Some(b'2') if reply.contains("sealed") => "sealed",
-        Some(b'2') => "passed",
-        Some(b'4') => "deferred",
+    let queue_id = tx.queue_id().to_string();
+    let (reply, sealing) = match message {
+        None => {
+            tracing::warn!(
+                queue_id,
+                outcome = "bounced",
+                reason = "over max_size",
+                "message too large"
+            );
+            (too_large(config), false)
+        }
+        Some(message) => {
+            let message = Message::read(tx, message, config);
+            let plan = config.policy.plan(
+                &[message.sender.as_str(), message.envelope_from()],
+                &message.recipients(),
+                message.reading.triggered,
+            );
+            if plan.seals() {
+                (
+                    seal_and_pass_on(&queue_id, message, plan, config, sealing_slots).await,
+                    true,
+                )
+            } else {
+                (pass_on(&queue_id, message, config).await, false)
+            }
+        }
+    };
+    // The reply's class says what Postfix does; only a 2xx needs telling apart.
+    let outcome = match (reply.as_bytes().first(), sealing) {
+        (Some(b'2'), true) => "sealed",
+        (Some(b'2'), false) => "passed",
+        (Some(b'4'), _) => "deferred",
         _ => "bounced",
     };
     metrics::counter!(MESSAGES_TOTAL, "outcome" => outcome).increment(1);
     reply
 }
 
-async fn decide(
+/// One message as the hook holds it: Postfix's envelope, the bytes, and
+/// what its header says (read once).
+struct Message {
     tx: Transaction,
-    message: Option<Vec<u8>>,
+    bytes: Arc<Vec<u8>>,
+    reading: crate::trigger::Reading,
+    /// The From address, else the envelope sender.
+    sender: String,
+}
+
+impl Message {
+    fn read(tx: Transaction, bytes: Vec<u8>, config: &HookConfig) -> Message {
+        // A securedoc notification is never sealed again because of a tag;
+        // but the header proves nothing (anyone can write it), so rules,
+        // which an organisation makes mandatory, still apply.
+        let reading = config.policy.triggers.read(&bytes);
+        let sender = reading.from.clone().unwrap_or_else(|| {
+            tx.from
+                .as_ref()
+                .map(|(from, _)| from.clone())
+                .unwrap_or_default()
+        });
+        Message {
+            tx,
+            bytes: Arc::new(bytes),
+            reading,
+            sender,
+        }
+    }
+
+    fn envelope_from(&self) -> &str {
+        self.tx.from.as_ref().map_or("", |(from, _)| from.as_str())
+    }
+
+    fn mail_params(&self) -> &str {
+        self.tx
+            .from
+            .as_ref()
+            .map_or("", |(_, params)| params.as_str())
+    }
+
+    fn recipients(&self) -> Vec<String> {
+        self.tx.to.iter().map(|(to, _)| to.clone()).collect()
+    }
+
+    /// Where a plain reply to a notification goes.
+    fn reply_to(&self) -> String {
+        self.reading
+            .reply_to
+            .clone()
+            .unwrap_or_else(|| self.sender.clone())
+    }
+
+    /// A delivery of `bytes` to `to` (with their RCPT parameters as they
+    /// came) from the envelope sender with `from_params`.
+    fn delivery(&self, to: &[String], from_params: &str, bytes: Arc<Vec<u8>>) -> Delivery {
+        let params = |to: &str| {
+            self.tx
+                .to
+                .iter()
+                .find(|(rcpt, _)| rcpt == to)
+                .map_or(String::new(), |(_, params)| params.clone())
+        };
+        Delivery {
+            from: self.envelope_from().to_string(),
+            from_params: from_params.to_string(),
+            to: to.iter().map(|to| (to.clone(), params(to))).collect(),
+            xforward: self.tx.xforward.clone(),
+            message: bytes,
+        }
+    }
+}
+
+/// Nothing to seal: the message goes on as it came, envelope and all.
+async fn pass_on(queue_id: &str, message: Message, config: &HookConfig) -> String {
+    let delivery = message.delivery(
+        &message.recipients(),
+        message.mail_params(),
+        message.bytes.clone(),
+    );
+    let recipients: Vec<&str> = delivery.to.iter().map(|(to, _)| to.as_str()).collect();
+    let recipients = recipients.join(",");
+    let from = &delivery.from;
+    match next_hop::deliver(
+        config.next_hop,
+        &config.hostname,
+        config.timeout,
+        std::slice::from_ref(&delivery),
+    )
+    .await
+    {
+        Ok(()) => {
+            tracing::info!(queue_id, %from, recipients, outcome = "passed", "message passed on untouched");
+            "250 2.0.0 Ok: passed on".into()
+        }
+        Err(error) => {
+            tracing::warn!(queue_id, %from, recipients, outcome = "deferred", %error, "message not passed on");
+            next_hop_reply(error)
+        }
+    }
+}
+
+/// The bounce for a recipient who can get no envelope.
+fn refused_reply((to, reason): &(String, String)) -> String {
+    reply(
+        "550 5.1.3",
+        &format!("This message cannot be sent securely to {to}: {reason}"),
+    )
+}
+
+/// Seals for the outside recipients the plan names, then hands on the
+/// clear copy, the notifications and the sender's confirmation.
+async fn seal_and_pass_on(
+    queue_id: &str,
+    message: Message,
+    plan: Plan,
     config: &HookConfig,
     sealing_slots: &tokio::sync::Semaphore,
 ) -> String {
-    let queue_id = tx.queue_id().to_string();
-    let Some(message) = message else {
-        tracing::warn!(
-            queue_id,
-            outcome = "bounced",
-            reason = "over max_size",
-            "message too large"
-        );
-        return too_large(config);
-    };
-    let (from, from_params) = tx.from.clone().unwrap_or_default();
-    let recipients: Vec<String> = tx.to.iter().map(|(to, _)| to.clone()).collect();
-    let headers = Headers::of(&message, &from);
-    // A securedoc notification is never sealed again because of a tag; but
-    // the header proves nothing (anyone can write it), so rules, which an
-    // organisation makes mandatory, still apply.
-    let triggered = config.policy.triggers.matches(&message);
-    let plan = config.policy.plan(
-        &[headers.sender.as_str(), from.as_str()],
-        &recipients,
-        triggered,
-    );
-    if !plan.seals() {
-        let delivery = Delivery {
-            from,
-            from_params,
-            to: tx.to,
-            xforward: tx.xforward,
-            message,
-        };
-        let recipients: Vec<&str> = delivery.to.iter().map(|(to, _)| to.as_str()).collect();
-        let recipients = recipients.join(",");
-        return match next_hop::deliver(
-            config.next_hop,
-            &config.hostname,
-            config.timeout,
-            std::slice::from_ref(&delivery),
-        )
-        .await
-        {
-            Ok(()) => {
-                tracing::info!(queue_id, from = %delivery.from, recipients, outcome = "passed", "message passed on untouched");
-                "250 2.0.0 Ok: passed on".into()
-            }
-            Err(error) => {
-                tracing::warn!(queue_id, from = %delivery.from, recipients, outcome = "deferred", %error, "message not passed on");
-                next_hop_reply(error)
-            }
-        };
-    }
+    let from = message.envelope_from().to_string();
     let rules: Vec<&str> = plan.sealed.iter().map(|(s, _)| s.rule.as_str()).collect();
     let rules = rules.join(",");
     let Some(sealer) = config.sealing.clone() else {
@@ -174,13 +266,14 @@ async fn decide(
             "This message is to be sealed and this gateway has no key server set up; it stays queued",
         );
     };
-    if notification_estimate(message.len()) > config.max_notification_size {
-        tracing::warn!(queue_id, %from, rules, size = message.len(), outcome = "bounced", "too large to send sealed");
+    let estimate = notification_estimate(message.bytes.len());
+    if estimate > config.max_notification_size {
+        tracing::warn!(queue_id, %from, rules, size = message.bytes.len(), outcome = "bounced", "too large to send sealed");
         return reply(
             "552 5.3.4",
             &format!(
                 "This message is to be sent securely, and as a secure envelope attached to a notification it would be about {}, over the {} this gateway sends. Send smaller attachments, or share them another way",
-                megabytes(notification_estimate(message.len())),
+                megabytes(estimate),
                 megabytes(config.max_notification_size)
             ),
         );
@@ -188,13 +281,13 @@ async fn decide(
     // All the notifications are held at once before the first goes: bound them.
     let envelopes: usize = plan.sealed.iter().map(|(_, group)| group.len()).sum();
     let budget = OUTPUT_BUDGET_NOTIFICATIONS * config.max_notification_size;
-    if notification_estimate(message.len()).saturating_mul(envelopes) > budget {
-        tracing::warn!(queue_id, %from, rules, size = message.len(), envelopes, outcome = "bounced", "too many envelopes of this size");
+    if estimate.saturating_mul(envelopes) > budget {
+        tracing::warn!(queue_id, %from, rules, size = message.bytes.len(), envelopes, outcome = "bounced", "too many envelopes of this size");
         return reply(
             "552 5.3.4",
             &format!(
                 "This message is to be sent securely to {envelopes} recipients, each with their own envelope of about {}; this gateway makes at most {} of envelopes per message. Send it to fewer recipients at once, or with smaller attachments",
-                megabytes(notification_estimate(message.len())),
+                megabytes(estimate),
                 megabytes(budget)
             ),
         );
@@ -203,8 +296,14 @@ async fn decide(
     // Who may not get an envelope at all: an address no envelope can name.
     let mut refused = Vec::new();
     let mut jobs = Vec::new();
-    let (stripped, subject) = config.policy.triggers.strip_tags(&message);
-    let stripped = Arc::new(stripped);
+    let sealed_bytes = match config
+        .policy
+        .triggers
+        .strip_tags(&message.bytes, &message.reading)
+    {
+        Some(stripped) => Arc::new(stripped),
+        None => message.bytes.clone(),
+    };
     for (sealing, group) in &plan.sealed {
         let mut recipients = Vec::new();
         for to in group {
@@ -214,47 +313,34 @@ async fn decide(
             }
         }
         if !recipients.is_empty() {
-            jobs.push((
-                sealing.rule.clone(),
-                SealJob {
-                    sender: headers.sender.clone(),
-                    reply_to: headers.reply_to.clone(),
-                    recipients,
-                    message: stripped.clone(),
-                    options: sealing.options.clone(),
-                },
-            ));
+            jobs.push(SealJob {
+                sender: message.sender.clone(),
+                reply_to: message.reply_to(),
+                recipients,
+                message: sealed_bytes.clone(),
+                options: sealing.options.clone(),
+            });
         }
     }
     // The confirmation goes to the sender, never outside the organisation
     // (so never without `internal_domains`).
     let confirm = config.confirm_sender
         && !from.is_empty()
-        && crate::policy::plain_local(&headers.sender)
-        && crate::policy::matches(&config.policy.internal_domains, &headers.sender);
-    if let (Some((to, reason)), false) = (refused.first(), confirm) {
+        && crate::policy::plain_local(&message.sender)
+        && crate::policy::matches(&config.policy.internal_domains, &message.sender);
+    if let Some(first) = refused.first() {
         // Without a confirmation the sender would never learn: bounce it all.
-        tracing::warn!(queue_id, %from, rules, outcome = "bounced", %to, %reason, "a recipient cannot get an envelope");
-        return reply(
-            "550 5.1.3",
-            &format!("This message cannot be sent securely to {to}: {reason}"),
-        );
-    }
-    if let (true, true, Some((to, reason))) =
-        (jobs.is_empty(), plan.clear.is_empty(), refused.first())
-    {
-        tracing::warn!(queue_id, %from, rules, outcome = "bounced", %to, %reason, "no recipient can get an envelope");
-        return reply(
-            "550 5.1.3",
-            &format!("This message cannot be sent securely to {to}: {reason}"),
-        );
+        if !confirm || (jobs.is_empty() && plan.clear.is_empty()) {
+            tracing::warn!(queue_id, %from, rules, outcome = "bounced", to = %first.0, reason = %first.1, "a recipient cannot get an envelope");
+            return refused_reply(first);
+        }
     }
 
     // Seal every group before anything is handed on.
     let started = std::time::Instant::now();
     let slot = sealing_slots.acquire().await;
-    let mut sealed: Vec<(String, SealedGroup)> = Vec::new();
-    for (rule, job) in jobs {
+    let mut sealed: Vec<SealedGroup> = Vec::new();
+    for job in jobs {
         let sealer = sealer.clone();
         let result = tokio::task::spawn_blocking(move || sealer.seal(&job))
             .await
@@ -264,47 +350,35 @@ async fn decide(
                 ))
             });
         match result {
-            Ok(group) => sealed.push((rule, group)),
+            Ok(group) => sealed.push(group),
             Err(failure) => {
-                let (code, outcome) = match failure {
-                    SealFailure::Temporary(_) => ("451 4.7.0", "deferred"),
-                    SealFailure::Permanent(_) => ("550 5.7.1", "bounced"),
+                let (code, outcome, reason) = match &failure {
+                    SealFailure::Temporary(reason) => ("451 4.7.0", "deferred", format!(
+                        "This message is to be sent securely and cannot be sealed now; it stays queued: {reason}"
+                    )),
+                    SealFailure::Permanent(reason) => ("550 5.7.1", "bounced", format!(
+                        "This message cannot be sent securely: {reason}"
+                    )),
                 };
                 tracing::warn!(queue_id, %from, rules, outcome, reason = %failure, "message not sealed");
-                let reason = match failure {
-                    SealFailure::Temporary(reason) => format!(
-                        "This message is to be sent securely and cannot be sealed now; it stays queued: {reason}"
-                    ),
-                    SealFailure::Permanent(reason) => {
-                        format!("This message cannot be sent securely: {reason}")
-                    }
-                };
                 return reply(code, &reason);
             }
         }
     }
     drop(slot);
     let seal_ms = started.elapsed().as_millis() as u64;
-    let messages: Vec<String> = sealed
+    let messages: Vec<&str> = sealed
         .iter()
-        .filter_map(|(_, g)| g.message_id.clone())
+        .filter_map(|g| g.message_id.as_deref())
         .collect();
     let messages = messages.join(",");
-    let report_sealed: Vec<(String, Option<i64>)> = sealed
+    let notifications: Vec<(&Notification, Option<i64>)> = sealed
         .iter()
-        .flat_map(|(_, g)| {
-            g.notifications
-                .iter()
-                .map(|n| (n.recipient.clone(), g.expires))
-        })
+        .flat_map(|g| g.notifications.iter().map(move |n| (n, g.expires)))
         .collect();
-    let notifications: Vec<Notification> = sealed
-        .into_iter()
-        .flat_map(|(_, g)| g.notifications)
-        .collect();
-    if let Some(big) = notifications
+    if let Some((big, _)) = notifications
         .iter()
-        .find(|n| n.mail.len() > config.max_notification_size)
+        .find(|(n, _)| n.mail.len() > config.max_notification_size)
     {
         tracing::warn!(queue_id, %from, rules, outcome = "bounced", reason = "notification over max_notification_size", "a notification is too large");
         return reply(
@@ -318,7 +392,7 @@ async fn decide(
     }
     let envelopes: Vec<&str> = notifications
         .iter()
-        .map(|n| n.envelope_id.as_str())
+        .map(|(n, _)| n.envelope_id.as_str())
         .collect();
     let envelopes = envelopes.join(",");
     let sealed_count = notifications.len();
@@ -327,9 +401,12 @@ async fn decide(
     // who gets nothing must be told, by it or by a bounce.
     let confirmation = if confirm {
         let report = Report {
-            to: headers.sender.clone(),
-            subject,
-            sealed: report_sealed,
+            to: message.sender.clone(),
+            subject: message.reading.subject.clone(),
+            sealed: notifications
+                .iter()
+                .map(|(n, expires)| (n.recipient.clone(), *expires))
+                .collect(),
             internal: plan.internal.clone(),
             clear: plan
                 .clear
@@ -345,21 +422,18 @@ async fn decide(
                 // A notice like a bounce: the null sender, so it never bounces back.
                 from: String::new(),
                 from_params: String::new(),
-                to: vec![(headers.sender.clone(), String::new())],
+                to: vec![(message.sender.clone(), String::new())],
                 xforward: Vec::new(),
-                message: mail,
+                message: Arc::new(mail),
             }),
             failed => {
                 let error = match failed {
                     Ok(Err(error)) => error.to_string(),
                     _ => "the confirmation could not be written".into(),
                 };
-                if let Some((to, reason)) = refused.first() {
+                if let Some(first) = refused.first() {
                     tracing::warn!(queue_id, %from, rules, outcome = "bounced", %error, "no confirmation to name a refused recipient");
-                    return reply(
-                        "550 5.1.3",
-                        &format!("This message cannot be sent securely to {to}: {reason}"),
-                    );
+                    return refused_reply(first);
                 }
                 tracing::warn!(queue_id, %error, "no confirmation for the sender");
                 None
@@ -370,20 +444,10 @@ async fn decide(
     };
 
     // Everything to hand on: the message as it came to those who get it so,
-    // then each notification.
-    let params: HashMap<&str, &str> = tx
-        .to
-        .iter()
-        .map(|(to, params)| (to.as_str(), params.as_str()))
-        .collect();
-    let with_params = |to: &str| -> (String, String) {
-        (
-            to.to_string(),
-            params.get(to).copied().unwrap_or("").to_string(),
-        )
-    };
-    // The notifications are new messages: no SIZE or BODY from the original.
-    let new_params: String = from_params
+    // then each notification. The notifications are new messages: no SIZE
+    // or BODY from the original.
+    let new_params: String = message
+        .mail_params()
         .split_ascii_whitespace()
         .filter(|p| {
             let key = p.split('=').next().unwrap_or_default();
@@ -395,22 +459,19 @@ async fn decide(
         .collect();
     let mut deliveries = Vec::new();
     if !plan.clear.is_empty() {
-        deliveries.push(Delivery {
-            from: from.clone(),
-            from_params: from_params.clone(),
-            to: plan.clear.iter().map(|to| with_params(to)).collect(),
-            xforward: tx.xforward.clone(),
-            message,
-        });
+        deliveries.push(message.delivery(
+            &plan.clear,
+            message.mail_params(),
+            message.bytes.clone(),
+        ));
     }
-    for notification in notifications {
-        deliveries.push(Delivery {
-            from: from.clone(),
-            from_params: new_params.clone(),
-            to: vec![with_params(&notification.recipient)],
-            xforward: tx.xforward.clone(),
-            message: notification.mail,
-        });
+    let sealed_mail = sealed.into_iter().flat_map(|g| g.notifications);
+    for notification in sealed_mail {
+        deliveries.push(message.delivery(
+            std::slice::from_ref(&notification.recipient),
+            &new_params,
+            Arc::new(notification.mail),
+        ));
     }
     let started = std::time::Instant::now();
     match next_hop::deliver(
@@ -428,7 +489,7 @@ async fn decide(
                 rules,
                 seal_ms,
                 hand_on_ms = started.elapsed().as_millis() as u64,
-                recipients = recipients.join(","),
+                recipients = message.recipients().join(","),
                 sealed = sealed_count,
                 clear = plan.clear.len(),
                 refused = refused.len(),
@@ -461,34 +522,5 @@ async fn decide(
             tracing::warn!(queue_id, %from, rules, messages, outcome = "deferred", %error, "sealed message not passed on");
             next_hop_reply(error)
         }
-    }
-}
-
-/// What the hook reads from the message's header.
-struct Headers {
-    /// The From address (else the envelope sender).
-    sender: String,
-    /// The Reply-To address (else the sender).
-    reply_to: String,
-}
-
-impl Headers {
-    fn of(message: &[u8], envelope_from: &str) -> Headers {
-        let parsed = mail_parser::MessageParser::default().parse_headers(message);
-        let first = |address: Option<&mail_parser::Address>| {
-            address
-                .and_then(|a| a.first())
-                .and_then(|a| a.address())
-                .map(str::to_string)
-        };
-        let sender = parsed
-            .as_ref()
-            .and_then(|p| first(p.from()))
-            .unwrap_or_else(|| envelope_from.to_string());
-        let reply_to = parsed
-            .as_ref()
-            .and_then(|p| first(p.reply_to()))
-            .unwrap_or_else(|| sender.clone());
-        Headers { sender, reply_to }
     }
 }

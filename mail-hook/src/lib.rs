@@ -26,10 +26,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-pub use next_hop::{Delivery, NextHopError};
 pub use policy::{Delivery as DeliveryMode, Policy, Restriction, Rule, SealOptions};
 pub use sealing::{Notification, Report, SealFailure, SealJob, SealService, SealedGroup};
-pub use trigger::{Triggers, NOTIFICATION_HEADER};
+pub use trigger::Triggers;
 
 /// What the hook needs to run.
 #[derive(Clone)]

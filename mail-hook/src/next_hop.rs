@@ -20,8 +20,9 @@ pub struct Delivery {
     pub to: Vec<(String, String)>,
     /// XFORWARD attributes (`NAME=… ADDR=…`), passed on when offered.
     pub xforward: Vec<String>,
-    /// The message, unstuffed (the client stuffs it again).
-    pub message: Vec<u8>,
+    /// The message, unstuffed (the client stuffs it again); shared, as the
+    /// same bytes may go to the next hop and be sealed.
+    pub message: std::sync::Arc<Vec<u8>>,
 }
 
 /// Why the next hop did not take a message.

@@ -34,62 +34,81 @@ impl Default for Triggers {
 /// The header every securedoc notification carries.
 pub const NOTIFICATION_HEADER: &str = "X-Securedoc-Notification";
 
+/// What the hook reads from a message's header, parsed once.
+#[derive(Debug, Default)]
+pub(crate) struct Reading {
+    /// A tag or a header asks for sealing (and it is not a notification).
+    pub triggered: bool,
+    /// The first From address.
+    pub from: Option<String>,
+    /// The first Reply-To address.
+    pub reply_to: Option<String>,
+    /// The subject with the tags taken out.
+    pub subject: String,
+    /// Where the Subject field is (start, end), when tags are to come out of it.
+    tagged_subject: Option<(usize, usize)>,
+}
+
 impl Triggers {
-    /// Whether `message` (RFC 5322 bytes) asks to be sealed.
-    pub fn matches(&self, message: &[u8]) -> bool {
+    /// Reads `message`'s header (RFC 5322 bytes): whether it asks to be
+    /// sealed, who sent it, and its subject without the tags.
+    pub(crate) fn read(&self, message: &[u8]) -> Reading {
         let Some(parsed) = mail_parser::MessageParser::default().parse_headers(message) else {
-            return false;
+            return Reading::default();
         };
-        if parsed.header(NOTIFICATION_HEADER).is_some() {
-            return false;
-        }
+        let first = |address: Option<&mail_parser::Address>| {
+            address
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .map(str::to_string)
+        };
         let header_is = |name: &str, value: &str| {
             parsed
                 .header(name)
                 .and_then(|h| h.as_text())
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case(value))
         };
-        if header_is("X-Securedoc", "seal") || header_is("Sensitivity", "Company-Confidential") {
-            return true;
-        }
-        let subject = parsed.subject().unwrap_or_default().to_lowercase();
-        self.subject_tags
+        let subject = parsed.subject().unwrap_or_default();
+        let lowercase = subject.to_lowercase();
+        let tagged = self
+            .subject_tags
             .iter()
-            .any(|tag| !tag.is_empty() && subject.contains(&tag.to_lowercase()))
+            .any(|tag| !tag.is_empty() && lowercase.contains(&tag.to_lowercase()));
+        let triggered = parsed.header(NOTIFICATION_HEADER).is_none()
+            && (tagged
+                || header_is("X-Securedoc", "seal")
+                || header_is("Sensitivity", "Company-Confidential"));
+        let tagged_subject = parsed
+            .headers()
+            .iter()
+            .find(|h| h.name == mail_parser::HeaderName::Subject)
+            .filter(|_| tagged)
+            .map(|h| (h.offset_field as usize, h.offset_end as usize));
+        Reading {
+            triggered,
+            from: first(parsed.from()),
+            reply_to: first(parsed.reply_to()),
+            subject: self.without_tags(subject),
+            tagged_subject,
+        }
     }
 
-    /// `message` with every subject tag taken out of its Subject (the
-    /// rest of the message byte for byte), and the new subject. The subject
-    /// is written again as one RFC 2047 header when it is not plain ASCII.
-    pub fn strip_tags(&self, message: &[u8]) -> (Vec<u8>, String) {
-        let parsed = mail_parser::MessageParser::default().parse_headers(message);
-        let Some(header) = parsed.as_ref().and_then(|p| {
-            p.headers()
-                .iter()
-                .find(|h| h.name == mail_parser::HeaderName::Subject)
-        }) else {
-            return (message.to_vec(), String::new());
-        };
-        let subject = parsed
-            .as_ref()
-            .and_then(|p| p.subject())
-            .unwrap_or_default();
-        let stripped = self.without_tags(subject);
-        if stripped == subject {
-            return (message.to_vec(), stripped);
-        }
-        let (start, end) = (header.offset_field as usize, header.offset_end as usize);
+    /// `message` with every subject tag taken out of its Subject, the rest
+    /// byte for byte; `None` when its subject has no tag. The subject is
+    /// written again as one RFC 2047 header when it is not plain ASCII.
+    pub(crate) fn strip_tags(&self, message: &[u8], reading: &Reading) -> Option<Vec<u8>> {
+        let (start, end) = reading.tagged_subject?;
         let mut out = Vec::with_capacity(message.len());
         out.extend_from_slice(&message[..start]);
         out.extend_from_slice(b"Subject: ");
-        let _ = mail_builder::headers::text::Text::new(stripped.as_str())
+        let _ = mail_builder::headers::text::Text::new(reading.subject.as_str())
             .write_header(&mut out, "Subject: ".len());
         out.extend_from_slice(&message[end..]);
-        (out, stripped)
+        Some(out)
     }
 
     /// `subject` without the tags (any case) and the spaces they leave.
-    pub fn without_tags(&self, subject: &str) -> String {
+    fn without_tags(&self, subject: &str) -> String {
         let mut text = subject.to_string();
         for tag in self.subject_tags.iter().filter(|t| !t.is_empty()) {
             // Lowercasing keeps byte offsets only for ASCII; tags are ASCII in practice,
@@ -129,13 +148,17 @@ mod tests {
             "{secure} Results",
         ] {
             assert!(
-                triggers.matches(&message(&format!("Subject: {subject}\r\n"))),
+                triggers
+                    .read(&message(&format!("Subject: {subject}\r\n")))
+                    .triggered,
                 "{subject}"
             );
         }
         for subject in ["Results", "secure results", "[secured] results", ""] {
             assert!(
-                !triggers.matches(&message(&format!("Subject: {subject}\r\n"))),
+                !triggers
+                    .read(&message(&format!("Subject: {subject}\r\n")))
+                    .triggered,
                 "{subject}"
             );
         }
@@ -144,19 +167,41 @@ mod tests {
     #[test]
     fn headers_seal_and_a_notification_is_never_sealed_again() {
         let triggers = Triggers::default();
-        assert!(triggers.matches(&message("X-Securedoc: seal\r\n")));
-        assert!(triggers.matches(&message("Sensitivity: Company-Confidential\r\n")));
-        assert!(!triggers.matches(&message("Sensitivity: Personal\r\n")));
-        assert!(!triggers.matches(&message(
-            "Subject: [secure] x\r\nX-Securedoc-Notification: 1\r\n"
-        )));
+        assert!(triggers.read(&message("X-Securedoc: seal\r\n")).triggered);
+        assert!(
+            triggers
+                .read(&message("Sensitivity: Company-Confidential\r\n"))
+                .triggered
+        );
+        assert!(
+            !triggers
+                .read(&message("Sensitivity: Personal\r\n"))
+                .triggered
+        );
+        assert!(
+            !triggers
+                .read(&message(
+                    "Subject: [secure] x\r\nX-Securedoc-Notification: 1\r\n"
+                ))
+                .triggered
+        );
+    }
+
+    /// The message as sealed (tags out, or as it came) and its subject.
+    fn strip(triggers: &Triggers, message: &[u8]) -> (Vec<u8>, String) {
+        let reading = triggers.read(message);
+        let stripped = triggers.strip_tags(message, &reading);
+        (
+            stripped.unwrap_or_else(|| message.to_vec()),
+            reading.subject,
+        )
     }
 
     #[test]
     fn the_tag_leaves_the_subject_and_nothing_else_changes() {
         let triggers = Triggers::default();
         let original = message("Subject: Re: [SECURE]  Results\r\nX-Other: [secure]\r\n");
-        let (stripped, subject) = triggers.strip_tags(&original);
+        let (stripped, subject) = strip(&triggers, &original);
         assert_eq!(subject, "Re: Results");
         let expected = String::from_utf8(original.clone())
             .unwrap()
@@ -165,7 +210,7 @@ mod tests {
 
         // An encoded subject is written again, encoded, and decodes without the tag.
         let original = message("Subject: =?utf-8?q?=5Bencrypt=5D_R=C3=A9sultats?=\r\n");
-        let (stripped, subject) = triggers.strip_tags(&original);
+        let (stripped, subject) = strip(&triggers, &original);
         assert_eq!(subject, "Résultats");
         let parsed = mail_parser::MessageParser::default()
             .parse(&stripped)
@@ -175,6 +220,6 @@ mod tests {
 
         // Untagged: the very same bytes.
         let untagged = message("Subject: Results\r\n");
-        assert_eq!(triggers.strip_tags(&untagged).0, untagged);
+        assert_eq!(strip(&triggers, &untagged).0, untagged);
     }
 }

@@ -69,6 +69,20 @@ fn statics(mode: Mode) -> &'static Static {
     })
 }
 
+/// The envelope template, parsed once: every envelope (one per recipient,
+/// many a second in the mail hook) renders the same template.
+fn envelope_environment() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+        env.add_template("envelope.html", TEMPLATE)
+            .expect("the envelope template parses");
+        env
+    })
+}
+
 /// The envelope page's rendered text around the data block.
 pub struct EnvelopePage {
     before: String,
@@ -91,11 +105,6 @@ impl EnvelopePage {
              img-src data: blob:; worker-src blob:; connect-src {connect}; form-action {connect}; base-uri 'none'",
             statics.script_hashes
         );
-        let mut env = Environment::new();
-        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-        env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
-        env.add_template("envelope.html", TEMPLATE)
-            .expect("the envelope template parses");
         // The recipient's language, as sealed in the header (English when
         // absent or unknown): only that language's strings go in the page.
         let lang = crate::pages::language(header.lang.as_deref().unwrap_or("en"));
@@ -107,7 +116,7 @@ impl EnvelopePage {
                 .as_deref()
                 .map(|url| url.split("://").nth(1).unwrap_or(url).to_string())
         });
-        let page = env
+        let page = envelope_environment()
             .get_template("envelope.html")
             .expect("just added")
             .render(context! {

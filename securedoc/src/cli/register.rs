@@ -257,6 +257,7 @@ fn random_id() -> [u8; 16] {
     id
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex, as ids travel.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -88,7 +88,7 @@ impl HookFile {
                 .collect(),
         };
         policy.check().map_err(anyhow::Error::msg)?;
-        let sealing = Settings::sealing(
+        let sealing = super::sealing::service(
             args.key_server.clone().or(self.key_server),
             args.token_file.clone().or(self.token_file),
             lang,

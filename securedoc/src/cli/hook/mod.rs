@@ -9,7 +9,6 @@ mod sealing;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
@@ -100,32 +99,4 @@ pub(crate) struct Settings {
     listen: SocketAddr,
     metrics_listen: Option<SocketAddr>,
     hook: mail_hook::HookConfig,
-}
-
-impl Settings {
-    fn sealing(
-        key_server: Option<String>,
-        token_file: Option<PathBuf>,
-        lang: String,
-        notice_from: Option<String>,
-    ) -> anyhow::Result<Option<Arc<dyn mail_hook::SealService>>> {
-        match (key_server, token_file) {
-            (None, None) => Ok(None),
-            (Some(_), None) | (None, Some(_)) => anyhow::bail!(
-                "the hook needs both key_server and token_file to seal (or neither, to pass mail only)"
-            ),
-            (Some(origin), Some(token_file)) => {
-                let origin = origin.trim_end_matches('/').to_string();
-                envelope_core::validate_origin(&origin).map_err(anyhow::Error::msg)?;
-                let token = super::register::read_token(&token_file)?;
-                Ok(Some(Arc::new(sealing::KeyServerSealing {
-                    client: super::register::key_server_client()?,
-                    origin,
-                    token,
-                    lang,
-                    notice_from,
-                })))
-            }
-        }
-    }
 }

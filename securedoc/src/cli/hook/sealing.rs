@@ -3,24 +3,56 @@
 //! host, usually not where the key server runs; as a sender it never holds
 //! the master key, and it works with any number of key-server replicas.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use envelope_core::{EnvelopeInfo, Sealer};
 use lettre::message::header::ReplyTo;
 use lettre::message::{Mailbox, Mailboxes};
 use mail_hook::{Notification, Report, SealFailure, SealJob, SealService, SealedGroup};
 use securedoc_templates::{context, render_email};
 
-use crate::cli::register::{register_with, Refused, Registration};
+use crate::cli::register::{
+    hex, key_server_client, read_token, register_with, Refused, Registration,
+};
 use crate::cli::send::{notification, Notice};
 use crate::input::format_time;
 
-pub(super) struct KeyServerSealing {
+/// The hook's sealing from its settings: none without a key server (mail
+/// to be sealed then waits in Postfix's queue).
+pub(super) fn service(
+    key_server: Option<String>,
+    token_file: Option<PathBuf>,
+    lang: String,
+    notice_from: Option<String>,
+) -> anyhow::Result<Option<Arc<dyn SealService>>> {
+    match (key_server, token_file) {
+        (None, None) => Ok(None),
+        (Some(_), None) | (None, Some(_)) => anyhow::bail!(
+            "the hook needs both key_server and token_file to seal (or neither, to pass mail only)"
+        ),
+        (Some(origin), Some(token_file)) => {
+            let origin = origin.trim_end_matches('/').to_string();
+            envelope_core::validate_origin(&origin).map_err(anyhow::Error::msg)?;
+            Ok(Some(Arc::new(KeyServerSealing {
+                client: key_server_client()?,
+                token: read_token(&token_file)?,
+                origin,
+                lang,
+                notice_from,
+            })))
+        }
+    }
+}
+
+struct KeyServerSealing {
     /// Kept, so connections to the key server are reused.
-    pub client: reqwest::blocking::Client,
-    pub origin: String,
-    pub token: String,
+    client: reqwest::blocking::Client,
+    origin: String,
+    token: String,
     /// For recipients without a known language, and the confirmation.
-    pub lang: String,
-    pub notice_from: Option<String>,
+    lang: String,
+    notice_from: Option<String>,
 }
 
 /// A failure of ours or the key server's that a retry may cure.
@@ -150,8 +182,4 @@ impl SealService for KeyServerSealing {
             .map(|mail| mail.formatted())
             .map_err(|e| SealFailure::Permanent(e.to_string()))
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
