@@ -397,19 +397,30 @@ async fn sealing_hook(
     policy: Policy,
     fail: Option<SealFailure>,
 ) -> (SocketAddr, Arc<RecordingSealer>) {
+    sealing_hook_with(next_hop, policy, fail, |_| {}).await
+}
+
+/// As [`sealing_hook`], with `tweak` applied to the config.
+async fn sealing_hook_with(
+    next_hop: SocketAddr,
+    policy: Policy,
+    fail: Option<SealFailure>,
+    tweak: impl FnOnce(&mut HookConfig),
+) -> (SocketAddr, Arc<RecordingSealer>) {
     let sealer = Arc::new(RecordingSealer {
         fail,
         jobs: Mutex::new(Vec::new()),
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let config = HookConfig {
+    let mut config = HookConfig {
         next_hop,
         timeout: Duration::from_secs(10),
         policy,
         sealing: Some(sealer.clone()),
         ..HookConfig::default()
     };
+    tweak(&mut config);
     tokio::spawn(mail_hook::serve(listener, config));
     (address, sealer)
 }
@@ -617,4 +628,84 @@ async fn quoted_addresses_cannot_smuggle_parameters_or_pass_as_internal() {
     assert!(reply.starts_with("550 5.1.3"), "{reply}");
     assert!(all_handed(&mut handed).await.is_empty(), "nothing went on");
     assert!(sealer.jobs.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_burst_of_connections_past_the_limits_waits_its_turn_and_each_is_sealed_once() {
+    let (next_hop, mut handed) = sink().await;
+    let (address, sealer) = sealing_hook_with(next_hop, clinic(), None, |config| {
+        config.max_connections = 2;
+        config.max_sealing = 1;
+    })
+    .await;
+    let clients = (0..6).map(|i| {
+        tokio::spawn(async move {
+            let mut client = Client::connect(address).await;
+            client.command("EHLO postfix").await;
+            let to = format!("p{i}@mail.example");
+            send_one(
+                &mut client,
+                "MAIL FROM:<a@clinic.example>",
+                &[&to],
+                format!("From: a@clinic.example\r\nSubject: [secure] {i}\r\n\r\nSECRET-{i}\r\n")
+                    .as_bytes(),
+            )
+            .await
+        })
+    });
+    for reply in futures_join(clients).await {
+        assert!(reply.starts_with("250 2.0.0 Ok: sealed for 1"), "{reply}");
+    }
+    let got = all_handed(&mut handed).await;
+    for i in 0..6 {
+        let to = format!("p{i}@mail.example");
+        let notes = got
+            .iter()
+            .filter(|m| String::from_utf8_lossy(&m.data).contains(&format!("{SEALED_MARK}{to}")))
+            .count();
+        assert_eq!(notes, 1, "one notification for {to}");
+    }
+    assert!(got
+        .iter()
+        .all(|m| !String::from_utf8_lossy(&m.data).contains("SECRET-")));
+    assert_eq!(sealer.jobs.lock().unwrap().len(), 6);
+}
+
+/// Waits for every task; their results in order.
+async fn futures_join<T: Send + 'static>(
+    tasks: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<T> {
+    let mut results = Vec::new();
+    for task in tasks.collect::<Vec<_>>() {
+        results.push(task.await.unwrap());
+    }
+    results
+}
+
+#[tokio::test]
+async fn too_many_envelopes_for_the_memory_bound_bounce_before_anything_is_sealed() {
+    let (next_hop, mut handed) = sink().await;
+    let (address, sealer) = sealing_hook_with(next_hop, clinic(), None, |config| {
+        // 8 notifications of at most 1 MB: 8 MB of envelopes per message.
+        config.max_notification_size = 1 << 20;
+    })
+    .await;
+    let mut client = Client::connect(address).await;
+    client.command("EHLO postfix").await;
+    let recipients: Vec<String> = (0..20).map(|i| format!("p{i}@mail.example")).collect();
+    let recipients: Vec<&str> = recipients.iter().map(String::as_str).collect();
+    let mut message = b"From: a@clinic.example\r\nSubject: [secure] big\r\n\r\n".to_vec();
+    message.extend(std::iter::repeat_n(b'x', 100 * 1024));
+    message.extend_from_slice(b"\r\n");
+    let reply = send_one(
+        &mut client,
+        "MAIL FROM:<a@clinic.example>",
+        &recipients,
+        &message,
+    )
+    .await;
+    assert!(reply.starts_with("552 5.3.4"), "{reply}");
+    assert!(reply.contains("fewer recipients"), "{reply}");
+    assert!(sealer.jobs.lock().unwrap().is_empty(), "nothing registered");
+    assert!(all_handed(&mut handed).await.is_empty(), "nothing went on");
 }
