@@ -12,7 +12,7 @@ pub mod vectors {
     use std::fmt::Write as _;
     use std::path::{Path, PathBuf};
 
-    use envelope_core::{Envelope, MessageView, OpenError};
+    use envelope_core::{Envelope, OpenError, OpenedMessage};
     use sha2::{Digest, Sha256};
 
     /// The `expect:` value of a vector that opens.
@@ -181,11 +181,15 @@ pub mod vectors {
 
     /// Opens envelope text with a passphrase the native way: decode, parse,
     /// unlock, decrypt.
-    pub fn open_native(text: &str, passphrase: &str) -> Result<Vec<u8>, OpenError> {
+    /// Returns the format version and the decrypted payload.
+    pub fn open_native(text: &str, passphrase: &str) -> Result<(u32, Vec<u8>), OpenError> {
         let bytes = envelope_core::from_text(text)?;
         let envelope = Envelope::parse(&bytes)?;
         let cipher = envelope.unlock_with_passphrase(passphrase.as_bytes())?;
-        cipher.decrypt(envelope.sealed_payload())
+        Ok((
+            envelope.header().v,
+            cipher.decrypt(envelope.sealed_payload())?,
+        ))
     }
 
     /// Everything the native opener says about a vector: the header-only step
@@ -196,15 +200,25 @@ pub mod vectors {
             .err()
             .map(|e| e.kind().to_string());
         match open_native(text, passphrase) {
-            Ok(message) => Outcome {
-                header_kind,
-                kind: SUCCESS.into(),
-                sha256: Some(sha256_hex(&message)),
-                message: Some(match MessageView::parse(&message) {
-                    Ok(_) => MESSAGE_OK.into(),
-                    // The kind the WebAssembly opener gives this error.
-                    Err(_) => "not_a_message".into(),
-                }),
+            // The message is the .eml the opener gives back (a v2 container
+            // that does not read: its payload as it decrypted).
+            Ok((version, payload)) => match OpenedMessage::new(version, payload.clone()) {
+                Ok(opened) => Outcome {
+                    header_kind,
+                    kind: SUCCESS.into(),
+                    sha256: Some(sha256_hex(&opened.eml())),
+                    message: Some(match opened.view() {
+                        Ok(_) => MESSAGE_OK.into(),
+                        // The kind the WebAssembly opener gives this error.
+                        Err(_) => "not_a_message".into(),
+                    }),
+                },
+                Err(_) => Outcome {
+                    header_kind,
+                    kind: SUCCESS.into(),
+                    sha256: Some(sha256_hex(&payload)),
+                    message: Some("not_a_message".into()),
+                },
             },
             Err(error) => Outcome {
                 header_kind,

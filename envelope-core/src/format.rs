@@ -1,7 +1,7 @@
-//! The byte layout of a format v1 envelope and its text (base64) form.
+//! The byte layout of an envelope (format v1 and v2 share it) and its text (base64) form.
 //!
 //! ```text
-//! magic "SDOC" | version u8 (1) | header length u32 BE | header JSON
+//! magic "SDOC" | version u8 (1 or 2) | header length u32 BE | header JSON
 //! | key slot (48 bytes, passphrase mode only) | header MAC (32 bytes) | payload chunks
 //! ```
 //!
@@ -48,6 +48,12 @@ impl<'a> Envelope<'a> {
             .get(PREFIX_LEN..header_end)
             .ok_or(OpenError::Truncated)?;
         let header = Header::from_bytes(header_bytes)?;
+        if header.v != u32::from(bytes[4]) {
+            return Err(OpenError::MalformedHeader(format!(
+                "the header says version {} but the envelope's version byte is {}",
+                header.v, bytes[4]
+            )));
+        }
         let slot_len = match header.mode {
             Mode::Passphrase => WRAPPED_KEY_LEN,
             Mode::Server => 0,
@@ -90,7 +96,7 @@ pub fn header_len(bytes: &[u8]) -> Result<usize, OpenError> {
     if &bytes[..4] != MAGIC {
         return Err(OpenError::NotAnEnvelope);
     }
-    if u32::from(bytes[4]) != crate::FORMAT_VERSION {
+    if !crate::READABLE_VERSIONS.contains(&u32::from(bytes[4])) {
         return Err(OpenError::UnsupportedVersion(bytes[4].into()));
     }
     let len = u32::from_be_bytes(bytes[5..9].try_into().expect("4 bytes")) as usize;
@@ -103,10 +109,10 @@ pub fn header_len(bytes: &[u8]) -> Result<usize, OpenError> {
 }
 
 /// The header section's bytes: magic, version, length and the header JSON.
-pub(crate) fn header_section(header_json: &[u8]) -> Vec<u8> {
+pub(crate) fn header_section(version: u32, header_json: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(PREFIX_LEN + header_json.len());
     out.extend_from_slice(MAGIC);
-    out.push(crate::FORMAT_VERSION as u8);
+    out.push(version as u8);
     out.extend_from_slice(&(header_json.len() as u32).to_be_bytes());
     out.extend_from_slice(header_json);
     out
@@ -171,7 +177,14 @@ pub fn header_from_text(text: &str) -> Result<Header, OpenError> {
     if bytes.len() < PREFIX_LEN + len {
         return Err(OpenError::Truncated);
     }
-    Header::from_bytes(&bytes[PREFIX_LEN..PREFIX_LEN + len])
+    let header = Header::from_bytes(&bytes[PREFIX_LEN..PREFIX_LEN + len])?;
+    if header.v != u32::from(bytes[4]) {
+        return Err(OpenError::MalformedHeader(format!(
+            "the header says version {} but the envelope's version byte is {}",
+            header.v, bytes[4]
+        )));
+    }
+    Ok(header)
 }
 
 /// Decodes the shortest prefix of whole base64 groups that holds

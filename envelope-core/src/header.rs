@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::OpenError;
 use crate::kdf::KdfParams;
-use crate::FORMAT_VERSION;
+use crate::READABLE_VERSIONS;
 
 /// Largest header accepted, in bytes. Real headers are well under 2 KiB.
 pub const MAX_HEADER_LEN: usize = 16 * 1024;
@@ -81,7 +81,8 @@ impl Default for Flags {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Header {
-    /// Format version; always [`FORMAT_VERSION`].
+    /// Format version: [`crate::FORMAT_VERSION`] when sealing, any of
+    /// [`READABLE_VERSIONS`] when opening.
     pub v: u32,
     /// Message id: 128 random bits, lowercase hex.
     pub id: String,
@@ -128,7 +129,7 @@ impl Header {
     pub fn from_bytes(bytes: &[u8]) -> Result<Header, OpenError> {
         let header: Header =
             serde_json::from_slice(bytes).map_err(|e| OpenError::MalformedHeader(e.to_string()))?;
-        if header.v != FORMAT_VERSION {
+        if !READABLE_VERSIONS.contains(&header.v) {
             return Err(OpenError::UnsupportedVersion(header.v));
         }
         header.validate().map_err(OpenError::MalformedHeader)?;
@@ -137,6 +138,9 @@ impl Header {
 
     /// Checks the invariants a sealer must keep and an opener relies on.
     pub fn validate(&self) -> Result<(), String> {
+        if !READABLE_VERSIONS.contains(&self.v) {
+            return Err(format!("format version {} does not exist", self.v));
+        }
         if decode_hex::<16>(&self.id).is_none() {
             return Err("id must be 32 lowercase hex digits".into());
         }

@@ -1,10 +1,12 @@
-//! The payload is an RFC 5322 message; this is what an opener shows of it.
+//! What an opener shows of a message, and how it is read from RFC 5322.
 //!
-//! Parsing uses `mail-parser`. Nothing here trusts the message: names are
+//! Parsing uses `mail-parser` (feature `mime`): the sealer reads every
+//! message with it, an opener only format v1 payloads. Nothing here trusts the message: names are
 //! sanitised before they become file names, and the HTML body is handed to the
 //! caller as text for a sandboxed frame, never interpreted here.
 
-use mail_parser::{Address, Message, MessageParser, MimeHeaders, PartType};
+#[cfg(feature = "mime")]
+use mail_parser::{Address, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 use thiserror::Error;
 
 /// Why a decrypted payload could not be shown.
@@ -14,6 +16,9 @@ pub enum MessageError {
     /// The payload is not an RFC 5322 message.
     #[error("the sealed message could not be read as an e-mail message")]
     NotAMessage,
+    /// A format v2 payload that does not follow the format.
+    #[error("the sealed message is malformed ({0})")]
+    Malformed(String),
 }
 
 /// One attachment, as listed to the recipient.
@@ -29,9 +34,11 @@ pub struct Attachment {
     pub bytes: Vec<u8>,
 }
 
-/// What the opener shows of a message.
-#[derive(Debug, Clone, Default)]
-pub struct MessageView {
+/// What the opener shows of a message, with the attachments as `A`: their
+/// bytes ([`MessageView`]) or where they lie in a container ([`crate::Summary`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct View<A> {
     /// Subject, or empty.
     pub subject: String,
     /// From, as `Name <addr>` or `addr`.
@@ -48,9 +55,55 @@ pub struct MessageView {
     /// sandbox without scripts).
     pub html: Option<String>,
     /// Attachments and inline parts, in message order.
-    pub attachments: Vec<Attachment>,
+    pub attachments: Vec<A>,
 }
 
+impl<A> Default for View<A> {
+    fn default() -> Self {
+        View {
+            subject: String::new(),
+            from: String::new(),
+            to: Vec::new(),
+            cc: Vec::new(),
+            date: None,
+            text: None,
+            html: None,
+            attachments: Vec::new(),
+        }
+    }
+}
+
+/// What the opener shows of a message, attachments with their bytes.
+pub type MessageView = View<Attachment>;
+
+/// What a list of attachments shows of each.
+pub trait Listed {
+    /// Sanitised file name.
+    fn name(&self) -> &str;
+    /// MIME type, lower case.
+    fn content_type(&self) -> &str;
+    /// Content-ID without angle brackets.
+    fn content_id(&self) -> Option<&str>;
+    /// Size in bytes.
+    fn size(&self) -> u64;
+}
+
+impl Listed for Attachment {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn content_type(&self) -> &str {
+        &self.content_type
+    }
+    fn content_id(&self) -> Option<&str> {
+        self.content_id.as_deref()
+    }
+    fn size(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+}
+
+#[cfg(feature = "mime")]
 impl MessageView {
     /// Parses message bytes.
     pub fn parse(bytes: &[u8]) -> Result<MessageView, MessageError> {
@@ -59,30 +112,20 @@ impl MessageView {
             .attachments()
             .enumerate()
             .map(|(i, part)| {
-                let content_type = part
-                    .content_type()
-                    .map(|ct| match ct.subtype() {
-                        Some(sub) => format!("{}/{}", ct.ctype(), sub),
-                        None => ct.ctype().to_string(),
-                    })
-                    .unwrap_or_else(|| "application/octet-stream".into())
-                    .to_ascii_lowercase();
-                let fallback = format!("attachment-{}", i + 1);
+                let (name, content_type, content_id) = describe(part, i);
                 Attachment {
-                    name: sanitize_filename(part.attachment_name().unwrap_or(&fallback)),
+                    name,
                     content_type,
-                    content_id: part
-                        .content_id()
-                        .map(|id| id.trim_matches(['<', '>']).to_string()),
+                    content_id,
                     bytes: part.contents().to_vec(),
                 }
             })
             .collect();
         Ok(MessageView {
             subject: message.subject().unwrap_or_default().to_string(),
-            from: message.from().map(addresses).unwrap_or_default().join(", "),
-            to: message.to().map(addresses).unwrap_or_default(),
-            cc: message.cc().map(addresses).unwrap_or_default(),
+            from: addresses_of(message.from()).join(", "),
+            to: addresses_of(message.to()),
+            cc: addresses_of(message.cc()),
             date: message.date().map(|d| d.to_rfc3339()),
             text: first_body(&message, false).map(str::to_string),
             html: first_body(&message, true).map(str::to_string),
@@ -91,8 +134,30 @@ impl MessageView {
     }
 }
 
+/// An attachment's sanitised name (`attachment-N` without one), its MIME
+/// type in lower case, and its Content-ID without angle brackets.
+#[cfg(feature = "mime")]
+pub(crate) fn describe(part: &MessagePart<'_>, index: usize) -> (String, String, Option<String>) {
+    let content_type = part
+        .content_type()
+        .map(|ct| match ct.subtype() {
+            Some(sub) => format!("{}/{}", ct.ctype(), sub),
+            None => ct.ctype().to_string(),
+        })
+        .unwrap_or_else(|| "application/octet-stream".into())
+        .to_ascii_lowercase();
+    let fallback = format!("attachment-{}", index + 1);
+    (
+        sanitize_filename(part.attachment_name().unwrap_or(&fallback)),
+        content_type,
+        part.content_id()
+            .map(|id| id.trim_matches(['<', '>']).to_string()),
+    )
+}
+
 /// The size a person would call the message's size: its bodies and
 /// attachments, decoded (not their MIME encoding). Copies nothing.
+#[cfg(feature = "mime")]
 pub fn content_size(bytes: &[u8]) -> Result<u64, MessageError> {
     let message = parse_message(bytes)?;
     let bodies = [false, true].map(|html| first_body(&message, html).map_or(0, str::len));
@@ -103,7 +168,8 @@ pub fn content_size(bytes: &[u8]) -> Result<u64, MessageError> {
     Ok((bodies[0] + bodies[1] + attachments) as u64)
 }
 
-fn parse_message(bytes: &[u8]) -> Result<Message<'_>, MessageError> {
+#[cfg(feature = "mime")]
+pub(crate) fn parse_message(bytes: &[u8]) -> Result<Message<'_>, MessageError> {
     let message = MessageParser::default()
         .parse(bytes)
         .ok_or(MessageError::NotAMessage)?;
@@ -115,7 +181,8 @@ fn parse_message(bytes: &[u8]) -> Result<Message<'_>, MessageError> {
 
 /// The first plain-text (or HTML) body. mail-parser lists a text-only
 /// message's text part among its HTML bodies too, so the part's type decides.
-fn first_body<'a>(message: &'a Message<'_>, html: bool) -> Option<&'a str> {
+#[cfg(feature = "mime")]
+pub(crate) fn first_body<'a>(message: &'a Message<'_>, html: bool) -> Option<&'a str> {
     let ids = if html {
         &message.html_body
     } else {
@@ -128,7 +195,11 @@ fn first_body<'a>(message: &'a Message<'_>, html: bool) -> Option<&'a str> {
     })
 }
 
-fn addresses(address: &Address) -> Vec<String> {
+#[cfg(feature = "mime")]
+pub(crate) fn addresses_of(address: Option<&Address<'_>>) -> Vec<String> {
+    let Some(address) = address else {
+        return Vec::new();
+    };
     address
         .iter()
         .filter_map(|a| match (a.name(), a.address()) {
@@ -192,7 +263,7 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "mime"))]
 mod tests {
     use super::*;
 

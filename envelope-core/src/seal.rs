@@ -98,7 +98,7 @@ impl Sealer {
     /// Starts sealing under `header` with the content key `cek`.
     pub fn new(header: Header, cek: ContentKey) -> Result<Sealer, SealError> {
         header.validate().map_err(SealError::Header)?;
-        let section = header_section(&header.to_bytes());
+        let section = header_section(header.v, &header.to_bytes());
         Ok(Sealer {
             header,
             section,
@@ -111,22 +111,41 @@ impl Sealer {
         &self.header
     }
 
-    /// Encrypts the payload; `progress` gets the plaintext bytes done so far.
+    /// Encrypts a packed message (format v2); `progress` gets the plaintext
+    /// bytes done so far.
+    #[cfg(feature = "pack")]
     pub fn encrypt_payload(
         &self,
-        payload: &[u8],
+        message: &crate::Packed,
         progress: impl FnMut(usize),
     ) -> Result<Vec<u8>, SealError> {
-        self.cipher().encrypt(payload, progress)
+        self.check_version()?;
+        self.cipher().encrypt(&message.payload, progress)
     }
 
-    /// Encrypts the payload chunk by chunk into `sink` (see [`PayloadCipher::encrypt_into`]).
+    /// Encrypts a packed message chunk by chunk into `sink` (see
+    /// [`PayloadCipher::encrypt_into`]).
+    #[cfg(feature = "pack")]
     pub fn encrypt_payload_into(
         &self,
-        payload: &[u8],
+        message: &crate::Packed,
         sink: impl FnMut(&[u8], usize),
     ) -> Result<(), SealError> {
-        self.cipher().encrypt_into(payload, sink)
+        self.check_version()?;
+        self.cipher().encrypt_into(&message.payload, sink)
+    }
+
+    /// A packed message is a format v2 payload; an older header would make
+    /// openers read it as an RFC 5322 message.
+    #[cfg(feature = "pack")]
+    fn check_version(&self) -> Result<(), SealError> {
+        if self.header.v != FORMAT_VERSION {
+            return Err(SealError::Header(format!(
+                "a packed message is sealed in format {FORMAT_VERSION}, not {}",
+                self.header.v
+            )));
+        }
+        Ok(())
     }
 
     /// Length of [`head`](Self::head)'s output, known before the key slot is:
@@ -191,7 +210,9 @@ impl Sealer {
     }
 }
 
-/// Seals `payload` for one recipient under a passphrase, on the calling thread.
+/// Seals `payload` for one recipient under a passphrase, on the calling
+/// thread: the plaintext as it is (for format v2, a payload from
+/// [`crate::pack`]; [`open_with_passphrase`](crate::open_with_passphrase) gives it back).
 #[cfg(feature = "passphrase")]
 pub fn seal_with_passphrase(
     header: Header,
@@ -201,7 +222,7 @@ pub fn seal_with_passphrase(
     let sealer = Sealer::new(header, ContentKey::generate())?;
     let slot = sealer.wrap_for_passphrase(passphrase)?;
     let mut out = sealer.head(&slot)?;
-    out.extend_from_slice(&sealer.encrypt_payload(payload, |_| {})?);
+    out.extend_from_slice(&sealer.cipher().encrypt(payload, |_| {})?);
     Ok(out)
 }
 
@@ -240,7 +261,7 @@ mod tests {
         let header = info().passphrase_header(MIN_M_KIB, MIN_T, 1).unwrap();
         let sealer = Sealer::new(header, ContentKey::generate()).unwrap();
         let payload = b"From: a@example.org\r\n\r\nhello".to_vec();
-        let sealed = sealer.encrypt_payload(&payload, |_| {}).unwrap();
+        let sealed = sealer.cipher().encrypt(&payload, |_| {}).unwrap();
         let mut envelope = sealer
             .head(&sealer.wrap_for_passphrase(b"pass").unwrap())
             .unwrap();

@@ -16,7 +16,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 #[cfg(feature = "server")]
 use envelope_core::KeyRequest;
-use envelope_core::{Envelope, MessageView, OpenError, PayloadCipher, Progress};
+use envelope_core::{Envelope, Listed, OpenError, OpenedMessage, PayloadCipher, Progress, View};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -48,9 +48,17 @@ pub struct Opener {
     cipher: Option<PayloadCipher>,
     next_chunk: u32,
     plain: Vec<u8>,
-    view: Option<MessageView>,
+    version: u32,
+    opened: Option<Opened>,
     #[cfg(feature = "server")]
     request: Option<KeyRequest>,
+}
+
+/// The decrypted message, read once `decrypt_some` is done.
+struct Opened {
+    message: OpenedMessage,
+    /// Format v1 only: the view parsed from the RFC 5322 message (v2 carries its own).
+    view: Option<envelope_core::MessageView>,
 }
 
 #[derive(Serialize)]
@@ -73,6 +81,29 @@ struct MessageInfo<'a> {
     attachments: Vec<AttachmentInfo<'a>>,
 }
 
+/// What the page needs of a view: everything but the attachments' bytes.
+fn message_info<A: Listed>(view: &View<A>) -> MessageInfo<'_> {
+    MessageInfo {
+        subject: &view.subject,
+        from: &view.from,
+        to: &view.to,
+        cc: &view.cc,
+        date: view.date.as_deref(),
+        text: view.text.as_deref(),
+        html: view.html.as_deref(),
+        attachments: view
+            .attachments
+            .iter()
+            .map(|a| AttachmentInfo {
+                name: a.name(),
+                content_type: a.content_type(),
+                content_id: a.content_id(),
+                size: a.size() as usize,
+            })
+            .collect(),
+    }
+}
+
 #[wasm_bindgen]
 impl Opener {
     /// A new opener; `text_len` is the length of the base64 text, to size buffers once.
@@ -84,7 +115,8 @@ impl Opener {
             cipher: None,
             next_chunk: 0,
             plain: Vec::new(),
-            view: None,
+            version: 0,
+            opened: None,
             #[cfg(feature = "server")]
             request: None,
         }
@@ -129,6 +161,7 @@ impl Opener {
             .envelope()?
             .unlock_with_passphrase(passphrase.as_bytes())
             .map_err(open_error)?;
+        self.version = self.envelope()?.header().v;
         self.cipher = Some(cipher);
         Ok(())
     }
@@ -167,6 +200,7 @@ impl Opener {
                 )
             })?;
         let cipher = envelope.unlock_with_key(&key).map_err(open_error)?;
+        self.version = envelope.header().v;
         self.cipher = Some(cipher);
         Ok(())
     }
@@ -222,43 +256,54 @@ impl Opener {
     /// The decrypted message as JSON: headers, bodies and the attachment list.
     /// Call once `decrypt_some` has returned 1.0.
     pub fn message_json(&mut self) -> Result<String, JsValue> {
-        if self.view.is_none() {
-            let view = MessageView::parse(&self.plain)
-                .map_err(|e| js_error("not_a_message", &e.to_string()))?;
+        let not_a_message =
+            |e: envelope_core::MessageError| js_error("not_a_message", &e.to_string());
+        if self.opened.is_none() {
+            let payload = std::mem::take(&mut self.plain);
+            let message = match OpenedMessage::new(self.version, payload.clone()) {
+                Ok(message) => message,
+                Err(error) => {
+                    // Kept only so that `eml` can give back what decrypted.
+                    self.plain = payload;
+                    return Err(not_a_message(error));
+                }
+            };
+            drop(payload);
+            let view = match &message {
+                OpenedMessage::Eml(_) => Some(message.view().map_err(not_a_message)?),
+                OpenedMessage::Container(_) => None,
+            };
             // The ciphertext is no longer needed; give its memory back to the allocator.
             self.bytes = Vec::new();
-            self.view = Some(view);
+            self.opened = Some(Opened { message, view });
         }
-        let view = self.view.as_ref().expect("just set");
-        let info = MessageInfo {
-            subject: &view.subject,
-            from: &view.from,
-            to: &view.to,
-            cc: &view.cc,
-            date: view.date.as_deref(),
-            text: view.text.as_deref(),
-            html: view.html.as_deref(),
-            attachments: view
-                .attachments
-                .iter()
-                .map(|a| AttachmentInfo {
-                    name: &a.name,
-                    content_type: &a.content_type,
-                    content_id: a.content_id.as_deref(),
-                    size: a.bytes.len(),
-                })
-                .collect(),
+        let opened = self.opened.as_ref().expect("just set");
+        let info = match (&opened.view, &opened.message) {
+            (Some(view), _) => message_info(view),
+            (None, OpenedMessage::Container(container)) => message_info(container.summary()),
+            (None, OpenedMessage::Eml(_)) => unreachable!("a v1 message has its view"),
         };
         Ok(serde_json::to_string(&info).expect("message info serialises"))
     }
 
     /// The bytes of attachment `index` (as listed by `message_json`).
     pub fn attachment(&self, index: usize) -> Option<Vec<u8>> {
-        Some(self.view.as_ref()?.attachments.get(index)?.bytes.clone())
+        let opened = self.opened.as_ref()?;
+        match (&opened.view, &opened.message) {
+            (Some(view), _) => Some(view.attachments.get(index)?.bytes.clone()),
+            (None, OpenedMessage::Container(container)) => {
+                Some(container.attachment(index)?.into_owned())
+            }
+            (None, OpenedMessage::Eml(_)) => None,
+        }
     }
 
-    /// The whole message as sealed (the `.eml` for "Save message").
+    /// The whole message as sealed (the `.eml` for "Save message"); before
+    /// `message_json` has read it, or if it could not, the payload as it decrypted.
     pub fn eml(&self) -> Vec<u8> {
-        self.plain.clone()
+        match &self.opened {
+            Some(opened) => opened.message.eml().into_owned(),
+            None => self.plain.clone(),
+        }
     }
 }

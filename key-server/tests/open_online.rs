@@ -80,7 +80,8 @@ fn sealed(
     let header = info.server_header(id_bytes, key_server, security).unwrap();
     let sealer = Sealer::new(header, ContentKey::from_slice(&common::KEY).unwrap()).unwrap();
     let mut bytes = sealer.head(&[]).unwrap();
-    bytes.extend(sealer.encrypt_payload(message, |_| {}).unwrap());
+    let packed = envelope_core::pack(message).unwrap();
+    bytes.extend(sealer.encrypt_payload(&packed, |_| {}).unwrap());
     envelope_core::to_text(&bytes)
 }
 

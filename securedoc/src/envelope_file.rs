@@ -24,18 +24,16 @@ use securedoc_templates::EnvelopePage;
 
 use crate::input::{persist, temp_file_beside};
 
-/// Seals `message` with `sealer` into `path`; `key_slot` makes the key slot
-/// (Argon2id for a passphrase, nothing in server mode) on a second thread. `check` runs
-/// before the file is put in place (a check that may still be running on
-/// another thread); if it fails, nothing is written.
+/// Seals `payload` (a message packed by `envelope_core::pack`) with `sealer`
+/// into `path`; `key_slot` makes the key slot (Argon2id for a passphrase,
+/// nothing in server mode) on a second thread.
 pub fn seal_to_file(
     page: &EnvelopePage,
     sealer: &Sealer,
     key_slot: impl FnOnce() -> Result<Vec<u8>, envelope_core::SealError> + Send,
-    message: &[u8],
+    payload: &envelope_core::Packed,
     target: (&Path, bool),
     progress: &ProgressBar,
-    check: impl FnOnce() -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let (path, force) = target;
     let head_len = sealer.head_len();
@@ -55,7 +53,7 @@ pub fn seal_to_file(
         let mut write_error = None;
         {
             let mut encoder = EncoderWriter::new(&mut out, &STANDARD);
-            sealer.encrypt_payload_into(message, |sealed, done| {
+            sealer.encrypt_payload_into(payload, |sealed, done| {
                 let take = (carry - carried.len()).min(sealed.len());
                 carried.extend_from_slice(&sealed[..take]);
                 if write_error.is_none() {
@@ -88,6 +86,5 @@ pub fn seal_to_file(
             .with_context(cannot_write)?;
         Ok(())
     })?;
-    check()?;
     persist(file, path, force)
 }

@@ -204,7 +204,7 @@ fn seal_inspect_open_round_trip() {
         .assert()
         .success()
         .stdout(
-            contains("format v1")
+            contains("format v2")
                 .and(contains("passphrase (Argon2id, 64 MiB, 3 passes, 1 lane)"))
                 .and(contains("from:        alice@example.org"))
                 .and(contains("to:          bob@example.net"))
@@ -305,6 +305,38 @@ fn out_dir_writes_one_envelope_per_recipient_and_each_opens() {
                     .and(contains("To:      bob@example.net, carol@example.com")),
             );
     }
+}
+
+#[test]
+fn an_attachment_costs_a_third_more_in_the_envelope_not_double() {
+    // Format v2 carries attachments as bytes: the envelope file grows by the
+    // attachment's base64 (4/3), not by base64 of base64 (16/9) as in v1.
+    let s = Scratch::new();
+    let attachment: Vec<u8> = (0..2_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
+    s.write("scan.bin", &attachment);
+    let seal = |out: &str, attach: &[&str]| {
+        let mut args = vec![
+            "--to",
+            "bob@example.net",
+            "--subject",
+            "Scan",
+            "--body",
+            "Attached.",
+        ];
+        args.extend_from_slice(attach);
+        args.extend_from_slice(&["-o", out]);
+        s.seal(&args).assert().success();
+        s.read(out).len() as f64
+    };
+    let without = seal("without.html", &[]);
+    let with = seal("with.html", &["--attach", "scan.bin"]);
+    let growth = (with - without) / attachment.len() as f64;
+    assert!(
+        (1.33..1.35).contains(&growth),
+        "the 2 MB attachment made the envelope grow by {growth:.3} times its size"
+    );
 }
 
 #[test]

@@ -517,7 +517,8 @@ fn a_co_recipient_cannot_forge_an_envelope_to_another_recipient() {
     forged.extend(
         sealer
             .encrypt_payload(
-                b"Subject: Urgent\r\n\r\nWire the fee to account 666.\r\n",
+                &envelope_core::pack(b"Subject: Urgent\r\n\r\nWire the fee to account 666.\r\n")
+                    .unwrap(),
                 |_| {},
             )
             .unwrap(),

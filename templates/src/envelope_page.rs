@@ -158,13 +158,13 @@ impl EnvelopePage {
 }
 
 /// One whole `securedoc.html` in memory: `sealer`'s head with `key_slot`
-/// (empty in server mode), `message` sealed, and the page around it. For
+/// (empty in server mode), the message sealed, and the page around it. For
 /// envelopes that go straight into a mail (the key server's answers, the
 /// mail hook); `securedoc seal` streams large ones to a file instead.
 pub fn sealed_page(
     sealer: &envelope_core::Sealer,
     key_slot: &[u8],
-    message: &[u8],
+    message: &envelope_core::Packed,
 ) -> Result<String, envelope_core::SealError> {
     let mut bytes = sealer.head(key_slot)?;
     bytes.extend(sealer.encrypt_payload(message, |_| {})?);

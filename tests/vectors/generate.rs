@@ -107,7 +107,9 @@ fn seal_with(header: Header, passphrase: &str, payload: &[u8]) -> Sealed {
         .expect("wrap");
     let mut bytes = sealer.head(&slot).expect("head");
     let header_end = bytes.len() - SLOT_LEN - MAC_LEN;
-    bytes.extend_from_slice(&sealer.encrypt_payload(payload, |_| {}).expect("encrypt"));
+    // The payload as given (packed or not): some vectors are containers that
+    // do not follow the format.
+    bytes.extend_from_slice(&sealer.cipher().encrypt(payload, |_| {}).expect("encrypt"));
     Sealed { bytes, header_end }
 }
 
@@ -131,7 +133,7 @@ fn seal_unchecked_kdf(header: Header, payload: &[u8]) -> Sealed {
     let sealer = Sealer::new(header, cek).expect("header passes validate()");
     let mut bytes = sealer.head(&slot).unwrap();
     let header_end = bytes.len() - SLOT_LEN - MAC_LEN;
-    bytes.extend_from_slice(&sealer.encrypt_payload(payload, |_| {}).unwrap());
+    bytes.extend_from_slice(&sealer.cipher().encrypt(payload, |_| {}).unwrap());
     Sealed { bytes, header_end }
 }
 
@@ -208,6 +210,8 @@ struct Cases {
 }
 
 impl Cases {
+    /// An envelope of `message` packed as format v2 (sealed as it is when
+    /// it is no e-mail message: then the opener must say so).
     fn success(
         &mut self,
         name: &str,
@@ -216,13 +220,29 @@ impl Cases {
         message: Option<&str>,
         comment: &str,
     ) {
-        let sealed = seal_with(header(), passphrase, payload);
+        let packed = envelope_core::pack(payload).map(|p| p.payload);
+        let sealed = seal_with(header(), passphrase, packed.as_deref().unwrap_or(payload));
         self.push(Vector {
             name: name.into(),
             expect: SUCCESS.into(),
             passphrase: passphrase.into(),
             payload: Some(sha256_hex(payload)),
             message: message.map(Into::into),
+            comments: vec![comment.into()],
+            text: to_text(&sealed.bytes),
+        });
+    }
+
+    /// An envelope whose payload is `payload` as it is (not packed): it
+    /// decrypts, and the opener must say it is not a message it can show.
+    fn raw(&mut self, name: &str, payload: &[u8], comment: &str) {
+        let sealed = seal(payload);
+        self.push(Vector {
+            name: name.into(),
+            expect: SUCCESS.into(),
+            passphrase: PASSPHRASE.into(),
+            payload: Some(sha256_hex(payload)),
+            message: Some("not_a_message".into()),
             comments: vec![comment.into()],
             text: to_text(&sealed.bytes),
         });
@@ -600,21 +620,63 @@ fn main() {
     );
 
     // Versions.
-    let mut v2 = base.bytes.clone();
-    v2[4] = 2;
+    let mut v3 = base.bytes.clone();
+    v3[4] = 3;
     c.fail(
-        "version_byte_2",
+        "version_byte_3",
         "unsupported_version",
-        &v2,
-        "the version byte is 2",
+        &v3,
+        "the version byte is 3",
     );
-    let mut h = header();
-    h.v = 2;
+    let json = base.header_json();
     c.fail(
-        "header_version_2",
+        "header_version_3",
         "unsupported_version",
-        &seal_with(h, PASSPHRASE, small).bytes,
-        "version byte 1 but \"v\":2 in the header; header MAC valid",
+        &base.with_header_json(&json.replacen("{\"v\":2,", "{\"v\":3,", 1)),
+        "version byte 2 but \"v\":3 in the header",
+    );
+    let mut v1 = base.bytes.clone();
+    v1[4] = 1;
+    c.fail(
+        "version_byte_1_header_2",
+        "malformed_header",
+        &v1,
+        "a v2 envelope whose version byte says 1 (the header says 2): the byte and the header must agree",
+    );
+
+    // Format v2 containers that do not follow the format: they decrypt (the
+    // sealer held the key) but the opener must refuse to show them.
+    c.raw(
+        "container_not_a_container",
+        b"From: alice@example.org\r\n\r\nan RFC 5322 message sealed as it is, as v1 did",
+        "a v2 envelope whose payload is not a container (no manifest trailer that reads)",
+    );
+    let mut past_end = b"0123456789".to_vec();
+    let manifest = br#"{"blobs":[100],"eml":[{"blob":0}],"view":{"subject":"","from":"","to":[],"cc":[],"date":null,"text":null,"html":null,"attachments":[]}}"#;
+    past_end.extend_from_slice(manifest);
+    past_end.extend_from_slice(&(manifest.len() as u32).to_be_bytes());
+    c.raw(
+        "container_blob_past_end",
+        &past_end,
+        "the manifest says blob 0 has 100 bytes; there are 10",
+    );
+    let mut outside = b"0123456789".to_vec();
+    let manifest = br#"{"blobs":[10],"eml":[{"blob":0}],"view":{"subject":"","from":"","to":[],"cc":[],"date":null,"text":null,"html":null,"attachments":[{"name":"a","content_type":"text/plain","content_id":null,"size":5,"content":{"eml":[8,13]}}]}}"#;
+    outside.extend_from_slice(manifest);
+    outside.extend_from_slice(&(manifest.len() as u32).to_be_bytes());
+    c.raw(
+        "container_attachment_outside",
+        &outside,
+        "an attachment that is bytes 8..13 of a 10-byte message",
+    );
+    let mut huge = b"QUJD".to_vec();
+    let manifest = br#"{"blobs":[4],"eml":[{"blob":0,"base64":{"line":0,"eol":"crlf","last_eol":true}}],"view":{"subject":"","from":"","to":[],"cc":[],"date":null,"text":null,"html":null,"attachments":[]}}"#;
+    huge.extend_from_slice(manifest);
+    huge.extend_from_slice(&(manifest.len() as u32).to_be_bytes());
+    c.raw(
+        "container_zero_line_length",
+        &huge,
+        "a base64 piece with lines of 0 characters (an endless loop in a careless opener)",
     );
 
     // Malformed headers.
@@ -633,7 +695,7 @@ fn main() {
         &base.with_header_json(&extra),
         "an unknown top-level field \"note\"",
     );
-    let duplicate = json.replacen("{\"v\":1,", "{\"v\":1,\"v\":1,", 1);
+    let duplicate = json.replacen("{\"v\":2,", "{\"v\":2,\"v\":2,", 1);
     c.fail(
         "header_duplicate_field",
         "malformed_header",
@@ -734,7 +796,7 @@ fn main() {
     (h.mode, h.kdf, h.key_server) = (Mode::Server, None, Some("https://keys.example.org".into()));
     let sealer = Sealer::new(h, ContentKey::generate()).unwrap();
     let mut server = sealer.head(&[]).unwrap();
-    server.extend_from_slice(&sealer.encrypt_payload(small, |_| {}).unwrap());
+    server.extend_from_slice(&sealer.cipher().encrypt(small, |_| {}).unwrap());
     c.fail(
         "wrong_mode_server_envelope",
         "wrong_mode",

@@ -12,8 +12,18 @@ use securedoc_suites::vectors::{native_outcome, read_vectors, vectors_dir, Outco
 /// are also read in many slices.
 const SLICES: [usize; 2] = [4 << 20, 4096];
 
+/// The format v2 vectors (`tests/vectors/`, made by the generator) and the
+/// frozen format v1 ones (`tests/vectors/v1/`, sealed by the v1 release:
+/// every opener must keep opening them).
 fn vectors() -> Vec<Vector> {
-    read_vectors(&vectors_dir()).unwrap_or_else(|e| panic!("{e}"))
+    let mut all = read_vectors(&vectors_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let v1 = read_vectors(&vectors_dir().join("v1")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(v1.len() >= 25, "the v1 vectors are missing");
+    all.extend(v1.into_iter().map(|v| Vector {
+        name: format!("v1/{}", v.name),
+        ..v
+    }));
+    all
 }
 
 fn report(path: &str, failures: Vec<String>, total: usize) {

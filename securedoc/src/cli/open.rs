@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use envelope_core::{Envelope, MessageView};
+use envelope_core::{Envelope, OpenedMessage};
 
 use super::PassphraseSource;
 use crate::display::printable;
@@ -45,11 +45,12 @@ pub fn run(args: OpenArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let passphrase = args.passphrase.read()?;
-    let message = envelope
+    let payload = envelope
         .unlock_with_passphrase(&passphrase)
         .and_then(|cipher| cipher.decrypt(envelope.sealed_payload()))
         .with_context(|| format!("cannot open {}", args.envelope.display()))?;
-    let view = MessageView::parse(&message).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let opened = OpenedMessage::new(header.v, payload).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let view = opened.view().map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("Subject: {}", printable(&view.subject));
     println!("From:    {}", printable(&view.from));
     println!("To:      {}", printable(&view.to.join(", ")));
@@ -79,7 +80,7 @@ pub fn run(args: OpenArgs) -> anyhow::Result<ExitCode> {
     }
     match &args.output {
         Some(path) => {
-            write_atomically(path, args.force, |out| out.write_all(&message))?;
+            write_atomically(path, args.force, |out| out.write_all(&opened.eml()))?;
             eprintln!("Wrote the message to {}", path.display());
         }
         None => eprintln!("(add -o FILE.eml to save the message)"),

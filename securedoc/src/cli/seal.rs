@@ -169,6 +169,15 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
         check_output(path, args.force)?;
     }
     let message = message_bytes(args, now)?;
+    // The message is read once here: packed for format v2 (attachments as
+    // bytes), which also measures an --eml message for --max-size.
+    let packed = envelope_core::pack(&message).map_err(|_| match &args.eml {
+        Some(path) => anyhow::anyhow!("{} is not an e-mail message (RFC 5322)", path.display()),
+        None => anyhow::anyhow!("the composed message cannot be read back; this is a bug"),
+    })?;
+    if args.eml.is_some() && packed.content_size > args.max_size {
+        return Err(too_big(packed.content_size, args.max_size));
+    }
     let receipt_lang = args.options.receipt_lang()?;
 
     let info = |to: &str| EnvelopeInfo {
@@ -177,14 +186,6 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
         created: now.as_second(),
         expires: expires.map(|e| e.as_second()),
         flags: args.options.flags(),
-    };
-    // An --eml message's size is only known once its MIME parts are decoded;
-    // that runs beside the sealing and is waited for before any file is put in place.
-    let eml_check = |message: &[u8]| -> anyhow::Result<()> {
-        match &args.eml {
-            Some(path) => check_eml(message, args.max_size, path),
-            None => Ok(()),
-        }
     };
     let mode = match &args.key.key_server {
         None => Mode::Passphrase(
@@ -240,8 +241,7 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
         key_server::create_private_dir(dir)
             .with_context(|| format!("cannot create the directory {}", dir.display()))?;
     }
-    std::thread::scope(|scope| -> anyhow::Result<()> {
-        let mut check = Some(scope.spawn(|| eml_check(&message)));
+    {
         for (index, (to, path)) in args.to.iter().zip(&outputs).enumerate() {
             let (mut header, cek) = match &mode {
                 Mode::Passphrase(_) => (
@@ -266,10 +266,6 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
             let page = EnvelopePage::new(&header);
             let sealer = Sealer::new(header, cek)?;
             let progress = progress_bar(message.len(), path);
-            let wait_for_check = || match check.take() {
-                Some(check) => check.join().expect("the size check does not panic"),
-                None => Ok(()),
-            };
             let key_slot = || match &mode {
                 Mode::Passphrase(passphrase) => sealer
                     .wrap_for_passphrase(passphrase)
@@ -280,16 +276,14 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
                 &page,
                 &sealer,
                 key_slot,
-                &message,
+                &packed,
                 (path, args.force),
                 &progress,
-                wait_for_check,
             )
             .with_context(|| format!("sealing for {to} failed"))?;
             progress.finish_and_clear();
         }
-        Ok(())
-    })?;
+    }
     if let Mode::Server {
         origin,
         envelopes,
@@ -439,16 +433,6 @@ fn too_big(size: u64, limit: u64) -> anyhow::Error {
         format_size(size),
         format_size(limit)
     )
-}
-
-/// An --eml file must be an e-mail message within the size limit.
-fn check_eml(message: &[u8], limit: u64, path: &Path) -> anyhow::Result<()> {
-    let size = envelope_core::content_size(message)
-        .map_err(|_| anyhow::anyhow!("{} is not an e-mail message (RFC 5322)", path.display()))?;
-    if size > limit {
-        return Err(too_big(size, limit));
-    }
-    Ok(())
 }
 
 fn read_text(path: &Path) -> anyhow::Result<String> {

@@ -93,11 +93,15 @@ fn open_natively(server: &KeyServer, notification: &Received, password: &str) ->
     let (status, key) = support::release_key(&server.url(), &id, recipient, password);
     assert_eq!(status, 200, "key release for {recipient}");
     let key = key.unwrap();
-    envelope
+    let payload = envelope
         .unlock_with_key(&key)
         .unwrap()
         .decrypt(envelope.sealed_payload())
-        .unwrap()
+        .unwrap();
+    envelope_core::OpenedMessage::new(envelope.header().v, payload)
+        .expect("a v2 container")
+        .eml()
+        .into_owned()
 }
 
 #[test]

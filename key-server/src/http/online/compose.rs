@@ -618,6 +618,8 @@ async fn seal_and_queue(
         )
         .await?;
     let message = zeroize::Zeroizing::new(envelope_core::compose(draft));
+    let packed = envelope_core::pack(&message)
+        .map_err(|e| crate::Error::Unprocessable(format!("cannot seal: {e}")))?;
     // Each recipient's notification and envelope in their account's language.
     let notification = |lang: Option<&str>| {
         render_email(
@@ -641,7 +643,7 @@ async fn seal_and_queue(
             expires: Some(expires),
             flags,
         };
-        let html = envelope_page(info, id, status, state, key, &message)
+        let html = envelope_page(info, id, status, state, key, &packed)
             .map_err(|e| crate::Error::Unprocessable(format!("cannot seal: {e}")))?;
         let mail = Mailer::compose(
             &state.settings.mail_from,
@@ -675,7 +677,7 @@ fn envelope_page(
     status: crate::store::RecipientStatus,
     state: &AppState,
     key: ContentKey,
-    message: &[u8],
+    message: &envelope_core::Packed,
 ) -> Result<String, envelope_core::SealError> {
     let mut header = info.server_header(id, &state.settings.public_url, SecurityLevel::High)?;
     header.phrase = status.phrase;

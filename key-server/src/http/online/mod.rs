@@ -32,7 +32,9 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use envelope_core::{ContentKey, Envelope, Header, MessageView, Mode, SecurityLevel};
+use envelope_core::{
+    ContentKey, Envelope, Header, MessageView, Mode, OpenedMessage, SecurityLevel,
+};
 use securedoc_templates::{context, fill, text};
 use serde::Deserialize;
 use zeroize::Zeroizing;
@@ -399,11 +401,13 @@ async fn hold(
     let opened = tokio::task::spawn_blocking(move || {
         let parsed = Envelope::parse(&envelope.envelope).ok()?;
         let key = ContentKey::from_slice(&key)?;
-        let message = parsed
+        let payload = parsed
             .unlock_with_key(&key)
             .and_then(|cipher| cipher.decrypt(parsed.sealed_payload()))
             .ok()?;
-        Some(Zeroizing::new(message))
+        // Held as the .eml the recipient saves; a v2 container zeroes its own memory.
+        let opened = OpenedMessage::new(parsed.header().v, payload).ok()?;
+        Some(Zeroizing::new(opened.eml().into_owned()))
     })
     .await
     .ok()

@@ -91,6 +91,9 @@ impl SealService for KeyServerSealing {
             .organization
             .clone()
             .unwrap_or_else(|| self.origin.clone());
+        // Packed once (format v2: attachments as bytes) for every recipient.
+        let packed = envelope_core::pack(&job.message)
+            .map_err(|e| SealFailure::Permanent(format!("the message cannot be sealed: {e}")))?;
         let mut notifications = Vec::with_capacity(job.recipients.len());
         for (to, envelope) in job.recipients.iter().zip(&registered.envelopes) {
             let info = EnvelopeInfo {
@@ -110,7 +113,7 @@ impl SealService for KeyServerSealing {
                 .map_err(temporary)?;
             let lang = header.lang.get_or_insert_with(|| self.lang.clone()).clone();
             let page = Sealer::new(header, envelope.cek.clone())
-                .and_then(|sealer| securedoc_templates::sealed_page(&sealer, &[], &job.message))
+                .and_then(|sealer| securedoc_templates::sealed_page(&sealer, &[], &packed))
                 .map_err(|e| {
                     SealFailure::Permanent(format!("the message cannot be sealed: {e}"))
                 })?;
