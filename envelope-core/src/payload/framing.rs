@@ -59,13 +59,16 @@ fn split_header(entity: &[u8]) -> Option<(&[u8], usize)> {
             return Some((&[], blank.len()));
         }
     }
-    let crlf = memmem::find(entity, b"\n\r\n").map(|at| (at, 3));
-    let lf = memmem::find(entity, b"\n\n").map(|at| (at, 2));
-    let (at, len) = match (crlf, lf) {
-        (Some(a), Some(b)) => a.min(b),
-        (a, b) => a.or(b)?,
-    };
-    Some((&entity[..at + 1], at + len))
+    // The first line ending followed by an empty line; header lines are
+    // short, so this stops early however large the body.
+    for at in memchr::memchr_iter(b'\n', entity) {
+        match &entity[at + 1..] {
+            [b'\n', ..] => return Some((&entity[..at + 1], at + 2)),
+            [b'\r', b'\n', ..] => return Some((&entity[..at + 1], at + 3)),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The MIME fields of one header block that decide its structure.
@@ -214,12 +217,36 @@ fn parts(eml: &[u8], body: Range<usize>, boundary: &[u8]) -> Vec<Range<usize>> {
         }
         let next = search + padding + line_end;
         open = Some(next);
-        search = next;
+        search = skip_base64_lines(eml, next..body.end);
     }
     if let Some(start) = open {
         parts.push(start..body.end);
     }
     parts
+}
+
+/// Where to look for the delimiter after the part starting at `part.start`:
+/// past its base64 lines, if it has them. Base64 has no `-`, so no delimiter
+/// can start a line among them; jumping line to line makes finding the end
+/// of a 35 MB attachment cost its number of lines, not its bytes.
+fn skip_base64_lines(eml: &[u8], part: Range<usize>) -> usize {
+    let Some((header, body_start)) = split_header(&eml[part.clone()]) else {
+        return part.start;
+    };
+    let mut at = part.start + body_start;
+    if Fields::read(header).encoding != "base64" {
+        return at;
+    }
+    let Some(first) = memchr::memchr(b'\n', &eml[at..part.end]) else {
+        return at;
+    };
+    let stride = first + 1;
+    // Only lines of the first line's length, not starting with `-`, are
+    // jumped; the last line and anything irregular are searched byte by byte.
+    while at + stride <= part.end && eml[at + stride - 1] == b'\n' && eml[at] != b'-' {
+        at += stride;
+    }
+    at
 }
 
 #[cfg(test)]
