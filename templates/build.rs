@@ -84,8 +84,9 @@ fn write_bundle(manifest_dir: &Path, out_dir: &Path, mode: &str, glue: &str, mod
 /// The opener's own scripts, joined after the wasm-bindgen glue. Each defines
 /// one function and runs nothing but `main.js`, which hands each part what it
 /// needs: the order does not matter.
-const OPENER_SCRIPTS: [&str; 6] = [
+const OPENER_SCRIPTS: [&str; 7] = [
     "envelope/decryptor.js",
+    "envelope/envelope-bytes.js",
     "envelope/prepare-html.js",
     "envelope/refusals.js",
     "envelope/remember.js",
@@ -200,7 +201,9 @@ fn wasm_build_command(root: &Path, target_dir: &Path, mode: &str) -> Command {
             "wasm",
             "--no-default-features",
             "--features",
-            mode,
+            // `v1`: the opener still shows format 1 messages (mail-parser, about
+            // 35 KB of the gzipped module; docs/OPENER.md).
+            &format!("{mode},v1"),
         ])
         .arg("--target-dir")
         .arg(target_dir);

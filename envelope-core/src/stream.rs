@@ -28,6 +28,27 @@ pub struct PayloadCipher {
     header_digest: [u8; 32],
 }
 
+/// The index of the final chunk of `sealed_len` bytes, and where a step
+/// from `from` of at most `max_chunks` chunks ends.
+fn chunk_span(sealed_len: usize, from: u32, max_chunks: u32) -> Result<(u32, u32), OpenError> {
+    if sealed_len < TAG_LEN {
+        return Err(OpenError::Truncated);
+    }
+    let final_index = ((sealed_len - 1) / SEALED_CHUNK_LEN) as u32;
+    Ok((
+        final_index,
+        from.saturating_add(max_chunks).min(final_index + 1),
+    ))
+}
+
+fn progress(end: u32, final_index: u32) -> Progress {
+    if end > final_index {
+        Progress::Done
+    } else {
+        Progress::More(end)
+    }
+}
+
 /// How far a partial decryption got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Progress {
@@ -132,26 +153,52 @@ impl PayloadCipher {
         max_chunks: u32,
         out: &mut Vec<u8>,
     ) -> Result<Progress, OpenError> {
-        if sealed.len() < TAG_LEN {
-            return Err(OpenError::Truncated);
-        }
-        let final_index = ((sealed.len() - 1) / SEALED_CHUNK_LEN) as u32;
-        let end = from.saturating_add(max_chunks).min(final_index + 1);
+        let (final_index, end) = chunk_span(sealed.len(), from, max_chunks)?;
         for index in from..end {
-            let start = index as usize * SEALED_CHUNK_LEN;
-            let chunk = &sealed[start..(start + SEALED_CHUNK_LEN).min(sealed.len())];
-            let plain = if index == final_index {
-                self.open_final(index, chunk)?
-            } else {
-                self.open_middle(index, chunk)?
-            };
-            out.extend_from_slice(&plain);
+            out.extend_from_slice(&self.open_chunk(sealed, index, final_index)?);
         }
-        Ok(if end > final_index {
-            Progress::Done
+        Ok(progress(end, final_index))
+    }
+
+    /// Like [`decrypt_chunks`](Self::decrypt_chunks), but writes each
+    /// chunk's plaintext over the ciphertext: chunk `i`'s plaintext goes to
+    /// `i · CHUNK_LEN`, which only overwrites chunks already read. Once
+    /// done, the first [`plaintext_len`](Self::plaintext_len) bytes of
+    /// `sealed` are the payload; a browser opener needs no second buffer.
+    pub fn decrypt_chunks_in_place(
+        &self,
+        sealed: &mut [u8],
+        from: u32,
+        max_chunks: u32,
+    ) -> Result<Progress, OpenError> {
+        let (final_index, end) = chunk_span(sealed.len(), from, max_chunks)?;
+        for index in from..end {
+            let plain = self.open_chunk(sealed, index, final_index)?;
+            let at = index as usize * CHUNK_LEN;
+            sealed[at..at + plain.len()].copy_from_slice(&plain);
+        }
+        Ok(progress(end, final_index))
+    }
+
+    /// Bytes of plaintext in `sealed_len` bytes of well-formed payload.
+    pub fn plaintext_len(sealed_len: usize) -> usize {
+        let chunks = sealed_len.div_ceil(SEALED_CHUNK_LEN).max(1);
+        sealed_len.saturating_sub(chunks * TAG_LEN)
+    }
+
+    fn open_chunk(
+        &self,
+        sealed: &[u8],
+        index: u32,
+        final_index: u32,
+    ) -> Result<Vec<u8>, OpenError> {
+        let start = index as usize * SEALED_CHUNK_LEN;
+        let chunk = &sealed[start..(start + SEALED_CHUNK_LEN).min(sealed.len())];
+        if index == final_index {
+            self.open_final(index, chunk)
         } else {
-            Progress::More(end)
-        })
+            self.open_middle(index, chunk)
+        }
     }
 
     /// Decrypts the whole payload.
@@ -194,5 +241,53 @@ impl PayloadCipher {
             return Err(OpenError::Truncated);
         }
         Err(OpenError::PayloadAltered(index))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cipher() -> PayloadCipher {
+        PayloadCipher::new(&ContentKey::generate(), &[1; 16], &[2; 19], [3; 32])
+    }
+
+    /// Decrypts in place in steps of 3 chunks, as the browser opener does.
+    fn in_place(cipher: &PayloadCipher, sealed: &[u8]) -> Result<Vec<u8>, OpenError> {
+        let mut data = sealed.to_vec();
+        let mut from = 0;
+        while let Progress::More(next) = cipher.decrypt_chunks_in_place(&mut data, from, 3)? {
+            from = next;
+        }
+        data.truncate(PayloadCipher::plaintext_len(sealed.len()));
+        Ok(data)
+    }
+
+    #[test]
+    fn in_place_gives_what_a_second_buffer_gives() {
+        let cipher = cipher();
+        for len in [
+            0,
+            1,
+            CHUNK_LEN - 1,
+            CHUNK_LEN,
+            CHUNK_LEN + 1,
+            7 * CHUNK_LEN + 5,
+        ] {
+            let payload: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
+            let sealed = cipher.encrypt(&payload, |_| {}).unwrap();
+            assert_eq!(in_place(&cipher, &sealed).unwrap(), payload, "{len} bytes");
+            let mut altered = sealed.clone();
+            altered[sealed.len() / 2] ^= 1;
+            assert_eq!(
+                in_place(&cipher, &altered).unwrap_err(),
+                cipher.decrypt(&altered).unwrap_err(),
+                "{len} bytes, one bit flipped"
+            );
+            if sealed.len() > SEALED_CHUNK_LEN {
+                let cut = &sealed[..SEALED_CHUNK_LEN];
+                assert_eq!(in_place(&cipher, cut).unwrap_err(), OpenError::Truncated);
+            }
+        }
     }
 }

@@ -16,9 +16,13 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 #[cfg(feature = "server")]
 use envelope_core::KeyRequest;
-use envelope_core::{Envelope, Listed, OpenError, OpenedMessage, PayloadCipher, Progress, View};
+use envelope_core::{
+    Container, Envelope, Listed, OpenError, OpenedMessage, PayloadCipher, Progress, View,
+    SEALED_CHUNK_LEN,
+};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
+use zeroize::Zeroize;
 
 /// Throws a JavaScript `Error` whose `kind` property is the stable error kind.
 fn js_error(kind: &str, message: &str) -> JsValue {
@@ -46,7 +50,10 @@ pub struct Opener {
     bytes: Vec<u8>,
     text_done: bool,
     cipher: Option<PayloadCipher>,
+    /// Where the encrypted payload starts in `bytes` (known once unlocked).
+    payload_start: usize,
     next_chunk: u32,
+    /// The decrypted payload, once every chunk has verified.
     plain: Vec<u8>,
     version: u32,
     opened: Option<Opened>,
@@ -113,6 +120,7 @@ impl Opener {
             bytes: Vec::with_capacity(text_len / 4 * 3),
             text_done: false,
             cipher: None,
+            payload_start: 0,
             next_chunk: 0,
             plain: Vec::new(),
             version: 0,
@@ -144,6 +152,30 @@ impl Opener {
         Ok(())
     }
 
+    /// Takes the envelope's bytes, already decoded (by the browser's own
+    /// `Uint8Array.fromBase64` where it has it): one copy into this module's
+    /// memory instead of decoding the text here.
+    pub fn push_bytes(&mut self, bytes: Vec<u8>) {
+        if self.bytes.is_empty() {
+            self.bytes = bytes;
+        } else {
+            self.bytes.extend_from_slice(&bytes);
+        }
+        self.text_done = true;
+    }
+
+    /// Remembers where the payload starts, for `decrypt_some`.
+    fn unlocked(&mut self, cipher: PayloadCipher) -> Result<(), JsValue> {
+        let (version, payload_len) = {
+            let envelope = self.envelope()?;
+            (envelope.header().v, envelope.payload_len())
+        };
+        self.version = version;
+        self.payload_start = self.bytes.len() - payload_len;
+        self.cipher = Some(cipher);
+        Ok(())
+    }
+
     fn envelope(&self) -> Result<Envelope<'_>, JsValue> {
         if !self.text_done {
             return Err(js_error(
@@ -161,9 +193,7 @@ impl Opener {
             .envelope()?
             .unlock_with_passphrase(passphrase.as_bytes())
             .map_err(open_error)?;
-        self.version = self.envelope()?.header().v;
-        self.cipher = Some(cipher);
-        Ok(())
+        self.unlocked(cipher)
     }
 
     /// Starts a key request (server mode): a fresh one-time X25519 key pair.
@@ -200,9 +230,7 @@ impl Opener {
                 )
             })?;
         let cipher = envelope.unlock_with_key(&key).map_err(open_error)?;
-        self.version = envelope.header().v;
-        self.cipher = Some(cipher);
-        Ok(())
+        self.unlocked(cipher)
     }
 
     /// Opens the answer token that came with the last released key (HPKE,
@@ -226,27 +254,38 @@ impl Opener {
         String::from_utf8(token).map_err(|_| js_error("wrong_key", "the answer token is not text"))
     }
 
-    /// Decrypts up to `max_chunks` 64 KiB chunks. Returns the fraction done,
-    /// 1.0 once the whole payload is decrypted and verified. On any error the
-    /// partial plaintext is wiped: nothing unverified is ever shown.
+    /// Decrypts up to `max_chunks` 64 KiB chunks, in place: the plaintext
+    /// overwrites the ciphertext, so the module holds one copy of the
+    /// message, not two. Returns the fraction done, 1.0 once the whole
+    /// payload is decrypted and verified. On any error everything decrypted
+    /// so far is wiped: nothing unverified is ever shown.
     pub fn decrypt_some(&mut self, max_chunks: u32) -> Result<f64, JsValue> {
-        let envelope = Envelope::parse(&self.bytes).map_err(open_error)?;
-        let sealed = envelope.sealed_payload();
         let cipher = self
             .cipher
             .as_ref()
             .ok_or_else(|| js_error("internal", "unlock first"))?;
-        if self.plain.capacity() == 0 {
-            self.plain.reserve_exact(sealed.len());
-        }
-        match cipher.decrypt_chunks(sealed, self.next_chunk, max_chunks, &mut self.plain) {
-            Ok(Progress::Done) => Ok(1.0),
+        let start = self.payload_start;
+        let sealed = self
+            .bytes
+            .get_mut(start..)
+            .ok_or_else(|| js_error("internal", "decrypted already"))?;
+        let sealed_len = sealed.len();
+        match cipher.decrypt_chunks_in_place(sealed, self.next_chunk, max_chunks) {
+            Ok(Progress::Done) => {
+                let len = PayloadCipher::plaintext_len(sealed_len);
+                self.bytes.copy_within(start..start + len, 0);
+                self.bytes.truncate(len);
+                self.plain = std::mem::take(&mut self.bytes);
+                self.cipher = None;
+                Ok(1.0)
+            }
             Ok(Progress::More(next)) => {
                 self.next_chunk = next;
-                Ok(self.plain.len() as f64 / sealed.len().max(1) as f64)
+                Ok(next as f64 * SEALED_CHUNK_LEN as f64 / sealed_len.max(1) as f64)
             }
             Err(error) => {
-                self.plain = Vec::new();
+                self.bytes.zeroize();
+                self.bytes = Vec::new();
                 self.cipher = None;
                 Err(open_error(error))
             }
@@ -259,22 +298,25 @@ impl Opener {
         let not_a_message =
             |e: envelope_core::MessageError| js_error("not_a_message", &e.to_string());
         if self.opened.is_none() {
+            if self.version != 1 {
+                // Checked before the payload is handed over, so that `eml`
+                // can still give back what decrypted.
+                Container::check(&self.plain).map_err(not_a_message)?;
+            }
             let payload = std::mem::take(&mut self.plain);
-            let message = match OpenedMessage::new(self.version, payload.clone()) {
-                Ok(message) => message,
-                Err(error) => {
-                    // Kept only so that `eml` can give back what decrypted.
-                    self.plain = payload;
-                    return Err(not_a_message(error));
-                }
-            };
-            drop(payload);
+            let message = OpenedMessage::new(self.version, payload).map_err(not_a_message)?;
             let view = match &message {
+                #[cfg(feature = "v1")]
                 OpenedMessage::Eml(_) => Some(message.view().map_err(not_a_message)?),
+                #[cfg(not(feature = "v1"))]
+                OpenedMessage::Eml(_) => {
+                    return Err(js_error(
+                        "unsupported_version",
+                        "this opener shows format 2 messages only",
+                    ))
+                }
                 OpenedMessage::Container(_) => None,
             };
-            // The ciphertext is no longer needed; give its memory back to the allocator.
-            self.bytes = Vec::new();
             self.opened = Some(Opened { message, view });
         }
         let opened = self.opened.as_ref().expect("just set");

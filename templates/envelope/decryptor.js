@@ -62,7 +62,14 @@ function securedocService({ refusals, remember }) {
     }
   }
 
+  // `text`: the data block's base64, or its bytes already decoded by the page.
   async function read(text, progress) {
+    if (text instanceof Uint8Array) {
+      const created = new wasm_bindgen.Opener(0);
+      created.push_bytes(text);
+      progress("read", 1);
+      return created;
+    }
     const created = new wasm_bindgen.Opener(text.length);
     for (let start = 0; ; start += SLICE_CHARS) {
       const last = start + SLICE_CHARS >= text.length;

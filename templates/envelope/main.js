@@ -42,6 +42,7 @@
     refusals,
     remember,
     makeService,
+    envelopeBytes: securedocEnvelopeBytes(),
     prepareHtml: securedocPrepareHtml,
   });
 })();

@@ -9,7 +9,7 @@
 // `refusals` (refusals.js), `remember` (remember.js), `makeService`
 // (decryptor.js) and `prepareHtml` (prepare-html.js).
 "use strict";
-function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeService, prepareHtml }) {
+function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeService, envelopeBytes, prepareHtml }) {
   const $ = (id) => document.getElementById(id);
   // A string by dotted key ("errors.locked"), its {placeholders} filled in.
   const t = (key, values = {}) => {
@@ -95,8 +95,11 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
     $("unlock").setAttribute("aria-busy", String(value));
   }
 
-  function envelopeText() {
-    return $("securedoc-envelope").textContent;
+  // The envelope for the decryptor: its bytes where the browser decodes
+  // base64 itself (envelope-bytes.js), else its text.
+  function envelopeData() {
+    const text = $("securedoc-envelope").textContent;
+    return envelopeBytes(text) || text;
   }
 
   // Talks to the decryptor in a worker: {id, method, args} out, {id, result |
@@ -122,7 +125,9 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
         return new Promise((resolve, reject) => {
           const id = ++nextId;
           pending.set(id, { resolve, reject, onProgress: onProgress || (() => {}) });
-          worker.postMessage({ id, method, args });
+          // Decoded envelope bytes move to the worker; they are not copied.
+          const moved = args.filter((arg) => arg instanceof Uint8Array).map((arg) => arg.buffer);
+          worker.postMessage({ id, method, args }, moved);
         });
       },
     };
@@ -169,7 +174,8 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
       showProgress(t(PHASES.has(label) ? "phase." + label : "phase.opening"), fraction);
     };
     try {
-      const text = textSent ? null : envelopeText();
+      enter("read");
+      const text = textSent ? null : envelopeData();
       textSent = true;
       let json;
       if (header.mode === "server") {
@@ -383,7 +389,7 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
     const form = $("unlock");
     try {
       decryptor = await startDecryptor();
-      header = JSON.parse(await decryptor.call("header", [envelopeText().slice(0, 64 * 1024)]));
+      header = JSON.parse(await decryptor.call("header", [$("securedoc-envelope").textContent.slice(0, 64 * 1024)]));
     } catch (error) {
       console.error("securedoc: cannot read the envelope:", error);
       $("unlock-section").hidden = false;

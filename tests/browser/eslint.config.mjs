@@ -35,6 +35,7 @@ export default [
         securedocPrepareHtml: "readonly",
         securedocRefusals: "readonly",
         securedocRemember: "readonly",
+        securedocEnvelopeBytes: "readonly",
         securedocOpener: "readonly",
       },
     },
@@ -44,7 +45,7 @@ export default [
     languageOptions: { globals: { wasm_bindgen: "readonly" } },
   },
   {
-    files: ["tests/browser/**/*.mjs"],
+    files: ["tests/browser/**/*.mjs", "tests/vectors/*.mjs"],
     ...js.configs.recommended,
     languageOptions: {
       ecmaVersion: 2024,

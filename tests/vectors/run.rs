@@ -74,9 +74,9 @@ fn native_opener_matches_every_vector() {
     report("native", failures, vectors.len());
 }
 
-#[test]
-fn webassembly_opener_matches_every_vector() {
-    let vectors = vectors();
+/// Runs `runner` (a Node.js script in `tests/vectors/`) over every vector and
+/// returns its outcomes by vector name and slice size (0: the bytes path).
+fn run_in_node(runner: &str, vectors: &[Vector]) -> HashMap<(String, u64), Outcome> {
     let dir = tempfile::tempdir().expect("temporary directory");
     let glue = dir.path().join("opener-glue.js");
     let wasm = dir.path().join("opener.wasm");
@@ -87,11 +87,17 @@ fn webassembly_opener_matches_every_vector() {
         .iter()
         .map(|v| serde_json::json!({ "name": v.name, "passphrase": v.passphrase, "text": v.text }))
         .collect();
-    let request =
-        serde_json::json!({ "glue": glue, "wasm": wasm, "slices": SLICES, "vectors": listed });
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let request = serde_json::json!({
+        "glue": glue,
+        "wasm": wasm,
+        "envelope_bytes": root.join("../templates/envelope/envelope-bytes.js"),
+        "slices": SLICES,
+        "vectors": listed,
+    });
     std::fs::write(&input, serde_json::to_vec(&request).unwrap()).unwrap();
 
-    let runner = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/wasm-runner.cjs");
+    let runner = root.join("vectors").join(runner);
     let output = Command::new("node").arg(&runner).arg(&input).output().unwrap_or_else(|e| {
         panic!(
             "cannot run `node` ({e}). Node.js (18 or newer) is required to test the WebAssembly opener; \
@@ -113,38 +119,63 @@ fn webassembly_opener_matches_every_vector() {
             )
         });
     let text = |r: &serde_json::Value, key: &str| r[key].as_str().map(String::from);
-    let mut outcomes: HashMap<(String, u64), Outcome> = HashMap::new();
-    for r in &results {
-        let outcome = Outcome {
-            header_kind: text(r, "header_kind"),
-            kind: text(r, "kind").unwrap_or_default(),
-            sha256: text(r, "sha256"),
-            message: text(r, "message"),
-        };
-        outcomes.insert(
-            (
+    results
+        .iter()
+        .map(|r| {
+            let outcome = Outcome {
+                header_kind: text(r, "header_kind"),
+                kind: text(r, "kind").unwrap_or_default(),
+                sha256: text(r, "sha256"),
+                message: text(r, "message"),
+            };
+            let key = (
                 text(r, "name").unwrap_or_default(),
                 r["slice"].as_u64().unwrap_or_default(),
-            ),
-            outcome,
-        );
-    }
+            );
+            (key, outcome)
+        })
+        .collect()
+}
 
+fn check_outcomes(
+    path: &str,
+    vectors: &[Vector],
+    outcomes: &HashMap<(String, u64), Outcome>,
+    slices: &[usize],
+) {
     let mut failures = Vec::new();
-    for v in &vectors {
-        for slice in SLICES {
+    for v in vectors {
+        for &slice in slices {
+            let how = if slice == 0 {
+                "bytes decoded by the browser".to_string()
+            } else {
+                format!("slices of {slice} chars")
+            };
             match outcomes.get(&(v.name.clone(), slice as u64)) {
-                None => failures.push(format!(
-                    "{} (slices of {slice} chars): the runner gave no result",
-                    v.name
-                )),
+                None => failures.push(format!("{} ({how}): the runner gave no result", v.name)),
                 Some(outcome) => {
                     if let Err(problem) = v.check(outcome) {
-                        failures.push(format!("{} (slices of {slice} chars): {problem}", v.name));
+                        failures.push(format!("{} ({how}): {problem}", v.name));
                     }
                 }
             }
         }
     }
-    report("WebAssembly", failures, vectors.len());
+    report(path, failures, vectors.len());
+}
+
+#[test]
+fn webassembly_opener_matches_every_vector() {
+    let vectors = vectors();
+    let outcomes = run_in_node("wasm-runner.cjs", &vectors);
+    check_outcomes("WebAssembly", &vectors, &outcomes, &SLICES);
+}
+
+/// The page's other way in: Chromium decodes the text (`Uint8Array.fromBase64`
+/// through the page's own envelope-bytes.js) and the WebAssembly takes bytes.
+#[test]
+fn browser_decoded_bytes_match_every_vector() {
+    let vectors = vectors();
+    let outcomes = run_in_node("browser-runner.mjs", &vectors);
+    check_outcomes("browser-decoded", &vectors, &outcomes, &[0]);
 }

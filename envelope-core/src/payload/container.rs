@@ -122,6 +122,22 @@ impl Container {
     /// Reads a payload. Sealed payloads are authenticated, so a failure here
     /// means the sealer did not follow the format.
     pub fn parse(payload: Vec<u8>) -> Result<Container, MessageError> {
+        let (manifest, blobs, eml_len) = Self::read(&payload)?;
+        Ok(Container {
+            payload,
+            manifest,
+            blobs,
+            eml_len,
+        })
+    }
+
+    /// Checks a payload as [`parse`](Self::parse) does, without taking it.
+    pub fn check(payload: &[u8]) -> Result<(), MessageError> {
+        Self::read(payload).map(drop)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn read(payload: &[u8]) -> Result<(Manifest, Vec<Range<usize>>, u64), MessageError> {
         let len = payload.len();
         let trailer = len
             .checked_sub(TRAILER_LEN)
@@ -175,12 +191,7 @@ impl Container {
                 return Err(malformed("an attachment's size is not its content's"));
             }
         }
-        Ok(Container {
-            payload,
-            manifest,
-            blobs,
-            eml_len,
-        })
+        Ok((manifest, blobs, eml_len))
     }
 
     /// What the opener shows: headers, bodies, the attachment list.
