@@ -20,7 +20,7 @@ pub enum OpenError {
     /// The envelope uses a format version this opener does not know.
     #[error("this envelope uses format version {0}, which this opener does not support; use a newer securedoc")]
     UnsupportedVersion(u32),
-    /// The header is not valid for format v1 (bad JSON, missing or unknown fields).
+    /// The header is not valid (bad JSON, missing or unknown fields).
     #[error("this envelope is damaged or has been altered (malformed header: {0})")]
     MalformedHeader(String),
     /// The passphrase KDF parameters are below the floor: a downgrade attempt
@@ -105,7 +105,7 @@ pub enum SealError {
     /// A header field is not acceptable (too long, invalid address, ...).
     #[error("{0}")]
     Header(String),
-    /// The payload is larger than format v1 can carry.
+    /// The payload is larger than the format can carry.
     #[error("the message is too large for an envelope")]
     TooLarge,
 }

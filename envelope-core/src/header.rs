@@ -77,7 +77,7 @@ impl Default for Flags {
     }
 }
 
-/// The envelope header (format v1). Field order here is the canonical order.
+/// The envelope header (formats v1 and v2 share it). Field order here is the canonical order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Header {

@@ -49,9 +49,16 @@ const OPEN_TIMEOUT_MS = 180_000;
 
 // Targets, printed in the legend and checked in the JSON.
 const TARGETS = {
-  seal_vs_age_ratio_35mb: 1.5,
-  fixed_overhead_kb: 150,
-  open_beyond_argon2_ms_35mb: 2000,
+  // Server mode: nothing but what age does.
+  server_seal_vs_age_ratio_35mb: 1.2,
+  // Passphrase mode: nothing beyond age but one Argon2id at the envelope's cost.
+  seal_vs_age_plus_argon2_ratio_35mb: 1.2,
+  // The tiny message's envelope: page, opener, WebAssembly, header.
+  fixed_overhead_kb: 100,
+  open_beyond_argon2_ms_35mb: 600,
+  page_load_ms_35mb: 500,
+  // Renderer peak as a multiple of the attachment.
+  renderer_peak_x_35mb: 3,
 };
 
 const log = (...args) => console.error("[bench]", ...args);
@@ -338,6 +345,10 @@ async function main() {
     await browser.close();
     browser = null;
 
+    for (const r of rows) {
+      r.seal_vs_age_plus_argon2 = r.seal_ms / (r.age_ms + tiny.argon2_native_ms_estimate);
+      r.renderer_peak_x = r.open.memory.peak_renderer_mb / r.payload_mb;
+    }
     const results = {
       generated: new Date().toISOString(),
       securedoc: version,
@@ -359,9 +370,14 @@ async function main() {
     };
     const big = rows.find((r) => r.payload_mb === 35);
     results.checks = {
-      seal_vs_age_35mb: big ? big.seal_ratio <= TARGETS.seal_vs_age_ratio_35mb : null,
-      fixed_overhead: rows.every((r) => r.overhead_bytes / 1024 <= TARGETS.fixed_overhead_kb),
+      server_seal_vs_age_35mb: big ? big.server_seal_ratio <= TARGETS.server_seal_vs_age_ratio_35mb : null,
+      seal_vs_age_plus_argon2_35mb: big
+        ? big.seal_vs_age_plus_argon2 <= TARGETS.seal_vs_age_plus_argon2_ratio_35mb
+        : null,
+      fixed_overhead: tiny.envelope_bytes / 1024 <= TARGETS.fixed_overhead_kb,
       open_beyond_argon2_35mb: big ? big.open.beyond_argon2_ms <= TARGETS.open_beyond_argon2_ms_35mb : null,
+      page_load_35mb: big ? big.open.page_load_ms <= TARGETS.page_load_ms_35mb : null,
+      renderer_peak_35mb: big ? big.renderer_peak_x <= TARGETS.renderer_peak_x_35mb : null,
     };
     await mkdir(path.dirname(OUT_JSON), { recursive: true });
     await writeFile(OUT_JSON, JSON.stringify(results, null, 2) + "\n");
@@ -453,7 +469,8 @@ async function benchSize(size, { dir, passFile, recipient, browser, browserPid, 
 
   // 2. Envelope size.
   const htmlBytes = (await stat(html)).size;
-  const overhead = htmlBytes - (4 / 3) * emlBytes;
+  // Beyond the attachment's own base64: what carrying it costs.
+  const overhead = htmlBytes - (4 / 3) * size * MB;
 
   // 3 and 4. Open time and memory in Chromium.
   const open = await openRuns(browser, browserPid, html);
@@ -738,22 +755,27 @@ function markdown(results) {
   lines.push(
     `- seal ms: wall time of \`securedoc seal --eml\` (Argon2id on a second thread while encrypting, writing the HTML); ` +
       `age ms: \`age -r <X25519 recipient>\` on the same .eml; ${results.method.seal_runs} runs after a warm-up. ` +
-      `ratio = seal/age; target ≤ ${TARGETS.seal_vs_age_ratio_35mb}× for 35 MB: ${mark(c.seal_vs_age_35mb)}.`,
+      `ratio = seal/age. Passphrase mode's target is ≤ ${TARGETS.seal_vs_age_plus_argon2_ratio_35mb}× (age + one native Argon2id, ` +
+      `estimated from the tiny seal) for 35 MB: ${mark(c.seal_vs_age_plus_argon2_35mb)}; server mode's ≤ ` +
+      `${TARGETS.server_seal_vs_age_ratio_35mb}× age: ${mark(c.server_seal_vs_age_35mb)}.`,
   );
   lines.push(
-    `- html MB: the envelope file. overhead KB = html bytes − 4/3 × eml bytes (page, opener, WASM decryptor, header, ` +
-      `tags, STREAM tags); target ≤ ${TARGETS.fixed_overhead_kb} KB: ${mark(c.fixed_overhead)}.`,
+    `- html MB: the envelope file. overhead KB = html bytes − 4/3 × the attachment (page, opener, WASM decryptor, header, ` +
+      `the message's headers and body, STREAM tags). The fixed overhead, the tiny message's whole envelope, ` +
+      `target ≤ ${TARGETS.fixed_overhead_kb} KB: ${mark(c.fixed_overhead)}.`,
   );
   lines.push(
     `- open ms: headless Chromium, file://, wall time from clicking Open to #subject visible, measured by Playwright; ` +
       `page total ms: the page's own securedocTimings.total_ms for the same span; argon2 ms: securedocTimings.kdf_ms (WASM, single thread); ` +
       `beyond-argon2 ms = total_ms − kdf_ms; target ≤ ${TARGETS.open_beyond_argon2_ms_35mb} ms for 35 MB: ${mark(c.open_beyond_argon2_35mb)}. ` +
+      `Page load (below) target ≤ ${TARGETS.page_load_ms_35mb} ms for 35 MB: ${mark(c.page_load_35mb)}. ` +
       `${results.method.open_runs} runs, a new browser context each. Page load (navigation until the passphrase field is shown) is not included.`,
   );
   lines.push(
     `- peak RSS MB: highest sum of the RSS of all the browser's processes, sampled every ${results.method.sample_ms} ms ` +
       `from the click until the message is shown (shared pages count once per process, so the sum overstates); ` +
-      `renderer MB: the highest RSS of one renderer process (the page's). ` +
+      `renderer MB: the highest RSS of one renderer process (the page's); target ≤ ${TARGETS.renderer_peak_x_35mb}× the attachment ` +
+      `for 35 MB: ${mark(c.renderer_peak_35mb)} (${results.rows.map((r) => `${r.payload_mb} MB: ${f(r.renderer_peak_x, 1)}×`).join(", ")}). ` +
       `The largest single process at peak: ${results.rows.map((r) => `${r.payload_mb} MB: ${r.open.memory.peak_single_type} ${f(r.open.memory.peak_single_mb)} MB`).join(", ")}.`,
   );
   lines.push(
