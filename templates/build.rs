@@ -201,9 +201,9 @@ fn wasm_build_command(root: &Path, target_dir: &Path, mode: &str) -> Command {
             "wasm",
             "--no-default-features",
             "--features",
-            // `v1`: the opener still shows format 1 messages (mail-parser, about
-            // 35 KB of the gzipped module; docs/OPENER.md).
-            &format!("{mode},v1"),
+            // Without `v1`: the opener shows format 2 messages only, and
+            // carries no MIME parser (docs/OPENER.md, "What the opener carries").
+            mode,
         ])
         .arg("--target-dir")
         .arg(target_dir);

@@ -298,10 +298,21 @@ impl Opener {
         let not_a_message =
             |e: envelope_core::MessageError| js_error("not_a_message", &e.to_string());
         if self.opened.is_none() {
-            if self.version != 1 {
-                // Checked before the payload is handed over, so that `eml`
-                // can still give back what decrypted.
-                Container::check(&self.plain).map_err(not_a_message)?;
+            // Checked before the payload is handed over, so that `eml` can
+            // still give back what decrypted.
+            match self.version {
+                #[cfg(not(feature = "v1"))]
+                1 => {
+                    // A v1 page carries the v1 opener; this one decrypts v1
+                    // (and `eml` gives its message back) but shows v2 only.
+                    return Err(js_error(
+                        "unsupported_version",
+                        "this opener shows format 2 messages only",
+                    ));
+                }
+                #[cfg(feature = "v1")]
+                1 => {}
+                _ => Container::check(&self.plain).map_err(not_a_message)?,
             }
             let payload = std::mem::take(&mut self.plain);
             let message = OpenedMessage::new(self.version, payload).map_err(not_a_message)?;
@@ -309,12 +320,7 @@ impl Opener {
                 #[cfg(feature = "v1")]
                 OpenedMessage::Eml(_) => Some(message.view().map_err(not_a_message)?),
                 #[cfg(not(feature = "v1"))]
-                OpenedMessage::Eml(_) => {
-                    return Err(js_error(
-                        "unsupported_version",
-                        "this opener shows format 2 messages only",
-                    ))
-                }
+                OpenedMessage::Eml(_) => unreachable!("refused above"),
                 OpenedMessage::Container(_) => None,
             };
             self.opened = Some(Opened { message, view });

@@ -164,9 +164,30 @@ fn check_outcomes(
     report(path, failures, vectors.len());
 }
 
+/// What the envelope's opener must do with each vector. It carries no MIME
+/// parser (docs/OPENER.md): a format 1 envelope is checked and decrypted
+/// exactly as natively and gives its message back byte for byte (`eml`), but
+/// showing it is the v1 opener's job, which every v1 page carries, so
+/// `message_json` says `unsupported_version`.
+fn as_the_opener_sees_them(vectors: Vec<Vector>) -> Vec<Vector> {
+    vectors
+        .into_iter()
+        .map(|v| {
+            if v.name.starts_with("v1/") && v.expect == "success" {
+                Vector {
+                    message: Some("unsupported_version".into()),
+                    ..v
+                }
+            } else {
+                v
+            }
+        })
+        .collect()
+}
+
 #[test]
 fn webassembly_opener_matches_every_vector() {
-    let vectors = vectors();
+    let vectors = as_the_opener_sees_them(vectors());
     let outcomes = run_in_node("wasm-runner.cjs", &vectors);
     check_outcomes("WebAssembly", &vectors, &outcomes, &SLICES);
 }
@@ -175,7 +196,7 @@ fn webassembly_opener_matches_every_vector() {
 /// through the page's own envelope-bytes.js) and the WebAssembly takes bytes.
 #[test]
 fn browser_decoded_bytes_match_every_vector() {
-    let vectors = vectors();
+    let vectors = as_the_opener_sees_them(vectors());
     let outcomes = run_in_node("browser-runner.mjs", &vectors);
     check_outcomes("browser-decoded", &vectors, &outcomes, &[0]);
 }
