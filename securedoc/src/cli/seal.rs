@@ -168,6 +168,31 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
     for path in &outputs {
         check_output(path, args.force)?;
     }
+    let info = |to: &str| EnvelopeInfo {
+        from: args.from.clone(),
+        to: to.to_string(),
+        created: now.as_second(),
+        expires: expires.map(|e| e.as_second()),
+        flags: args.options.flags(),
+    };
+    // Passphrase mode: the first envelope's Argon2id, the slow step, needs
+    // only the passphrase and the header, so it runs while the message is
+    // read and packed. (Server mode registers only once the message is
+    // known to be one: a refused input leaves nothing at the key server.)
+    let passphrase = match &args.key.key_server {
+        None => Some(
+            PassphraseSource {
+                passphrase_file: args.key.passphrase_file.clone(),
+                passphrase_stdin: args.key.passphrase_stdin,
+            }
+            .read()?,
+        ),
+        Some(_) => None,
+    };
+    let mut first_key = passphrase
+        .as_ref()
+        .map(|passphrase| EarlyKey::start(info(&args.to[0]), args.lang.clone(), passphrase))
+        .transpose()?;
     let message = message_bytes(args, now)?;
     // The message is read once here: packed for format v2 (attachments as
     // bytes), which also measures an --eml message for --max-size.
@@ -180,21 +205,8 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
     }
     let receipt_lang = args.options.receipt_lang()?;
 
-    let info = |to: &str| EnvelopeInfo {
-        from: args.from.clone(),
-        to: to.to_string(),
-        created: now.as_second(),
-        expires: expires.map(|e| e.as_second()),
-        flags: args.options.flags(),
-    };
     let mode = match &args.key.key_server {
-        None => Mode::Passphrase(
-            PassphraseSource {
-                passphrase_file: args.key.passphrase_file.clone(),
-                passphrase_stdin: args.key.passphrase_stdin,
-            }
-            .read()?,
-        ),
+        None => Mode::Passphrase(passphrase.expect("read above in passphrase mode")),
         Some(url) => {
             let origin = url.trim_end_matches('/').to_string();
             envelope_core::validate_origin(&origin).map_err(anyhow::Error::msg)?;
@@ -243,18 +255,23 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
     }
     {
         for (index, (to, path)) in args.to.iter().zip(&outputs).enumerate() {
-            let (mut header, cek) = match &mode {
-                Mode::Passphrase(_) => (
+            let early = first_key.take();
+            let (mut header, cek) = match (&mode, &early) {
+                (Mode::Passphrase(_), Some(early)) => (early.header.clone(), early.cek.clone()),
+                (Mode::Passphrase(_), None) => (
                     info(to).passphrase_header(DEFAULT_M_KIB, DEFAULT_T, DEFAULT_P)?,
                     ContentKey::generate(),
                 ),
-                Mode::Server {
-                    origin,
-                    security,
-                    envelopes,
-                    organization,
-                    ..
-                } => {
+                (
+                    Mode::Server {
+                        origin,
+                        security,
+                        envelopes,
+                        organization,
+                        ..
+                    },
+                    _,
+                ) => {
                     // This recipient's own id and key: nobody else's envelope shares them.
                     let envelope = &envelopes[index];
                     let header =
@@ -266,11 +283,15 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
             let page = EnvelopePage::new(&header);
             let sealer = Sealer::new(header, cek)?;
             let progress = progress_bar(message.len(), path);
-            let key_slot = || match &mode {
-                Mode::Passphrase(passphrase) => sealer
+            let key_slot = || match (&mode, early) {
+                (Mode::Passphrase(_), Some(early)) => early
+                    .slot
+                    .join()
+                    .expect("the key derivation thread does not panic"),
+                (Mode::Passphrase(passphrase), None) => sealer
                     .wrap_for_passphrase(passphrase)
                     .map(|slot| slot.to_vec()),
-                Mode::Server { .. } => Ok(Vec::new()),
+                (Mode::Server { .. }, _) => Ok(Vec::new()),
             };
             seal_to_file(
                 &page,
@@ -451,6 +472,34 @@ fn progress_bar(len: usize, path: &Path) -> ProgressBar {
             .progress_chars("=> "),
     );
     bar
+}
+
+/// The first passphrase-mode envelope's header and key, with its key slot
+/// (Argon2id) being made on another thread.
+struct EarlyKey {
+    header: envelope_core::Header,
+    cek: ContentKey,
+    slot: std::thread::JoinHandle<Result<Vec<u8>, envelope_core::SealError>>,
+}
+
+impl EarlyKey {
+    fn start(
+        info: EnvelopeInfo,
+        lang: Option<String>,
+        passphrase: &zeroize::Zeroizing<Vec<u8>>,
+    ) -> anyhow::Result<EarlyKey> {
+        let mut header = info.passphrase_header(DEFAULT_M_KIB, DEFAULT_T, DEFAULT_P)?;
+        header.lang = lang;
+        let cek = ContentKey::generate();
+        let sealer = Sealer::new(header.clone(), cek.clone())?;
+        let passphrase = passphrase.clone();
+        let slot = std::thread::spawn(move || {
+            sealer
+                .wrap_for_passphrase(&passphrase)
+                .map(|slot| slot.to_vec())
+        });
+        Ok(EarlyKey { header, cek, slot })
+    }
 }
 
 /// How this run gets its content keys.
