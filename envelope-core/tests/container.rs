@@ -450,6 +450,10 @@ fn containers_that_break_the_format_are_refused_not_trusted() {
             with_manifest(&manifest.replacen("\"size\":200000", "\"size\":200001", 1)),
         ),
         (
+            "a body outside the message",
+            with_manifest(&manifest.replacen("\"view\":", "\"html_at\":[0,999999999],\"view\":", 1)),
+        ),
+        (
             "a piece naming a missing blob",
             with_manifest(&manifest.replacen("{\"blob\":0}", "{\"blob\":99}", 1)),
         ),
@@ -457,4 +461,39 @@ fn containers_that_break_the_format_are_refused_not_trusted() {
         assert!(Container::parse(payload).is_err(), "{what} was accepted");
     }
     assert!(Container::parse(good).is_ok());
+
+    // The Outlook message's quoted-printable text is in the view as text:
+    // a range for it as well is refused.
+    let outlook = pack(&corpus()[0].eml).unwrap().payload;
+    let len = u32::from_be_bytes(outlook[outlook.len() - 4..].try_into().unwrap()) as usize;
+    let start = outlook.len() - 4 - len;
+    let manifest = std::str::from_utf8(&outlook[start..outlook.len() - 4]).unwrap();
+    assert!(manifest.contains("\"text\":\"Bonjour") && !manifest.contains("text_at"));
+    let twice = manifest.replacen("\"view\":", "\"text_at\":[0,4],\"view\":", 1);
+    let mut payload = outlook[..start].to_vec();
+    payload.extend_from_slice(twice.as_bytes());
+    payload.extend_from_slice(&(twice.len() as u32).to_be_bytes());
+    assert!(Container::parse(payload).is_err(), "a body both given and referred to was accepted");
+}
+
+#[test]
+fn a_body_sent_as_it_is_is_not_carried_twice() {
+    // A 300 KB HTML newsletter in 8-bit UTF-8: the view refers to it in the
+    // message instead of holding a second copy.
+    let html = "<p>Caf\u{e9} \u{2615} ".repeat(20_000);
+    let eml = format!(
+        "From: news@clinic.example\r\nTo: bob@partner.example\r\nSubject: News\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{html}"
+    );
+    let packed = pack(eml.as_bytes()).unwrap();
+    assert!(
+        packed.payload.len() < eml.len() + 2048,
+        "payload {} for a {}-byte message",
+        packed.payload.len(),
+        eml.len()
+    );
+    let container = Container::parse(packed.payload).unwrap();
+    assert_eq!(container.summary().html.as_deref(), Some(html.as_str()));
+    assert_eq!(container.view().html, MessageView::parse(eml.as_bytes()).unwrap().html);
+    assert!(container.eml() == eml.as_bytes());
 }

@@ -80,6 +80,13 @@ pub(crate) struct Manifest {
     pub blobs: Vec<u64>,
     pub eml: Vec<Piece>,
     pub view: Summary,
+    /// Where the text body lies in the original message, when the message
+    /// carries it as it is (then `view.text` is null).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_at: Option<[u64; 2]>,
+    /// The same for the HTML body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html_at: Option<[u64; 2]>,
 }
 
 #[cfg(feature = "pack")]
@@ -147,7 +154,7 @@ impl Container {
         let data_len = trailer
             .checked_sub(manifest_len)
             .ok_or_else(|| malformed("the manifest is longer than the payload"))?;
-        let manifest: Manifest = serde_json::from_slice(&payload[data_len..trailer])
+        let mut manifest: Manifest = serde_json::from_slice(&payload[data_len..trailer])
             .map_err(|e| MessageError::Malformed(format!("manifest: {e}")))?;
         let mut blobs = Vec::with_capacity(manifest.blobs.len());
         let mut at = 0usize;
@@ -191,6 +198,18 @@ impl Container {
                 return Err(malformed("an attachment's size is not its content's"));
             }
         }
+        for (at, body) in [
+            (manifest.text_at, &mut manifest.view.text),
+            (manifest.html_at, &mut manifest.view.html),
+        ] {
+            let Some([start, end]) = at else { continue };
+            if body.is_some() || start > end || end > eml_len {
+                return Err(malformed("a body outside the message, or given twice"));
+            }
+            let bytes = build_eml(payload, &manifest.eml, &blobs, start..end);
+            *body =
+                Some(String::from_utf8(bytes).map_err(|_| malformed("a body that is not UTF-8"))?);
+        }
         Ok((manifest, blobs, eml_len))
     }
 
@@ -231,35 +250,9 @@ impl Container {
         self.eml_range(0..self.eml_len)
     }
 
-    /// Bytes `range` of the original message; builds only the pieces it spans.
+    /// Bytes `range` of the original message.
     fn eml_range(&self, range: Range<u64>) -> Vec<u8> {
-        let mut out = Vec::with_capacity((range.end - range.start) as usize);
-        let mut at = 0u64;
-        let mut scratch = Vec::new();
-        for piece in &self.manifest.eml {
-            let blob = &self.payload[self.blobs[piece.blob].clone()];
-            let len = match &piece.base64 {
-                None => blob.len(),
-                Some(layout) => layout.encoded_len(blob.len()),
-            } as u64;
-            let (start, end) = (range.start.max(at), range.end.min(at + len));
-            if start < end {
-                let (from, to) = ((start - at) as usize, (end - at) as usize);
-                match &piece.base64 {
-                    None => out.extend_from_slice(&blob[from..to]),
-                    Some(layout) if from == 0 && to as u64 == len => {
-                        layout.encode_into(blob, &mut out)
-                    }
-                    Some(layout) => {
-                        scratch.clear();
-                        layout.encode_into(blob, &mut scratch);
-                        out.extend_from_slice(&scratch[from..to]);
-                    }
-                }
-            }
-            at += len;
-        }
-        out
+        build_eml(&self.payload, &self.manifest.eml, &self.blobs, range)
     }
 
     /// The view with every attachment's bytes copied out.
@@ -286,4 +279,38 @@ impl Container {
                 .collect(),
         }
     }
+}
+
+/// Bytes `range` of the original message; builds only the pieces it spans.
+fn build_eml(
+    payload: &[u8],
+    pieces: &[Piece],
+    blobs: &[Range<usize>],
+    range: Range<u64>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity((range.end - range.start) as usize);
+    let mut at = 0u64;
+    let mut scratch = Vec::new();
+    for piece in pieces {
+        let blob = &payload[blobs[piece.blob].clone()];
+        let len = match &piece.base64 {
+            None => blob.len(),
+            Some(layout) => layout.encoded_len(blob.len()),
+        } as u64;
+        let (start, end) = (range.start.max(at), range.end.min(at + len));
+        if start < end {
+            let (from, to) = ((start - at) as usize, (end - at) as usize);
+            match &piece.base64 {
+                None => out.extend_from_slice(&blob[from..to]),
+                Some(layout) if from == 0 && to as u64 == len => layout.encode_into(blob, &mut out),
+                Some(layout) => {
+                    scratch.clear();
+                    layout.encode_into(blob, &mut scratch);
+                    out.extend_from_slice(&scratch[from..to]);
+                }
+            }
+        }
+        at += len;
+    }
+    out
 }

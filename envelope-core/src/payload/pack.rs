@@ -168,29 +168,65 @@ fn try_pack(
         blobs.push(bytes.len() as u64);
         payload.extend_from_slice(&bytes);
     }
+    let (text, html) = (
+        message::first_body(&message, false),
+        message::first_body(&message, true),
+    );
+    // A body the message carries as it is shows as a range of the message,
+    // not a second copy in the manifest.
+    let (text_at, html_at) = (
+        text.and_then(|body| in_message(body.as_bytes(), &skeleton, &placed)),
+        html.and_then(|body| in_message(body.as_bytes(), &skeleton, &placed)),
+    );
+    let content_size = text.map_or(0, |t| t.len() as u64)
+        + html.map_or(0, |t| t.len() as u64)
+        + attachments.iter().map(|a| a.size).sum::<u64>();
     let view = Summary {
         subject: message.subject().unwrap_or_default().to_string(),
         from: message::addresses_of(message.from()).join(", "),
         to: message::addresses_of(message.to()),
         cc: message::addresses_of(message.cc()),
         date: message.date().map(|d| d.to_rfc3339()),
-        text: message::first_body(&message, false).map(str::to_string),
-        html: message::first_body(&message, true).map(str::to_string),
+        text: text.filter(|_| text_at.is_none()).map(str::to_string),
+        html: html.filter(|_| html_at.is_none()).map(str::to_string),
         attachments,
     };
-    let content_size = view.text.as_ref().map_or(0, |t| t.len() as u64)
-        + view.html.as_ref().map_or(0, |t| t.len() as u64)
-        + view.attachments.iter().map(|a| a.size).sum::<u64>();
     Manifest {
         blobs,
         eml: pieces,
         view,
+        text_at,
+        html_at,
     }
     .finish(&mut payload);
     Ok(Ok(Packed {
         payload,
         content_size,
     }))
+}
+
+/// Where `bytes`, if the parser took them as they are from the skeleton,
+/// lie in the original message (a body with no left-out piece inside).
+fn in_message(bytes: &[u8], skeleton: &[u8], placed: &[Placed]) -> Option<[u64; 2]> {
+    let range = within(bytes, skeleton)?;
+    let inside = placed
+        .iter()
+        .any(|p| p.left_out && (range.contains(&p.skeleton) || p.skeleton == range.end));
+    if inside || range.is_empty() {
+        return None;
+    }
+    let (start, end) = (
+        to_eml(placed, range.start, true),
+        to_eml(placed, range.end, false),
+    );
+    Some([start as u64, end as u64])
+}
+
+/// The range of `part` in `whole`, if it is a slice of it.
+fn within(part: &[u8], whole: &[u8]) -> Option<Range<usize>> {
+    let offset = (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
+    (offset <= whole.len() && part.len() <= whole.len() - offset)
+        .then(|| offset..offset + part.len())
 }
 
 enum Located {
@@ -219,10 +255,7 @@ fn locate(part: &MessagePart<'_>, skeleton: &[u8], placed: &[Placed]) -> Located
     }
     if let PartType::Message(_) = part.body {
         // The attached message's bytes, if the parser took them as they are.
-        let contents = part.contents();
-        let offset = (contents.as_ptr() as usize).wrapping_sub(skeleton.as_ptr() as usize);
-        if offset <= skeleton.len() && contents.len() <= skeleton.len() - offset {
-            let range = offset..offset + contents.len();
+        if let Some(range) = within(part.contents(), skeleton) {
             let inside: Vec<usize> = placed
                 .iter()
                 .enumerate()
