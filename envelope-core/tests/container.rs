@@ -451,7 +451,11 @@ fn containers_that_break_the_format_are_refused_not_trusted() {
         ),
         (
             "a body outside the message",
-            with_manifest(&manifest.replacen("\"view\":", "\"html_at\":[0,999999999],\"view\":", 1)),
+            with_manifest(&manifest.replacen(
+                "\"view\":",
+                "\"html_at\":[0,999999999],\"view\":",
+                1,
+            )),
         ),
         (
             "a piece naming a missing blob",
@@ -473,7 +477,10 @@ fn containers_that_break_the_format_are_refused_not_trusted() {
     let mut payload = outlook[..start].to_vec();
     payload.extend_from_slice(twice.as_bytes());
     payload.extend_from_slice(&(twice.len() as u32).to_be_bytes());
-    assert!(Container::parse(payload).is_err(), "a body both given and referred to was accepted");
+    assert!(
+        Container::parse(payload).is_err(),
+        "a body both given and referred to was accepted"
+    );
 }
 
 #[test]
@@ -494,6 +501,9 @@ Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\
     );
     let container = Container::parse(packed.payload).unwrap();
     assert_eq!(container.summary().html.as_deref(), Some(html.as_str()));
-    assert_eq!(container.view().html, MessageView::parse(eml.as_bytes()).unwrap().html);
+    assert_eq!(
+        container.view().html,
+        MessageView::parse(eml.as_bytes()).unwrap().html
+    );
     assert!(container.eml() == eml.as_bytes());
 }

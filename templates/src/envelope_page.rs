@@ -186,8 +186,10 @@ fn iso_time(seconds: i64) -> String {
 
 /// Finds the envelope's base64 text in a `securedoc.html` page (the inverse of
 /// writing [`EnvelopePage::before`], the base64 and [`EnvelopePage::after`]); `None` if the page has no envelope data block.
-/// Pages of this release carry it in a `<textarea>` (the Open Online form
-/// posts it); earlier ones in a `<script type="application/octet-stream">`.
+/// Server-mode pages carry it in a `<textarea>` (the Open Online form posts
+/// it); passphrase-mode pages of this release in a `<script
+/// type="application/octet-stream">`, of the previous one in a `<textarea>`
+/// without `form`; the first releases used the script for both.
 pub fn envelope_text_from_html(page: &str) -> Option<&str> {
     const FORMS: [(&str, &str); 3] = [
         (

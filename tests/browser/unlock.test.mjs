@@ -48,14 +48,15 @@ test("a wrong passphrase is reported, the field is cleared and focused, and a re
   });
 });
 
-const ENVELOPE_OPEN = '<textarea name="envelope" hidden readonly id="securedoc-envelope">';
+// A passphrase-mode page's data block (docs/FORMAT.md §8).
+const ENVELOPE_OPEN = '<script type="application/octet-stream" id="securedoc-envelope">';
 
 /** Splits a securedoc.html page around its data block. */
 function splitPage(html) {
   const start = html.indexOf(ENVELOPE_OPEN);
   assert.ok(start >= 0, "the page has a securedoc-envelope data block");
   const dataStart = start + ENVELOPE_OPEN.length;
-  const dataEnd = html.indexOf("</textarea>", dataStart);
+  const dataEnd = html.indexOf("</script>", dataStart);
   return { before: html.slice(0, dataStart), data: html.slice(dataStart, dataEnd), after: html.slice(dataEnd) };
 }
 
