@@ -17,6 +17,9 @@ use super::container::{AttachmentEntry, Content, Manifest, Piece, Summary};
 use super::{framing, lines};
 use crate::message::{self, MessageError};
 
+/// Rounds of putting disputed bodies back before giving up on leaving any out.
+const MAX_ROUNDS: usize = 3;
+
 /// A message packed for sealing.
 #[derive(Debug)]
 pub struct Packed {
@@ -30,13 +33,16 @@ pub struct Packed {
 /// Packs an RFC 5322 message into a format v2 payload.
 pub fn pack(eml: &[u8]) -> Result<Packed, MessageError> {
     let mut bodies = framing::base64_bodies(eml);
-    loop {
+    // Each round puts back every body the parser disputed; a message built
+    // to make that cascade gets all its bodies back as they came after a
+    // few rounds, so packing stays linear in the message's size.
+    for _ in 0..MAX_ROUNDS {
         match try_pack(eml, &bodies)? {
             Ok(packed) => return Ok(packed),
-            // Each round puts back at least one body, so this ends.
             Err(disputed) => bodies.retain(|body| !disputed.contains(body)),
         }
     }
+    Ok(try_pack(eml, &[])?.expect("with no body left out there is nothing to dispute"))
 }
 
 /// One piece as laid out in the message and in the skeleton.
@@ -209,9 +215,7 @@ fn try_pack(
 /// lie in the original message (a body with no left-out piece inside).
 fn in_message(bytes: &[u8], skeleton: &[u8], placed: &[Placed]) -> Option<[u64; 2]> {
     let range = within(bytes, skeleton)?;
-    let inside = placed
-        .iter()
-        .any(|p| p.left_out && (range.contains(&p.skeleton) || p.skeleton == range.end));
+    let inside = spanning(placed, &range).any(|i| placed[i].left_out);
     if inside || range.is_empty() {
         return None;
     }
@@ -220,6 +224,12 @@ fn in_message(bytes: &[u8], skeleton: &[u8], placed: &[Placed]) -> Option<[u64; 
         to_eml(placed, range.end, false),
     );
     Some([start as u64, end as u64])
+}
+
+/// The pieces whose skeleton position lies in `range`, its end included.
+fn spanning(placed: &[Placed], range: &Range<usize>) -> Range<usize> {
+    placed.partition_point(|p| p.skeleton < range.start)
+        ..placed.partition_point(|p| p.skeleton <= range.end)
 }
 
 /// The range of `part` in `whole`, if it is a slice of it.
@@ -241,9 +251,12 @@ enum Located {
 fn locate(part: &MessagePart<'_>, skeleton: &[u8], placed: &[Placed]) -> Located {
     let (start, end) = (part.offset_body as usize, part.offset_end as usize);
     let at = |position: usize| {
-        placed
+        let from = placed.partition_point(|p| p.skeleton < position);
+        placed[from..]
             .iter()
-            .position(|p| p.left_out && p.skeleton == position)
+            .take_while(|p| p.skeleton == position)
+            .position(|p| p.left_out)
+            .map(|i| from + i)
     };
     if start == end
         && part.encoding == Encoding::Base64
@@ -256,13 +269,8 @@ fn locate(part: &MessagePart<'_>, skeleton: &[u8], placed: &[Placed]) -> Located
     if let PartType::Message(_) = part.body {
         // The attached message's bytes, if the parser took them as they are.
         if let Some(range) = within(part.contents(), skeleton) {
-            let inside: Vec<usize> = placed
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| {
-                    p.left_out && (range.contains(&p.skeleton) || p.skeleton == range.end)
-                })
-                .map(|(i, _)| i)
+            let inside: Vec<usize> = spanning(placed, &range)
+                .filter(|&i| placed[i].left_out)
                 .collect();
             if !inside.is_empty() {
                 return Located::Eml(
@@ -278,6 +286,12 @@ fn locate(part: &MessagePart<'_>, skeleton: &[u8], placed: &[Placed]) -> Located
 /// Where skeleton position `position` is in the original message: before
 /// the bodies left out there (`start`), or after them.
 fn to_eml(placed: &[Placed], position: usize, start: bool) -> usize {
+    // Pieces are in message order, their skeleton positions non-decreasing:
+    // only the pieces at `position` and the one before can cover it. (A
+    // message with many parts must not make this quadratic.)
+    let from = placed.partition_point(|p| p.skeleton < position);
+    let to = placed.partition_point(|p| p.skeleton <= position);
+    let window = &placed[from.saturating_sub(1)..to];
     let covers = |p: &&Placed| {
         let (s, len) = (p.skeleton, p.skeleton_len());
         if p.left_out {
@@ -289,9 +303,9 @@ fn to_eml(placed: &[Placed], position: usize, start: bool) -> usize {
         }
     };
     let found = if start {
-        placed.iter().find(covers)
+        window.iter().find(covers)
     } else {
-        placed.iter().rev().find(covers)
+        window.iter().rev().find(covers)
     };
     match found {
         Some(p) if p.left_out => {
