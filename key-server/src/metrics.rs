@@ -32,17 +32,20 @@ const SECONDS_BUCKETS: &[f64] = &[
     0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 ];
 
-/// The process's recorder, installed on first use.
+/// The process's recorder, installed on first use. Installed inside
+/// `get_or_init`, so two servers starting at once in one process (tests)
+/// cannot both try: the second would find a recorder already set and fail.
 fn recorder() -> Result<PrometheusHandle, Error> {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    if let Some(handle) = HANDLE.get() {
-        return Ok(handle.clone());
-    }
-    let handle = PrometheusBuilder::new()
-        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
-        .and_then(PrometheusBuilder::install_recorder)
-        .map_err(|e| Error::Config(format!("cannot start the metrics exporter: {e}")))?;
-    Ok(HANDLE.get_or_init(|| handle).clone())
+    static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
+                .and_then(PrometheusBuilder::install_recorder)
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(|e| Error::Config(format!("cannot start the metrics exporter: {e}")))
 }
 
 /// Installs the recorder and serves `/metrics` on `listen` in the background;
