@@ -277,7 +277,22 @@ async fn two_replicas() {
             release(&client, &base, &id, &format!("guess {i}")).await
         }));
     }
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // The right password comes once the burst has locked the account (its
+    // fifth wrong guess verified), on each replica: a fixed pause here was
+    // a guess about how fast a loaded machine serves the burst.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while store
+        .audit_count("bob@example.net", "wrong_password")
+        .await
+        .unwrap()
+        < 5
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the burst did not get five guesses verified in a minute"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     for replica in [&a, &b] {
         let (status, body) = release(&client, &replica.base, &id, PASSWORD).await;
         assert_eq!(
