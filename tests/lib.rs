@@ -202,7 +202,7 @@ pub mod vectors {
         match open_native(text, passphrase) {
             // The message is the .eml the opener gives back (a v2 container
             // that does not read: its payload as it decrypted).
-            Ok((version, payload)) => match OpenedMessage::new(version, payload.clone()) {
+            Ok((version, payload)) => match OpenedMessage::read(version, payload) {
                 Ok(opened) => Outcome {
                     header_kind,
                     kind: SUCCESS.into(),
@@ -213,7 +213,7 @@ pub mod vectors {
                         Err(_) => "not_a_message".into(),
                     }),
                 },
-                Err(_) => Outcome {
+                Err((_, payload)) => Outcome {
                     header_kind,
                     kind: SUCCESS.into(),
                     sha256: Some(sha256_hex(&payload)),

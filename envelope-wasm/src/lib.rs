@@ -17,8 +17,7 @@ use base64::Engine;
 #[cfg(feature = "server")]
 use envelope_core::KeyRequest;
 use envelope_core::{
-    Container, Envelope, Listed, OpenError, OpenedMessage, PayloadCipher, Progress, View,
-    SEALED_CHUNK_LEN,
+    Envelope, Listed, OpenError, OpenedMessage, PayloadCipher, Progress, View, SEALED_CHUNK_LEN,
 };
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -298,24 +297,24 @@ impl Opener {
         let not_a_message =
             |e: envelope_core::MessageError| js_error("not_a_message", &e.to_string());
         if self.opened.is_none() {
-            // Checked before the payload is handed over, so that `eml` can
-            // still give back what decrypted.
-            match self.version {
-                #[cfg(not(feature = "v1"))]
-                1 => {
-                    // A v1 page carries the v1 opener; this one decrypts v1
-                    // (and `eml` gives its message back) but shows v2 only.
-                    return Err(js_error(
-                        "unsupported_version",
-                        "this opener shows format 2 messages only",
-                    ));
-                }
-                #[cfg(feature = "v1")]
-                1 => {}
-                _ => Container::check(&self.plain).map_err(not_a_message)?,
+            // A v1 page carries the v1 opener; this one decrypts v1 (and
+            // `eml` gives its message back) but shows v2 only.
+            #[cfg(not(feature = "v1"))]
+            if self.version == 1 {
+                return Err(js_error(
+                    "unsupported_version",
+                    "this opener shows format 2 messages only",
+                ));
             }
             let payload = std::mem::take(&mut self.plain);
-            let message = OpenedMessage::new(self.version, payload).map_err(not_a_message)?;
+            let message = match OpenedMessage::read(self.version, payload) {
+                Ok(message) => message,
+                Err((error, payload)) => {
+                    // Kept so that `eml` can still give back what decrypted.
+                    self.plain = payload;
+                    return Err(not_a_message(error));
+                }
+            };
             let view = match &message {
                 #[cfg(feature = "v1")]
                 OpenedMessage::Eml(_) => Some(message.view().map_err(not_a_message)?),

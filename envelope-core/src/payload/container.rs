@@ -129,18 +129,21 @@ impl Container {
     /// Reads a payload. Sealed payloads are authenticated, so a failure here
     /// means the sealer did not follow the format.
     pub fn parse(payload: Vec<u8>) -> Result<Container, MessageError> {
-        let (manifest, blobs, eml_len) = Self::read(&payload)?;
-        Ok(Container {
-            payload,
-            manifest,
-            blobs,
-            eml_len,
-        })
+        Self::parse_or_return(payload).map_err(|(error, _)| error)
     }
 
-    /// Checks a payload as [`parse`](Self::parse) does, without taking it.
-    pub fn check(payload: &[u8]) -> Result<(), MessageError> {
-        Self::read(payload).map(drop)
+    /// Like [`parse`](Self::parse), but a payload that does not read comes
+    /// back with the error, for an opener that still offers what decrypted.
+    pub fn parse_or_return(payload: Vec<u8>) -> Result<Container, (MessageError, Vec<u8>)> {
+        match Self::read(&payload) {
+            Ok((manifest, blobs, eml_len)) => Ok(Container {
+                payload,
+                manifest,
+                blobs,
+                eml_len,
+            }),
+            Err(error) => Err((error, payload)),
+        }
     }
 
     #[allow(clippy::type_complexity)]

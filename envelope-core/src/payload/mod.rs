@@ -35,9 +35,15 @@ pub enum OpenedMessage {
 impl OpenedMessage {
     /// Reads the payload of an envelope of format `version`.
     pub fn new(version: u32, payload: Vec<u8>) -> Result<OpenedMessage, MessageError> {
+        Self::read(version, payload).map_err(|(error, _)| error)
+    }
+
+    /// Like [`new`](Self::new), but a payload that does not read comes back
+    /// with the error: an opener can still give back what decrypted.
+    pub fn read(version: u32, payload: Vec<u8>) -> Result<OpenedMessage, (MessageError, Vec<u8>)> {
         match version {
             1 => Ok(OpenedMessage::Eml(zeroize::Zeroizing::new(payload))),
-            _ => Container::parse(payload).map(|c| OpenedMessage::Container(Box::new(c))),
+            _ => Container::parse_or_return(payload).map(|c| OpenedMessage::Container(Box::new(c))),
         }
     }
 

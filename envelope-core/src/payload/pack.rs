@@ -66,7 +66,7 @@ impl Placed {
 
 /// The payload's blobs, the recipe of the original message, and the skeleton.
 #[derive(Default)]
-struct Layout {
+struct Building {
     payload: Vec<u8>,
     blobs: Vec<u64>,
     pieces: Vec<Piece>,
@@ -74,7 +74,7 @@ struct Layout {
     skeleton: Vec<u8>,
 }
 
-impl Layout {
+impl Building {
     fn push(&mut self, eml: Range<usize>, base64: Option<lines::Layout>, blob_len: usize) {
         let blob = self.blobs.len();
         self.blobs.push(blob_len as u64);
@@ -110,24 +110,24 @@ fn try_pack(
     eml: &[u8],
     bodies: &[Range<usize>],
 ) -> Result<Result<Packed, Vec<Range<usize>>>, MessageError> {
-    let mut layout = Layout {
+    let mut building = Building {
         payload: Vec::with_capacity(eml.len() / 4 * 3 + 4096),
-        ..Layout::default()
+        ..Building::default()
     };
     let mut at = 0;
     for body in bodies {
-        layout.raw(eml, at..body.start);
-        layout.body(eml, body.clone());
+        building.raw(eml, at..body.start);
+        building.body(eml, body.clone());
         at = body.end;
     }
-    layout.raw(eml, at..eml.len());
-    let Layout {
+    building.raw(eml, at..eml.len());
+    let Building {
         mut payload,
         mut blobs,
         pieces,
         placed,
         skeleton,
-    } = layout;
+    } = building;
 
     let message = message::parse_message(&skeleton)?;
     let mut used = vec![false; placed.len()];
@@ -219,11 +219,8 @@ fn in_message(bytes: &[u8], skeleton: &[u8], placed: &[Placed]) -> Option<[u64; 
     if inside || range.is_empty() {
         return None;
     }
-    let (start, end) = (
-        to_eml(placed, range.start, true),
-        to_eml(placed, range.end, false),
-    );
-    Some([start as u64, end as u64])
+    let span = to_eml_span(placed, &range);
+    Some([span.start as u64, span.end as u64])
 }
 
 /// The pieces whose skeleton position lies in `range`, its end included.
@@ -273,14 +270,17 @@ fn locate(part: &MessagePart<'_>, skeleton: &[u8], placed: &[Placed]) -> Located
                 .filter(|&i| placed[i].left_out)
                 .collect();
             if !inside.is_empty() {
-                return Located::Eml(
-                    to_eml(placed, range.start, true)..to_eml(placed, range.end, false),
-                    inside,
-                );
+                return Located::Eml(to_eml_span(placed, &range), inside);
             }
         }
     }
     Located::Decoded
+}
+
+/// Where skeleton bytes `range` are in the original message, with the
+/// bodies left out at either end.
+fn to_eml_span(placed: &[Placed], range: &Range<usize>) -> Range<usize> {
+    to_eml(placed, range.start, true)..to_eml(placed, range.end, false)
 }
 
 /// Where skeleton position `position` is in the original message: before

@@ -191,7 +191,7 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
     };
     let mut first_key = passphrase
         .as_ref()
-        .map(|passphrase| EarlyKey::start(info(&args.to[0]), args.lang.clone(), passphrase))
+        .map(|passphrase| PassphraseKey::start(info(&args.to[0]), args.lang.clone(), passphrase))
         .transpose()?;
     let message = message_bytes(args, now)?;
     // The message is read once here: packed for format v2 (attachments as
@@ -255,43 +255,38 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
     }
     {
         for (index, (to, path)) in args.to.iter().zip(&outputs).enumerate() {
-            let early = first_key.take();
-            let (mut header, cek) = match (&mode, &early) {
-                (Mode::Passphrase(_), Some(early)) => (early.header.clone(), early.cek.clone()),
-                (Mode::Passphrase(_), None) => (
-                    info(to).passphrase_header(DEFAULT_M_KIB, DEFAULT_T, DEFAULT_P)?,
-                    ContentKey::generate(),
-                ),
-                (
-                    Mode::Server {
-                        origin,
-                        security,
-                        envelopes,
-                        organization,
-                        ..
-                    },
-                    _,
-                ) => {
+            let (mut header, cek, slot) = match &mode {
+                Mode::Passphrase(passphrase) => {
+                    let key = match first_key.take() {
+                        Some(key) => key,
+                        None => PassphraseKey::start(info(to), args.lang.clone(), passphrase)?,
+                    };
+                    (key.header, key.cek, Some(key.slot))
+                }
+                Mode::Server {
+                    origin,
+                    security,
+                    envelopes,
+                    organization,
+                    ..
+                } => {
                     // This recipient's own id and key: nobody else's envelope shares them.
                     let envelope = &envelopes[index];
                     let header =
                         envelope.header(&info(to), origin, *security, organization.as_deref())?;
-                    (header, envelope.cek.clone())
+                    (header, envelope.cek.clone(), None)
                 }
             };
             header.lang = languages[index].clone();
             let page = EnvelopePage::new(&header);
             let sealer = Sealer::new(header, cek)?;
             let progress = progress_bar(message.len(), path);
-            let key_slot = || match (&mode, early) {
-                (Mode::Passphrase(_), Some(early)) => early
-                    .slot
+            // Passphrase mode: Argon2id, started with the key; server mode: no slot.
+            let key_slot = move || match slot {
+                Some(slot) => slot
                     .join()
                     .expect("the key derivation thread does not panic"),
-                (Mode::Passphrase(passphrase), None) => sealer
-                    .wrap_for_passphrase(passphrase)
-                    .map(|slot| slot.to_vec()),
-                (Mode::Server { .. }, _) => Ok(Vec::new()),
+                None => Ok(Vec::new()),
             };
             seal_to_file(
                 &page,
@@ -474,20 +469,20 @@ fn progress_bar(len: usize, path: &Path) -> ProgressBar {
     bar
 }
 
-/// The first passphrase-mode envelope's header and key, with its key slot
-/// (Argon2id) being made on another thread.
-struct EarlyKey {
+/// A passphrase-mode envelope's header and content key, with its key slot
+/// (Argon2id, the slow step) being made on another thread from the start.
+struct PassphraseKey {
     header: envelope_core::Header,
     cek: ContentKey,
     slot: std::thread::JoinHandle<Result<Vec<u8>, envelope_core::SealError>>,
 }
 
-impl EarlyKey {
+impl PassphraseKey {
     fn start(
         info: EnvelopeInfo,
         lang: Option<String>,
         passphrase: &zeroize::Zeroizing<Vec<u8>>,
-    ) -> anyhow::Result<EarlyKey> {
+    ) -> anyhow::Result<PassphraseKey> {
         let mut header = info.passphrase_header(DEFAULT_M_KIB, DEFAULT_T, DEFAULT_P)?;
         header.lang = lang;
         let cek = ContentKey::generate();
@@ -498,7 +493,7 @@ impl EarlyKey {
                 .wrap_for_passphrase(&passphrase)
                 .map(|slot| slot.to_vec())
         });
-        Ok(EarlyKey { header, cek, slot })
+        Ok(PassphraseKey { header, cek, slot })
     }
 }
 
