@@ -36,6 +36,10 @@ pub enum Error {
     /// Mail could not be handed on.
     #[error("mail: {0}")]
     Mail(String),
+    /// Something in the store is not what was written (a stored envelope
+    /// whose chunks do not add up): an operator must look.
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
     /// I/O (data directory, listening socket).
     #[error("{0}")]
     Io(#[from] std::io::Error),

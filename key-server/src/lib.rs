@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 mod answer_token;
+mod clock;
 mod config;
 mod error;
 mod http;
@@ -24,11 +25,12 @@ mod policy;
 mod private_fs;
 mod store;
 
-pub use config::Config;
+pub use clock::{Clock, CLOCK_FILE_VARIABLE};
+pub use config::{Config, PortalConfig};
 pub use error::Error;
 pub use http::{
-    app, serve, AppState, EnvelopeRegistration, Kind, MessageRegistration, Refusal,
-    RegisteredEnvelope, Settings,
+    app, serve, serve_with_clock, sweep_once, AppState, EnvelopeRegistration, Kind,
+    MessageRegistration, Refusal, RegisteredEnvelope, Settings,
 };
 pub use mail::{MailAttachment, Mailer, NOTIFICATION_HEADER};
 pub use mail_worker::MailQueueSettings;
@@ -39,17 +41,10 @@ pub use policy::{history_candidates, PasswordPolicy, Person, Preset, Violation};
 pub use private_fs::create_private_dir;
 pub use store::{
     Account, EnvelopeState, KeyState, Limit, LinkPurpose, MailStatus, NewAccount, NewEnvelope,
-    NewMessage, NewRegistration, Opening, PendingRegistration, Profile, QueuedMail, ReceiptDetails,
-    RecipientStatus, RememberedKey, Removed, Revoked, SecurityAnswer, Sender, SenderInfo, Store,
+    NewMessage, NewRegistration, NewStoredEnvelope, Opening, PendingRegistration, Profile,
+    QueuedMail, ReceiptDetails, RecipientStatus, RememberedKey, Removed, Revoked, SecurityAnswer,
+    Sender, SenderInfo, Store,
 };
-
-/// Seconds since the Unix epoch, now.
-pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
 
 /// Random bytes from the operating system.
 pub(crate) fn random<const N: usize>() -> [u8; N] {

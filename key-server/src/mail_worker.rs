@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
-use crate::{now, Error, Mailer, Store};
+use crate::{Error, Mailer, Store};
 
 /// How the worker retries and how long it keeps rows.
 #[derive(Debug, Clone)]
@@ -116,7 +116,7 @@ async fn send_one(
                     "cannot send a mail; will try again");
             }
             let retry_at =
-                (!give_up).then(|| now() + backoff(settings.retry_seconds, mail.attempts));
+                (!give_up).then(|| store.now() + backoff(settings.retry_seconds, mail.attempts));
             store
                 .mail_failed(&mail.id, &error.to_string(), retry_at)
                 .await

@@ -6,8 +6,8 @@ mod common;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use common::{account, register, Backend, Server, PASSWORD};
-use envelope_core::{ContentKey, EnvelopeInfo, Flags, Sealer, SecurityLevel};
+use common::{account, assert_not_at_rest, register, walk, Backend, Server, PASSWORD};
+use envelope_core::{Flags, SecurityLevel};
 use reqwest::multipart;
 use reqwest::redirect::Policy;
 
@@ -57,7 +57,7 @@ fn envelope_with(
     sealed(id, to, key_server, security, flags, &message())
 }
 
-/// `message` sealed from Alice to `to` as envelope `id` with [`common::KEY`].
+/// `message` sealed from Alice to `to` as envelope `id` with [`common::KEY`]: its text form.
 fn sealed(
     id: &str,
     to: &str,
@@ -66,23 +66,9 @@ fn sealed(
     flags: Flags,
     message: &[u8],
 ) -> String {
-    let info = EnvelopeInfo {
-        from: "alice@clinic.example".into(),
-        to: to.into(),
-        created: 1_795_000_000,
-        expires: None,
-        flags,
-    };
-    let mut id_bytes = [0u8; 16];
-    for (i, byte) in id_bytes.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&id[2 * i..2 * i + 2], 16).unwrap();
-    }
-    let header = info.server_header(id_bytes, key_server, security).unwrap();
-    let sealer = Sealer::new(header, ContentKey::from_slice(&common::KEY).unwrap()).unwrap();
-    let mut bytes = sealer.head(&[]).unwrap();
-    let packed = envelope_core::pack(message).unwrap();
-    bytes.extend(sealer.encrypt_payload(&packed, |_| {}).unwrap());
-    envelope_core::to_text(&bytes)
+    envelope_core::to_text(&common::sealed_bytes(
+        id, to, key_server, security, flags, message,
+    ))
 }
 
 /// An envelope for Bob of a message whose To/Cc lines are `recipients`.
@@ -255,33 +241,6 @@ async fn password_then_message_then_downloads(backend: Backend) {
 
 /// No file under the server's data directory (database, WAL, queue,
 /// outbox) holds any of `markers`.
-fn assert_not_at_rest(server: &Server, markers: &[&[u8]]) {
-    for entry in walk(server.data_dir.path()) {
-        let bytes = std::fs::read(&entry).unwrap();
-        for marker in markers {
-            assert!(
-                !bytes.windows(marker.len()).any(|w| w == *marker),
-                "{} holds plaintext ({})",
-                entry.display(),
-                String::from_utf8_lossy(marker)
-            );
-        }
-    }
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
-}
-
 /// Wrong passwords through Open Online count toward the same lock as key
 /// release: one limit, whichever way the guesses come.
 async fn guesses_online_lock_the_account_for_key_release_too(backend: Backend) {

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::{ApiJson, AppState};
-use crate::{now, Error, NewEnvelope, NewMessage, Sender};
+use crate::{Error, NewEnvelope, NewMessage, Sender};
 
 /// At most this many envelopes (recipients) per registration.
 pub const MAX_ENVELOPES: usize = 500;
@@ -95,7 +95,7 @@ struct RegisterResponse {
 impl MessageRegistration {
     /// The shape the key server accepts: 1 to 500 envelopes, each with a
     /// fresh id of its own and one valid recipient, a valid From, no past expiry.
-    fn validate(&self) -> Result<(), Error> {
+    fn validate(&self, now: i64) -> Result<(), Error> {
         let bad = |why: String| Err(Error::Unprocessable(why));
         envelope_core::validate_address("from", &self.from).map_err(Error::Unprocessable)?;
         if self.envelopes.is_empty() || self.envelopes.len() > MAX_ENVELOPES {
@@ -124,7 +124,7 @@ impl MessageRegistration {
                 ));
             }
         }
-        if self.expires.is_some_and(|e| e <= now()) {
+        if self.expires.is_some_and(|e| e <= now) {
             return bad("expires is in the past".into());
         }
         if let Some(lang) = &self.sender_lang {
@@ -180,7 +180,7 @@ async fn register_envelopes(
     body: serde_json::Value,
 ) -> Result<Json<RegisterResponse>, Error> {
     let message = parse(body)?;
-    message.validate()?;
+    message.validate(state.store.now())?;
     if !sender.may_send_from(&message.from) {
         return Err(Error::Forbidden(format!(
             "the sender token '{}' may register messages only From {}, not {}",

@@ -9,6 +9,7 @@ mod observed;
 mod online;
 mod opened;
 mod pages;
+mod pull;
 mod release;
 mod sender_controls;
 
@@ -46,6 +47,8 @@ pub struct AppState {
     pub held: Arc<online::Held>,
     /// The largest envelope `/open` accepts, bytes.
     pub open_online_max_bytes: usize,
+    /// The largest envelope a sender may store for pull delivery, bytes.
+    pub pull_max_bytes: usize,
 }
 
 /// The limits handlers apply, from [`Config`].
@@ -140,6 +143,7 @@ impl AppState {
             mail_wake: Arc::new(Notify::new()),
             held: Arc::new(online::held(config)),
             open_online_max_bytes: config.open_online_max_mb as usize * 1024 * 1024,
+            pull_max_bytes: config.portal.max_envelope_mb as usize * 1024 * 1024,
         })
     }
 }
@@ -161,6 +165,8 @@ pub fn app(state: AppState) -> Router {
             state.open_online_max_bytes,
             state.settings.compose.max_message_bytes,
         ))
+        // And an envelope stored for pull delivery, up to its own.
+        .merge(pull::router(state.pull_max_bytes))
         // Every refusal under /api/, even one made before a handler ran, is contract JSON.
         .layer(axum::middleware::from_fn(error::json_refusals))
         .with_state(state)
@@ -169,6 +175,16 @@ pub fn app(state: AppState) -> Router {
 /// Opens the store and the master key from `config`, binds, and serves until
 /// Ctrl-C or SIGTERM. `ready` gets the bound address (port 0 picks one).
 pub async fn serve(config: &Config, ready: impl FnOnce(std::net::SocketAddr)) -> Result<(), Error> {
+    serve_with_clock(config, crate::Clock::default(), ready).await
+}
+
+/// [`serve`], counting time by `clock`: tests move it to see expiry,
+/// timeouts and retention without waiting.
+pub async fn serve_with_clock(
+    config: &Config,
+    clock: crate::Clock,
+    ready: impl FnOnce(std::net::SocketAddr),
+) -> Result<(), Error> {
     crate::create_private_dir(&config.data_dir).map_err(|e| {
         Error::Config(format!(
             "cannot create the data directory {}: {e}",
@@ -176,7 +192,7 @@ pub async fn serve(config: &Config, ready: impl FnOnce(std::net::SocketAddr)) ->
         ))
     })?;
     let master_key = MasterKey::load_or_create(&config.master_key_file())?;
-    let store = Store::connect(&config.database_url()).await?;
+    let store = Store::connect_with_clock(&config.database_url(), clock).await?;
     let state = AppState::new(config, store.clone(), master_key)?;
     // The server's mail goes through the queue in the store; this replica's
     // worker sends its share.
@@ -188,24 +204,12 @@ pub async fn serve(config: &Config, ready: impl FnOnce(std::net::SocketAddr)) ->
     );
     // Expired and retained-too-long keys are deleted on a schedule, not only
     // when someone asks for them: a key past its time must not linger at rest.
-    let retention = i64::from(config.retention_days) * 86_400;
-    let audit_retention = i64::from(config.audit_retention_days) * 86_400;
-    // Limit windows are minutes to hours; a week covers every one of them.
-    let longest_window = state.settings.client_window_seconds.max(7 * 86_400);
+    let schedule = config.clone();
     tokio::spawn(async move {
         let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             every_minute.tick().await;
-            match store.shred_expired(crate::now(), retention).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(keys = n, "deleted the keys of expired messages"),
-                Err(error) => tracing::error!(%error, "could not delete expired keys"),
-            }
-            // Every table that grows has a retention: the audit trail,
-            // remembered browsers, ended limit windows.
-            if let Err(error) = sweep(&store, audit_retention, longest_window).await {
-                tracing::error!(%error, "could not sweep the audit trail and limits");
-            }
+            sweep_once(&store, &schedule).await;
         }
     });
     let limits = ConnectionLimits {
@@ -254,6 +258,44 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// One pass of the schedule every replica runs each minute: keys past
+/// their expiry or the retention are deleted, then what they opened, then
+/// every other table that grows (audit trail, remembered browsers, limit
+/// windows). Safe on several replicas at once; errors are logged.
+pub async fn sweep_once(store: &Store, config: &Config) {
+    let retention = i64::from(config.retention_days) * 86_400;
+    let audit_retention = i64::from(config.audit_retention_days) * 86_400;
+    // Limit windows are minutes to hours; a week covers every one of them.
+    let longest_window = (i64::from(config.client_window_minutes) * 60).max(7 * 86_400);
+    match store.shred_expired(store.now(), retention).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(keys = n, "deleted the keys of expired messages"),
+        Err(error) => tracing::error!(%error, "could not delete expired keys"),
+    }
+    // Keys first, then what they opened: stored envelopes whose key is
+    // gone, and Inbox entries past the retention.
+    if let Err(error) = sweep_pulled(store, retention).await {
+        tracing::error!(%error, "could not delete stored envelopes without keys");
+    }
+    if let Err(error) = sweep(store, audit_retention, longest_window).await {
+        tracing::error!(%error, "could not sweep the audit trail and limits");
+    }
+}
+
+/// Deletes the stored envelopes whose keys are gone and the mailbox entries
+/// past `retention`.
+async fn sweep_pulled(store: &crate::Store, retention: i64) -> Result<(), Error> {
+    let envelopes = store.delete_keyless_envelopes().await?;
+    if envelopes > 0 {
+        tracing::info!(envelopes, "deleted stored envelopes whose keys are gone");
+    }
+    let entries = store.sweep_mailboxes(retention).await?;
+    if entries > 0 {
+        tracing::info!(entries, "deleted mailbox entries past their retention");
+    }
+    Ok(())
 }
 
 /// Deletes audit rows past their retention, expired remembered browsers and

@@ -27,7 +27,7 @@ pub async fn opened(
     let Some(details) = state.store.receipt_details(message_id).await? else {
         return Ok(());
     };
-    let at = crate::now();
+    let at = state.store.now();
     let recipient = recipient.to_ascii_lowercase();
     // Rendered before the store decides whether this is the first opening,
     // so the decision and the queueing are one transaction.

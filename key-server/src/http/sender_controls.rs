@@ -51,7 +51,7 @@ fn not_found() -> Refusal {
 }
 
 /// The sender and the envelopes `id` names among its own, or the refusal.
-async fn owned(
+pub(super) async fn owned(
     state: &AppState,
     headers: &HeaderMap,
     id: &str,
@@ -110,6 +110,8 @@ async fn revoke(
 ) -> Result<Json<Value>, Refusal> {
     let (sender, _) = owned(&state, &headers, &id).await?;
     let n = state.store.revoke_message(&sender.id, &id).await?;
+    // Keys first (above), then the envelopes stored for pull delivery.
+    state.store.delete_keyless_envelopes().await?;
     tracing::info!(sender = %sender.name, id = %id, envelopes = n, "a sender withdrew a message: its keys are deleted");
     answer(&state, &sender, &id, "revoked").await
 }
@@ -123,7 +125,7 @@ async fn expire(
     // The token first: a stranger learns nothing, not even what the body lacks.
     let (sender, envelopes) = owned(&state, &headers, &id).await?;
     let ApiJson(body) = body?;
-    if body.expires <= crate::now() {
+    if body.expires <= state.store.now() {
         return Err(Refusal::new(
             Kind::BadRequest,
             "The new expiry is in the past. To end the message now, revoke it.",

@@ -1,7 +1,7 @@
 //! Accounts and their lockout.
 
 use super::Store;
-use crate::{now, Error};
+use crate::Error;
 
 /// What key release needs to know about an account.
 #[derive(Debug, Clone)]
@@ -63,7 +63,7 @@ impl Store {
         .bind(&account.password_hash)
         .bind(account.phrase.clone())
         .bind(i64::from(account.phrase.is_some()))
-        .bind(now())
+        .bind(self.now())
         .execute(&self.pool)
         .await;
         match result {
@@ -77,7 +77,7 @@ impl Store {
     /// Marks an account confirmed (its e-mail link was followed).
     pub async fn confirm_account(&self, address: &str) -> Result<(), Error> {
         sqlx::query("UPDATE accounts SET confirmed_at = $1 WHERE address = $2")
-            .bind(now())
+            .bind(self.now())
             .bind(address.to_ascii_lowercase())
             .execute(&self.pool)
             .await?;
@@ -108,7 +108,7 @@ impl Store {
                 password_hash,
                 confirmed: confirmed.is_some(),
                 disabled: disabled.is_some(),
-                locked_until: locked_until.filter(|until| *until > now()),
+                locked_until: locked_until.filter(|until| *until > self.now()),
                 failed_logins,
                 password_set_at,
             },
@@ -129,7 +129,7 @@ impl Store {
         limit: i64,
         lock_seconds: i64,
     ) -> Result<Option<i64>, Error> {
-        let at = now();
+        let at = self.now();
         // A lock that has ended starts the count again.
         let row: Option<(i64,)> = sqlx::query_as(
             "UPDATE accounts SET

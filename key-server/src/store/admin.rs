@@ -2,7 +2,7 @@
 //! (`securedoc admin account reset|delete|disable|enable`).
 
 use super::Store;
-use crate::{now, Error};
+use crate::Error;
 
 /// What an account reset or delete removed, for the administrator's output.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -96,7 +96,7 @@ impl Store {
     /// key and no reset mail. False when there is no such account.
     pub async fn set_account_disabled(&self, address: &str, disabled: bool) -> Result<bool, Error> {
         let done = sqlx::query("UPDATE accounts SET disabled_at = $1 WHERE address = $2")
-            .bind(disabled.then(now))
+            .bind(disabled.then(|| self.now()))
             .bind(address.to_ascii_lowercase())
             .execute(&self.pool)
             .await?;

@@ -11,7 +11,7 @@
 use sha2::{Digest, Sha256};
 
 use super::Store;
-use crate::{hex, now, Error};
+use crate::{hex, Error};
 
 /// Seconds in one aggregation window.
 const WINDOW: i64 = 3600;
@@ -48,7 +48,7 @@ impl Store {
         client: &str,
         outcome: &str,
     ) -> Result<(), Error> {
-        let at = now();
+        let at = self.now();
         let account = bounded_address(account);
         let message_id = bounded_message_id(message_id);
         let client = bounded_client(client);
@@ -120,7 +120,7 @@ impl Store {
     /// Deletes rows last touched more than `retention_seconds` ago.
     pub async fn sweep_audit(&self, retention_seconds: i64) -> Result<u64, Error> {
         let done = sqlx::query("DELETE FROM audit WHERE last_at < $1")
-            .bind(now() - retention_seconds)
+            .bind(self.now() - retention_seconds)
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())

@@ -8,7 +8,7 @@
 //! not extend it.
 
 use super::Store;
-use crate::{now, Error};
+use crate::Error;
 
 /// At most `max` attempts per fixed window of `window_seconds`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +24,7 @@ impl Store {
     /// limit and is now counted; false when the limit is reached (and nothing
     /// was counted).
     pub async fn reserve_attempt(&self, key: &str, limit: Limit) -> Result<bool, Error> {
-        let at = now();
+        let at = self.now();
         // The conflict branch updates only while under the limit (or once the
         // window is over); otherwise no row comes back.
         let row: Option<(i64,)> = sqlx::query_as(
@@ -58,7 +58,7 @@ impl Store {
         let row: Option<(i64,)> =
             sqlx::query_as("SELECT count FROM rate_limits WHERE key = $1 AND window_start > $2")
                 .bind(key)
-                .bind(now() - limit.window_seconds)
+                .bind(self.now() - limit.window_seconds)
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(row.map_or(0, |(count,)| count))
@@ -68,7 +68,7 @@ impl Store {
     /// seconds ago (the sweep; the table holds only live limits).
     pub async fn sweep_limits(&self, oldest_window: i64) -> Result<u64, Error> {
         let done = sqlx::query("DELETE FROM rate_limits WHERE window_start <= $1")
-            .bind(now() - oldest_window)
+            .bind(self.now() - oldest_window)
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())

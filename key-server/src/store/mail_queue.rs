@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use super::Store;
-use crate::{hex, now, random, Error};
+use crate::{hex, random, Error};
 
 /// A mail claimed for sending.
 #[derive(Debug, Clone)]
@@ -47,8 +47,8 @@ pub(super) async fn insert_mail(
     kind: &str,
     recipient: &str,
     message: &[u8],
+    at: i64,
 ) -> Result<(), Error> {
-    let at = now();
     sqlx::query(
         "INSERT INTO mail_outbox (id, kind, recipient, message, next_attempt_at, created_at)
          VALUES ($1, $2, $3, $4, $5, $5)",
@@ -75,13 +75,13 @@ impl Store {
         message: &[u8],
     ) -> Result<(), Error> {
         let mut conn = self.pool.acquire().await?;
-        insert_mail(&mut conn, kind, recipient, message).await
+        insert_mail(&mut conn, kind, recipient, message, self.now()).await
     }
 
     /// Claims the next due mail for `lease` seconds, or None. The claim is
     /// one conditional UPDATE: of several workers racing for a row, one wins.
     pub async fn claim_mail(&self, lease: i64) -> Result<Option<QueuedMail>, Error> {
-        let at = now();
+        let at = self.now();
         let candidates: Vec<(String,)> = sqlx::query_as(
             "SELECT id FROM mail_outbox
              WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1
@@ -125,7 +125,7 @@ impl Store {
             "UPDATE mail_outbox SET sent_at = $1, message = NULL, claimed_until = NULL, last_error = NULL
              WHERE id = $2",
         )
-        .bind(now())
+        .bind(self.now())
         .bind(id)
         .execute(&self.pool)
         .await?;
@@ -158,7 +158,7 @@ impl Store {
                     "UPDATE mail_outbox SET failed_at = $1, message = NULL, claimed_until = NULL, last_error = $2
                      WHERE id = $3",
                 )
-                .bind(now())
+                .bind(self.now())
                 .bind(error)
                 .bind(id)
                 .execute(&self.pool)
@@ -180,7 +180,7 @@ impl Store {
 
     /// Deletes sent and given-up rows older than `retention` seconds.
     pub async fn sweep_mail(&self, retention: i64) -> Result<u64, Error> {
-        let before = now() - retention;
+        let before = self.now() - retention;
         let done = sqlx::query(
             "DELETE FROM mail_outbox WHERE (sent_at IS NOT NULL AND sent_at <= $1)
                  OR (failed_at IS NOT NULL AND failed_at <= $1)",

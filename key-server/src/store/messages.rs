@@ -7,7 +7,7 @@
 //! server would release for, anyone else's envelope.
 
 use super::Store;
-use crate::{now, Error};
+use crate::Error;
 
 /// What every envelope of a message shares, as the sender registers it.
 #[derive(Debug, Clone)]
@@ -81,7 +81,7 @@ impl Store {
         let security = serde_json::to_value(message.security).expect("a level serialises");
         let security = security.as_str().expect("a level is a string");
         let from = message.from.to_ascii_lowercase();
-        let created = now();
+        let created = self.now();
         let mut tx = self.pool.begin().await?;
         let mut statuses = Vec::with_capacity(envelopes.len());
         for envelope in envelopes {
@@ -177,7 +177,7 @@ impl Store {
         if revoked.is_some() {
             return Ok(KeyState::Withdrawn);
         }
-        if expires.is_some_and(|e| e <= now()) {
+        if expires.is_some_and(|e| e <= self.now()) {
             self.shred_key(message_id).await?;
             return Ok(KeyState::Gone);
         }

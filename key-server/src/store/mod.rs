@@ -8,6 +8,7 @@ mod limits;
 mod mail_queue;
 mod messages;
 mod pending;
+mod pull;
 mod registration;
 mod remembered;
 mod senders;
@@ -22,12 +23,13 @@ pub use limits::Limit;
 pub use mail_queue::{MailStatus, QueuedMail};
 pub use messages::{KeyState, NewEnvelope, NewMessage, RecipientStatus};
 pub use pending::{NewRegistration, PendingRegistration};
+pub use pull::NewStoredEnvelope;
 pub use registration::{LinkPurpose, Profile, SecurityAnswer};
 pub use remembered::RememberedKey;
 pub use senders::{Revoked, Sender, SenderInfo};
 pub use sending::{EnvelopeState, Opening, ReceiptDetails};
 
-use crate::Error;
+use crate::{Clock, Error};
 
 /// The migrations, embedded in the binary.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -36,11 +38,18 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    clock: Clock,
 }
 
 impl Store {
     /// Connects to `url` (`sqlite://…` or `postgres://…`) and runs the migrations.
     pub async fn connect(url: &str) -> Result<Store, Error> {
+        Self::connect_with_clock(url, Clock::default()).await
+    }
+
+    /// [`connect`](Self::connect), counting time by `clock` (tests share one
+    /// clock between a server and their own store, and move it).
+    pub async fn connect_with_clock(url: &str, clock: Clock) -> Result<Store, Error> {
         install_default_drivers();
         let sqlite = url.starts_with("sqlite:");
         if let Some(file) = sqlite_file(url) {
@@ -77,6 +86,12 @@ impl Store {
                         sqlx::query("PRAGMA synchronous = NORMAL")
                             .execute(&mut *conn)
                             .await?;
+                        // Deleted rows are overwritten, not left in free
+                        // pages: a shredded key or a deleted stored envelope
+                        // must not be readable in the file afterwards.
+                        sqlx::query("PRAGMA secure_delete = ON")
+                            .execute(&mut *conn)
+                            .await?;
                     }
                     Ok(())
                 })
@@ -84,7 +99,17 @@ impl Store {
             .connect(url)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store { pool, clock })
+    }
+
+    /// The clock every query of this store (and its clones) counts time by.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Seconds since the Unix epoch, now, by this store's clock.
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.now()
     }
 
     /// Answers when the database does (for `/healthz`).

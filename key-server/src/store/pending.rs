@@ -10,7 +10,7 @@
 
 use super::registration::{new_token, token_hash};
 use super::Store;
-use crate::{now, Error};
+use crate::Error;
 
 /// A registration as the form gave it, its secrets already hashed.
 #[derive(Debug, Clone)]
@@ -76,8 +76,8 @@ impl Store {
         .bind(&registration.password_hash)
         .bind(registration.phrase.clone())
         .bind(answers)
-        .bind(now())
-        .bind(now() + ttl)
+        .bind(self.now())
+        .bind(self.now() + ttl)
         .execute(&self.pool)
         .await?;
         Ok(token)
@@ -94,7 +94,7 @@ impl Store {
              WHERE token_hash = $1 AND expires_at > $2",
         )
         .bind(token_hash(token))
-        .bind(now())
+        .bind(self.now())
         .fetch_optional(&self.pool)
         .await?;
         Ok(
@@ -120,7 +120,7 @@ impl Store {
              RETURNING address, language, password_hash",
         )
         .bind(token_hash(token))
-        .bind(now())
+        .bind(self.now())
         .bind(limit)
         .fetch_optional(&self.pool)
         .await?;
@@ -144,7 +144,7 @@ impl Store {
              RETURNING address, first_name, last_name, language, password_hash, phrase, answers",
         )
         .bind(token_hash(token))
-        .bind(now())
+        .bind(self.now())
         .fetch_optional(&mut *tx)
         .await?;
         let Some((address, first_name, last_name, language, password_hash, phrase, answers)) = row
@@ -168,7 +168,7 @@ impl Store {
             .bind(&address)
             .execute(&mut *tx)
             .await?;
-        let at = now();
+        let at = self.now();
         let created: Option<(String,)> = sqlx::query_as(
             "INSERT INTO accounts (address, first_name, last_name, language, password_hash, phrase,
                  phrase_enabled, created_at, password_set_at, confirmed_at)
@@ -214,7 +214,7 @@ impl Store {
     /// Deletes registrations whose link expired.
     pub async fn sweep_pending_registrations(&self) -> Result<u64, Error> {
         let done = sqlx::query("DELETE FROM pending_registrations WHERE expires_at <= $1")
-            .bind(now())
+            .bind(self.now())
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())

@@ -7,7 +7,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use super::Store;
-use crate::{hex, now, random, Error};
+use crate::{hex, random, Error};
 
 /// Why an e-mailed link was made; a link works only for its own purpose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,8 +91,8 @@ impl Store {
         .bind(token_hash(&token))
         .bind(&address)
         .bind(purpose.as_str())
-        .bind(now())
-        .bind(now() + ttl)
+        .bind(self.now())
+        .bind(self.now() + ttl)
         .execute(&self.pool)
         .await?;
         Ok(token)
@@ -110,7 +110,7 @@ impl Store {
         )
         .bind(token_hash(token))
         .bind(purpose.as_str())
-        .bind(now())
+        .bind(self.now())
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(|(address,)| address))
@@ -128,7 +128,7 @@ impl Store {
              WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1
              RETURNING address",
         )
-        .bind(now())
+        .bind(self.now())
         .bind(token_hash(token))
         .bind(purpose.as_str())
         .fetch_optional(&self.pool)
@@ -172,7 +172,7 @@ impl Store {
         )
         .bind(token_hash(token))
         .bind(purpose.as_str())
-        .bind(now())
+        .bind(self.now())
         .bind(limit)
         .fetch_optional(&self.pool)
         .await?;
@@ -256,7 +256,7 @@ impl Store {
     /// forgotten.
     pub async fn set_password(&self, address: &str, password_hash: &str) -> Result<(), Error> {
         let address = address.to_ascii_lowercase();
-        let at = now();
+        let at = self.now();
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO password_history (address, password_hash, set_at)

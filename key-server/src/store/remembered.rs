@@ -4,7 +4,7 @@
 //! browser's storage can stand in for the password.
 
 use super::Store;
-use crate::{hex, now, random, Error};
+use crate::{hex, random, Error};
 
 /// A remembered browser's public key, if it is still remembered.
 #[derive(Debug, Clone)]
@@ -31,8 +31,8 @@ impl Store {
         .bind(&id)
         .bind(address.to_ascii_lowercase())
         .bind(public_key)
-        .bind(now())
-        .bind(now() + ttl)
+        .bind(self.now())
+        .bind(self.now() + ttl)
         .execute(&self.pool)
         .await?;
         Ok(id)
@@ -54,7 +54,7 @@ impl Store {
         )
         .bind(id)
         .bind(address.to_ascii_lowercase())
-        .bind(now())
+        .bind(self.now())
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(|(address, public_key)| RememberedKey {
@@ -76,7 +76,7 @@ impl Store {
     /// Deletes the keys that expired (the minute sweep).
     pub async fn sweep_remembered(&self) -> Result<u64, Error> {
         let done = sqlx::query("DELETE FROM remembered_keys WHERE expires_at <= $1")
-            .bind(now())
+            .bind(self.now())
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())

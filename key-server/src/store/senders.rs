@@ -10,7 +10,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use super::Store;
-use crate::{hex, now, random, Error};
+use crate::{hex, random, Error};
 
 /// Tokens start with this, so a leaked one is recognisable (secret scanners).
 const TOKEN_PREFIX: &str = "sdk_";
@@ -115,7 +115,7 @@ impl Store {
         .bind(hex(&random::<16>()))
         .bind(name)
         .bind(hex(&random::<32>()))
-        .bind(now())
+        .bind(self.now())
         .execute(&self.pool)
         .await?;
         Ok(find().await?.map(|(id,)| id).unwrap_or_default())
@@ -153,7 +153,7 @@ impl Store {
         .bind(hex(&random::<16>()))
         .bind(name)
         .bind(token_hash(&token))
-        .bind(now())
+        .bind(self.now())
         .bind((!domains.is_empty()).then(|| domains.join(" ")))
         .execute(&self.pool)
         .await;
@@ -207,7 +207,7 @@ impl Store {
         let done = sqlx::query(
             "UPDATE senders SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL",
         )
-        .bind(now())
+        .bind(self.now())
         .bind(name.trim())
         .execute(&self.pool)
         .await?;

@@ -7,7 +7,7 @@
 
 use super::mail_queue::insert_mail;
 use super::Store;
-use crate::{now, Error};
+use crate::Error;
 
 /// One envelope as its sender sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +113,7 @@ impl Store {
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
-        let at = now();
+        let at = self.now();
         Ok(rows
             .into_iter()
             .map(|row| {
@@ -163,7 +163,7 @@ impl Store {
         ))
         .bind(sender_id)
         .bind(id)
-        .bind(now())
+        .bind(self.now())
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
@@ -185,7 +185,7 @@ impl Store {
         .bind(sender_id)
         .bind(id)
         .bind(expires)
-        .bind(now())
+        .bind(self.now())
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
@@ -246,7 +246,7 @@ impl Store {
              WHERE message_id = $3 AND address = $4
              RETURNING open_count",
         )
-        .bind(now())
+        .bind(self.now())
         .bind(&client)
         .bind(message_id)
         .bind(recipient.to_ascii_lowercase())
@@ -257,7 +257,7 @@ impl Store {
         };
         let first = count == 1;
         if let (true, Some((kind, to, mail))) = (first, receipt) {
-            insert_mail(&mut tx, kind, to, mail).await?;
+            insert_mail(&mut tx, kind, to, mail, self.now()).await?;
         }
         tx.commit().await?;
         Ok(Some(Opening { first, count }))

@@ -95,14 +95,20 @@ pub async fn start_with(backend: Backend, configure: impl FnOnce(&mut Config)) -
         ..Config::default()
     };
     configure(&mut config);
+    // One clock for the server and the test's own store: `server.advance()`
+    // moves both.
+    let clock = key_server::Clock::default();
     let (tx, rx) = tokio::sync::oneshot::channel();
+    let server_clock = clock.clone();
     tokio::spawn(async move {
-        key_server::serve(&config, |addr| tx.send(addr).unwrap())
+        key_server::serve_with_clock(&config, server_clock, |addr| tx.send(addr).unwrap())
             .await
             .unwrap();
     });
     let addr = rx.await.expect("the server starts");
-    let store = Store::connect(&database_url).await.unwrap();
+    let store = Store::connect_with_clock(&database_url, clock)
+        .await
+        .unwrap();
     Server {
         base: format!("http://{addr}"),
         store,
@@ -110,6 +116,72 @@ pub async fn start_with(backend: Backend, configure: impl FnOnce(&mut Config)) -
         database_url,
         _postgres: postgres,
     }
+}
+
+impl Server {
+    /// Moves the server's clock (and the test store's) `seconds` forward.
+    pub fn advance(&self, seconds: i64) {
+        self.store.clock().advance(seconds);
+    }
+}
+
+/// `message` sealed from Alice to `to` as envelope `id` (32 hex digits)
+/// with [`KEY`], for the key server at `key_server`: the binary envelope.
+pub fn sealed_bytes(
+    id: &str,
+    to: &str,
+    key_server: &str,
+    security: envelope_core::SecurityLevel,
+    flags: envelope_core::Flags,
+    message: &[u8],
+) -> Vec<u8> {
+    let info = envelope_core::EnvelopeInfo {
+        from: "alice@clinic.example".into(),
+        to: to.into(),
+        created: 1_795_000_000,
+        expires: None,
+        flags,
+    };
+    let mut id_bytes = [0u8; 16];
+    for (i, byte) in id_bytes.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&id[2 * i..2 * i + 2], 16).unwrap();
+    }
+    let header = info.server_header(id_bytes, key_server, security).unwrap();
+    let key = envelope_core::ContentKey::from_slice(&KEY).unwrap();
+    let sealer = envelope_core::Sealer::new(header, key).unwrap();
+    let mut bytes = sealer.head(&[]).unwrap();
+    let packed = envelope_core::pack(message).unwrap();
+    bytes.extend(sealer.encrypt_payload(&packed, |_| {}).unwrap());
+    bytes
+}
+
+/// No file under the server's data directory (database, WAL, outbox)
+/// holds any of `markers`.
+pub fn assert_not_at_rest(server: &Server, markers: &[&[u8]]) {
+    for entry in walk(server.data_dir.path()) {
+        let bytes = std::fs::read(&entry).unwrap();
+        for marker in markers {
+            assert!(
+                !bytes.windows(marker.len()).any(|w| w == *marker),
+                "{} holds plaintext ({})",
+                entry.display(),
+                String::from_utf8_lossy(marker)
+            );
+        }
+    }
+}
+
+pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
 
 fn replace_database(url: &str, name: &str) -> String {

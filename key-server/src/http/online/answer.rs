@@ -42,7 +42,7 @@ pub(super) async fn answer(
         posted.token.as_deref().unwrap_or_default(),
         &header.id,
         &header.to,
-        crate::now(),
+        state.store.now(),
     ) {
         Ok(()) => {}
         Err(Refused::Expired) => return say(StatusCode::FORBIDDEN, lang, "compose.token_expired"),

@@ -482,7 +482,7 @@ pub(super) async fn send(
         text: Some(posted.body),
         html: None,
         attachments: files,
-        date: crate::now(),
+        date: state.store.now(),
     };
     // Internal addresses first, when the configuration delivers answers to
     // them in the clear: if the relay refuses, nothing has gone anywhere.
@@ -582,7 +582,7 @@ async fn seal_and_queue(
 ) -> Result<(), crate::Error> {
     let limits = &state.settings.compose;
     let sender_id = state.store.internal_sender("securedoc-answers").await?;
-    let created = crate::now();
+    let created = state.store.now();
     let expires = created + limits.expires_seconds;
     let flags = Flags::default();
     // Each recipient's envelope: its own random id and content key.

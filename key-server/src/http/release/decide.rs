@@ -308,7 +308,7 @@ fn may_open(state: &AppState, account: &Account) -> Result<(), Refusal> {
     }
     if let (Some(days), Some(set_at)) = (state.settings.policy.expiry_days, account.password_set_at)
     {
-        if crate::now() - set_at > i64::from(days) * 86_400 {
+        if state.store.now() - set_at > i64::from(days) * 86_400 {
             return Err(Refusal::new(
                 Kind::PasswordExpired,
                 format!("Your password has expired (passwords last {days} days). Use \u{201c}Forgot password?\u{201d} to choose a new one."),
@@ -372,7 +372,7 @@ async fn answer_token(
     if kinds.is_empty() {
         return Ok(None);
     }
-    let expires = crate::now() + state.settings.compose.token_seconds;
+    let expires = state.store.now() + state.settings.compose.token_seconds;
     let token = crate::answer_token::issue(
         &state.master_key,
         &request.message_id,

@@ -8,6 +8,10 @@ use serde::Deserialize;
 
 use crate::Error;
 
+mod portal;
+
+pub use portal::PortalConfig;
+
 /// The key server's configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -136,6 +140,8 @@ pub struct Config {
     /// straight to the relay (`smtp_url`), instead of sealing them. Off by
     /// default: the answer then leaves the key server in the clear.
     pub internal_answers_plain: bool,
+    /// Pull delivery and the portal (`[portal]`).
+    pub portal: PortalConfig,
 }
 
 impl Default for Config {
@@ -186,6 +192,7 @@ impl Default for Config {
             answer_token_minutes: 30,
             internal_domains: Vec::new(),
             internal_answers_plain: false,
+            portal: PortalConfig::default(),
         }
     }
 }
