@@ -7,9 +7,8 @@
 
 mod common;
 
-use common::{sealed_bytes, start, start_with, Backend, Server};
+use common::{registered, sealed_bytes, start, start_with, upload, Backend, Server};
 use envelope_core::{Flags, SecurityLevel};
-use serde_json::Value;
 
 const BOB: &str = "bob@example.net";
 const MARKER: &str = "pull-marker-7f3a";
@@ -43,19 +42,6 @@ fn message(size: usize) -> Vec<u8> {
     .into_bytes()
 }
 
-/// A sender token, and envelope `id` registered with it for `to`.
-async fn registered(server: &Server, id: &str, to: &str, expires: Option<i64>) -> String {
-    let token = server
-        .store
-        .create_sender(&format!("sender-{id}"))
-        .await
-        .unwrap();
-    let (status, answer) =
-        common::post(server, Some(&token), &common::message_to(id, to, expires)).await;
-    assert_eq!(status, 200, "{answer}");
-    token
-}
-
 fn sealed(id: &str, to: &str, size: usize) -> Vec<u8> {
     sealed_bytes(
         id,
@@ -65,19 +51,6 @@ fn sealed(id: &str, to: &str, size: usize) -> Vec<u8> {
         Flags::default(),
         &message(size),
     )
-}
-
-async fn upload(server: &Server, token: Option<&str>, id: &str, body: Vec<u8>) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .put(format!("{}/api/v1/messages/{id}/envelope", server.base))
-        .header("Content-Type", "application/octet-stream")
-        .body(body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 async fn count(server: &Server, sql: &str) -> i64 {
@@ -342,6 +315,13 @@ async fn an_envelope_over_the_limit_is_refused(backend: Backend) {
     let (status, answer) = upload(&server, Some(&token), &id, sealed(&id, BOB, 1_500_000)).await;
     assert_eq!(status, 413, "{answer}");
     assert_eq!(answer["error"], "payload_too_large");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 1 MB ([portal] max_envelope_mb)"),
+        "the refusal names the limit: {answer}"
+    );
     assert_eq!(stored_rows(&server).await, (0, 0, 0));
 }
 

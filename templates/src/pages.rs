@@ -13,10 +13,19 @@ use minijinja::{Error, ErrorKind, Value};
 
 use crate::email::Email;
 
-/// The languages, English first (the fallback).
-const LANGUAGE_FILES: &[(&str, &str)] = &[
-    ("en", include_str!("../i18n/en.toml")),
-    ("fr", include_str!("../i18n/fr.toml")),
+/// The languages, English first (the fallback): each is its main file and
+/// the portal's (`i18n/portal/<code>.toml`), merged into one table.
+const LANGUAGE_FILES: &[(&str, &str, &str)] = &[
+    (
+        "en",
+        include_str!("../i18n/en.toml"),
+        include_str!("../i18n/portal/en.toml"),
+    ),
+    (
+        "fr",
+        include_str!("../i18n/fr.toml"),
+        include_str!("../i18n/portal/fr.toml"),
+    ),
 ];
 
 /// The pages, registered in the one environment (`email::environment`).
@@ -42,6 +51,30 @@ pub(crate) const PAGE_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../pages/online_continue.html.j2"),
     ),
     (
+        "message_view.html",
+        include_str!("../pages/message_view.html.j2"),
+    ),
+    (
+        "portal/layout.html",
+        include_str!("../pages/portal/layout.html.j2"),
+    ),
+    (
+        "portal/login.html",
+        include_str!("../pages/portal/login.html.j2"),
+    ),
+    (
+        "portal/continue.html",
+        include_str!("../pages/portal/continue.html.j2"),
+    ),
+    (
+        "portal/inbox.html",
+        include_str!("../pages/portal/inbox.html.j2"),
+    ),
+    (
+        "portal/message.html",
+        include_str!("../pages/portal/message.html.j2"),
+    ),
+    (
         "email/subject.txt",
         include_str!("../email/account/subject.txt.j2"),
     ),
@@ -59,6 +92,8 @@ pub(crate) const PAGE_TEMPLATES: &[(&str, &str)] = &[
 pub const PORTAL_CSS: &str = include_str!("../static/portal.css");
 /// The live password check, served as `/static/password-check.js`.
 pub const PASSWORD_CHECK_JS: &str = include_str!("../static/password-check.js");
+/// The portal's inactivity warning, served as `/static/portal-session.js`.
+pub const PORTAL_SESSION_JS: &str = include_str!("../static/portal-session.js");
 /// Open Online's one script: a Print button where printing is allowed.
 pub const OPEN_ONLINE_JS: &str = include_str!("../static/open-online.js");
 /// The pages' Content-Security-Policy: their own stylesheet and script, calls
@@ -90,16 +125,22 @@ fn merge(base: &mut toml::Table, over: &toml::Table) {
 fn catalog() -> &'static [Language] {
     static CATALOG: OnceLock<Vec<Language>> = OnceLock::new();
     CATALOG.get_or_init(|| {
-        let parse = |code: &str, text: &str| -> toml::Table {
+        let parse = |file: String, text: &str| -> toml::Table {
             text.parse()
-                .unwrap_or_else(|e| panic!("templates/i18n/{code}.toml does not parse: {e}"))
+                .unwrap_or_else(|e| panic!("templates/i18n/{file} does not parse: {e}"))
         };
-        let english = parse("en", LANGUAGE_FILES[0].1);
+        let both = |code: &str, main: &str, portal: &str| {
+            let mut strings = parse(format!("{code}.toml"), main);
+            merge(&mut strings, &parse(format!("portal/{code}.toml"), portal));
+            strings
+        };
+        let (_, main, portal) = LANGUAGE_FILES[0];
+        let english = both("en", main, portal);
         LANGUAGE_FILES
             .iter()
-            .map(|(code, text)| {
+            .map(|(code, main, portal)| {
                 let mut strings = english.clone();
-                merge(&mut strings, &parse(code, text));
+                merge(&mut strings, &both(code, main, portal));
                 let name = strings
                     .get("language_name")
                     .and_then(toml::Value::as_str)
@@ -285,6 +326,33 @@ mod tests {
         assert_eq!(language("xx"), "en");
         assert_eq!(language("fr"), "fr");
         assert_ne!(text("fr", "register.submit"), text("en", "register.submit"));
+    }
+
+    /// The portal's files are complete in every language, not only through
+    /// the fallback to English: a portal page is never half translated.
+    #[test]
+    fn every_portal_file_has_every_english_key_itself() {
+        fn keys(t: &toml::Table, prefix: &str, out: &mut Vec<String>) {
+            for (k, v) in t {
+                match v {
+                    toml::Value::Table(t) => keys(t, &format!("{prefix}{k}."), out),
+                    _ => out.push(format!("{prefix}{k}")),
+                }
+            }
+        }
+        let table = |text: &str| -> toml::Table { text.parse().unwrap() };
+        let mut english = Vec::new();
+        keys(&table(LANGUAGE_FILES[0].2), "", &mut english);
+        assert!(english.len() > 40);
+        for (code, _, portal) in LANGUAGE_FILES {
+            let mut own = Vec::new();
+            keys(&table(portal), "", &mut own);
+            assert_eq!(own, english, "i18n/portal/{code}.toml");
+        }
+        assert_ne!(
+            text("fr", "portal.login.submit"),
+            text("en", "portal.login.submit")
+        );
     }
 
     #[test]

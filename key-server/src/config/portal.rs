@@ -9,12 +9,25 @@ pub struct PortalConfig {
     /// The largest envelope a sender may store for pull delivery, MB (its
     /// binary form, as `PUT /api/v1/messages/{id}/envelope` takes it).
     pub max_envelope_mb: u32,
+    /// A portal session ends after this many minutes without activity
+    /// (Trustwave's "automatic logouts", MailGate's session timeout).
+    pub session_idle_minutes: u32,
+    /// The page warns this many seconds before it ends, with "Stay logged in".
+    pub session_warning_seconds: u32,
+    /// A session ends this many hours after login, active or not.
+    pub session_max_hours: u32,
+    /// Messages per Inbox page.
+    pub page_size: u32,
 }
 
 impl Default for PortalConfig {
     fn default() -> Self {
         PortalConfig {
             max_envelope_mb: 100,
+            session_idle_minutes: 15,
+            session_warning_seconds: 60,
+            session_max_hours: 12,
+            page_size: 50,
         }
     }
 }

@@ -9,7 +9,8 @@ mod observed;
 mod online;
 mod opened;
 mod pages;
-mod pull;
+mod portal;
+pub(crate) mod pull;
 mod release;
 mod sender_controls;
 
@@ -86,6 +87,8 @@ pub struct Settings {
     pub compose: online::ComposeLimits,
     /// Every key is deleted this long after its message was registered.
     pub retention_seconds: i64,
+    /// The portal's sessions and pages.
+    pub portal: portal::PortalSettings,
 }
 
 impl AppState {
@@ -138,6 +141,7 @@ impl AppState {
                     plain_domains: config.plain_answer_domains()?,
                 },
                 retention_seconds: i64::from(config.retention_days) * 86_400,
+                portal: portal::PortalSettings::new(&config.portal, &config.public_url),
             },
             mailer: Mailer::new(config.smtp_url.as_deref(), &config.outbox_dir())?,
             mail_wake: Arc::new(Notify::new()),
@@ -157,6 +161,7 @@ pub fn app(state: AppState) -> Router {
         .merge(release::router())
         .merge(pages::router())
         .merge(online::router())
+        .merge(portal::router())
         // Requests are small JSON documents and forms; anything larger is
         // refused before it is read.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
@@ -281,6 +286,10 @@ pub async fn sweep_once(store: &Store, config: &Config) {
     }
     if let Err(error) = sweep(store, audit_retention, longest_window).await {
         tracing::error!(%error, "could not sweep the audit trail and limits");
+    }
+    let idle = i64::from(config.portal.session_idle_minutes.max(1)) * 60;
+    if let Err(error) = store.sweep_sessions(idle).await {
+        tracing::error!(%error, "could not delete ended portal sessions");
     }
 }
 

@@ -9,11 +9,12 @@
 //! (subject, sender, size) without the sender having to say it again.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::put;
 use axum::{Json, Router};
-use envelope_core::{ContentKey, Envelope, Mode, OpenedMessage};
+use envelope_core::{ContentKey, Envelope, Header, Mode, OpenedMessage};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -30,7 +31,7 @@ pub fn router(max_envelope: usize) -> Router<AppState> {
 
 /// What the Inbox lists of a stored message, taken from it at upload and
 /// sealed under the master key to its entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct EntrySummary {
     pub subject: String,
     pub from: String,
@@ -56,7 +57,6 @@ impl EntrySummary {
     }
 
     /// What [`seal`](Self::seal) sealed for `entry_id`, if it was.
-    #[allow(dead_code)] // The portal's Inbox (next) lists it; the tests read it now.
     pub(crate) fn open(master_key: &MasterKey, entry_id: &str, sealed: &str) -> Option<Self> {
         use base64::Engine;
         let sealed = base64::engine::general_purpose::STANDARD
@@ -75,10 +75,20 @@ async fn store_envelope(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), Refusal> {
     // The token first: a stranger learns nothing, not even what the body lacks.
     let (_, envelopes) = owned(&state, &headers, &id).await?;
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => Refusal::new(
+            Kind::PayloadTooLarge,
+            format!(
+                "The envelope is larger than this key server keeps: at most {} MB ([portal] max_envelope_mb). Send it attached to the notification instead (push delivery), or ask the key server's administrator to raise the limit.",
+                state.pull_max_bytes / (1024 * 1024)
+            ),
+        ),
+        _ => refused(format!("The envelope was not received whole: {}.", rejection.body_text())),
+    })?;
     let [envelope] = envelopes.as_slice() else {
         return Err(refused(
             "This id is a sending with several recipients: store each recipient's envelope under its own envelope id (the registration answered them).",
@@ -165,20 +175,27 @@ async fn store_envelope(
     ))
 }
 
-/// Decrypts the envelope with its key and reads what the Inbox shows; None
-/// if it does not decrypt or read.
-fn summarise(bytes: &[u8], key: &[u8]) -> Option<EntrySummary> {
+/// Decrypts envelope `bytes` (binary) with its content `key` and reads the
+/// payload by the envelope's format: its header and the message, or None
+/// if it does not parse, decrypt or read. Blocking work (tens of megabytes).
+pub(crate) fn decrypt_with_key(bytes: &[u8], key: &[u8]) -> Option<(Header, OpenedMessage)> {
     let envelope = Envelope::parse(bytes).ok()?;
     let key = ContentKey::from_slice(key)?;
     let payload = envelope
         .unlock_with_key(&key)
         .and_then(|cipher| cipher.decrypt(envelope.sealed_payload()))
         .ok()?;
-    let size = payload.len() as u64;
-    let view = OpenedMessage::new(envelope.header().v, payload)
-        .ok()?
-        .view()
-        .ok()?;
+    let header = envelope.header().clone();
+    let opened = OpenedMessage::new(header.v, payload).ok()?;
+    Some((header, opened))
+}
+
+/// Decrypts the envelope with its key and reads what the Inbox shows; None
+/// if it does not decrypt or read.
+fn summarise(bytes: &[u8], key: &[u8]) -> Option<EntrySummary> {
+    let (_, opened) = decrypt_with_key(bytes, key)?;
+    let size = opened.eml().len() as u64;
+    let view = opened.view().ok()?;
     Some(EntrySummary {
         subject: view.subject,
         from: view.from,

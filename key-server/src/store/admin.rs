@@ -16,7 +16,12 @@ pub struct Removed {
 }
 
 /// The tables that hold an account's credentials, keyed by `address`.
-const CREDENTIAL_TABLES: &[&str] = &["security_answers", "password_history", "remembered_keys"];
+const CREDENTIAL_TABLES: &[&str] = &[
+    "security_answers",
+    "password_history",
+    "remembered_keys",
+    "portal_sessions",
+];
 
 /// `value` for a LIKE pattern, its wildcards taken literally (escape `\`).
 fn like_literal(value: &str) -> String {
@@ -79,6 +84,7 @@ impl Store {
             "DELETE FROM audit WHERE account = $1",
             "DELETE FROM mail_outbox WHERE recipient = $1",
             "DELETE FROM message_recipients WHERE address = $1",
+            "DELETE FROM mailbox_entries WHERE address = $1",
         ] {
             sqlx::query(query).bind(&address).execute(&mut *tx).await?;
         }
@@ -100,6 +106,10 @@ impl Store {
             .bind(address.to_ascii_lowercase())
             .execute(&self.pool)
             .await?;
+        if disabled {
+            // Logged-in portal sessions end too, not only new logins.
+            self.end_sessions_of(address).await?;
+        }
         Ok(done.rows_affected() > 0)
     }
 }

@@ -6,6 +6,7 @@ mod admin;
 mod audit;
 mod limits;
 mod mail_queue;
+mod mailbox;
 mod messages;
 mod pending;
 mod pull;
@@ -13,6 +14,7 @@ mod registration;
 mod remembered;
 mod senders;
 mod sending;
+mod sessions;
 
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::AnyPool;
@@ -21,6 +23,7 @@ pub use accounts::{Account, NewAccount};
 pub use admin::Removed;
 pub use limits::Limit;
 pub use mail_queue::{MailStatus, QueuedMail};
+pub use mailbox::MailboxEntry;
 pub use messages::{KeyState, NewEnvelope, NewMessage, RecipientStatus};
 pub use pending::{NewRegistration, PendingRegistration};
 pub use pull::NewStoredEnvelope;
@@ -28,6 +31,7 @@ pub use registration::{LinkPurpose, Profile, SecurityAnswer};
 pub use remembered::RememberedKey;
 pub use senders::{Revoked, Sender, SenderInfo};
 pub use sending::{EnvelopeState, Opening, ReceiptDetails};
+pub use sessions::{PortalSession, SessionLookup};
 
 use crate::{Clock, Error};
 

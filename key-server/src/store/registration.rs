@@ -253,7 +253,7 @@ impl Store {
     /// the lock and the failure count end (a reset is how a locked-out owner
     /// gets back in), the address counts as confirmed (the link proved it),
     /// the other reset links stop working, and remembered browsers are
-    /// forgotten.
+    /// forgotten, and portal sessions end.
     pub async fn set_password(&self, address: &str, password_hash: &str) -> Result<(), Error> {
         let address = address.to_ascii_lowercase();
         let at = self.now();
@@ -280,10 +280,13 @@ impl Store {
             .bind(&address)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM remembered_keys WHERE address = $1")
-            .bind(&address)
-            .execute(&mut *tx)
-            .await?;
+        // Whoever knew the old password is logged out of the portal everywhere.
+        for table in ["remembered_keys", "portal_sessions"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE address = $1"))
+                .bind(&address)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -155,6 +155,32 @@ pub fn sealed_bytes(
     bytes
 }
 
+/// A sender token, and envelope `id` registered with it for `to`.
+pub async fn registered(server: &Server, id: &str, to: &str, expires: Option<i64>) -> String {
+    let token = server
+        .store
+        .create_sender(&format!("sender-{id}"))
+        .await
+        .unwrap();
+    let (status, answer) = post(server, Some(&token), &message_to(id, to, expires)).await;
+    assert_eq!(status, 200, "{answer}");
+    token
+}
+
+/// `PUT /api/v1/messages/{id}/envelope` with `body`, as sender `token`.
+pub async fn upload(server: &Server, token: Option<&str>, id: &str, body: Vec<u8>) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .put(format!("{}/api/v1/messages/{id}/envelope", server.base))
+        .header("Content-Type", "application/octet-stream")
+        .body(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
 /// No file under the server's data directory (database, WAL, outbox)
 /// holds any of `markers`.
 pub fn assert_not_at_rest(server: &Server, markers: &[&[u8]]) {

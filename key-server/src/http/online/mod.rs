@@ -19,7 +19,7 @@
 mod answer;
 mod compose;
 mod held;
-mod render;
+pub(crate) mod render;
 
 pub(crate) use compose::allowed as answer_kinds;
 pub use compose::ComposeLimits;
@@ -32,14 +32,13 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use envelope_core::{
-    ContentKey, Envelope, Header, MessageView, Mode, OpenedMessage, SecurityLevel,
-};
+use envelope_core::{Envelope, Header, MessageView, Mode, SecurityLevel};
 use securedoc_templates::{context, fill, text};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
 pub use held::Held;
+pub(crate) use held::{same_secret, secret};
 use held::{Opened, Parked};
 
 use super::pages::{busy, choose_language, notice, render};
@@ -255,7 +254,7 @@ fn password_page(
     )
 }
 
-fn iso_time(seconds: i64) -> String {
+pub(crate) fn iso_time(seconds: i64) -> String {
     jiff::Timestamp::from_second(seconds)
         .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_default()
@@ -265,7 +264,7 @@ fn iso_time(seconds: i64) -> String {
 /// the sender registered, both. The recipient holds the content key and so
 /// could re-seal a header that allows more; the registered flags it cannot
 /// change. Unreadable from the store: nothing but printing, as the header says.
-async fn restrictions(state: &AppState, header: &Header) -> envelope_core::Flags {
+pub(crate) async fn restrictions(state: &AppState, header: &Header) -> envelope_core::Flags {
     let ours = header.flags;
     let registered = match state.store.message_flags(&header.id).await {
         Ok(Some(flags)) => flags,
@@ -399,14 +398,8 @@ async fn hold(
     let lang = envelope.lang;
     // Decrypting tens of megabytes is work for a blocking thread.
     let opened = tokio::task::spawn_blocking(move || {
-        let parsed = Envelope::parse(&envelope.envelope).ok()?;
-        let key = ContentKey::from_slice(&key)?;
-        let payload = parsed
-            .unlock_with_key(&key)
-            .and_then(|cipher| cipher.decrypt(parsed.sealed_payload()))
-            .ok()?;
+        let (_, opened) = crate::http::pull::decrypt_with_key(&envelope.envelope, &key)?;
         // Held as the .eml the recipient saves; a v2 container zeroes its own memory.
-        let opened = OpenedMessage::new(parsed.header().v, payload).ok()?;
         Some(Zeroizing::new(opened.eml().into_owned()))
     })
     .await
@@ -489,39 +482,24 @@ async fn view(
         );
     };
     let url = format!("{}/open/view/{id}", state.settings.public_url);
-    let body = render::body(&message, &url);
-    let subject = if message.subject.is_empty() {
-        text(lang, "opener.no_subject")
-    } else {
-        message.subject.clone()
-    };
     render(
         StatusCode::OK,
         "online_message",
         lang,
         context! {
-            subject,
-            from => message.from,
-            to => message.to.join(", "),
-            cc => message.cc.join(", "),
-            date => message.date,
-            html => body.html.map(securedoc_templates::Value::from_safe_string),
-            text => body.text,
-            remote_notice => render::remote_notice(body.remote_blocked, lang),
-            attachments => render::attachments(&message, &url, lang),
-            eml => format!("{url}/message.eml"),
             print => opened.flags.print,
             answers => compose::allowed(&opened.flags)
                 .into_iter()
                 .map(|kind| (format!("{url}/compose?kind={kind}"), text(lang, &format!("compose.button_{kind}"))))
                 .collect::<Vec<_>>(),
             minutes => state.held.lifetime().as_secs() / 60,
+            ..render::message_context(&message, &url, lang)
         },
     )
 }
 
 /// A download: never shown by the browser as a page of this origin.
-fn download(name: &str, content_type: &str, bytes: Vec<u8>) -> Response {
+pub(crate) fn download(name: &str, content_type: &str, bytes: Vec<u8>) -> Response {
     let ascii: String = name
         .chars()
         .map(|c| {

@@ -105,6 +105,29 @@ pub fn attachments(message: &MessageView, view: &str, lang: &str) -> Vec<Listed>
         .collect()
 }
 
+/// What `message_view.html` shows of `message` (its page at `url`, whose
+/// parts are under it), in `lang`; the caller adds `print` and `answers`.
+pub fn message_context(message: &MessageView, url: &str, lang: &str) -> securedoc_templates::Value {
+    let body = body(message, url);
+    let subject = if message.subject.is_empty() {
+        text(lang, "opener.no_subject")
+    } else {
+        message.subject.clone()
+    };
+    securedoc_templates::context! {
+        subject,
+        from => message.from,
+        to => message.to.join(", "),
+        cc => message.cc.join(", "),
+        date => message.date,
+        html => body.html.map(securedoc_templates::Value::from_safe_string),
+        text => body.text,
+        remote_notice => remote_notice(body.remote_blocked, lang),
+        attachments => attachments(message, url, lang),
+        eml => format!("{url}/message.eml"),
+    }
+}
+
 /// "12 KB" in the page's language (the opener's own units).
 pub fn size(bytes: usize, lang: &str) -> String {
     let (key, n) = match bytes {

@@ -3,7 +3,8 @@
 //! and the live password check they call. One module per flow; what they
 //! share is here.
 //!
-//! No sessions and no cookies: each step carries what proves it (a
+//! No sessions and no cookies here (the portal has them: `http/portal`):
+//! each step carries what proves it (a
 //! single-use link token from the e-mail), so there is nothing to steal or
 //! forge across sites. Answers that could tell a stranger whether an address
 //! has an account are the same either way (no user enumeration), and come
@@ -27,7 +28,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use securedoc_templates::{
     context, fill, language, render_account_email, render_page, text, Value, OPEN_ONLINE_JS,
-    PAGE_CSP, PASSWORD_CHECK_JS, PORTAL_CSS,
+    PAGE_CSP, PASSWORD_CHECK_JS, PORTAL_CSS, PORTAL_SESSION_JS,
 };
 use zeroize::Zeroizing;
 
@@ -66,6 +67,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/static/open-online.js",
             get(|| async { asset("text/javascript", OPEN_ONLINE_JS) }),
+        )
+        .route(
+            "/static/portal-session.js",
+            get(|| async { asset("text/javascript", PORTAL_SESSION_JS) }),
         )
 }
 
@@ -288,7 +293,7 @@ fn printable(value: &str) -> bool {
 /// The client's address, for per-client limits and the audit.
 /// Taken from [`ClientAddr`], which believes forwarding headers only from
 /// `trusted_proxies`: behind a proxy every TCP peer is the proxy.
-fn client(peer: ClientAddr) -> String {
+pub(super) fn client(peer: ClientAddr) -> String {
     peer.0.to_string()
 }
 
@@ -334,7 +339,7 @@ pub(super) fn busy(lang: &str, retry_seconds: u64) -> Response {
 const BUSY_RETRY_SECONDS: u64 = 5;
 
 /// The page for a request refused by a limit: 429 and when to come back.
-fn rate_limited(lang: &str, limit: Limit) -> Response {
+pub(super) fn rate_limited(lang: &str, limit: Limit) -> Response {
     let mut response = notice(
         StatusCode::TOO_MANY_REQUESTS,
         lang,

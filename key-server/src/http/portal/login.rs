@@ -1,0 +1,347 @@
+//! Logging in and out: the e-mail address, then the password (Mimecast's
+//! two steps), with "Log in as a different user." and "Forgot your
+//! password?".
+//!
+//! The password is checked exactly as key release checks it, on the same
+//! budgets: the per-(client, account) limit under the same key
+//! (`release|{client}|{address}`), and the account's own attempts reserved
+//! before Argon2 runs, so guesses through the portal, the envelope and Open
+//! Online all count toward one lock. What the login form says never tells
+//! a stranger anything: an unknown address, a wrong password and a locked
+//! account get the same page, status and sentence, after the same Argon2id
+//! work (a decoy hash when there is nothing to check). Only the right
+//! password learns that the account is unconfirmed, disabled or expired.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Form;
+use securedoc_templates::{context, fill, text};
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use super::session::{cookie_value, csrf_ok, require};
+use super::{local_next, refused_form, see_other};
+use crate::http::pages::{busy, choose_language, client, rate_limited, render};
+use crate::http::{AppState, ClientAddr};
+use crate::store::Limit;
+use crate::Error;
+
+/// `value` for a query string.
+pub(super) fn query_value(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct LoginQuery {
+    lang: Option<String>,
+    next: String,
+    email: String,
+    /// Why the last session ended: `timeout=1`, `ended=1`; `out=1` after Log out.
+    timeout: Option<String>,
+    ended: Option<String>,
+    out: Option<String>,
+}
+
+struct Step<'a> {
+    step: &'static str,
+    email: &'a str,
+    next: &'a str,
+    notice: Option<String>,
+    failure: Option<String>,
+    errors: BTreeMap<String, String>,
+}
+
+impl<'a> Step<'a> {
+    /// Step `step` for `email`, with nothing to say yet.
+    fn new(step: &'static str, email: &'a str, next: &'a str) -> Step<'a> {
+        Step {
+            step,
+            email,
+            next,
+            notice: None,
+            failure: None,
+            errors: BTreeMap::new(),
+        }
+    }
+}
+
+fn page(status: StatusCode, lang: &str, step: Step<'_>) -> Response {
+    render(
+        status,
+        "portal/login",
+        lang,
+        context! {
+            step => step.step,
+            email => step.email,
+            next => step.next,
+            notice => step.notice,
+            failure => step.failure,
+            errors => step.errors,
+        },
+    )
+}
+
+/// `GET /portal/login`: the e-mail step, saying why a session ended.
+pub(super) async fn form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<LoginQuery>,
+) -> Response {
+    let lang = choose_language(query.lang.as_deref(), &headers);
+    let minutes = (state.settings.portal.idle_seconds / 60).to_string();
+    let notice = if query.timeout.is_some() {
+        Some(fill(
+            &text(lang, "portal.login.timed_out"),
+            &[("minutes", minutes)],
+        ))
+    } else if query.ended.is_some() {
+        Some(text(lang, "portal.login.ended"))
+    } else if query.out.is_some() {
+        Some(text(lang, "portal.login.logged_out"))
+    } else {
+        None
+    };
+    let email: String = query.email.chars().take(320).collect();
+    let next = local_next(&query.next);
+    page(
+        StatusCode::OK,
+        lang,
+        Step {
+            notice,
+            ..Step::new("email", &email, &next)
+        },
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct LoginForm {
+    email: String,
+    password: Zeroizing<String>,
+    language: String,
+    next: String,
+}
+
+fn bad_email(lang: &str, email: &str, next: &str) -> Response {
+    let errors = BTreeMap::from([("email".to_string(), text(lang, "errors.bad_email"))]);
+    let email: String = email.chars().take(320).collect();
+    page(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        lang,
+        Step {
+            errors,
+            ..Step::new("email", &email, next)
+        },
+    )
+}
+
+/// `POST /portal/login`: the e-mail step leads to the password step,
+/// whatever the address (no enumeration: nothing is looked up here).
+pub(super) async fn email_step(headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+    let lang = choose_language(Some(&form.language), &headers);
+    let next = local_next(&form.next);
+    if envelope_core::validate_address("email", &form.email).is_err() {
+        return bad_email(lang, &form.email, &next);
+    }
+    page(
+        StatusCode::OK,
+        lang,
+        Step::new("password", &form.email, &next),
+    )
+}
+
+/// What checking a login's password decided.
+enum Checked {
+    /// The right password for an account that may log in.
+    Accepted,
+    /// Unknown address, wrong password or locked: one answer for all three.
+    Failed,
+    /// The right password, but the account may not log in (unconfirmed,
+    /// disabled, expired): the owner may be told which.
+    Refused(&'static str),
+    /// The per-client limit.
+    Limited(Limit),
+    /// The password queue is full: nothing was checked or counted.
+    Busy,
+}
+
+/// The login's password check, on key release's budgets (module comment).
+async fn check(
+    state: &AppState,
+    address: &str,
+    password: &Zeroizing<String>,
+    client: &str,
+) -> Result<Checked, Error> {
+    let settings = &state.settings;
+    let limit = Limit {
+        max: settings.client_failure_limit,
+        window_seconds: settings.client_window_seconds,
+    };
+    let per_client = format!("release|{client}|{address}");
+    if !state.store.reserve_attempt(&per_client, limit).await? {
+        return Ok(Checked::Limited(limit));
+    }
+    let account = state.store.account(address).await?;
+    // The account's attempt, reserved before the (slow) check; a locked
+    // account reserves nothing and is checked against a decoy.
+    let reserved = match account.as_ref().filter(|a| a.locked_until.is_none()) {
+        Some(_) => {
+            state
+                .store
+                .reserve_login(address, settings.lockout_attempts, settings.lockout_seconds)
+                .await?
+        }
+        None => None,
+    };
+    let hash = account
+        .as_ref()
+        .filter(|_| reserved.is_some())
+        .map(|a| a.password_hash.clone());
+    let right = match state.passwords.verify(password.clone(), hash.clone()).await {
+        Ok(right) => right && hash.is_some(),
+        Err(Error::Busy) => {
+            state.store.release_attempt(&per_client).await?;
+            if reserved.is_some() {
+                state
+                    .store
+                    .release_login(address, settings.lockout_attempts)
+                    .await?;
+            }
+            return Ok(Checked::Busy);
+        }
+        Err(error) => return Err(error),
+    };
+    let Some(account) = account.filter(|_| right) else {
+        return Ok(Checked::Failed);
+    };
+    state.store.record_successful_login(address).await?;
+    state.store.release_attempt(&per_client).await?;
+    if !account.confirmed {
+        return Ok(Checked::Refused("portal.login.unconfirmed"));
+    }
+    if account.disabled {
+        return Ok(Checked::Refused("portal.login.disabled"));
+    }
+    if let (Some(days), Some(set_at)) = (settings.policy.expiry_days, account.password_set_at) {
+        if state.store.now() - set_at > i64::from(days) * 86_400 {
+            return Ok(Checked::Refused("portal.login.expired"));
+        }
+    }
+    Ok(Checked::Accepted)
+}
+
+/// `POST /portal/login/password`: checks the password; the right one
+/// starts a new session (a new id, whatever cookie came) and goes on to
+/// `next`.
+pub(super) async fn password_step(
+    State(state): State<AppState>,
+    peer: ClientAddr,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, Error> {
+    let lang = choose_language(Some(&form.language), &headers);
+    let next = local_next(&form.next);
+    if envelope_core::validate_address("email", &form.email).is_err() {
+        return Ok(bad_email(lang, &form.email, &next));
+    }
+    let address = form.email.to_ascii_lowercase();
+    let client = client(peer);
+    let password = if form.password.len() > 1024 {
+        Zeroizing::new(String::new())
+    } else {
+        form.password.clone()
+    };
+    let checked = check(&state, &address, &password, &client).await?;
+    let outcome = match &checked {
+        Checked::Accepted => "portal_login",
+        Checked::Failed => "portal_login_failed",
+        Checked::Refused(_) => "portal_login_refused",
+        Checked::Limited(_) => "rate_limited",
+        Checked::Busy => "busy",
+    };
+    if let Err(error) = state
+        .store
+        .audit(Some(&address), None, &client, outcome)
+        .await
+    {
+        tracing::error!(%error, "could not write the audit row of a portal login");
+    }
+    let failure = |status, key: &str| {
+        page(
+            status,
+            lang,
+            Step {
+                failure: Some(text(lang, key)),
+                ..Step::new("password", &form.email, &next)
+            },
+        )
+    };
+    match checked {
+        Checked::Accepted => {}
+        Checked::Failed => return Ok(failure(StatusCode::UNAUTHORIZED, "portal.login.failed")),
+        Checked::Refused(key) => return Ok(failure(StatusCode::FORBIDDEN, key)),
+        Checked::Limited(limit) => return Ok(rate_limited(lang, limit)),
+        Checked::Busy => return Ok(busy(lang, 5)),
+    }
+    // Whatever session the browser had ends: one person per browser.
+    if let Some(old) = cookie_value(&state, &headers) {
+        state.store.end_session(&old).await?;
+    }
+    let portal = &state.settings.portal;
+    let id = crate::http::online::secret();
+    state
+        .store
+        .create_session(
+            &id,
+            &address,
+            &crate::http::online::secret(),
+            portal.max_seconds,
+            &client,
+        )
+        .await?;
+    let mut response = see_other(&next);
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, portal.cookie(&id));
+    Ok(response)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct LogoutForm {
+    csrf: String,
+}
+
+/// `POST /portal/logout`: ends the session here and on every replica.
+pub(super) async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<LogoutForm>,
+) -> Result<Response, Error> {
+    let lang = choose_language(None, &headers);
+    let live = match require(&state, &headers, "/portal/inbox").await {
+        Ok(live) => live,
+        Err(login) => return Ok(login),
+    };
+    if !csrf_ok(&live, &form.csrf) {
+        return Ok(refused_form(lang));
+    }
+    state.store.end_session(&live.id).await?;
+    let mut response = see_other(&format!("/portal/login?out=1&lang={lang}"));
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, state.settings.portal.removal());
+    Ok(response)
+}

@@ -1,0 +1,238 @@
+//! A message in the portal: `GET /portal/m/{id}` (the link in a pull
+//! notification), its attachments, inline images and `.eml`.
+//!
+//! Each request decrypts the stored envelope with its key, reads what it
+//! needs and drops the plaintext: nothing is cached, so any replica serves
+//! any request and no plaintext outlives it. Every view goes through the
+//! key's state (expired, withdrawn, locked) as key release does, and counts
+//! as an opening (read receipts, the sender's status).
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use envelope_core::{Header, MessageView, OpenedMessage};
+use securedoc_templates::{context, text};
+use serde::Deserialize;
+
+use super::portal_page;
+use super::session::{cookie_value, require, Live};
+use crate::http::online::{download, iso_time, render, restrictions};
+use crate::http::pages::{choose_language, notice, render as render_page};
+use crate::http::pull::decrypt_with_key;
+use crate::http::{AppState, ClientAddr};
+use crate::store::KeyState;
+use crate::Error;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct ViewQuery {
+    /// Set by the continue page: the cookie had its chance.
+    c: Option<String>,
+}
+
+fn is_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// A sentence page for this message (gone, locked, not found).
+fn say(status: StatusCode, lang: &str, key: &str) -> Response {
+    notice(
+        status,
+        lang,
+        text(lang, "portal.inbox.title"),
+        vec![text(lang, key), text(lang, "portal.message.back")],
+    )
+}
+
+/// The decrypted message of envelope `id` for the logged-in address, with
+/// its header and mailbox entry; or the page that says why not.
+async fn open(state: &AppState, live: &Live, id: &str, lang: &str) -> Result<Opened, Response> {
+    let not_found = || say(StatusCode::NOT_FOUND, lang, "portal.message.not_found");
+    if !is_id(id) {
+        return Err(not_found());
+    }
+    let failed = |error: Error| error.into_response();
+    // Another person's message is "not found", exactly as a made-up id is.
+    let Some(entry) = state
+        .store
+        .mailbox_entry(&live.session.address, id)
+        .await
+        .map_err(failed)?
+    else {
+        return Err(not_found());
+    };
+    let sealed = match state.store.key_state(id).await.map_err(failed)? {
+        KeyState::Ready(sealed) => sealed,
+        KeyState::Locked => return Err(say(StatusCode::LOCKED, lang, "portal.message.locked")),
+        KeyState::Withdrawn | KeyState::Gone => {
+            return Err(say(StatusCode::GONE, lang, "portal.message.gone"))
+        }
+    };
+    let Some(bytes) = state.store.stored_envelope(id).await.map_err(failed)? else {
+        return Err(say(StatusCode::GONE, lang, "portal.message.gone"));
+    };
+    let Some(key) = state.master_key.open(id, &sealed) else {
+        tracing::error!(envelope = %id, "a stored key does not open under the master key");
+        return Err(failed(Error::Corrupt(format!("the key of {id}"))));
+    };
+    // Decrypting tens of megabytes is work for a blocking thread.
+    let decrypted = tokio::task::spawn_blocking(move || decrypt_with_key(&bytes, &key))
+        .await
+        .ok()
+        .flatten();
+    let Some((header, message)) = decrypted else {
+        tracing::error!(envelope = %id, "a stored envelope does not decrypt with its key");
+        return Err(failed(Error::Corrupt(format!("stored envelope {id}"))));
+    };
+    Ok(Opened {
+        header,
+        message,
+        entry,
+    })
+}
+
+struct Opened {
+    header: Header,
+    message: OpenedMessage,
+    entry: crate::store::MailboxEntry,
+}
+
+/// `GET /portal/m/{id}`: the message.
+pub(super) async fn view(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    peer: ClientAddr,
+    headers: HeaderMap,
+    Query(query): Query<ViewQuery>,
+) -> Result<Response, Error> {
+    let lang = choose_language(None, &headers);
+    let here = format!("/portal/m/{}", if is_id(&id) { id.as_str() } else { "" });
+    // A link followed from a mail client comes without the SameSite=Strict
+    // cookie: one same-site step, and it comes with it.
+    if cookie_value(&state, &headers).is_none() && query.c.is_none() && is_id(&id) {
+        return Ok(render_page(
+            StatusCode::OK,
+            "portal/continue",
+            lang,
+            context! { target => format!("{here}?c=1") },
+        ));
+    }
+    let live = match require(&state, &headers, &here).await {
+        Ok(live) => live,
+        Err(login) => return Ok(login),
+    };
+    let opened = match open(&state, &live, &id, lang).await {
+        Ok(opened) => opened,
+        Err(page) => return Ok(page),
+    };
+    let Ok(message) = opened.message.view() else {
+        return Ok(say(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            lang,
+            "opener.errors.not_a_message",
+        ));
+    };
+    let client = crate::http::pages::client(peer);
+    state.store.mark_read(&opened.entry.id).await?;
+    // An opening, as a key release is: the sender's status and read receipt.
+    crate::http::opened::opened(&state, &id, &live.session.address, &client).await?;
+    if let Err(error) = state
+        .store
+        .audit(
+            Some(&live.session.address),
+            Some(&id),
+            &client,
+            "portal_view",
+        )
+        .await
+    {
+        tracing::error!(%error, "could not write the audit row of a portal view");
+    }
+    let flags = restrictions(&state, &opened.header).await;
+    let url = format!("{}/portal/m/{id}", state.settings.public_url);
+    Ok(portal_page(
+        &state,
+        &live,
+        StatusCode::OK,
+        "portal/message",
+        lang,
+        "message",
+        context! {
+            print => flags.print,
+            answers => Vec::<(String, String)>::new(),
+            available => opened.entry.expires_at.map(iso_time),
+            ..render::message_context(&message, &url, lang)
+        },
+    ))
+}
+
+/// One part of the message, for a download or an inline image.
+async fn part(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    n: usize,
+) -> Result<envelope_core::Attachment, Response> {
+    let lang = choose_language(None, headers);
+    let live = require(state, headers, &format!("/portal/m/{id}")).await?;
+    let opened = open(state, &live, id, lang).await?;
+    opened
+        .message
+        .view()
+        .ok()
+        .and_then(|view: MessageView| view.attachments.into_iter().nth(n))
+        .ok_or_else(|| say(StatusCode::NOT_FOUND, lang, "portal.message.not_found"))
+}
+
+/// `GET /portal/m/{id}/attachment/{n}`: always a download, whatever its type.
+pub(super) async fn attachment(
+    State(state): State<AppState>,
+    Path((id, n)): Path<(String, usize)>,
+    headers: HeaderMap,
+) -> Response {
+    match part(&state, &headers, &id, n).await {
+        Ok(part) => download(&part.name, "application/octet-stream", part.bytes),
+        Err(page) => page,
+    }
+}
+
+/// `GET /portal/m/{id}/inline/{n}`: a raster image the body shows.
+pub(super) async fn inline(
+    State(state): State<AppState>,
+    Path((id, n)): Path<(String, usize)>,
+    headers: HeaderMap,
+) -> Response {
+    match part(&state, &headers, &id, n).await {
+        Ok(part) if render::INLINE_IMAGE_TYPES.contains(&part.content_type.as_str()) => (
+            [
+                (header::CONTENT_TYPE, part.content_type),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
+                (header::CACHE_CONTROL, "no-store".into()),
+            ],
+            part.bytes,
+        )
+            .into_response(),
+        Ok(_) | Err(_) => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// `GET /portal/m/{id}/message.eml`: "Save message", the message as sealed.
+pub(super) async fn message_file(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = choose_language(None, &headers);
+    let live = match require(&state, &headers, &format!("/portal/m/{id}")).await {
+        Ok(live) => live,
+        Err(login) => return login,
+    };
+    match open(&state, &live, &id, lang).await {
+        Ok(opened) => download(
+            "message.eml",
+            "message/rfc822",
+            opened.message.eml().into_owned(),
+        ),
+        Err(page) => page,
+    }
+}

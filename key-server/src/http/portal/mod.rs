@@ -1,0 +1,130 @@
+//! The secure-mail portal (docs/PORTAL.md): the key server's second face,
+//! on the same accounts, keys, limits and audit. Server-rendered, usable
+//! without JavaScript; a message is decrypted per request from the stored
+//! envelope and nothing of it is kept, so any replica answers any request.
+//!
+//! One module per flow: `session` (cookies and their checks), `login`,
+//! `inbox`, `message`.
+
+mod inbox;
+mod login;
+mod message;
+mod session;
+
+pub use session::PortalSettings;
+
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use securedoc_templates::{text, Value};
+
+use super::pages::{choose_language, notice, render};
+use super::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/portal", get(|| async { Redirect::to("/portal/inbox") }))
+        .route("/portal/login", get(login::form).post(login::email_step))
+        .route("/portal/login/password", post(login::password_step))
+        .route("/portal/logout", post(login::logout))
+        .route("/portal/session/keepalive", post(session::keepalive))
+        .route("/portal/inbox", get(inbox::inbox))
+        .route("/portal/m/{id}", get(message::view))
+        .route("/portal/m/{id}/attachment/{n}", get(message::attachment))
+        .route("/portal/m/{id}/inline/{n}", get(message::inline))
+        .route("/portal/m/{id}/message.eml", get(message::message_file))
+        .layer(axum::middleware::from_fn(same_origin_posts))
+}
+
+/// Every state-changing request to the portal must come from the portal's
+/// own pages: a browser says where a request comes from (`Sec-Fetch-Site`,
+/// else `Origin`), and a form another site posts is refused before any
+/// handler runs. The session's CSRF token is the second check, for the
+/// forms of a logged-in session; this one also covers the login forms.
+async fn same_origin_posts(request: Request, next: Next) -> Response {
+    if request.method() != Method::GET
+        && request.method() != Method::HEAD
+        && !from_this_site(request.headers())
+    {
+        let lang = choose_language(None, request.headers());
+        return refused_form(lang);
+    }
+    next.run(request).await
+}
+
+fn from_this_site(headers: &HeaderMap) -> bool {
+    let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = value("sec-fetch-site") {
+        // `none`: typed or bookmarked by the user, not another site's doing.
+        return matches!(site, "same-origin" | "none");
+    }
+    match (value("origin"), value("host")) {
+        // No Origin: not a browser's cross-site form (browsers send it on
+        // every POST); a command-line client cannot forge a victim's cookie.
+        (None, _) => true,
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host)),
+        (Some(_), None) => false,
+    }
+}
+
+/// 403: a form from elsewhere, or without its session's token.
+fn refused_form(lang: &str) -> Response {
+    notice(
+        StatusCode::FORBIDDEN,
+        lang,
+        text(lang, "portal.login.title"),
+        vec![text(lang, "portal.login.refused_form")],
+    )
+}
+
+/// A portal page for a logged-in session: its layout needs the session's
+/// address, token and timings beside the page's own context.
+fn portal_page(
+    state: &AppState,
+    live: &session::Live,
+    status: StatusCode,
+    name: &str,
+    lang: &str,
+    section: &str,
+    ctx: Value,
+) -> Response {
+    let portal = &state.settings.portal;
+    let ctx = securedoc_templates::context! {
+        session_email => live.session.address.clone(),
+        csrf => live.session.csrf.clone(),
+        idle_seconds => portal.idle_seconds,
+        warning_seconds => portal.warning_seconds,
+        section,
+        ..ctx
+    };
+    render(status, name, lang, ctx)
+}
+
+/// 303 to `location`.
+fn see_other(location: &str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, location.to_string())],
+    )
+        .into_response()
+}
+
+/// Where a login may return to: a portal path, nothing else (no open redirect).
+fn local_next(next: &str) -> String {
+    let safe = next.starts_with("/portal/")
+        && !next.starts_with("//")
+        && next.len() <= 200
+        && next
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-_.?=&".contains(&b));
+    if safe {
+        next.to_string()
+    } else {
+        "/portal/inbox".to_string()
+    }
+}

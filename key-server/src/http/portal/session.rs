@@ -1,0 +1,166 @@
+//! The portal's session cookie and its checks.
+//!
+//! The cookie is 256 random bits (hex), `HttpOnly`, `SameSite=Strict`,
+//! `Path=/`, no `Domain`; over https it is `__Host-securedoc_session` and
+//! `Secure` (browsers refuse the `__Host-` prefix without it, so a plain-http
+//! loopback demo uses `securedoc_session`). The store keeps only its hash. A
+//! new id is made at every login, whatever cookie came with it: a cookie
+//! planted before login (session fixation) never becomes a session.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::see_other;
+use crate::http::AppState;
+use crate::store::{PortalSession, SessionLookup};
+
+/// A session's activity is written at most this often (seconds): reading
+/// pages does not write a row per request.
+const TOUCH_EVERY: i64 = 30;
+
+/// The portal's settings in effect.
+#[derive(Clone, Debug)]
+pub struct PortalSettings {
+    /// A session ends after this long without activity, seconds.
+    pub idle_seconds: i64,
+    /// The page warns this long before, seconds.
+    pub warning_seconds: i64,
+    /// A session ends this long after login, seconds.
+    pub max_seconds: i64,
+    /// Messages per Inbox page.
+    pub page_size: i64,
+    /// The cookie's name and whether it is `Secure` (an https origin).
+    pub cookie_name: &'static str,
+    /// `Secure` on the cookie.
+    pub cookie_secure: bool,
+}
+
+impl PortalSettings {
+    /// From the configuration; `public_url` decides the cookie.
+    pub fn new(config: &crate::config::PortalConfig, public_url: &str) -> PortalSettings {
+        let secure = public_url.starts_with("https://");
+        PortalSettings {
+            idle_seconds: i64::from(config.session_idle_minutes.max(1)) * 60,
+            warning_seconds: i64::from(config.session_warning_seconds),
+            max_seconds: i64::from(config.session_max_hours.max(1)) * 3600,
+            page_size: i64::from(config.page_size.clamp(5, 500)),
+            cookie_name: if secure {
+                "__Host-securedoc_session"
+            } else {
+                "securedoc_session"
+            },
+            cookie_secure: secure,
+        }
+    }
+
+    /// `Set-Cookie` for session `id`.
+    pub(super) fn cookie(&self, id: &str) -> HeaderValue {
+        let secure = if self.cookie_secure { "; Secure" } else { "" };
+        HeaderValue::from_str(&format!(
+            "{}={id}; Path=/; HttpOnly; SameSite=Strict{secure}",
+            self.cookie_name
+        ))
+        .expect("a hex id is a valid header value")
+    }
+
+    /// `Set-Cookie` that removes the cookie.
+    pub(super) fn removal(&self) -> HeaderValue {
+        let secure = if self.cookie_secure { "; Secure" } else { "" };
+        HeaderValue::from_str(&format!(
+            "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}",
+            self.cookie_name
+        ))
+        .expect("a fixed value")
+    }
+}
+
+/// A request's live session.
+pub(super) struct Live {
+    /// The cookie's value.
+    pub id: String,
+    pub session: PortalSession,
+}
+
+/// The session cookie's value, if the request carries one that can be ours.
+pub(super) fn cookie_value(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    let name = state.settings.portal.cookie_name;
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value.to_string())
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Requests a page makes by itself (draft autosave) say so: they must not
+/// keep an unattended session alive.
+fn background(headers: &HeaderMap) -> bool {
+    headers.contains_key("x-securedoc-background")
+}
+
+/// The live session of this request, or the way to the login page (which
+/// says why: inactivity, the absolute end), coming back to `next`.
+pub(super) async fn require(
+    state: &AppState,
+    headers: &HeaderMap,
+    next: &str,
+) -> Result<Live, Response> {
+    let portal = &state.settings.portal;
+    let login = |why: &str| {
+        let mut response = see_other(&format!(
+            "/portal/login?next={}{why}",
+            super::login::query_value(next)
+        ));
+        response
+            .headers_mut()
+            .insert(header::SET_COOKIE, portal.removal());
+        response
+    };
+    let Some(id) = cookie_value(state, headers) else {
+        return Err(login(""));
+    };
+    let lookup = state
+        .store
+        .session(&id, portal.idle_seconds, !background(headers), TOUCH_EVERY)
+        .await;
+    match lookup {
+        Ok(SessionLookup::Live(session)) => Ok(Live { id, session }),
+        Ok(SessionLookup::TimedOut) => Err(login("&timeout=1")),
+        Ok(SessionLookup::Ended) => Err(login("&ended=1")),
+        Ok(SessionLookup::Unknown) => Err(login("")),
+        Err(error) => Err(error.into_response()),
+    }
+}
+
+/// Whether `token` is this session's CSRF token (constant time).
+pub(super) fn csrf_ok(live: &Live, token: &str) -> bool {
+    crate::http::online::same_secret(&live.session.csrf, token)
+}
+
+/// `POST /portal/session/keepalive` ("Stay logged in"): counts as activity.
+/// The token comes in a header, so only the portal's own script can send it.
+pub(super) async fn keepalive(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let portal = &state.settings.portal;
+    let Some(id) = cookie_value(&state, &headers) else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    match state.store.session(&id, portal.idle_seconds, true, 0).await {
+        Ok(SessionLookup::Live(session)) => {
+            let token = headers
+                .get("x-securedoc-csrf")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if crate::http::online::same_secret(&session.csrf, token) {
+                StatusCode::NO_CONTENT.into_response()
+            } else {
+                StatusCode::FORBIDDEN.into_response()
+            }
+        }
+        Ok(_) => StatusCode::UNAUTHORIZED.into_response(),
+        Err(error) => error.into_response(),
+    }
+}

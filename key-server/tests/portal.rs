@@ -1,0 +1,551 @@
+//! The portal's sessions and reading, over real HTTP on SQLite and
+//! PostgreSQL: the pull journey (link → continue → two-step login → the
+//! message, its attachment and .eml → Inbox → Log out), and the attacker's
+//! moves — enumeration through the login form, guesses that share key
+//! release's lock, forms from another site, a planted cookie, replay after
+//! logout and after a password change, another person's message, and the
+//! clock moved past the idle and absolute limits.
+
+mod common;
+mod portal_support;
+
+use common::{
+    account, registered, sealed_bytes, start, start_with, upload, Backend, Server, PASSWORD,
+};
+use envelope_core::{Flags, SecurityLevel};
+use portal_support::Portal;
+
+const BOB: &str = "bob@example.net";
+const CAROL: &str = "carol@example.net";
+const MARKER: &str = "portal-marker-5d1c";
+const ATTACHMENT: &[u8] = b"%PDF-1.4 results portal-marker-5d1c";
+
+fn message() -> Vec<u8> {
+    use base64::Engine;
+    format!(
+        "From: Alice <alice@clinic.example>\r\nTo: {BOB}\r\nSubject: Results {MARKER}\r\n\
+         Date: Sun, 22 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+         <p onmouseover=\"alert(1)\">Hello Bob, {MARKER}.</p><script>alert(2)</script>\
+         <img src=\"https://tracker.example/pixel.gif\" alt=\"\">\r\n\
+         --b1\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"results.pdf\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b1--\r\n",
+        base64::engine::general_purpose::STANDARD.encode(ATTACHMENT)
+    )
+    .into_bytes()
+}
+
+fn envelope_id(seed: char) -> String {
+    seed.to_string().repeat(32)
+}
+
+/// Message `id` for `to`, registered and stored for pull; the sender token.
+async fn pulled(server: &Server, id: &str, to: &str, expires: Option<i64>) -> String {
+    let token = registered(server, id, to, expires).await;
+    let bytes = sealed_bytes(
+        id,
+        to,
+        "http://127.0.0.1",
+        SecurityLevel::High,
+        Flags {
+            print: false,
+            ..Flags::default()
+        },
+        &message(),
+    );
+    let (status, answer) = upload(server, Some(&token), id, bytes).await;
+    assert_eq!(status, 201, "{answer}");
+    token
+}
+
+/// Bob's account, a message for him, and a portal client logged in.
+async fn logged_in(backend: Backend) -> (Server, Portal, String) {
+    let server = start(backend).await;
+    account(&server, BOB, true, None).await;
+    let id = envelope_id('a');
+    pulled(&server, &id, BOB, None).await;
+    let mut portal = Portal::new(&server);
+    let login = portal.log_in(BOB, PASSWORD, "/portal/inbox").await;
+    assert_eq!(login.status, 303, "{}", login.body);
+    (server, portal, id)
+}
+
+/// The notification's link to reading, downloading and logging out.
+async fn the_pull_journey_reads_the_message_and_logs_out(backend: Backend) {
+    let server = start(backend).await;
+    account(&server, BOB, true, None).await;
+    let id = envelope_id('a');
+    pulled(&server, &id, BOB, None).await;
+    let mut portal = Portal::new(&server);
+    let link = format!("/portal/m/{id}");
+
+    // From a mail client: no cookie; one same-site step, then the login.
+    let first = portal.get(&link).await;
+    assert_eq!(first.status, 200);
+    assert!(
+        first.body.contains(&format!("{link}?c=1")),
+        "{}",
+        first.body
+    );
+    let to_login = portal.get(&format!("{link}?c=1")).await;
+    assert_eq!(to_login.status, 303);
+    let location = to_login.location.unwrap();
+    assert!(
+        location.starts_with("/portal/login?next=/portal/m/"),
+        "{location}"
+    );
+    let login_page = portal.get(&location).await;
+    assert!(login_page
+        .body
+        .contains("A secure message is waiting for you"));
+    assert!(login_page.body.contains(&format!("value=\"{link}\"")));
+
+    // Two steps; the second goes back to the message with a new session.
+    let login = portal.log_in(BOB, PASSWORD, &link).await;
+    assert_eq!(login.status, 303, "{}", login.body);
+    assert_eq!(login.location.as_deref(), Some(link.as_str()));
+    let cookie = login.set_cookie.unwrap();
+    assert!(cookie.starts_with("securedoc_session="), "{cookie}");
+    for attribute in ["Path=/", "HttpOnly", "SameSite=Strict"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+
+    let inbox = portal.get("/portal/inbox").await;
+    assert_eq!(inbox.status, 200);
+    assert!(inbox.body.contains(&format!("Results {MARKER}")));
+    assert!(
+        inbox.body.contains("Alice &lt;alice@clinic.example&gt;") || inbox.body.contains("Alice")
+    );
+    assert!(
+        inbox.body.contains("class=\"entry unread\""),
+        "unread before reading"
+    );
+    assert!(inbox.body.contains("1 attachment"));
+
+    let view = portal.get(&link).await;
+    assert_eq!(view.status, 200, "{}", view.body);
+    assert!(view.body.contains(&format!("Hello Bob, {MARKER}.")));
+    assert!(
+        !view.body.contains("<script>alert"),
+        "no script from the message"
+    );
+    assert!(
+        !view.body.contains("onmouseover"),
+        "no handlers from the message"
+    );
+    assert!(!view.body.contains("tracker.example"), "no remote content");
+    assert!(view.body.contains("results.pdf"));
+    assert!(
+        view.body.contains("class=\"print-refused\""),
+        "the sender refused printing"
+    );
+
+    let attachment = portal.get(&format!("{link}/attachment/0")).await;
+    assert_eq!(attachment.status, 200);
+    assert_eq!(attachment.bytes, ATTACHMENT);
+    let eml = portal.get(&format!("{link}/message.eml")).await;
+    assert_eq!(
+        eml.bytes,
+        message(),
+        "Save message gives the message as sealed"
+    );
+
+    let inbox = portal.get("/portal/inbox").await;
+    assert!(
+        !inbox.body.contains("class=\"entry unread\""),
+        "read after reading"
+    );
+
+    // Every view is audited, as a key release is.
+    assert_eq!(
+        server.store.audit_count(BOB, "portal_view").await.unwrap(),
+        1
+    );
+
+    // Log out: the cookie is dead here and everywhere.
+    let csrf = Portal::csrf(&inbox.body);
+    let dead = portal.cookie.clone();
+    let out = portal.post("/portal/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, 303);
+    assert!(out.location.unwrap().starts_with("/portal/login?out=1"));
+    portal.cookie = dead;
+    let replay = portal.get("/portal/inbox").await;
+    assert_eq!(replay.status, 303, "a logged-out cookie is dead");
+    assert!(replay.location.unwrap().starts_with("/portal/login"));
+
+    common::assert_not_at_rest(&server, &[MARKER.as_bytes()]);
+}
+
+/// What the password step answers, with the address typed taken out.
+async fn login_answer(server: &Server, email: &str, password: &str) -> (u16, String) {
+    let mut portal = Portal::new(server);
+    let answer = portal.log_in(email, password, "/portal/inbox").await;
+    let encoded = email.replace('@', "%40");
+    (
+        answer.status,
+        answer
+            .body
+            .replace(email, "ADDRESS")
+            .replace(&encoded, "ADDRESS"),
+    )
+}
+
+/// An unknown address, a wrong password and a locked account look alike:
+/// the same status, page and sentence; the right password gets in.
+async fn the_login_form_tells_a_stranger_nothing(backend: Backend) {
+    let server = start_with(backend, |config| config.lockout_attempts = Some(3)).await;
+    account(&server, BOB, true, None).await;
+    account(&server, CAROL, true, None).await;
+    let unknown = login_answer(&server, "nobody@example.net", "guess one").await;
+    let wrong = login_answer(&server, BOB, "guess one").await;
+    assert_eq!(unknown.0, 401);
+    assert_eq!(unknown, wrong);
+    assert!(wrong
+        .1
+        .contains("The e-mail address or the password is not right"));
+    for n in 0..3 {
+        login_answer(&server, CAROL, &format!("guess {n}")).await;
+    }
+    let locked_wrong = login_answer(&server, CAROL, "guess 9").await;
+    assert_eq!(
+        locked_wrong, wrong,
+        "a locked account answers as any failure"
+    );
+    let locked_right = login_answer(&server, CAROL, PASSWORD).await;
+    assert_eq!(locked_right, wrong, "even the right password, while locked");
+    assert!(!wrong.1.contains("attempts"), "no count of tries left");
+    let right = login_answer(&server, BOB, PASSWORD).await;
+    assert_eq!(right.0, 303);
+}
+
+/// Guesses at the portal and at key release spend one budget: five wrong
+/// passwords at the portal lock the envelope's key release too.
+async fn portal_guesses_lock_key_release_too(backend: Backend) {
+    let server = start(backend).await;
+    account(&server, BOB, true, None).await;
+    let id = envelope_id('b');
+    common::register(&server, &id, &[BOB], None).await;
+    for n in 0..5 {
+        let (status, _) = login_answer(&server, BOB, &format!("guess {n}")).await;
+        assert_eq!(status, 401);
+    }
+    let (status, body, key) = common::release(&server, &id, BOB, PASSWORD).await;
+    assert_eq!(status, 423, "{body}");
+    assert_eq!(body["error"], "locked");
+    assert!(key.is_none());
+}
+
+/// Fifty logins at once with wrong passwords check at most the lockout's
+/// number of passwords against the account.
+async fn a_burst_of_logins_checks_at_most_the_limit(backend: Backend) {
+    let server = start_with(backend, |config| config.client_failure_limit = 100).await;
+    account(&server, BOB, true, None).await;
+    let mut burst = tokio::task::JoinSet::new();
+    for n in 0..50 {
+        let mut portal = Portal::new(&server);
+        burst.spawn(async move {
+            portal
+                .post(
+                    "/portal/login/password",
+                    &[
+                        ("email", BOB),
+                        ("password", &format!("guess {n}")),
+                        ("next", ""),
+                    ],
+                )
+                .await
+                .status
+        });
+    }
+    let statuses = burst.join_all().await;
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 503),
+        "{statuses:?}"
+    );
+    let account = server.store.account(BOB).await.unwrap().unwrap();
+    assert!(
+        account.locked_until.is_some(),
+        "the burst locked the account"
+    );
+    assert!(
+        account.failed_logins <= 5,
+        "checked {} passwords",
+        account.failed_logins
+    );
+}
+
+/// Forms from another site, or without the session's token, change nothing.
+async fn forms_from_elsewhere_are_refused(backend: Backend) {
+    let (_server, mut portal, _) = logged_in(backend).await;
+    let inbox = portal.get("/portal/inbox").await;
+    let csrf = Portal::csrf(&inbox.body);
+    type Pairs<'a> = &'a [(&'a str, &'a str)];
+    let attempts: [(Pairs, Pairs); 5] = [
+        (&[], &[("Sec-Fetch-Site", "same-origin")]),
+        (&[("csrf", "0000")], &[("Sec-Fetch-Site", "same-origin")]),
+        (&[("csrf", &csrf)], &[("Sec-Fetch-Site", "cross-site")]),
+        (&[("csrf", &csrf)], &[("Origin", "https://evil.example")]),
+        (&[("csrf", &csrf)], &[("Origin", "null")]),
+    ];
+    for (form, headers) in attempts {
+        let answer = portal.post_with("/portal/logout", form, headers).await;
+        assert_eq!(answer.status, 403, "{form:?} {headers:?}");
+        assert!(answer.body.contains("did not come from this site"));
+    }
+    // A cross-site login post is refused before any password is checked.
+    let answer = portal
+        .post_with(
+            "/portal/login/password",
+            &[("email", BOB), ("password", PASSWORD)],
+            &[("Sec-Fetch-Site", "cross-site")],
+        )
+        .await;
+    assert_eq!(answer.status, 403);
+    assert_eq!(
+        portal.get("/portal/inbox").await.status,
+        200,
+        "still logged in"
+    );
+}
+
+/// A cookie planted before login never becomes the session; the store
+/// keeps only a hash of the real one.
+async fn a_planted_cookie_is_never_a_session(backend: Backend) {
+    let server = start(backend).await;
+    account(&server, BOB, true, None).await;
+    let planted = format!("securedoc_session={}", "ab".repeat(32));
+    let mut portal = Portal::new(&server);
+    portal.cookie = Some(planted.clone());
+    let login = portal.log_in(BOB, PASSWORD, "/portal/inbox").await;
+    assert_eq!(login.status, 303);
+    let real = portal.cookie.clone().unwrap();
+    assert_ne!(real, planted, "a new id at login");
+    portal.cookie = Some(planted);
+    assert_eq!(portal.get("/portal/inbox").await.status, 303);
+    portal.cookie = Some(real.clone());
+    assert_eq!(portal.get("/portal/inbox").await.status, 200);
+
+    let value = real.split_once('=').unwrap().1;
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&server.database_url).await.unwrap();
+    let stored: Vec<(String,)> = sqlx::query_as("SELECT id_hash FROM portal_sessions")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_ne!(stored[0].0, value, "the store keeps a hash, not the cookie");
+}
+
+/// Over https the cookie is `__Host-` and `Secure`.
+async fn an_https_origin_gets_a_host_only_secure_cookie(backend: Backend) {
+    let server = start_with(backend, |config| {
+        config.public_url = "https://keys.example".into();
+    })
+    .await;
+    account(&server, BOB, true, None).await;
+    let mut portal = Portal::new(&server);
+    let login = portal.log_in(BOB, PASSWORD, "/portal/inbox").await;
+    let cookie = login.set_cookie.unwrap();
+    let (pair, attributes) = cookie.split_once("; ").unwrap();
+    assert!(pair.starts_with("__Host-securedoc_session="), "{cookie}");
+    assert_eq!(pair.len(), "__Host-securedoc_session=".len() + 64);
+    assert_eq!(attributes, "Path=/; HttpOnly; SameSite=Strict; Secure");
+}
+
+/// A session ends after the idle time, and after the absolute lifetime
+/// even when active; the login page says which.
+async fn sessions_end_when_idle_and_at_their_absolute_end(backend: Backend) {
+    let (server, mut portal, _) = logged_in(backend).await;
+    server.advance(14 * 60);
+    assert_eq!(
+        portal.get("/portal/inbox").await.status,
+        200,
+        "14 idle minutes"
+    );
+    server.advance(14 * 60);
+    assert_eq!(
+        portal.get("/portal/inbox").await.status,
+        200,
+        "activity reset the clock"
+    );
+    server.advance(15 * 60 + 1);
+    let ended = portal.get("/portal/inbox").await;
+    assert_eq!(ended.status, 303);
+    let location = ended.location.unwrap();
+    assert!(location.contains("timeout=1"), "{location}");
+    assert!(portal
+        .get(&location)
+        .await
+        .body
+        .contains("logged out after 15 minutes without activity"));
+
+    // Active all day: still out after 12 hours.
+    let mut portal = Portal::new(&server);
+    portal.log_in(BOB, PASSWORD, "/portal/inbox").await;
+    for _ in 0..(12 * 60 / 10) {
+        server.advance(10 * 60);
+        let answer = portal.get("/portal/inbox").await;
+        if answer.status != 200 {
+            assert!(answer.location.unwrap().contains("ended=1"));
+            return;
+        }
+    }
+    panic!("a session outlived its 12 hours");
+}
+
+/// "Stay logged in" keeps a session alive; a background request does not.
+async fn keepalive_counts_and_background_requests_do_not(backend: Backend) {
+    let (server, mut portal, _) = logged_in(backend).await;
+    let csrf = Portal::csrf(&portal.get("/portal/inbox").await.body);
+    server.advance(10 * 60);
+    let stay = portal
+        .post_with(
+            "/portal/session/keepalive",
+            &[],
+            &[
+                ("Sec-Fetch-Site", "same-origin"),
+                ("X-Securedoc-Csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(stay.status, 204);
+    let forged = portal
+        .post_with(
+            "/portal/session/keepalive",
+            &[],
+            &[
+                ("Sec-Fetch-Site", "same-origin"),
+                ("X-Securedoc-Csrf", "nope"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    server.advance(10 * 60);
+    assert_eq!(portal.get("/portal/inbox").await.status, 200, "kept alive");
+    // Background requests (a page's autosave) do not count as activity.
+    server.advance(10 * 60);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let background = client
+        .get(format!("{}/portal/inbox", server.base))
+        .header("Cookie", portal.cookie.clone().unwrap())
+        .header("X-Securedoc-Background", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(background.status(), 200);
+    server.advance(6 * 60);
+    assert_eq!(
+        portal.get("/portal/inbox").await.status,
+        303,
+        "idle despite the background request"
+    );
+}
+
+/// A new password (reset, or set by anyone) and a disabled account end
+/// every session of the address.
+async fn a_new_password_or_a_disabled_account_ends_sessions(backend: Backend) {
+    let (server, mut portal, _) = logged_in(backend).await;
+    let mut second = Portal::new(&server);
+    second.log_in(BOB, PASSWORD, "/portal/inbox").await;
+    server
+        .store
+        .set_password(
+            BOB,
+            &server
+                .store
+                .account(BOB)
+                .await
+                .unwrap()
+                .unwrap()
+                .password_hash,
+        )
+        .await
+        .unwrap();
+    assert_eq!(portal.get("/portal/inbox").await.status, 303);
+    assert_eq!(second.get("/portal/inbox").await.status, 303);
+
+    let login = portal.log_in(BOB, PASSWORD, "/portal/inbox").await;
+    assert_eq!(login.status, 303);
+    server.store.set_account_disabled(BOB, true).await.unwrap();
+    assert_eq!(portal.get("/portal/inbox").await.status, 303);
+    let refused = portal.log_in(BOB, PASSWORD, "/portal/inbox").await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.body.contains("This account is disabled"));
+}
+
+/// Another person's message is "not found", as a made-up id is; a
+/// withdrawn one says it is gone.
+async fn only_ones_own_messages_open(backend: Backend) {
+    let (server, mut portal, _) = logged_in(backend).await;
+    let carols = envelope_id('c');
+    pulled(&server, &carols, CAROL, None).await;
+    let other = portal.get(&format!("/portal/m/{carols}")).await;
+    let made_up = portal.get(&format!("/portal/m/{}", envelope_id('9'))).await;
+    assert_eq!(other.status, 404);
+    assert_eq!(other.body, made_up.body);
+    assert_eq!(
+        portal
+            .get(&format!("/portal/m/{carols}/attachment/0"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        portal
+            .get(&format!("/portal/m/{carols}/message.eml"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(portal.get("/portal/m/..%2F..%2Fetc").await.status, 404);
+
+    let mine = envelope_id('d');
+    let mine_token = pulled(&server, &mine, BOB, None).await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/messages/{mine}/revoke", server.base))
+        .bearer_auth(&mine_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let gone = portal.get(&format!("/portal/m/{mine}")).await;
+    assert_eq!(gone.status, 410);
+    assert!(gone.body.contains("can no longer be read"));
+    let inbox = portal.get("/portal/inbox").await;
+    assert!(inbox.body.contains("Expired"), "the Inbox marks it");
+}
+
+/// Login goes back only to a portal page: no open redirect.
+async fn login_returns_only_to_the_portal(backend: Backend) {
+    let server = start(backend).await;
+    account(&server, BOB, true, None).await;
+    for next in [
+        "https://evil.example/",
+        "//evil.example",
+        "/register",
+        "/portal/../x\\y",
+    ] {
+        let mut portal = Portal::new(&server);
+        let login = portal.log_in(BOB, PASSWORD, next).await;
+        assert_eq!(login.location.as_deref(), Some("/portal/inbox"), "{next}");
+    }
+}
+
+on_both_stores!(
+    the_pull_journey_reads_the_message_and_logs_out,
+    the_login_form_tells_a_stranger_nothing,
+    portal_guesses_lock_key_release_too,
+    a_burst_of_logins_checks_at_most_the_limit,
+    forms_from_elsewhere_are_refused,
+    a_planted_cookie_is_never_a_session,
+    an_https_origin_gets_a_host_only_secure_cookie,
+    sessions_end_when_idle_and_at_their_absolute_end,
+    keepalive_counts_and_background_requests_do_not,
+    a_new_password_or_a_disabled_account_ends_sessions,
+    only_ones_own_messages_open,
+    login_returns_only_to_the_portal,
+);
