@@ -36,12 +36,53 @@ fn message() -> Vec<u8> {
     .into_bytes()
 }
 
+/// A message whose attachments' names are hostile or collide.
+fn message_with_names(names: &[&str]) -> Vec<u8> {
+    let mut parts = String::new();
+    for (n, name) in names.iter().enumerate() {
+        parts.push_str(&format!(
+            "--b1\r\nContent-Type: application/octet-stream\r\n\
+             Content-Disposition: attachment; filename=\"{name}\"\r\n\r\npart {n}\r\n"
+        ));
+    }
+    format!(
+        "From: alice@clinic.example\r\nTo: {BOB}\r\nSubject: Names\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain\r\n\r\nSee the files.\r\n{parts}--b1--\r\n"
+    )
+    .into_bytes()
+}
+
+/// The names and contents in a .zip.
+fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..archive.len())
+        .map(|n| {
+            let mut file = archive.by_index(n).unwrap();
+            let mut content = Vec::new();
+            file.read_to_end(&mut content).unwrap();
+            (file.name().unwrap().to_string(), content)
+        })
+        .collect()
+}
+
 fn envelope_id(seed: char) -> String {
     seed.to_string().repeat(32)
 }
 
 /// Message `id` for `to`, registered and stored for pull; the sender token.
 async fn pulled(server: &Server, id: &str, to: &str, expires: Option<i64>) -> String {
+    pulled_message(server, id, to, expires, &message()).await
+}
+
+async fn pulled_message(
+    server: &Server,
+    id: &str,
+    to: &str,
+    expires: Option<i64>,
+    message: &[u8],
+) -> String {
     let token = registered(server, id, to, expires).await;
     let bytes = sealed_bytes(
         id,
@@ -52,7 +93,7 @@ async fn pulled(server: &Server, id: &str, to: &str, expires: Option<i64>) -> St
             print: false,
             ..Flags::default()
         },
-        &message(),
+        message,
     );
     let (status, answer) = upload(server, Some(&token), id, bytes).await;
     assert_eq!(status, 201, "{answer}");
@@ -535,7 +576,126 @@ async fn login_returns_only_to_the_portal(backend: Backend) {
     }
 }
 
+/// "Download attachments": the message as text and every attachment, under
+/// names that unpack side by side and nowhere else.
+async fn download_attachments_gives_one_safe_zip(backend: Backend) {
+    let (server, mut portal, id) = logged_in(backend).await;
+    let zip = portal.get(&format!("/portal/m/{id}/attachments.zip")).await;
+    assert_eq!(zip.status, 200);
+    let files = unzip(&zip.bytes);
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["message.txt", "results.pdf"]);
+    let text = String::from_utf8(files[0].1.clone()).unwrap();
+    assert!(
+        text.contains(&format!("Subject: Results {MARKER}")),
+        "{text}"
+    );
+    assert!(
+        text.contains("From: Alice <alice@clinic.example>"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("Hello Bob, {MARKER}.")), "{text}");
+    assert!(!text.contains("alert"), "no script text: {text}");
+    assert_eq!(files[1].1, ATTACHMENT);
+
+    let hostile = envelope_id('e');
+    let names = [
+        "../../etc/passwd",
+        "message.txt",
+        "C:\\Windows\\evil.dll",
+        "report\u{202e}fdp.exe",
+        "same.pdf",
+        "SAME.pdf",
+        "/abs/path.txt",
+    ];
+    pulled_message(&server, &hostile, BOB, None, &message_with_names(&names)).await;
+    let zip = portal
+        .get(&format!("/portal/m/{hostile}/attachments.zip"))
+        .await;
+    assert_eq!(zip.status, 200);
+    let files = unzip(&zip.bytes);
+    let mut seen = std::collections::HashSet::new();
+    for (name, _) in &files {
+        assert!(!name.contains('/') && !name.contains('\\'), "{name}");
+        assert!(!name.contains(".."), "{name}");
+        assert!(!name.contains('\u{202e}'), "{name}");
+        assert!(seen.insert(name.to_lowercase()), "{name} twice");
+    }
+    assert_eq!(files.len(), names.len() + 1);
+    assert_eq!(files[0].0, "message.txt");
+}
+
+/// Delete takes the message out of the Inbox and its stored envelope with
+/// it; the key stays for the sender's status. A forged delete does nothing.
+async fn delete_removes_the_message_from_the_inbox(backend: Backend) {
+    let (server, mut portal, id) = logged_in(backend).await;
+    let view = portal.get(&format!("/portal/m/{id}")).await;
+    let csrf = Portal::csrf(&view.body);
+    let forged = portal
+        .post(&format!("/portal/m/{id}/delete"), &[("csrf", "x")])
+        .await;
+    assert_eq!(forged.status, 403);
+    assert!(server.store.stored_envelope(&id).await.unwrap().is_some());
+    let deleted = portal
+        .post(&format!("/portal/m/{id}/delete"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(deleted.status, 303);
+    let inbox = portal.get(&deleted.location.unwrap()).await;
+    assert!(inbox.body.contains("The message was deleted."));
+    assert!(!inbox.body.contains(MARKER));
+    assert_eq!(portal.get(&format!("/portal/m/{id}")).await.status, 404);
+    assert_eq!(server.store.stored_envelope(&id).await.unwrap(), None);
+    assert!(common::raw_sealed_key(&server.database_url, &id)
+        .await
+        .is_some());
+    let again = portal
+        .post(&format!("/portal/m/{id}/delete"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(again.status, 404);
+}
+
+/// The Inbox pages newest first, each message once, with "Older messages".
+async fn the_inbox_pages_newest_first(backend: Backend) {
+    let server = start_with(backend, |config| config.portal.page_size = 5).await;
+    account(&server, BOB, true, None).await;
+    let ids: Vec<String> = (0..12).map(|n| format!("{n:032x}")).collect();
+    for id in &ids {
+        pulled(&server, id, BOB, None).await;
+        server.advance(60);
+    }
+    let mut portal = Portal::new(&server);
+    portal.log_in(BOB, PASSWORD, "/portal/inbox").await;
+    let mut path = "/portal/inbox".to_string();
+    let mut listed = Vec::new();
+    loop {
+        let page = portal.get(&path).await;
+        assert_eq!(page.status, 200);
+        let on_page: Vec<String> = page
+            .body
+            .match_indices("href=\"/portal/m/")
+            .map(|(at, _)| page.body[at + 16..at + 48].to_string())
+            .collect();
+        assert!(on_page.len() <= 5);
+        listed.extend(on_page);
+        match page.body.find("href=\"/portal/inbox?before=") {
+            Some(at) => {
+                path = page.body[at + 6..]
+                    .split('"')
+                    .next()
+                    .unwrap()
+                    .replace("&amp;", "&");
+            }
+            None => break,
+        }
+    }
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    assert_eq!(listed, newest_first);
+}
+
 on_both_stores!(
+    download_attachments_gives_one_safe_zip,
+    delete_removes_the_message_from_the_inbox,
+    the_inbox_pages_newest_first,
     the_pull_journey_reads_the_message_and_logs_out,
     the_login_form_tells_a_stranger_nothing,
     portal_guesses_lock_key_release_too,

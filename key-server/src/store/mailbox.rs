@@ -95,4 +95,35 @@ impl Store {
             .await?;
         Ok(())
     }
+
+    /// Deletes `address`'s entry for envelope `message_id` and the envelope
+    /// stored for it (its chunks, then its row). The key stays until expiry
+    /// or retention, so the sender's status still tells the truth. False
+    /// when the address had no such entry.
+    pub async fn delete_mailbox_entry(
+        &self,
+        address: &str,
+        message_id: &str,
+    ) -> Result<bool, Error> {
+        let mut tx = self.pool.begin().await?;
+        let done =
+            sqlx::query("DELETE FROM mailbox_entries WHERE address = $1 AND message_id = $2")
+                .bind(address.to_ascii_lowercase())
+                .bind(message_id)
+                .execute(&mut *tx)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM blob_chunks WHERE owner = $1")
+            .bind(super::pull::envelope_owner(message_id))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM stored_envelopes WHERE message_id = $1")
+            .bind(message_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
 }

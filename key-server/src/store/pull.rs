@@ -32,7 +32,7 @@ pub struct NewStoredEnvelope<'a> {
 }
 
 /// The owner name of a stored envelope's chunks.
-fn envelope_owner(message_id: &str) -> String {
+pub(super) fn envelope_owner(message_id: &str) -> String {
     format!("envelope:{message_id}")
 }
 

@@ -19,6 +19,8 @@ use crate::Error;
 #[serde(default)]
 pub(super) struct InboxQuery {
     before: String,
+    /// Set after a Delete, to say it was done.
+    deleted: Option<String>,
 }
 
 /// One row as the page lists it.
@@ -107,6 +109,11 @@ pub(super) async fn inbox(
         "portal/inbox",
         lang,
         "inbox",
-        context! { entries => rows, older, paged => before.is_some() },
+        context! {
+            entries => rows,
+            older,
+            paged => before.is_some(),
+            notice => query.deleted.map(|_| text(lang, "portal.message.deleted")),
+        },
     ))
 }

@@ -161,9 +161,23 @@ pub(super) async fn view(
             print => flags.print,
             answers => Vec::<(String, String)>::new(),
             available => opened.entry.expires_at.map(iso_time),
+            zip => format!("/portal/m/{id}/attachments.zip"),
+            delete => format!("/portal/m/{id}/delete"),
             ..render::message_context(&message, &url, lang)
         },
     ))
+}
+
+/// The message of a download (an attachment, the .eml, the .zip) for the
+/// logged-in address, in the page's language; or the page that says why not.
+async fn logged_in_open(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<(Opened, &'static str), Response> {
+    let lang = choose_language(None, headers);
+    let live = require(state, headers, &format!("/portal/m/{id}")).await?;
+    Ok((open(state, &live, id, lang).await?, lang))
 }
 
 /// One part of the message, for a download or an inline image.
@@ -173,9 +187,7 @@ async fn part(
     id: &str,
     n: usize,
 ) -> Result<envelope_core::Attachment, Response> {
-    let lang = choose_language(None, headers);
-    let live = require(state, headers, &format!("/portal/m/{id}")).await?;
-    let opened = open(state, &live, id, lang).await?;
+    let (opened, lang) = logged_in_open(state, headers, id).await?;
     opened
         .message
         .view()
@@ -222,17 +234,72 @@ pub(super) async fn message_file(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let lang = choose_language(None, &headers);
-    let live = match require(&state, &headers, &format!("/portal/m/{id}")).await {
-        Ok(live) => live,
-        Err(login) => return login,
-    };
-    match open(&state, &live, &id, lang).await {
-        Ok(opened) => download(
+    match logged_in_open(&state, &headers, &id).await {
+        Ok((opened, _)) => download(
             "message.eml",
             "message/rfc822",
             opened.message.eml().into_owned(),
         ),
         Err(page) => page,
     }
+}
+
+/// `GET /portal/m/{id}/attachments.zip`: "Download attachments".
+pub(super) async fn attachments_zip(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let (opened, lang) = match logged_in_open(&state, &headers, &id).await {
+        Ok(opened) => opened,
+        Err(page) => return page,
+    };
+    let zipped = tokio::task::spawn_blocking(move || {
+        let view = opened.message.view().ok()?;
+        super::download::attachments_zip(&view, lang).ok()
+    })
+    .await
+    .ok()
+    .flatten();
+    match zipped {
+        Some(bytes) => download("attachments.zip", "application/zip", bytes),
+        None => say(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            lang,
+            "opener.errors.not_a_message",
+        ),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct DeleteForm {
+    csrf: String,
+}
+
+/// `POST /portal/m/{id}/delete`: out of the Inbox, and its stored envelope
+/// with it.
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<DeleteForm>,
+) -> Result<Response, Error> {
+    let lang = choose_language(None, &headers);
+    let live = match require(&state, &headers, "/portal/inbox").await {
+        Ok(live) => live,
+        Err(login) => return Ok(login),
+    };
+    if !super::session::csrf_ok(&live, &form.csrf) {
+        return Ok(super::refused_form(lang));
+    }
+    if !is_id(&id)
+        || !state
+            .store
+            .delete_mailbox_entry(&live.session.address, &id)
+            .await?
+    {
+        return Ok(say(StatusCode::NOT_FOUND, lang, "portal.message.not_found"));
+    }
+    Ok(super::see_other("/portal/inbox?deleted=1"))
 }

@@ -6,6 +6,7 @@
 //! One module per flow: `session` (cookies and their checks), `login`,
 //! `inbox`, `message`.
 
+mod download;
 mod inbox;
 mod login;
 mod message;
@@ -36,6 +37,11 @@ pub fn router() -> Router<AppState> {
         .route("/portal/m/{id}/attachment/{n}", get(message::attachment))
         .route("/portal/m/{id}/inline/{n}", get(message::inline))
         .route("/portal/m/{id}/message.eml", get(message::message_file))
+        .route(
+            "/portal/m/{id}/attachments.zip",
+            get(message::attachments_zip),
+        )
+        .route("/portal/m/{id}/delete", post(message::delete))
         .layer(axum::middleware::from_fn(same_origin_posts))
 }
 
