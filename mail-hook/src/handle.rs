@@ -77,12 +77,18 @@ fn next_hop_reply(error: NextHopError) -> String {
 /// (all of it is held in memory before the first is handed on).
 const OUTPUT_BUDGET_NOTIFICATIONS: usize = 8;
 
+/// About the size of the envelope file (`securedoc.html`) for `message`:
+/// the page (about 160 KB) around the base64 of the sealed message.
+fn page_estimate(message: usize) -> usize {
+    (message + 200 * 1024) * 4 / 3
+}
+
 /// At least the size of a notification carrying an envelope of `message`
-/// (about 1.8 × plus 270 KB): the page (about 160 KB) around the base64 of
-/// the sealed message, base64 again in the mail. Checked before anything
-/// is registered, so a message too large leaves nothing at the key server.
+/// (about 1.8 × plus 270 KB): the envelope file, base64 again in the mail.
+/// Checked before anything is registered, so a message too large leaves
+/// nothing at the key server.
 fn notification_estimate(message: usize) -> usize {
-    (message + 200 * 1024) * 4 / 3 * 4 / 3
+    page_estimate(message) * 4 / 3
 }
 
 /// Messages by what became of them (`passed`, `sealed`, `deferred`,
@@ -266,8 +272,17 @@ async fn seal_and_pass_on(
             "This message is to be sealed and this gateway has no key server set up; it stays queued",
         );
     };
+    // Only attached envelopes make large notifications: a pull
+    // notification carries a link.
     let estimate = notification_estimate(message.bytes.len());
-    if estimate > config.max_notification_size {
+    let page = page_estimate(message.bytes.len()) as u64;
+    let attached: usize = plan
+        .sealed
+        .iter()
+        .filter(|(sealing, _)| !sealing.options.pulls(page))
+        .map(|(_, group)| group.len())
+        .sum();
+    if attached > 0 && estimate > config.max_notification_size {
         tracing::warn!(queue_id, %from, rules, size = message.bytes.len(), outcome = "bounced", "too large to send sealed");
         return reply(
             "552 5.3.4",
@@ -279,7 +294,7 @@ async fn seal_and_pass_on(
         );
     }
     // All the notifications are held at once before the first goes: bound them.
-    let envelopes: usize = plan.sealed.iter().map(|(_, group)| group.len()).sum();
+    let envelopes = attached;
     let budget = OUTPUT_BUDGET_NOTIFICATIONS * config.max_notification_size;
     if estimate.saturating_mul(envelopes) > budget {
         tracing::warn!(queue_id, %from, rules, size = message.bytes.len(), envelopes, outcome = "bounced", "too many envelopes of this size");

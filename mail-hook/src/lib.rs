@@ -17,6 +17,7 @@ mod next_hop;
 mod policy;
 mod sealing;
 mod session;
+mod size;
 mod trigger;
 
 use std::net::SocketAddr;
@@ -26,8 +27,11 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-pub use policy::{Delivery as DeliveryMode, Policy, Restriction, Rule, SealOptions};
+pub use policy::{
+    Delivery as DeliveryMode, Policy, Restriction, Rule, SealOptions, DEFAULT_AUTO_PULL_OVER,
+};
 pub use sealing::{Notification, Report, SealFailure, SealJob, SealService, SealedGroup};
+pub use size::parse_size;
 pub use trigger::Triggers;
 
 /// What the hook needs to run.

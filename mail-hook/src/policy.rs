@@ -26,10 +26,19 @@ pub struct SealOptions {
     pub restrict: Vec<Restriction>,
     /// Mail the sender a read receipt when each recipient first opens it.
     pub read_receipt: bool,
-    /// `push` (the envelope attached to the notification). `pull` (the
-    /// envelope kept at the key server) comes with the portal.
+    /// `push` (the envelope attached to the notification), `pull` (the
+    /// envelope kept at the key server, the notification links to it), or
+    /// `auto` (push up to `auto_pull_over`, pull above).
     pub delivery: Delivery,
+    /// With `delivery = "auto"`: the largest envelope file (bytes) that is
+    /// still attached; written as a size, `"20MB"`. Default
+    /// [`DEFAULT_AUTO_PULL_OVER`].
+    #[serde(deserialize_with = "crate::size::optional_size")]
+    pub auto_pull_over: Option<u64>,
 }
+
+/// `auto_pull_over` when a rule does not say: 20 MB.
+pub const DEFAULT_AUTO_PULL_OVER: u64 = 20 * 1024 * 1024;
 
 impl Default for SealOptions {
     fn default() -> Self {
@@ -39,6 +48,7 @@ impl Default for SealOptions {
             restrict: Vec::new(),
             read_receipt: false,
             delivery: Delivery::Push,
+            auto_pull_over: None,
         }
     }
 }
@@ -54,6 +64,16 @@ impl SealOptions {
             print: allowed(Restriction::Print),
             read_receipt: self.read_receipt,
         }
+    }
+
+    /// Whether an envelope whose file (`securedoc.html`) would be
+    /// `envelope_file_len` bytes is kept at the key server rather than
+    /// attached.
+    pub fn pulls(&self, envelope_file_len: u64) -> bool {
+        self.delivery.pulls(
+            envelope_file_len,
+            self.auto_pull_over.unwrap_or(DEFAULT_AUTO_PULL_OVER),
+        )
     }
 }
 
@@ -78,8 +98,24 @@ pub enum Delivery {
     /// Attached to the notification.
     #[default]
     Push,
-    /// Kept at the key server, the notification links to it (not yet).
+    /// Kept at the key server (server mode only); the notification links
+    /// to the recipient's portal.
     Pull,
+    /// Push while the envelope file is at most a size, pull above it.
+    Auto,
+}
+
+impl Delivery {
+    /// Whether an envelope whose file would be `envelope_file_len` bytes is
+    /// kept at the key server: always for pull, never for push, and for
+    /// auto when it is over `auto_pull_over`.
+    pub fn pulls(self, envelope_file_len: u64, auto_pull_over: u64) -> bool {
+        match self {
+            Delivery::Push => false,
+            Delivery::Pull => true,
+            Delivery::Auto => envelope_file_len > auto_pull_over,
+        }
+    }
 }
 
 /// One `[[rule]]`: whom it applies to and how it seals. A rule with no
@@ -185,8 +221,8 @@ pub(crate) fn matches(patterns: &[String], address: &str) -> bool {
 }
 
 impl Policy {
-    /// Checks what serde cannot: rules that would match everything, pull
-    /// delivery (not built yet), empty patterns.
+    /// Checks what serde cannot: rules that would match everything, empty
+    /// patterns, `auto_pull_over` without `delivery = "auto"`.
     pub fn check(&self) -> Result<(), String> {
         for rule in &self.rules {
             if rule.senders.is_empty() && rule.recipients.is_empty() {
@@ -204,12 +240,18 @@ impl Policy {
                 return Err(format!("rule \"{}\" has an empty address", rule.name));
             }
         }
-        let pull = std::iter::once(("[seal]", &self.seal))
-            .chain(self.rules.iter().map(|r| (r.name.as_str(), &r.options)))
-            .find(|(_, options)| options.delivery == Delivery::Pull);
-        if let Some((name, _)) = pull {
+        let stray = std::iter::once(("[seal]".to_string(), &self.seal))
+            .chain(
+                self.rules
+                    .iter()
+                    .map(|r| (format!("rule \"{}\"", r.name), &r.options)),
+            )
+            .find(|(_, options)| {
+                options.auto_pull_over.is_some() && options.delivery != Delivery::Auto
+            });
+        if let Some((name, _)) = stray {
             return Err(format!(
-                "{name} asks for delivery = \"pull\", which needs the portal and is not available yet; use \"push\""
+                "{name} sets auto_pull_over, which only applies with delivery = \"auto\" (push up to that size, pull above); add delivery = \"auto\" or remove auto_pull_over"
             ));
         }
         Ok(())
@@ -361,7 +403,7 @@ mod tests {
     }
 
     #[test]
-    fn a_rule_for_everything_and_pull_delivery_are_refused_with_a_reason() {
+    fn a_rule_for_everything_and_a_stray_auto_pull_over_are_refused_with_a_reason() {
         let everything = Policy {
             rules: vec![rule("all", &[], &[])],
             ..Policy::default()
@@ -369,7 +411,43 @@ mod tests {
         assert!(everything.check().unwrap_err().contains("every outgoing"));
         let mut pull = Policy::default();
         pull.seal.delivery = Delivery::Pull;
-        assert!(pull.check().unwrap_err().contains("pull"));
+        assert!(pull.check().is_ok(), "pull delivery is allowed");
+        pull.seal.auto_pull_over = Some(1024);
+        let refused = pull.check().unwrap_err();
+        assert!(
+            refused.contains("[seal] sets auto_pull_over")
+                && refused.contains("delivery = \"auto\""),
+            "{refused}"
+        );
+        pull.seal.delivery = Delivery::Auto;
+        assert!(pull.check().is_ok());
         assert!(Policy::default().check().is_ok());
+    }
+
+    #[test]
+    fn auto_delivery_pushes_up_to_its_size_and_pulls_above() {
+        let auto = toml_options("delivery = \"auto\"\nauto_pull_over = \"1MB\"");
+        assert_eq!(auto.auto_pull_over, Some(1024 * 1024));
+        assert!(!auto.pulls(1024 * 1024), "at the size: attached");
+        assert!(
+            auto.pulls(1024 * 1024 + 1),
+            "above it: kept at the key server"
+        );
+        let default = toml_options("delivery = \"auto\"");
+        assert!(
+            !default.pulls(DEFAULT_AUTO_PULL_OVER) && default.pulls(DEFAULT_AUTO_PULL_OVER + 1)
+        );
+        assert!(toml_options("delivery = \"pull\"").pulls(1));
+        assert!(
+            !toml_options("").pulls(u64::MAX),
+            "push by default, whatever the size"
+        );
+        let bad = toml::from_str::<SealOptions>("auto_pull_over = \"20 parsecs\"");
+        assert!(bad.unwrap_err().to_string().contains("unknown unit"));
+    }
+
+    /// `SealOptions` as `hook.toml` writes them.
+    fn toml_options(text: &str) -> SealOptions {
+        toml::from_str(text).unwrap()
     }
 }

@@ -22,7 +22,8 @@ pub struct SealJob {
     pub options: SealOptions,
 }
 
-/// One recipient's notification, the envelope attached.
+/// One recipient's notification: the envelope attached, or (pull delivery)
+/// a link to it at the key server.
 #[derive(Debug, Clone)]
 pub struct Notification {
     /// Whom it is for.
@@ -78,7 +79,9 @@ pub struct Report {
 /// The sealing the hook calls (blocking: it is called on a blocking thread).
 pub trait SealService: Send + Sync {
     /// Registers the message for `job.recipients` and seals one envelope
-    /// each, inside a notification ready to send.
+    /// each, inside a notification ready to send (or, when
+    /// [`SealOptions::pulls`] says so, stored at the key server and linked
+    /// from the notification).
     fn seal(&self, job: &SealJob) -> Result<SealedGroup, SealFailure>;
 
     /// The sender's "Secure Message Sent" mail, RFC 5322.

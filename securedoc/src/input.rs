@@ -39,26 +39,8 @@ impl PassphraseSource {
 
 const MIB: u64 = 1024 * 1024;
 
-/// Parses a size such as `35MB`, `500KB`, `1GB` or `1048576` (binary units:
-/// 1 MB = 1024 × 1024 bytes, as file managers show sizes).
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim().to_ascii_uppercase();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let number: f64 = number
-        .parse()
-        .map_err(|_| format!("'{text}' is not a size; write e.g. 35MB"))?;
-    let factor = match unit.trim() {
-        "" | "B" => 1,
-        "K" | "KB" | "KIB" => 1024,
-        "M" | "MB" | "MIB" => MIB,
-        "G" | "GB" | "GIB" => 1024 * MIB,
-        _ => return Err(format!("'{text}' has an unknown unit; use B, KB, MB or GB")),
-    };
-    Ok((number * factor as f64) as u64)
-}
+/// Sizes such as `35MB` (the mail hook's `hook.toml` reads them too).
+pub use mail_hook::parse_size;
 
 /// Formats bytes the way [`parse_size`] reads them.
 pub fn format_size(bytes: u64) -> String {

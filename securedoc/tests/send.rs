@@ -1,5 +1,6 @@
 //! `securedoc send`: the notification a recipient gets, from the outbox and
-//! through a real SMTP conversation with a relay on 127.0.0.1.
+//! through a real SMTP conversation with a relay on 127.0.0.1; with pull
+//! delivery, what a real key server keeps instead of an attachment.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -8,6 +9,9 @@ use std::process::Command;
 
 use assert_cmd::cargo::CommandCargoExt;
 use envelope_core::MessageView;
+use support::{open_envelope, KeyServer};
+
+mod support;
 
 fn securedoc(dir: &Path) -> Command {
     let mut command = Command::cargo_bin("securedoc").unwrap();
@@ -199,4 +203,277 @@ fn an_unreachable_relay_is_a_clear_error() {
         stderr.contains("cannot send the notification to bob@example.net"),
         "{stderr}"
     );
+}
+
+// Pull delivery: the key server keeps each envelope and the notification
+// links to it (a real `securedoc serve`, the notifications in the outbox).
+
+const BOB: &str = "bob@example.net";
+const BOB_PASSWORD: &str = "Bob-pass-5521!x";
+
+/// A key server (with `config`), a sender token for it in a work directory.
+fn key_server(config: &str) -> (KeyServer, tempfile::TempDir) {
+    let keys = KeyServer::start_with(config);
+    let work = tempfile::tempdir().unwrap();
+    std::fs::copy(&keys.token_file, work.path().join("token")).unwrap();
+    (keys, work)
+}
+
+/// `securedoc send` (or `seal`: `command`) from alice to bob through `keys`,
+/// in `work`, with `extra` arguments.
+fn server_command(
+    command: &str,
+    keys: &KeyServer,
+    work: &Path,
+    extra: &[&str],
+) -> std::process::Output {
+    securedoc(work)
+        .args([command, "--from", "alice@clinic.example", "--to", BOB])
+        .args(["--subject", "Scan results"])
+        .args(["--key-server", &keys.url(), "--token-file", "token"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// The notifications in `work`'s outbox, parsed.
+fn outbox(work: &Path) -> Vec<MessageView> {
+    let Ok(entries) = std::fs::read_dir(work.join("outbox")) else {
+        return Vec::new();
+    };
+    entries
+        .map(|entry| MessageView::parse(&std::fs::read(entry.unwrap().path()).unwrap()).unwrap())
+        .collect()
+}
+
+/// Opens the envelope the key server keeps for `id` as bob's browser would.
+/// The sealed message.
+fn open_stored(keys: &KeyServer, id: &str) -> Vec<u8> {
+    let bytes = keys
+        .stored_envelope(id)
+        .expect("the key server keeps the envelope");
+    let header = envelope_core::Envelope::parse(&bytes)
+        .expect("a binary envelope")
+        .header()
+        .clone();
+    assert_eq!(header.id, id);
+    assert_eq!(header.key_server, Some(keys.url()));
+    open_envelope(&keys.url(), &bytes, BOB, BOB_PASSWORD)
+}
+
+/// A file of `size` random bytes in `dir`.
+fn random_file(dir: &Path, name: &str, size: usize) {
+    let mut bytes = vec![0u8; size];
+    getrandom::getrandom(&mut bytes).unwrap();
+    std::fs::write(dir.join(name), bytes).unwrap();
+}
+
+fn succeeded(output: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    stderr
+}
+
+#[test]
+fn send_with_pull_delivery_mails_a_link_and_the_key_server_keeps_the_envelope() {
+    let (keys, work) = key_server("");
+    keys.account(BOB, BOB_PASSWORD);
+    let expires = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(10 * 24))
+        .strftime("%Y-%m-%d")
+        .to_string();
+    let output = server_command(
+        "send",
+        &keys,
+        work.path(),
+        &[
+            "--body",
+            "Marker 0c4e1f: the scan is clear.",
+            "--delivery",
+            "pull",
+            "--expires",
+            &expires,
+        ],
+    );
+    succeeded(&output);
+    let mails = outbox(work.path());
+    assert_eq!(mails.len(), 1, "one notification");
+    let mail = &mails[0];
+    assert_eq!(mail.to, [BOB]);
+    assert_eq!(mail.subject, "Secure message from alice@clinic.example");
+    assert!(mail.attachments.is_empty(), "no envelope attached");
+    let text = mail.text.as_deref().unwrap();
+    let html = mail.html.as_deref().unwrap();
+    assert!(!text.contains("0c4e1f") && !html.contains("0c4e1f"));
+    let id = keys.linked_id(text);
+    assert!(text.contains("Click here to view your secure e-mail"));
+    assert!(html.contains(">Click here to view your secure e-mail</a>"));
+    assert!(
+        html.contains(&format!(
+            "{}&#x2f;portal&#x2f;m&#x2f;{id}\"",
+            keys.url().replace('/', "&#x2f;")
+        )),
+        "the HTML link goes to the portal"
+    );
+    let until = format!("This message is available until {expires} 23:59:59 UTC.");
+    assert!(text.contains(&until) && html.contains(&until), "{text}");
+    assert!(
+        work.path().read_dir().unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".html")),
+        "no envelope file is left behind"
+    );
+
+    let eml = open_stored(&keys, &id);
+    let opened = MessageView::parse(&eml).unwrap();
+    assert_eq!(opened.subject, "Scan results");
+    assert!(opened.text.unwrap().contains("Marker 0c4e1f"));
+}
+
+#[test]
+fn auto_delivery_attaches_a_small_envelope_and_keeps_a_large_one_at_the_key_server() {
+    let (keys, work) = key_server("");
+    keys.account(BOB, BOB_PASSWORD);
+    random_file(work.path(), "scan.bin", 1_500_000);
+    let auto = ["--delivery", "auto", "--auto-pull-over", "1MB"];
+
+    let small = server_command(
+        "send",
+        &keys,
+        work.path(),
+        &[&["--body", "Small."][..], &auto].concat(),
+    );
+    succeeded(&small);
+    let mails = outbox(work.path());
+    assert_eq!(mails.len(), 1);
+    let envelope = mails[0]
+        .attachments
+        .iter()
+        .find(|a| a.name == "securedoc.html")
+        .expect("a small envelope is attached");
+    assert!(envelope.bytes.len() <= 1024 * 1024);
+    assert!(!mails[0].text.as_deref().unwrap().contains("/portal/m/"));
+    std::fs::remove_dir_all(work.path().join("outbox")).unwrap();
+
+    let large = server_command(
+        "send",
+        &keys,
+        work.path(),
+        &[&["--body", "Large.", "--attach", "scan.bin"][..], &auto].concat(),
+    );
+    let stderr = succeeded(&large);
+    assert!(stderr.contains("kept at the key server"), "{stderr}");
+    let mails = outbox(work.path());
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].attachments.is_empty(),
+        "a large envelope is not attached"
+    );
+    let id = keys.linked_id(mails[0].text.as_deref().unwrap());
+    let opened = MessageView::parse(&open_stored(&keys, &id)).unwrap();
+    assert_eq!(
+        opened.attachments[0].bytes,
+        std::fs::read(work.path().join("scan.bin")).unwrap()
+    );
+}
+
+#[test]
+fn seal_with_pull_delivery_prints_the_link_and_writes_no_file() {
+    let (keys, work) = key_server("");
+    let output = server_command(
+        "seal",
+        &keys,
+        work.path(),
+        &["--body", "Hello.", "--delivery", "pull"],
+    );
+    let stderr = succeeded(&output);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let id = keys.linked_id(&stdout);
+    assert_eq!(stdout.trim(), format!("{}/portal/m/{id}", keys.url()));
+    assert!(
+        stderr.contains(&format!(
+            "{BOB}: nothing to attach; the notification to {BOB} links to its envelope"
+        )),
+        "{stderr}"
+    );
+    assert!(keys.stored_envelope(&id).is_some());
+    let files: Vec<_> = work
+        .path()
+        .read_dir()
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        files,
+        ["token"],
+        "nothing written but the token that was there"
+    );
+
+    // A file for pull, or --auto-pull-over without auto, is a mistake said plainly.
+    let output = server_command(
+        "seal",
+        &keys,
+        work.path(),
+        &["--body", "x", "--delivery", "pull", "-o", "x.html"],
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("--delivery pull writes no envelope file")
+    );
+    let output = server_command(
+        "seal",
+        &keys,
+        work.path(),
+        &["--body", "x", "--auto-pull-over", "1MB", "-o", "x.html"],
+    );
+    assert!(String::from_utf8_lossy(&output.stderr)
+        .contains("--auto-pull-over applies only with --delivery auto"));
+}
+
+#[test]
+fn pull_delivery_with_a_passphrase_is_refused_before_anything_is_sealed() {
+    for delivery in ["pull", "auto"] {
+        let (dir, output) = send(&["--delivery", delivery]);
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(
+            stderr.contains(&format!("--delivery {delivery} keeps envelopes at the key server, so it needs server mode (--key-server URL --token-file FILE)")),
+            "{stderr}"
+        );
+        assert!(outbox(dir.path()).is_empty(), "nothing was mailed");
+    }
+}
+
+#[test]
+fn an_envelope_over_the_key_servers_limit_is_a_clear_error_and_nothing_is_mailed() {
+    let (keys, work) = key_server("[portal]\nmax_envelope_mb = 1\n");
+    random_file(work.path(), "scan.bin", 1_500_000);
+    let output = server_command(
+        "send",
+        &keys,
+        work.path(),
+        &[
+            "--body",
+            "Large.",
+            "--attach",
+            "scan.bin",
+            "--delivery",
+            "pull",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "the key server at {} refused to keep the envelope for {BOB} (413 Payload Too Large): \
+             The envelope is larger than this key server keeps: at most 1 MB ([portal] max_envelope_mb)",
+            keys.url()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("The message is registered, but the key server keeps no envelope for {BOB}: withdraw it (securedoc message revoke ")),
+        "{stderr}"
+    );
+    assert!(outbox(work.path()).is_empty(), "nothing was mailed");
 }

@@ -145,6 +145,47 @@ mod tests {
     }
 
     #[test]
+    fn a_pull_notification_links_to_the_message_and_says_until_when_it_is_there() {
+        let link = "https://keys.example.org/portal/m/0123456789abcdef0123456789abcdef";
+        let email = render_email(
+            "notification",
+            context! { sender => "alice@example.org", mode => "server", key_server => "Clinique du Parc", expires => "2026-12-22 17:00:00 UTC", link },
+        )
+        .unwrap();
+        assert_eq!(email.subject, "Secure message from alice@example.org");
+        assert!(email
+            .html
+            .contains(&format!("<a href=\"{}\"", link.replace('/', "&#x2f;"))));
+        assert!(email
+            .html
+            .contains(">Click here to view your secure e-mail</a>"));
+        for part in [&email.text, &email.html] {
+            assert!(part.contains("This message is available until 2026-12-22 17:00:00 UTC."));
+            assert!(part.contains("kept for you at Clinique du Parc"));
+            assert!(!part.contains("securedoc.html") && !part.contains("attachment"));
+            assert!(part.contains("before following the link"));
+        }
+        assert!(email
+            .text
+            .contains(&format!("Click here to view your secure e-mail:\n{link}\n")));
+        // The copy-paste form, beside the button.
+        assert!(email.html.contains(&format!("copy this address into your web browser:<br><span style=\"word-break: break-all\">{}</span>", link.replace('/', "&#x2f;"))));
+
+        let french = render_email(
+            "notification",
+            context! { lang => "fr", sender => "alice@example.org", mode => "server", key_server => "Clinique du Parc", expires => (), link },
+        )
+        .unwrap();
+        assert!(french
+            .html
+            .contains(">Cliquez ici pour consulter votre e-mail sécurisé</a>"));
+        assert!(
+            !french.text.contains("disponible jusqu"),
+            "no expiry, no date"
+        );
+    }
+
+    #[test]
     fn the_notification_speaks_the_language_it_is_given() {
         let email = render_email(
             "notification",

@@ -155,6 +155,22 @@ impl EnvelopePage {
     pub fn after(&self) -> &str {
         &self.after
     }
+
+    /// The length of the whole page around an envelope of `envelope_len`
+    /// bytes (binary): known before the envelope is sealed.
+    pub fn len_with(&self, envelope_len: usize) -> usize {
+        self.before.len() + envelope_len.div_ceil(3) * 4 + self.after.len()
+    }
+
+    /// The whole page around `envelope` (binary: header, key slot, sealed payload).
+    pub fn with_envelope(&self, envelope: &[u8]) -> String {
+        let text = envelope_core::to_text(envelope);
+        let mut html = String::with_capacity(self.len_with(envelope.len()));
+        html.push_str(&self.before);
+        html.push_str(&text);
+        html.push_str(&self.after);
+        html
+    }
 }
 
 /// One whole `securedoc.html` in memory: `sealer`'s head with `key_slot`
@@ -168,13 +184,7 @@ pub fn sealed_page(
 ) -> Result<String, envelope_core::SealError> {
     let mut bytes = sealer.head(key_slot)?;
     bytes.extend(sealer.encrypt_payload(message, |_| {})?);
-    let page = EnvelopePage::new(sealer.header());
-    let text = envelope_core::to_text(&bytes);
-    let mut html = String::with_capacity(page.before.len() + text.len() + page.after.len());
-    html.push_str(&page.before);
-    html.push_str(&text);
-    html.push_str(&page.after);
-    Ok(html)
+    Ok(EnvelopePage::new(sealer.header()).with_envelope(&bytes))
 }
 
 /// `2026-11-22T10:00:00Z` for Unix seconds.

@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and dispatch.
 
 mod admin;
+mod delivery;
 mod hook;
 mod inspect;
 mod message;
@@ -29,7 +30,8 @@ pub struct Cli {
 enum Command {
     /// Seal a message into one envelope per recipient.
     Seal(Box<seal::SealArgs>),
-    /// Seal, then e-mail each recipient a notification with the envelope attached.
+    /// Seal, then e-mail each recipient a notification with the envelope attached (or, with
+    /// --delivery pull, a link to it at the key server).
     Send(Box<send::SendArgs>),
     /// Open an envelope with its passphrase and write the message (.eml).
     Open(open::OpenArgs),

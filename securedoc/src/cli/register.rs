@@ -80,13 +80,9 @@ pub fn key_server_client() -> anyhow::Result<reqwest::blocking::Client> {
         .build()?)
 }
 
-/// Makes one id and key per recipient and registers them, all in one request.
-/// Returns the envelopes in the order of `recipients`.
-pub fn register(registration: &Registration) -> anyhow::Result<Registered> {
-    register_with(&key_server_client()?, registration)
-}
-
-/// [`register`] through `client`.
+/// Makes one id and key per recipient and registers them, all in one
+/// request, through `client` (from [`key_server_client`]). Returns the
+/// envelopes in the order of `recipients`.
 pub fn register_with(
     client: &reqwest::blocking::Client,
     registration: &Registration,
@@ -178,6 +174,65 @@ fn post(
         .json(&serde_json::json!({ "message": message }))
         .send()
         .with_context(|| format!("cannot reach the key server at {origin}"))?;
+    let answer: Answer = read_answer(response, origin, || {
+        format!("the key server at {origin} refused the message")
+    })?;
+    Ok((answer.message, answer.envelopes, answer.organization))
+}
+
+/// What the key server says of an envelope it keeps for pull delivery.
+#[derive(Debug, serde::Deserialize)]
+pub struct StoredEnvelope {
+    /// Where the recipient reads it: the notification's link.
+    pub portal_url: String,
+    /// The bytes it keeps.
+    pub size: u64,
+}
+
+/// Pull delivery: stores `envelope` (its binary form, header and sealed
+/// payload) at the key server under its own registered `id`, for `to`.
+pub fn store_envelope(
+    client: &reqwest::blocking::Client,
+    origin: &str,
+    token: &str,
+    (id, to): (&str, &str),
+    envelope: Vec<u8>,
+) -> anyhow::Result<StoredEnvelope> {
+    // The client's 30 s are for small requests; an envelope of tens of
+    // megabytes gets as long as a slow uplink (256 KB/s) needs on top.
+    let timeout = std::time::Duration::from_secs(30 + envelope.len() as u64 / (256 * 1024));
+    let response = client
+        .put(format!("{origin}/api/v1/messages/{id}/envelope"))
+        .bearer_auth(token)
+        .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+        .timeout(timeout)
+        .body(envelope)
+        .send()
+        .with_context(|| format!("cannot reach the key server at {origin}"))?;
+    let stored: StoredEnvelope = read_answer(response, origin, || {
+        format!(
+            "the key server at {origin} refused to keep the envelope for {}",
+            printable(to)
+        )
+    })?;
+    if !stored.portal_url.starts_with(&format!("{origin}/")) {
+        bail!(
+            "{origin} did not answer like a securedoc key server (its link for {} is not on it: {})",
+            printable(to),
+            printable(&stored.portal_url)
+        );
+    }
+    Ok(stored)
+}
+
+/// A key server's answer: its JSON on success; else a [`Refused`] that
+/// says what was refused (`refused`), the status and the server's own
+/// message, or an error naming a redirect, which is never followed.
+fn read_answer<T: serde::de::DeserializeOwned>(
+    response: reqwest::blocking::Response,
+    origin: &str,
+    refused: impl FnOnce() -> String,
+) -> anyhow::Result<T> {
     let status = response.status();
     if status.is_redirection() {
         let location = response
@@ -192,30 +247,27 @@ fn post(
         );
     }
     if status.is_success() {
-        let answer: Answer = response
+        return response
             .json()
-            .with_context(|| format!("{origin} did not answer like a securedoc key server"))?;
-        return Ok((answer.message, answer.envelopes, answer.organization));
+            .with_context(|| format!("{origin} did not answer like a securedoc key server"));
     }
     let code = status.as_u16();
     let body = response.json::<serde_json::Value>().ok();
-    let reason = body
+    let said = body
         .as_ref()
         .and_then(|v| v["message"].as_str().or_else(|| v["error"].as_str()))
-        .map(|r| printable(r).into_owned())
-        .unwrap_or_else(|| status.to_string());
-    if status == reqwest::StatusCode::UNAUTHORIZED {
-        return Err(Refused {
-            status: code,
-            message: format!(
-                "the key server at {origin} refused the token ({reason}); check --token-file"
-            ),
-        }
-        .into());
-    }
+        .map(|r| printable(r).into_owned());
+    let message = match (status, said) {
+        (reqwest::StatusCode::UNAUTHORIZED, said) => format!(
+            "the key server at {origin} refused the token ({}); check --token-file",
+            said.unwrap_or_else(|| status.to_string())
+        ),
+        (_, Some(said)) => format!("{} ({status}): {said}", refused()),
+        (_, None) => format!("{} ({status})", refused()),
+    };
     Err(Refused {
         status: code,
-        message: format!("the key server at {origin} refused the message: {reason}"),
+        message,
     }
     .into())
 }

@@ -13,7 +13,8 @@ use envelope_core::{
 use indicatif::{ProgressBar, ProgressStyle};
 use securedoc_templates::EnvelopePage;
 
-use super::register::{read_token, register, Registration, ServerEnvelope};
+use super::delivery::{envelope_bytes, envelope_file_len, store, Delivery, KeyServerAccess};
+use super::register::{key_server_client, read_token, register_with, Registration, ServerEnvelope};
 use super::restrictions::SenderOptions;
 use super::PassphraseSource;
 use crate::display::printable;
@@ -71,6 +72,15 @@ pub struct SealArgs {
     /// Largest message accepted: bodies plus attachments (1 MB = 1024 KB).
     #[arg(long, value_name = "SIZE", default_value = "35MB", value_parser = parse_size)]
     max_size: u64,
+    /// How each envelope reaches its recipient: push (the envelope file, attached to the
+    /// notification), pull (kept at the key server, the notification links to it; server
+    /// mode only, no file is written), or auto (push up to --auto-pull-over, pull above).
+    #[arg(long, value_enum, default_value = "push")]
+    pub(super) delivery: Delivery,
+    /// With --delivery auto: the largest envelope file still attached; larger ones are
+    /// kept at the key server [default: 20MB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    auto_pull_over: Option<u64>,
     /// Write the envelope here (one recipient only).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub(super) output: Option<PathBuf>,
@@ -117,10 +127,18 @@ impl From<Security> for SecurityLevel {
     }
 }
 
+/// Where one recipient's envelope went.
+pub enum Delivered {
+    /// Written to this file, for attaching (push).
+    File(PathBuf),
+    /// Kept at the key server; the recipient reads it at this link (pull).
+    Portal(String),
+}
+
 /// What a seal produced.
 pub struct Sealed {
-    /// (recipient, envelope file) pairs.
-    pub envelopes: Vec<(String, PathBuf)>,
+    /// Each recipient and their envelope, in the order of `--to`.
+    pub envelopes: Vec<(String, Delivered)>,
     /// The key server, in server mode.
     pub key_server: Option<String>,
     /// Expiry, Unix seconds.
@@ -142,18 +160,51 @@ pub(crate) fn parse_language(code: &str) -> Result<String, String> {
 }
 
 pub fn run(args: SealArgs) -> anyhow::Result<ExitCode> {
-    if args.output.is_none() && args.out_dir.is_none() {
+    if args.output.is_none() && args.out_dir.is_none() && args.delivery != Delivery::Pull {
         bail!("say where to write the envelope: -o FILE (one recipient) or --out-dir DIR");
     }
-    for (_, path) in seal(&args)?.envelopes {
-        println!("{}", path.display());
+    // One line per recipient: the envelope file to attach, or the link to send.
+    for (to, delivered) in seal(&args)?.envelopes {
+        match delivered {
+            Delivered::File(path) => println!("{}", path.display()),
+            Delivered::Portal(link) => {
+                eprintln!(
+                    "{}: nothing to attach; the notification to {} links to its envelope (securedoc send mails it):",
+                    printable(&to),
+                    printable(&to)
+                );
+                println!("{link}");
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses what `--delivery` cannot do: pull without a key server, a file
+/// for pull, a size for anything but auto.
+fn check_delivery(args: &SealArgs) -> anyhow::Result<()> {
+    if args.delivery != Delivery::Push && args.key.key_server.is_none() {
+        bail!(
+            "--delivery {} keeps envelopes at the key server, so it needs server mode (--key-server URL --token-file FILE); \
+             with a passphrase the envelope travels as a file: leave out --delivery",
+            if args.delivery == Delivery::Pull { "pull" } else { "auto" }
+        );
+    }
+    if args.delivery == Delivery::Pull && (args.output.is_some() || args.out_dir.is_some()) {
+        bail!("--delivery pull writes no envelope file (the key server keeps it); leave out -o and --out-dir");
+    }
+    if args.auto_pull_over.is_some() && args.delivery != Delivery::Auto {
+        bail!(
+            "--auto-pull-over applies only with --delivery auto (push up to that size, pull above)"
+        );
+    }
+    Ok(())
 }
 
 /// Seals one envelope per recipient (see `SealArgs`).
 pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
     let now = jiff::Timestamp::now();
+    check_delivery(args)?;
     validate_address("--from", &args.from).map_err(anyhow::Error::msg)?;
     for to in &args.to {
         validate_address("--to", to).map_err(anyhow::Error::msg)?;
@@ -164,8 +215,12 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
         .map(|e| parse_expiry(e, now))
         .transpose()
         .map_err(anyhow::Error::msg)?;
-    let outputs = output_paths(args)?;
-    for path in &outputs {
+    // Pull delivery writes no file.
+    let outputs: Vec<Option<PathBuf>> = match args.delivery {
+        Delivery::Pull => vec![None; args.to.len()],
+        Delivery::Push | Delivery::Auto => output_paths(args)?.into_iter().map(Some).collect(),
+    };
+    for path in outputs.iter().flatten() {
         check_output(path, args.force)?;
     }
     let info = |to: &str| EnvelopeInfo {
@@ -216,17 +271,23 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
                     .expect("clap requires --token-file"),
             )?;
             let security = args.security.into();
-            let registered = register(&Registration {
-                origin: &origin,
-                token: &token,
-                from: &args.from,
-                recipients: &args.to,
-                expires: expires.map(|e| e.as_second()),
-                flags: info(&args.to[0]).flags,
-                security,
-                sender_lang: receipt_lang,
-            })?;
+            let client = key_server_client()?;
+            let registered = register_with(
+                &client,
+                &Registration {
+                    origin: &origin,
+                    token: &token,
+                    from: &args.from,
+                    recipients: &args.to,
+                    expires: expires.map(|e| e.as_second()),
+                    flags: info(&args.to[0]).flags,
+                    security,
+                    sender_lang: receipt_lang,
+                },
+            )?;
             Mode::Server {
+                client,
+                token,
                 origin,
                 security,
                 message_id: registered.message,
@@ -253,6 +314,12 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
         key_server::create_private_dir(dir)
             .with_context(|| format!("cannot create the directory {}", dir.display()))?;
     }
+    let auto_pull_over = args
+        .auto_pull_over
+        .unwrap_or(mail_hook::DEFAULT_AUTO_PULL_OVER);
+    let mut delivered = Vec::with_capacity(args.to.len());
+    // Each envelope's size: the file, or what the key server keeps.
+    let mut sizes = Vec::with_capacity(args.to.len());
     {
         for (index, (to, path)) in args.to.iter().zip(&outputs).enumerate() {
             let (mut header, cek, slot) = match &mode {
@@ -280,7 +347,43 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
             header.lang = languages[index].clone();
             let page = EnvelopePage::new(&header);
             let sealer = Sealer::new(header, cek)?;
-            let progress = progress_bar(message.len(), path);
+            let progress = progress_bar(message.len(), to);
+            let pulls = mail_hook::DeliveryMode::from(args.delivery)
+                .pulls(envelope_file_len(&page, &sealer, &packed), auto_pull_over);
+            if let (
+                true,
+                Mode::Server {
+                    client,
+                    token,
+                    origin,
+                    message_id,
+                    ..
+                },
+            ) = (pulls, &mode)
+            {
+                let server = KeyServerAccess {
+                    client,
+                    origin,
+                    token,
+                };
+                let envelope =
+                    envelope_bytes(&sealer, &packed, |done| progress.set_position(done as u64))
+                        .with_context(|| format!("sealing for {to} failed"))?;
+                progress.finish_and_clear();
+                let stored = store(&server, to, &sealer, envelope).map_err(|error| {
+                    let id = message_id.clone().unwrap_or_else(|| sealer.header().id.clone());
+                    anyhow::anyhow!(
+                        "{error:#}. The message is registered, but the key server keeps no envelope for {to}: \
+                         withdraw it (securedoc message revoke {id}) and send it again"
+                    )
+                })?;
+                sizes.push(stored.size);
+                delivered.push((to.clone(), Delivered::Portal(stored.portal_url)));
+                continue;
+            }
+            let path = path
+                .as_deref()
+                .expect("push and auto delivery have a file for each recipient");
             // Passphrase mode: Argon2id, started with the key; server mode: no slot.
             let key_slot = move || match slot {
                 Some(slot) => slot
@@ -298,6 +401,8 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
             )
             .with_context(|| format!("sealing for {to} failed"))?;
             progress.finish_and_clear();
+            sizes.push(std::fs::metadata(path).map_or(0, |m| m.len()));
+            delivered.push((to.clone(), Delivered::File(path.to_path_buf())));
         }
     }
     if let Mode::Server {
@@ -325,18 +430,22 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
         .unwrap_or_default();
     // What the user attaches is the envelope file: say its size (the
     // message inside, as the recipient will save it, beside it).
-    let largest = outputs
+    let largest = sizes.iter().copied().max().unwrap_or_default();
+    let pulled = delivered
         .iter()
-        .filter_map(|path| std::fs::metadata(path).ok())
-        .map(|m| m.len())
-        .max()
-        .unwrap_or_default();
+        .filter(|(_, d)| matches!(d, Delivered::Portal(_)))
+        .count();
+    let kept = match pulled {
+        0 => String::new(),
+        n if n == delivered.len() => ", kept at the key server".into(),
+        n => format!(", {n} kept at the key server"),
+    };
     eprintln!(
-        "Sealed {} envelope{} ({}{}; the message inside is {}{expiry}).{}",
-        outputs.len(),
-        if outputs.len() == 1 { "" } else { "s" },
+        "Sealed {} envelope{} ({}{}{kept}; the message inside is {}{expiry}).{}",
+        delivered.len(),
+        if delivered.len() == 1 { "" } else { "s" },
         format_size(largest),
-        if outputs.len() == 1 { "" } else { " each at most" },
+        if delivered.len() == 1 { "" } else { " each at most" },
         format_size(message.len() as u64),
         match mode {
             Mode::Passphrase(_) => " Open in any browser (double-click the file) with the passphrase.\n\
@@ -345,7 +454,7 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
         }
     );
     Ok(Sealed {
-        envelopes: args.to.iter().cloned().zip(outputs).collect(),
+        envelopes: delivered,
         organization: match &mode {
             Mode::Server { organization, .. } => organization.clone(),
             Mode::Passphrase(_) => None,
@@ -456,11 +565,11 @@ fn read_text(path: &Path) -> anyhow::Result<String> {
         .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", path.display()))
 }
 
-fn progress_bar(len: usize, path: &Path) -> ProgressBar {
+fn progress_bar(len: usize, to: &str) -> ProgressBar {
     if len < PROGRESS_THRESHOLD || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::new(len as u64).with_message(format!("sealing {}", path.display()));
+    let bar = ProgressBar::new(len as u64).with_message(format!("sealing for {}", printable(to)));
     bar.set_style(
         ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})")
             .expect("valid template")
@@ -504,6 +613,10 @@ enum Mode {
     /// One id and key per envelope, held by the key server for that
     /// envelope's recipient only.
     Server {
+        /// Kept for the uploads of pull delivery, so its connection is reused.
+        client: reqwest::blocking::Client,
+        /// The sender token.
+        token: String,
         origin: String,
         security: SecurityLevel,
         /// The sending's id at the key server (None from an older server).

@@ -1,5 +1,6 @@
 //! `securedoc send`: seal, then mail each recipient a notification with the
-//! envelope attached (push delivery, as CRES does).
+//! envelope attached (push delivery, as CRES does), or with a link to it at
+//! the key server (pull delivery, as MailGate does).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,7 +10,8 @@ use clap::Args;
 use key_server::{MailAttachment, Mailer};
 use securedoc_templates::{context, render_email};
 
-use super::seal::{seal, SealArgs};
+use super::delivery::Delivery;
+use super::seal::{seal, Delivered, SealArgs};
 use crate::input::format_time;
 
 #[derive(Debug, Args)]
@@ -27,9 +29,13 @@ pub struct SendArgs {
 
 pub fn run(mut args: SendArgs) -> anyhow::Result<ExitCode> {
     let mailer = Mailer::new(args.smtp_url.as_deref(), &args.outbox)?;
-    // Without -o or --out-dir, the envelopes only travel in the mail.
+    // Without -o or --out-dir, the envelopes only travel in the mail (pull
+    // delivery writes none).
     let scratch = tempfile::tempdir()?;
-    if args.seal.output.is_none() && args.seal.out_dir.is_none() {
+    if args.seal.output.is_none()
+        && args.seal.out_dir.is_none()
+        && args.seal.delivery != Delivery::Pull
+    {
         args.seal.out_dir = Some(scratch.path().to_path_buf());
     }
     let sealed = seal(&args.seal)?;
@@ -41,8 +47,12 @@ pub fn run(mut args: SendArgs) -> anyhow::Result<ExitCode> {
     // The key server as the notification names it: its organisation, else its address.
     let key_server = sealed.organization.clone().or(sealed.key_server.clone());
     for ((to, envelope), lang) in sealed.envelopes.iter().zip(&sealed.languages) {
-        let bytes = std::fs::read(envelope)
-            .with_context(|| format!("cannot read {}", envelope.display()))?;
+        let envelope = match envelope {
+            Delivered::File(path) => Envelope::Attached(
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+            ),
+            Delivered::Portal(link) => Envelope::Linked(link.clone()),
+        };
         let message = notification(
             &Notice {
                 from: &args.seal.from,
@@ -53,7 +63,7 @@ pub fn run(mut args: SendArgs) -> anyhow::Result<ExitCode> {
                 expires: sealed.expires,
                 reply_to_sender: false,
             },
-            bytes,
+            envelope,
         )?;
         mailer
             .send_blocking(&message)
@@ -85,9 +95,29 @@ pub(crate) struct Notice<'a> {
     pub reply_to_sender: bool,
 }
 
-/// One recipient's notification with their `securedoc.html` attached, in
-/// their language (the mail `send` and the mail hook both send).
-pub(crate) fn notification(notice: &Notice, envelope: Vec<u8>) -> anyhow::Result<lettre::Message> {
+/// How the notification carries the envelope.
+pub(crate) enum Envelope {
+    /// `securedoc.html`, attached (push delivery).
+    Attached(Vec<u8>),
+    /// A link to it at the key server: the recipient's portal (pull delivery).
+    Linked(String),
+}
+
+/// One recipient's notification with their `securedoc.html` attached, or a
+/// link to it, in their language (the mail `send` and the mail hook both
+/// send).
+pub(crate) fn notification(notice: &Notice, envelope: Envelope) -> anyhow::Result<lettre::Message> {
+    let (link, attachments) = match envelope {
+        Envelope::Attached(bytes) => (
+            None,
+            vec![MailAttachment {
+                name: "securedoc.html".into(),
+                content_type: "text/html; charset=utf-8".into(),
+                bytes,
+            }],
+        ),
+        Envelope::Linked(link) => (Some(link), Vec::new()),
+    };
     let email = render_email(
         "notification",
         context! {
@@ -97,17 +127,9 @@ pub(crate) fn notification(notice: &Notice, envelope: Vec<u8>) -> anyhow::Result
             key_server => notice.key_server,
             expires => notice.expires.map(format_time),
             reply_to_sender => notice.reply_to_sender,
+            link,
         },
     )?;
-    Mailer::compose(
-        notice.from,
-        notice.to,
-        &email,
-        vec![MailAttachment {
-            name: "securedoc.html".into(),
-            content_type: "text/html; charset=utf-8".into(),
-            bytes: envelope,
-        }],
-    )
-    .context("cannot build the notification")
+    Mailer::compose(notice.from, notice.to, &email, attachments)
+        .context("cannot build the notification")
 }

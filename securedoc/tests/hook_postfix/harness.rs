@@ -6,29 +6,11 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
-use crate::support::{securedoc, securedoc_bin};
-
-/// A port nobody listens on right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Waits until `check` holds, or panics with `what` after `seconds`.
-pub fn wait_until(seconds: u64, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use crate::support::securedoc_bin;
+pub use crate::support::{free_port, wait_until, KeyServer, Process};
 
 /// One message the sink was handed.
 #[derive(Debug, Clone)]
@@ -355,123 +337,6 @@ anvil unix - - n - 1 anvil
 scache unix - - n - 1 scache
 postlog unix-dgram n - n - 1 postlogd
 ";
-
-/// A child process killed when dropped, with its stderr collected.
-pub struct Process {
-    pub child: Child,
-    pub log: Arc<Mutex<String>>,
-}
-
-impl Process {
-    /// Starts `command`, and waits for a stderr line containing `ready`.
-    pub fn start(mut command: Command, ready: &str) -> Process {
-        let mut child = command
-            .env("RUST_LOG", "info")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let log = Arc::new(Mutex::new(String::new()));
-        let kept = log.clone();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let ready = ready.to_string();
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                if line.contains(&ready) {
-                    let _ = ready_tx.send(());
-                }
-                kept.lock().unwrap().push_str(&(line + "\n"));
-            }
-        });
-        let process = Process { child, log };
-        if ready_rx.recv_timeout(Duration::from_secs(30)).is_err() {
-            panic!("the process did not start: {}", process.log());
-        }
-        process
-    }
-
-    pub fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    /// `kill -9`.
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// A key server on a fixed port (so it can be stopped and started again).
-pub struct KeyServer {
-    pub data: tempfile::TempDir,
-    pub port: u16,
-    pub token_file: PathBuf,
-    pub process: Option<Process>,
-}
-
-impl KeyServer {
-    pub fn start() -> KeyServer {
-        let data = tempfile::tempdir().unwrap();
-        let token = securedoc(data.path())
-            .args(["admin", "token", "create", "--name", "mail-hook"])
-            .output()
-            .unwrap();
-        assert!(token.status.success());
-        let token_file = data.path().join("hook.token");
-        std::fs::write(&token_file, &token.stdout).unwrap();
-        let mut server = KeyServer {
-            data,
-            port: free_port(),
-            token_file,
-            process: None,
-        };
-        server.resume();
-        server
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Stops it (`kill -9`).
-    pub fn stop(&mut self) {
-        self.process = None;
-    }
-
-    /// Starts it again on the same port and data.
-    pub fn resume(&mut self) {
-        let mut command = securedoc(self.data.path());
-        command
-            .arg("serve")
-            .env("SECUREDOC_LISTEN", format!("127.0.0.1:{}", self.port))
-            .env("SECUREDOC_PUBLIC_URL", self.url());
-        self.process = Some(Process::start(command, "listening on"));
-    }
-
-    /// Creates a confirmed account for `address` with `password`.
-    pub fn account(&self, address: &str, password: &str) {
-        let file = self.data.path().join(format!("pw-{}", free_port()));
-        std::fs::write(&file, password).unwrap();
-        let output = securedoc(self.data.path())
-            .args(["admin", "account", "create", "--address", address])
-            .arg("--password-file")
-            .arg(&file)
-            .output()
-            .unwrap();
-        std::fs::remove_file(&file).unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-}
 
 /// `securedoc hook` on `port`, handing on to `next_hop`.
 fn hook(port: u16, next_hop: u16, key_server: &str, token_file: &Path, extra: &[&str]) -> Process {

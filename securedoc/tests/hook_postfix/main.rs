@@ -34,10 +34,15 @@ fn plain_message(subject: &str, body: &str) -> Vec<u8> {
 
 /// A tagged message with an attachment, to `to`.
 fn tagged_message(to: &[&str], body: &str, attachment: &[u8]) -> Vec<u8> {
+    message_with("[secure] Lab results", to, body, attachment)
+}
+
+/// A message with `subject` and an attachment, to `to`.
+fn message_with(subject: &str, to: &[&str], body: &str, attachment: &[u8]) -> Vec<u8> {
     envelope_core::compose(&envelope_core::Draft {
         from: SENDER.into(),
         to: to.iter().map(|t| t.to_string()).collect(),
-        subject: "[secure] Lab results".into(),
+        subject: subject.into(),
         text: Some(body.into()),
         html: None,
         attachments: vec![envelope_core::DraftAttachment {
@@ -74,7 +79,6 @@ fn random_bytes(n: usize) -> Vec<u8> {
 /// Opens the envelope attached to `notification` as its recipient would:
 /// key release with the password, then the native opener. The sealed .eml.
 fn open_natively(server: &KeyServer, notification: &Received, password: &str) -> Vec<u8> {
-    let recipient = &notification.to[0];
     let mail = MessageParser::default().parse(&notification.data).unwrap();
     let page = mail
         .attachments()
@@ -83,25 +87,7 @@ fn open_natively(server: &KeyServer, notification: &Received, password: &str) ->
     let page = std::str::from_utf8(page.contents()).unwrap();
     let text = securedoc_templates::envelope_text_from_html(page).expect("an envelope page");
     let bytes = envelope_core::from_text(text).unwrap();
-    let envelope = envelope_core::Envelope::parse(&bytes).unwrap();
-    assert_eq!(
-        &envelope.header().to,
-        recipient,
-        "each envelope names its own recipient"
-    );
-    let id = envelope.header().id.clone();
-    let (status, key) = support::release_key(&server.url(), &id, recipient, password);
-    assert_eq!(status, 200, "key release for {recipient}");
-    let key = key.unwrap();
-    let payload = envelope
-        .unlock_with_key(&key)
-        .unwrap()
-        .decrypt(envelope.sealed_payload())
-        .unwrap();
-    envelope_core::OpenedMessage::new(envelope.header().v, payload)
-        .expect("a v2 container")
-        .eml()
-        .into_owned()
+    support::open_envelope(&server.url(), &bytes, &notification.to[0], password)
 }
 
 #[test]
@@ -472,6 +458,92 @@ fn mail_from_a_domain_the_hooks_token_may_not_send_for_bounces_with_the_reason()
 }
 
 #[test]
+fn rules_with_pull_delivery_mail_a_link_and_the_key_server_keeps_the_envelope() {
+    let rig = Rig::start();
+    let config = rig.server.data.path().join("hook.toml");
+    // Notifications that carry envelopes stay under 1 MB; pull lifts that.
+    std::fs::write(
+        &config,
+        "max_notification_size = \"1MB\"\n\
+         [[rule]]\nname = \"lab portal\"\nrecipients = [\"lab.example\"]\ndelivery = \"pull\"\n\
+         [[rule]]\nname = \"patients\"\nrecipients = [\"mail.example\"]\n\
+         delivery = \"auto\"\nauto_pull_over = \"1MB\"\n",
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let hook = rig.hook(&["--config", &config, "--confirm-sender", "false"]);
+
+    // A small message, untagged (the rules apply anyway): the lab's
+    // envelope stays at the key server, the patient's is attached.
+    let marker = "pull-marker-9b2c";
+    let scan = random_bytes(60_000);
+    rig.postfix.submit(
+        SENDER,
+        &[LAB, PATIENT],
+        &message_with("Lab results", &[LAB, PATIENT], marker, &scan),
+    );
+    let got = rig.sink.wait_for(2, 60);
+    let to = |who: &str| got.iter().find(|m| m.to == [who]).unwrap().clone();
+    let (lab, patient) = (to(LAB), to(PATIENT));
+    assert!(
+        patient.text().contains("securedoc.html"),
+        "auto: small is attached"
+    );
+    assert!(!lab.text().contains(marker), "nothing in the clear");
+    let parsed = MessageParser::default().parse(&lab.data).unwrap();
+    assert_eq!(parsed.attachments().count(), 0, "pull: nothing attached");
+    assert_eq!(
+        parsed.reply_to().unwrap().first().unwrap().address(),
+        Some(SENDER)
+    );
+    let words = parsed.body_text(0).unwrap();
+    assert!(
+        words.contains("Click here to view your secure e-mail"),
+        "{words}"
+    );
+    assert!(
+        words.contains("This message is available until "),
+        "{words}"
+    );
+    assert!(words.contains("before following the link"), "{words}");
+    let html = parsed.body_html(0).unwrap();
+    assert!(
+        html.contains(">Click here to view your secure e-mail</a>"),
+        "{html}"
+    );
+    let id = rig.server.linked_id(&words);
+    let stored = rig
+        .server
+        .stored_envelope(&id)
+        .expect("the key server keeps it");
+    rig.server.account(LAB, "Lab-pass-4471!x");
+    let eml = support::open_envelope(&rig.server.url(), &stored, LAB, "Lab-pass-4471!x");
+    let opened = MessageParser::default().parse(&eml).unwrap();
+    assert!(opened.body_text(0).unwrap().contains(marker));
+    assert_eq!(
+        Sha256::digest(opened.attachments().next().unwrap().contents()),
+        Sha256::digest(&scan)
+    );
+
+    // Over auto_pull_over (and over max_notification_size if attached):
+    // the patient's envelope, too, stays at the key server.
+    rig.postfix.submit(
+        SENDER,
+        &[PATIENT],
+        &tagged_message(&[PATIENT], marker, &random_bytes(1_500_000)),
+    );
+    let got = rig.sink.wait_for(3, 60);
+    let large = &got[2];
+    assert_eq!(large.to, [PATIENT], "sealed, not bounced: {}", large.text());
+    let parsed = MessageParser::default().parse(&large.data).unwrap();
+    assert_eq!(parsed.attachments().count(), 0);
+    let id = rig.server.linked_id(&parsed.body_text(0).unwrap());
+    assert!(rig.server.stored_envelope(&id).is_some());
+    wait_until(30, "an empty queue", || rig.postfix.queue_is_empty());
+    assert!(!hook.log().contains(marker));
+}
+
+#[test]
 fn a_hook_toml_with_a_mistake_is_refused_at_start_with_what_to_fix() {
     let dir = tempfile::tempdir().unwrap();
     for (toml, expected) in [
@@ -480,7 +552,14 @@ fn a_hook_toml_with_a_mistake_is_refused_at_start_with_what_to_fix() {
             "[[rule]]\nname = \"everything\"\n",
             "names neither senders nor recipients",
         ),
-        ("[seal]\ndelivery = \"pull\"\n", "not available yet"),
+        (
+            "[seal]\nauto_pull_over = \"20MB\"\n",
+            "[seal] sets auto_pull_over, which only applies with delivery = \"auto\"",
+        ),
+        (
+            "[seal]\ndelivery = \"auto\"\nauto_pull_over = \"lots\"\n",
+            "'lots' is not a size",
+        ),
         ("[seal]\nrestrict = [\"fly\"]\n", "unknown variant `fly`"),
         (
             "key_server = \"https://keys.clinic.example\"\n",

@@ -10,12 +10,13 @@ use envelope_core::{EnvelopeInfo, Sealer};
 use lettre::message::header::ReplyTo;
 use lettre::message::{Mailbox, Mailboxes};
 use mail_hook::{Notification, Report, SealFailure, SealJob, SealService, SealedGroup};
-use securedoc_templates::{context, render_email};
+use securedoc_templates::{context, render_email, EnvelopePage};
 
+use crate::cli::delivery::{envelope_bytes, envelope_file_len, store, KeyServerAccess};
 use crate::cli::register::{
     hex, key_server_client, read_token, register_with, Refused, Registration,
 };
-use crate::cli::send::{notification, Notice};
+use crate::cli::send::{notification, Envelope, Notice};
 use crate::input::format_time;
 
 /// The hook's sealing from its settings: none without a key server (mail
@@ -60,6 +61,15 @@ fn temporary(error: anyhow::Error) -> SealFailure {
     SealFailure::Temporary(format!("{error:#}"))
 }
 
+/// The key server's refusal for good (it refuses the message, or an
+/// envelope over its size) bounces; anything else may pass later.
+fn key_server_failure(error: anyhow::Error) -> SealFailure {
+    match error.downcast_ref::<Refused>() {
+        Some(refused) if !refused.is_temporary() => SealFailure::Permanent(refused.message.clone()),
+        _ => temporary(error),
+    }
+}
+
 impl SealService for KeyServerSealing {
     fn seal(&self, job: &SealJob) -> Result<SealedGroup, SealFailure> {
         let now = jiff::Timestamp::now().as_second();
@@ -81,12 +91,7 @@ impl SealService for KeyServerSealing {
                 sender_lang: None,
             },
         )
-        .map_err(|error| match error.downcast_ref::<Refused>() {
-            Some(refused) if !refused.is_temporary() => {
-                SealFailure::Permanent(refused.message.clone())
-            }
-            _ => temporary(error),
-        })?;
+        .map_err(key_server_failure)?;
         let key_server = registered
             .organization
             .clone()
@@ -112,11 +117,26 @@ impl SealService for KeyServerSealing {
                 )
                 .map_err(temporary)?;
             let lang = header.lang.get_or_insert_with(|| self.lang.clone()).clone();
-            let page = Sealer::new(header, envelope.cek.clone())
-                .and_then(|sealer| securedoc_templates::sealed_page(&sealer, &[], &packed))
-                .map_err(|e| {
-                    SealFailure::Permanent(format!("the message cannot be sealed: {e}"))
-                })?;
+            let cannot_seal = |e: envelope_core::SealError| {
+                SealFailure::Permanent(format!("the message cannot be sealed: {e}"))
+            };
+            let page = EnvelopePage::new(&header);
+            let sealer = Sealer::new(header, envelope.cek.clone()).map_err(cannot_seal)?;
+            let pulls = job
+                .options
+                .pulls(envelope_file_len(&page, &sealer, &packed));
+            let bytes = envelope_bytes(&sealer, &packed, |_| {}).map_err(cannot_seal)?;
+            let carried = if pulls {
+                let server = KeyServerAccess {
+                    client: &self.client,
+                    origin: &self.origin,
+                    token: &self.token,
+                };
+                let stored = store(&server, to, &sealer, bytes).map_err(key_server_failure)?;
+                Envelope::Linked(stored.portal_url)
+            } else {
+                Envelope::Attached(page.with_envelope(&bytes).into_bytes())
+            };
             let mut mail = notification(
                 &Notice {
                     from: &job.sender,
@@ -127,7 +147,7 @@ impl SealService for KeyServerSealing {
                     expires,
                     reply_to_sender: true,
                 },
-                page.into_bytes(),
+                carried,
             )
             .map_err(|e| SealFailure::Permanent(format!("{e:#}")))?;
             // A plain reply to the notification reaches the sender (parsed as
