@@ -26,7 +26,7 @@ mod private_fs;
 mod store;
 
 pub use clock::{Clock, CLOCK_FILE_VARIABLE};
-pub use config::{Config, PortalConfig};
+pub use config::{Config, FirstContact, PortalConfig};
 pub use error::Error;
 pub use http::{
     app, serve, serve_with_clock, sweep_once, AppState, EnvelopeRegistration, Kind,

@@ -75,6 +75,10 @@ pub(crate) const PAGE_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../pages/portal/message.html.j2"),
     ),
     (
+        "portal/password.html",
+        include_str!("../pages/portal/password.html.j2"),
+    ),
+    (
         "email/subject.txt",
         include_str!("../email/account/subject.txt.j2"),
     ),
@@ -280,7 +284,7 @@ pub fn render_page(name: &str, code: &str, context: Value) -> Result<String, Err
 /// greeting: it goes to an address nobody has confirmed yet, so it carries
 /// nothing a stranger typed.
 pub fn render_account_email(kind: &str, code: &str, context: Value) -> Result<Email, Error> {
-    if !matches!(kind, "confirm" | "already" | "reset") {
+    if !matches!(kind, "confirm" | "already" | "reset" | "temporary") {
         return Err(Error::new(
             ErrorKind::TemplateNotFound,
             format!("no account e-mail {kind}"),

@@ -10,7 +10,7 @@ use crate::Error;
 
 mod portal;
 
-pub use portal::PortalConfig;
+pub use portal::{FirstContact, PortalConfig};
 
 /// The key server's configuration.
 #[derive(Debug, Clone, Deserialize)]

@@ -2,6 +2,19 @@
 
 use serde::Deserialize;
 
+/// How a recipient without an account gets one (`first_contact`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FirstContact {
+    /// They register themselves (the CRES way): the login page links to the
+    /// registration form.
+    Register,
+    /// The key server creates the account when the first message for the
+    /// address is stored, and mails a first-time password once (the
+    /// Mimecast way); the first login must choose a new one.
+    TemporaryPassword,
+}
+
 /// The portal's settings, under `[portal]` in the configuration file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -18,6 +31,10 @@ pub struct PortalConfig {
     pub session_max_hours: u32,
     /// Messages per Inbox page.
     pub page_size: u32,
+    /// `register` (default) or `temporary_password`.
+    pub first_contact: FirstContact,
+    /// A mailed first-time password works this many days.
+    pub temporary_password_days: u32,
 }
 
 impl Default for PortalConfig {
@@ -28,6 +45,8 @@ impl Default for PortalConfig {
             session_warning_seconds: 60,
             session_max_hours: 12,
             page_size: 50,
+            first_contact: FirstContact::Register,
+            temporary_password_days: 14,
         }
     }
 }

@@ -9,7 +9,7 @@ mod observed;
 mod online;
 mod opened;
 mod pages;
-mod portal;
+pub(crate) mod portal;
 pub(crate) mod pull;
 mod release;
 mod sender_controls;

@@ -147,6 +147,19 @@ async fn store_envelope(
             refused("This envelope does not decrypt with the key registered for it: it was changed, or sealed with another key. Seal the message again.")
         })?;
 
+    // First contact by temporary password: the account and its mail, once,
+    // before the envelope is stored (a full password queue refuses the
+    // upload, to be tried again, rather than storing a message nobody can read).
+    let portal_url = format!("{}/portal/m/{id}", state.settings.public_url);
+    let lang = match state.store.receipt_details(&id).await? {
+        Some(details) => {
+            securedoc_templates::language(details.sender_lang.as_deref().unwrap_or("en"))
+        }
+        None => "en",
+    };
+    crate::http::portal::issue_temporary_password(&state, &envelope.recipient, &portal_url, lang)
+        .await?;
+
     let entry_id = crate::hex(&crate::random::<16>());
     let stored = state
         .store
@@ -170,7 +183,7 @@ async fn store_envelope(
         Json(json!({
             "stored": true,
             "size": body.len(),
-            "portal_url": format!("{}/portal/m/{id}", state.settings.public_url),
+            "portal_url": portal_url,
         })),
     ))
 }

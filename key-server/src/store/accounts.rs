@@ -20,6 +20,9 @@ pub struct Account {
     pub failed_logins: i64,
     /// When the password was set (Unix seconds), if known.
     pub password_set_at: Option<i64>,
+    /// The password is a temporary one the server mailed: the owner must
+    /// choose their own before anything else.
+    pub must_change_password: bool,
 }
 
 /// A new account, as registration creates it.
@@ -47,6 +50,7 @@ type AccountRow = (
     Option<i64>,
     i64,
     Option<i64>,
+    i64,
 );
 
 impl Store {
@@ -74,6 +78,41 @@ impl Store {
         }
     }
 
+    /// Creates the account of an address the first message for it reached,
+    /// with a temporary password (`password_hash`) the owner must change,
+    /// and queues `mail` (which carries that password) in the same
+    /// transaction: false, and no mail, when the address has an account
+    /// already (of several first messages at once, one creates it and mails).
+    pub async fn create_temporary_account(
+        &self,
+        address: &str,
+        language: &str,
+        password_hash: &str,
+        mail: &[u8],
+    ) -> Result<bool, Error> {
+        let address = address.to_ascii_lowercase();
+        let at = self.now();
+        let mut tx = self.pool.begin().await?;
+        let created = sqlx::query(
+            "INSERT INTO accounts (address, first_name, last_name, language, password_hash, phrase_enabled,
+                                   created_at, password_set_at, confirmed_at, must_change_password)
+             VALUES ($1, '', '', $2, $3, 0, $4, $4, $4, 1)
+             ON CONFLICT (address) DO NOTHING",
+        )
+        .bind(&address)
+        .bind(language)
+        .bind(password_hash)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        if created.rows_affected() == 0 {
+            return Ok(false);
+        }
+        super::mail_queue::insert_mail(&mut tx, "temporary", &address, mail, at).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Marks an account confirmed (its e-mail link was followed).
     pub async fn confirm_account(&self, address: &str) -> Result<(), Error> {
         sqlx::query("UPDATE accounts SET confirmed_at = $1 WHERE address = $2")
@@ -88,7 +127,8 @@ impl Store {
     pub async fn account(&self, address: &str) -> Result<Option<Account>, Error> {
         let address = address.to_ascii_lowercase();
         let row: Option<AccountRow> = sqlx::query_as(
-            "SELECT address, password_hash, confirmed_at, disabled_at, locked_until, failed_logins, password_set_at
+            "SELECT address, password_hash, confirmed_at, disabled_at, locked_until, failed_logins, password_set_at,
+                    must_change_password
              FROM accounts WHERE address = $1",
         )
         .bind(&address)
@@ -103,6 +143,7 @@ impl Store {
                 locked_until,
                 failed_logins,
                 password_set_at,
+                must_change,
             )| Account {
                 address,
                 password_hash,
@@ -111,6 +152,7 @@ impl Store {
                 locked_until: locked_until.filter(|until| *until > self.now()),
                 failed_logins,
                 password_set_at,
+                must_change_password: must_change != 0,
             },
         ))
     }

@@ -267,7 +267,7 @@ impl Store {
         .await?;
         sqlx::query(
             "UPDATE accounts SET password_hash = $1, password_set_at = $2, failed_logins = 0,
-                 locked_until = NULL, confirmed_at = COALESCE(confirmed_at, $2)
+                 locked_until = NULL, confirmed_at = COALESCE(confirmed_at, $2), must_change_password = 0
              WHERE address = $3",
         )
         .bind(password_hash)

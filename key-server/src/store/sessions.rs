@@ -19,6 +19,8 @@ pub struct PortalSession {
     pub last_seen_at: i64,
     /// The absolute end, Unix seconds.
     pub expires_at: i64,
+    /// What it may do: `full`, or only `change_password`.
+    pub scope: String,
 }
 
 /// What a session cookie leads to.
@@ -39,11 +41,11 @@ fn id_hash(id: &str) -> String {
     hex(&Sha256::digest(id.as_bytes()))
 }
 
-type SessionRow = (String, String, i64, i64);
+type SessionRow = (String, String, i64, i64, String);
 
 impl Store {
     /// Starts a session for `address`: `id` is the cookie's value (256
-    /// random bits, hex), `csrf` the forms' token.
+    /// random bits, hex), `csrf` the forms' token, `scope` what it may do.
     pub async fn create_session(
         &self,
         id: &str,
@@ -51,11 +53,12 @@ impl Store {
         csrf: &str,
         lifetime_seconds: i64,
         client: &str,
+        scope: &str,
     ) -> Result<(), Error> {
         let at = self.now();
         sqlx::query(
-            "INSERT INTO portal_sessions (id_hash, address, csrf, created_at, last_seen_at, expires_at, client)
-             VALUES ($1, $2, $3, $4, $4, $5, $6)",
+            "INSERT INTO portal_sessions (id_hash, address, csrf, created_at, last_seen_at, expires_at, client, scope)
+             VALUES ($1, $2, $3, $4, $4, $5, $6, $7)",
         )
         .bind(id_hash(id))
         .bind(address.to_ascii_lowercase())
@@ -63,6 +66,7 @@ impl Store {
         .bind(at)
         .bind(at + lifetime_seconds)
         .bind(client.chars().take(64).collect::<String>())
+        .bind(scope)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -81,12 +85,12 @@ impl Store {
     ) -> Result<SessionLookup, Error> {
         let hash = id_hash(id);
         let row: Option<SessionRow> = sqlx::query_as(
-            "SELECT address, csrf, last_seen_at, expires_at FROM portal_sessions WHERE id_hash = $1",
+            "SELECT address, csrf, last_seen_at, expires_at, scope FROM portal_sessions WHERE id_hash = $1",
         )
         .bind(&hash)
         .fetch_optional(&self.pool)
         .await?;
-        let Some((address, csrf, last_seen_at, expires_at)) = row else {
+        let Some((address, csrf, last_seen_at, expires_at, scope)) = row else {
             return Ok(SessionLookup::Unknown);
         };
         let now = self.now();
@@ -106,6 +110,7 @@ impl Store {
             csrf,
             last_seen_at,
             expires_at,
+            scope,
         };
         if touch && now - last_seen_at >= touch_every {
             sqlx::query("UPDATE portal_sessions SET last_seen_at = $1 WHERE id_hash = $2")

@@ -178,7 +178,7 @@ pub(super) fn choose_language(asked: Option<&str>, headers: &HeaderMap) -> &'sta
 }
 
 /// The rules a form lists, as (id, sentence) in `lang`.
-fn rule_list(
+pub(super) fn rule_list(
     policy: &PasswordPolicy,
     lang: &str,
     with_history: bool,
@@ -247,7 +247,7 @@ fn refused(policy: &PasswordPolicy) -> String {
 
 /// What is wrong with a new password and its confirmation, for `person`, in
 /// `lang`: the field to mark and what to say (one sentence per broken rule).
-fn new_password_error(
+pub(super) fn new_password_error(
     policy: &PasswordPolicy,
     password: &str,
     confirm: &str,
@@ -271,6 +271,32 @@ fn new_password_error(
         return Some(("password", sentences.join(" ")));
     }
     (password != confirm).then(|| ("password_confirm", text(lang, "errors.password_mismatch")))
+}
+
+/// Whether `password` is one of `address`'s last `history` passwords, or
+/// one of them with a number changed by one (the policy's history rule).
+pub(super) async fn reuses_a_recent_password(
+    state: &AppState,
+    address: &str,
+    password: &str,
+) -> Result<bool, Error> {
+    let history = state.settings.policy.history;
+    if history == 0 {
+        return Ok(false);
+    }
+    let recent = state.store.recent_password_hashes(address, history).await?;
+    for candidate in crate::policy::history_candidates(password) {
+        for hash in &recent {
+            if state
+                .passwords
+                .verify(Zeroizing::new(candidate.clone()), Some(hash.clone()))
+                .await?
+            {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// Answers are compared case- and space-insensitively: "Rex", " rex " and

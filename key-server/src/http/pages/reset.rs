@@ -19,10 +19,10 @@ use zeroize::Zeroizing;
 use super::confirm::TokenQuery;
 use super::{
     choose_language, client, new_password_error, normalise_answer, notice, rate_limited, render,
-    rule_list, AppState, POSTS_PER_CLIENT, RESET_PER_ACCOUNT,
+    reuses_a_recent_password, rule_list, AppState, POSTS_PER_CLIENT, RESET_PER_ACCOUNT,
 };
 use crate::http::ClientAddr;
-use crate::policy::{history_candidates, Person};
+use crate::policy::Person;
 use crate::store::LinkPurpose;
 use crate::Error;
 
@@ -217,26 +217,12 @@ pub(super) async fn reset(
     state.store.release_attempt(&client_key).await?;
 
     // Not one of the last N passwords, nor one of them with a number changed by one.
-    if policy.history > 0 {
-        let recent = state
-            .store
-            .recent_password_hashes(&address, policy.history)
-            .await?;
-        for candidate in history_candidates(&form.password) {
-            for hash in &recent {
-                if state
-                    .passwords
-                    .verify(Zeroizing::new(candidate.clone()), Some(hash.clone()))
-                    .await?
-                {
-                    return form_again(BTreeMap::from([(
-                        "password".to_string(),
-                        t("errors.history"),
-                    )]))
-                    .await;
-                }
-            }
-        }
+    if reuses_a_recent_password(&state, &address, &form.password).await? {
+        return form_again(BTreeMap::from([(
+            "password".to_string(),
+            t("errors.history"),
+        )]))
+        .await;
     }
 
     if state

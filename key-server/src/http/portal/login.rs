@@ -22,7 +22,7 @@ use securedoc_templates::{context, fill, text};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use super::session::{cookie_value, csrf_ok, require};
+use super::session::{csrf_ok, require, start, CHANGE_PASSWORD, FULL};
 use super::{local_next, refused_form, see_other};
 use crate::http::pages::{busy, choose_language, client, rate_limited, render};
 use crate::http::{AppState, ClientAddr};
@@ -77,7 +77,7 @@ impl<'a> Step<'a> {
     }
 }
 
-fn page(status: StatusCode, lang: &str, step: Step<'_>) -> Response {
+fn page(state: &AppState, status: StatusCode, lang: &str, step: Step<'_>) -> Response {
     render(
         status,
         "portal/login",
@@ -89,6 +89,8 @@ fn page(status: StatusCode, lang: &str, step: Step<'_>) -> Response {
             notice => step.notice,
             failure => step.failure,
             errors => step.errors,
+            temporary_passwords => state.settings.portal.first_contact
+                == crate::config::FirstContact::TemporaryPassword,
         },
     )
 }
@@ -116,6 +118,7 @@ pub(super) async fn form(
     let email: String = query.email.chars().take(320).collect();
     let next = local_next(&query.next);
     page(
+        &state,
         StatusCode::OK,
         lang,
         Step {
@@ -134,10 +137,11 @@ pub(super) struct LoginForm {
     next: String,
 }
 
-fn bad_email(lang: &str, email: &str, next: &str) -> Response {
+fn bad_email(state: &AppState, lang: &str, email: &str, next: &str) -> Response {
     let errors = BTreeMap::from([("email".to_string(), text(lang, "errors.bad_email"))]);
     let email: String = email.chars().take(320).collect();
     page(
+        state,
         StatusCode::UNPROCESSABLE_ENTITY,
         lang,
         Step {
@@ -149,13 +153,18 @@ fn bad_email(lang: &str, email: &str, next: &str) -> Response {
 
 /// `POST /portal/login`: the e-mail step leads to the password step,
 /// whatever the address (no enumeration: nothing is looked up here).
-pub(super) async fn email_step(headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+pub(super) async fn email_step(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
     let lang = choose_language(Some(&form.language), &headers);
     let next = local_next(&form.next);
     if envelope_core::validate_address("email", &form.email).is_err() {
-        return bad_email(lang, &form.email, &next);
+        return bad_email(&state, lang, &form.email, &next);
     }
     page(
+        &state,
         StatusCode::OK,
         lang,
         Step::new("password", &form.email, &next),
@@ -166,6 +175,8 @@ pub(super) async fn email_step(headers: HeaderMap, Form(form): Form<LoginForm>) 
 enum Checked {
     /// The right password for an account that may log in.
     Accepted,
+    /// The right temporary password: it may only choose its own.
+    Temporary,
     /// Unknown address, wrong password or locked: one answer for all three.
     Failed,
     /// The right password, but the account may not log in (unconfirmed,
@@ -234,8 +245,15 @@ async fn check(
     if account.disabled {
         return Ok(Checked::Refused("portal.login.disabled"));
     }
-    if let (Some(days), Some(set_at)) = (settings.policy.expiry_days, account.password_set_at) {
-        if state.store.now() - set_at > i64::from(days) * 86_400 {
+    let age = state.store.now() - account.password_set_at.unwrap_or(0);
+    if account.must_change_password {
+        if age > settings.portal.temporary_seconds {
+            return Ok(Checked::Refused("portal.login.temporary_expired"));
+        }
+        return Ok(Checked::Temporary);
+    }
+    if let Some(days) = settings.policy.expiry_days {
+        if age > i64::from(days) * 86_400 {
             return Ok(Checked::Refused("portal.login.expired"));
         }
     }
@@ -254,7 +272,7 @@ pub(super) async fn password_step(
     let lang = choose_language(Some(&form.language), &headers);
     let next = local_next(&form.next);
     if envelope_core::validate_address("email", &form.email).is_err() {
-        return Ok(bad_email(lang, &form.email, &next));
+        return Ok(bad_email(&state, lang, &form.email, &next));
     }
     let address = form.email.to_ascii_lowercase();
     let client = client(peer);
@@ -265,7 +283,7 @@ pub(super) async fn password_step(
     };
     let checked = check(&state, &address, &password, &client).await?;
     let outcome = match &checked {
-        Checked::Accepted => "portal_login",
+        Checked::Accepted | Checked::Temporary => "portal_login",
         Checked::Failed => "portal_login_failed",
         Checked::Refused(_) => "portal_login_refused",
         Checked::Limited(_) => "rate_limited",
@@ -280,6 +298,7 @@ pub(super) async fn password_step(
     }
     let failure = |status, key: &str| {
         page(
+            &state,
             status,
             lang,
             Step {
@@ -288,34 +307,28 @@ pub(super) async fn password_step(
             },
         )
     };
+    let checked_scope = match checked {
+        Checked::Accepted => Some(FULL),
+        Checked::Temporary => Some(CHANGE_PASSWORD),
+        _ => None,
+    };
     match checked {
-        Checked::Accepted => {}
+        Checked::Accepted | Checked::Temporary => {}
         Checked::Failed => return Ok(failure(StatusCode::UNAUTHORIZED, "portal.login.failed")),
         Checked::Refused(key) => return Ok(failure(StatusCode::FORBIDDEN, key)),
         Checked::Limited(limit) => return Ok(rate_limited(lang, limit)),
         Checked::Busy => return Ok(busy(lang, 5)),
     }
-    // Whatever session the browser had ends: one person per browser.
-    if let Some(old) = cookie_value(&state, &headers) {
-        state.store.end_session(&old).await?;
+    // A new session (whatever the browser had ends: one person per
+    // browser); one that logged in with a temporary password may only
+    // choose its own first.
+    match checked_scope {
+        Some(scope) if scope == CHANGE_PASSWORD => {
+            let next = format!("/portal/password?next={}", query_value(&next));
+            start(&state, &headers, &address, &client, scope, &next).await
+        }
+        _ => start(&state, &headers, &address, &client, FULL, &next).await,
     }
-    let portal = &state.settings.portal;
-    let id = crate::http::online::secret();
-    state
-        .store
-        .create_session(
-            &id,
-            &address,
-            &crate::http::online::secret(),
-            portal.max_seconds,
-            &client,
-        )
-        .await?;
-    let mut response = see_other(&next);
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, portal.cookie(&id));
-    Ok(response)
 }
 
 #[derive(Deserialize, Default)]

@@ -7,11 +7,13 @@
 //! `inbox`, `message`.
 
 mod download;
+mod first_contact;
 mod inbox;
 mod login;
 mod message;
 mod session;
 
+pub(crate) use first_contact::issue_temporary_password;
 pub use session::PortalSettings;
 
 use axum::extract::Request;
@@ -31,6 +33,10 @@ pub fn router() -> Router<AppState> {
         .route("/portal/login", get(login::form).post(login::email_step))
         .route("/portal/login/password", post(login::password_step))
         .route("/portal/logout", post(login::logout))
+        .route(
+            "/portal/password",
+            get(first_contact::password_form).post(first_contact::choose_password),
+        )
         .route("/portal/session/keepalive", post(session::keepalive))
         .route("/portal/inbox", get(inbox::inbox))
         .route("/portal/m/{id}", get(message::view))

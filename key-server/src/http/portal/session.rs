@@ -34,6 +34,10 @@ pub struct PortalSettings {
     pub cookie_name: &'static str,
     /// `Secure` on the cookie.
     pub cookie_secure: bool,
+    /// How a recipient without an account gets one.
+    pub first_contact: crate::config::FirstContact,
+    /// A mailed first-time password works this long, seconds.
+    pub temporary_seconds: i64,
 }
 
 impl PortalSettings {
@@ -51,6 +55,8 @@ impl PortalSettings {
                 "securedoc_session"
             },
             cookie_secure: secure,
+            first_contact: config.first_contact,
+            temporary_seconds: i64::from(config.temporary_password_days.max(1)) * 86_400,
         }
     }
 
@@ -102,9 +108,31 @@ fn background(headers: &HeaderMap) -> bool {
     headers.contains_key("x-securedoc-background")
 }
 
+/// What a session may do.
+pub(super) const FULL: &str = "full";
+/// Only choose a new password (logged in with a temporary one).
+pub(super) const CHANGE_PASSWORD: &str = "change_password";
+
 /// The live session of this request, or the way to the login page (which
-/// says why: inactivity, the absolute end), coming back to `next`.
+/// says why: inactivity, the absolute end), coming back to `next`. A
+/// session that must first choose a password is sent to do that.
 pub(super) async fn require(
+    state: &AppState,
+    headers: &HeaderMap,
+    next: &str,
+) -> Result<Live, Response> {
+    let live = require_any(state, headers, next).await?;
+    if live.session.scope != FULL {
+        return Err(see_other(&format!(
+            "/portal/password?next={}",
+            super::login::query_value(next)
+        )));
+    }
+    Ok(live)
+}
+
+/// [`require`], for the one page a `change_password` session may see.
+pub(super) async fn require_any(
     state: &AppState,
     headers: &HeaderMap,
     next: &str,
@@ -134,6 +162,33 @@ pub(super) async fn require(
         Ok(SessionLookup::Unknown) => Err(login("")),
         Err(error) => Err(error.into_response()),
     }
+}
+
+/// Starts a session for `address` with `scope` (a new id, whatever cookie
+/// came: the old session, if any, ends) and sends the browser to `next`.
+pub(super) async fn start(
+    state: &AppState,
+    headers: &HeaderMap,
+    address: &str,
+    client: &str,
+    scope: &str,
+    next: &str,
+) -> Result<Response, crate::Error> {
+    if let Some(old) = cookie_value(state, headers) {
+        state.store.end_session(&old).await?;
+    }
+    let portal = &state.settings.portal;
+    let id = crate::http::online::secret();
+    let csrf = crate::http::online::secret();
+    state
+        .store
+        .create_session(&id, address, &csrf, portal.max_seconds, client, scope)
+        .await?;
+    let mut response = see_other(next);
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, portal.cookie(&id));
+    Ok(response)
 }
 
 /// Whether `token` is this session's CSRF token (constant time).

@@ -306,6 +306,14 @@ fn may_open(state: &AppState, account: &Account) -> Result<(), Refusal> {
             "This account is disabled. Ask the sender for help.",
         ));
     }
+    if account.must_change_password {
+        // A mailed first-time password opens the portal's "choose your
+        // password" page only, not messages.
+        return Err(Refusal::new(
+            Kind::PasswordExpired,
+            "Log in to the portal with the first-time password you were mailed and choose your own password first.",
+        ));
+    }
     if let (Some(days), Some(set_at)) = (state.settings.policy.expiry_days, account.password_set_at)
     {
         if state.store.now() - set_at > i64::from(days) * 86_400 {
