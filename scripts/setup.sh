@@ -11,6 +11,7 @@ need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v age >/dev/null 2>&1 || need_apt+=(age)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)   # the demo waits for the key server with it
+command -v unzip >/dev/null 2>&1 || need_apt+=(unzip) # the portal's browser test lists its .zip
 # Postfix and swaks for the mail hook's tests: the tests run their own Postfix
 # from a config in a temporary directory, never the machine's.
 [ -x /usr/sbin/postfix ] || need_apt+=(postfix)

@@ -51,10 +51,36 @@ export function mailText(raw) {
 export async function startKeyServer(dir, { config } = {}) {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
+  // A debug build moves its clock by the seconds in this file (`clock.advance`).
+  const clockFile = path.join(dir, "clock-offset");
+  await writeFile(clockFile, "0");
   const serverEnv = {
     SECUREDOC_DATA_DIR: path.join(dir, "data"),
     SECUREDOC_LISTEN: `127.0.0.1:${port}`,
     SECUREDOC_PUBLIC_URL: origin,
+    SECUREDOC_TEST_CLOCK_FILE: clockFile,
+  };
+  let offset = 0;
+  const outbox = path.join(dir, "data", "outbox");
+
+  /**
+   * Waits (10 s at most) for a mail to `to` written since `since` (ms) that
+   * `read(raw)` accepts (returns non-null); returns what it returned.
+   */
+  const waitForMail = async (to, since, what, read) => {
+    const addressed = new RegExp(`^To: .*${to.replace(/[.]/g, "\\.")}`, "mi");
+    for (let i = 0; i < 100; i++) {
+      for (const file of (await readdir(outbox).catch(() => [])).filter((f) => f.endsWith(".eml"))) {
+        const info = await stat(path.join(outbox, file));
+        if (info.mtimeMs < since) continue;
+        const raw = await readFile(path.join(outbox, file), "utf8");
+        if (!addressed.test(raw)) continue;
+        const found = read(raw);
+        if (found !== null) return found;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`no mail to ${to} with ${what} in ${outbox}`);
   };
   const run = async (args) => {
     try {
@@ -99,6 +125,51 @@ export async function startKeyServer(dir, { config } = {}) {
     securedoc: run,
     log: () => log,
     stop: () => child.kill(),
+
+    /** The server's clock (a debug build reads the offset on every use). */
+    clock: {
+      async advance(seconds) {
+        offset += seconds;
+        await writeFile(clockFile, String(offset));
+      },
+    },
+
+    /**
+     * Seals a message for `to` with pull delivery: the envelope is kept at the
+     * key server. Returns the portal link `seal` prints.
+     */
+    async pullFor(to, options = {}) {
+      const { stdout } = await run([
+        "seal",
+        "--from",
+        options.from || "alice@clinic.example",
+        "--to",
+        to,
+        "--subject",
+        options.subject || "Your test results",
+        "--body",
+        options.body || "Hello, the results are attached.",
+        ...(options.attachment ? ["--attach", options.attachment] : []),
+        ...(options.extra || []),
+        "--delivery",
+        "pull",
+        "--key-server",
+        origin,
+        "--token-file",
+        tokenFile,
+      ]);
+      const link = stdout.match(/https?:\/\/\S+\/portal\/m\/[0-9a-f]{32}/);
+      if (!link) throw new Error(`securedoc seal --delivery pull printed no portal link:\n${stdout}`);
+      return link[0];
+    },
+
+    /** Waits for a mail to `to` since `since` (ms) whose text matches `pattern`; returns the text. */
+    async mailTo(to, since, pattern) {
+      return waitForMail(to, since, `text matching ${pattern}`, (raw) => {
+        const text = mailText(raw);
+        return pattern.test(text) ? text : null;
+      });
+    },
 
     /** Creates a confirmed account for `address` with `password`, as an administrator does. */
     async createAccount(address, password) {
@@ -146,28 +217,18 @@ export async function startKeyServer(dir, { config } = {}) {
 
     /** Waits for a mail to `to` since `since` (ms) with an attachment; returns the attachment's text. */
     async attachmentFromOutbox(to, since) {
-      const outbox = path.join(dir, "data", "outbox");
-      for (let i = 0; i < 100; i++) {
-        for (const file of (await readdir(outbox).catch(() => [])).filter((f) => f.endsWith(".eml"))) {
-          const info = await stat(path.join(outbox, file));
-          if (info.mtimeMs < since) continue;
-          const raw = await readFile(path.join(outbox, file), "utf8");
-          if (!new RegExp(`^To: .*${to.replace(/[.]/g, "\\.")}`, "mi").test(raw)) continue;
-          const part = raw.split(/\r?\n--[^\r\n]+\r?\n/).find((p) => /filename="?securedoc\.html/i.test(p));
-          if (!part) continue;
-          const body = part.slice(part.search(/\r?\n\r?\n/)).replace(/\s+/g, "");
-          const page = Buffer.from(body, "base64").toString("utf8");
-          // The outbox may be mid-write: a page counts once it is whole.
-          if (page.trimEnd().endsWith("</html>")) return page;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      throw new Error(`no mail to ${to} with an attachment in ${outbox}`);
+      return waitForMail(to, since, "an attachment", (raw) => {
+        const part = raw.split(/\r?\n--[^\r\n]+\r?\n/).find((p) => /filename="?securedoc\.html/i.test(p));
+        if (!part) return null;
+        const body = part.slice(part.search(/\r?\n\r?\n/)).replace(/\s+/g, "");
+        const page = Buffer.from(body, "base64").toString("utf8");
+        // The outbox may be mid-write: a page counts once it is whole.
+        return page.trimEnd().endsWith("</html>") ? page : null;
+      });
     },
 
     /** Waits for the newest mail since `since` (ms) with a `linkPath` link in it; returns the link. */
     async linkFromOutbox(linkPath, since) {
-      const outbox = path.join(dir, "data", "outbox");
       for (let i = 0; i < 100; i++) {
         const files = (await readdir(outbox).catch(() => [])).filter((f) => f.endsWith(".eml"));
         const fresh = [];
