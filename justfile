@@ -23,12 +23,14 @@ test: setup
     cd tests/browser && SECUREDOC_BIN="{{justfile_directory()}}/target/debug/securedoc" npm test
 
 # Seal and open time, envelope overhead and browser memory, side by side with age;
-# then key release under load against the Argon2id bound.
+# then key release under load against the Argon2id bound; then the portal: a
+# 10,000-message Inbox (page p50/p99) and 20 sessions reading 1 MB messages for 20 s.
 bench: setup
     cargo build --locked --release -p securedoc
     node tests/browser/bench/bench.mjs
     node tests/browser/bench/open-online.mjs
     cargo run --locked --release -q -p key-server --example release-load
+    cargo run --locked --release -q -p key-server --example portal-load
 
 # The mail hook behind a real Postfix: 500 messages of 100 KB through Postfix
 # alone, then through Postfix and the hook (each sealed for one recipient).
