@@ -69,6 +69,15 @@ fi
 cat "$demo/seal.log" >&2
 message_id="$(sed -n 's/^Message id: \([0-9a-f]*\).*/\1/p' "$demo/seal.log")"
 
+# A second message with pull delivery: kept at the key server, read in the portal.
+portal_link="$("$bin" seal --key-server "$url" --token-file "$demo/token" \
+  --from "$from" --to "$to" \
+  --subject "Your appointment letter" \
+  --body-file scripts/demo/message.txt \
+  --attach scripts/demo/test-results.pdf \
+  --expires 30d --delivery pull 2>>"$demo/seal.log" | grep -o "$url/portal/m/[0-9a-f]*" | head -1)" \
+  || { cat "$demo/seal.log" >&2; exit 1; }
+
 echo
 "$bin" inspect "$demo/securedoc.html"
 cat <<MSG
@@ -93,6 +102,10 @@ In a browser (Chrome, Edge, Firefox or Safari):
      itself a secure message: its notification, with an envelope for $from, is in the outbox.
   7. As the sender, see the opening and the reply (a read receipt for $from is in the outbox too):
      $bin message status $message_id --key-server $url --token-file demo/token
+  8. Pull delivery: a second message waits at the key server instead of travelling as a file.
+     Open $portal_link
+     and log in as $to with the same password (e-mail first, then the password): the portal
+     shows the message, Download attachments (.zip), Save message, and the Inbox at $url/portal.
 Its header, without any secret: $bin inspect demo/securedoc.html
 Stop the key server:            kill \$(cat demo/server.pid)
 MSG

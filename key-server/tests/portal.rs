@@ -7,6 +7,7 @@
 //! clock moved past the idle and absolute limits.
 
 mod common;
+mod pages_support;
 mod portal_support;
 
 use common::{
@@ -692,7 +693,144 @@ async fn the_inbox_pages_newest_first(backend: Backend) {
     assert_eq!(listed, newest_first);
 }
 
+/// The compose form's fields, with the session's token.
+fn answer_form(
+    csrf: &str,
+    kind: &str,
+    to: &str,
+    file: Option<(&str, &[u8])>,
+) -> reqwest::multipart::Form {
+    let mut form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.to_string())
+        .text("kind", kind.to_string())
+        .text("to", to.to_string())
+        .text("subject", "Re: Results")
+        .text("body", "Thank you, see the signed form.");
+    if let Some((name, bytes)) = file {
+        form = form.part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()),
+        );
+    }
+    form
+}
+
+/// Reply from the portal: the same rules as Open Online, the answer sealed
+/// for the sender and queued, counted on the sender's record; forged
+/// recipients, a missing token and a kind the sender forbade are refused.
+async fn replies_from_the_portal_follow_the_answer_rules(backend: Backend) {
+    let (server, mut portal, id) = logged_in(backend).await;
+    let view = portal.get(&format!("/portal/m/{id}")).await;
+    assert!(
+        view.body
+            .contains(&format!("/portal/m/{id}/compose?kind=reply")),
+        "a Reply button"
+    );
+    let compose = portal
+        .get(&format!("/portal/m/{id}/compose?kind=reply"))
+        .await;
+    assert_eq!(compose.status, 200, "{}", compose.body);
+    assert!(compose.body.contains("Re: Results"));
+    assert!(compose.body.contains("alice@clinic.example"));
+    assert!(
+        compose.body.contains("class=\"portal-nav\""),
+        "inside the portal"
+    );
+    let csrf = Portal::csrf(&compose.body);
+
+    // Without the session's token: refused, nothing sent.
+    let forged = portal
+        .post_multipart(
+            &format!("/portal/m/{id}/compose"),
+            answer_form("nope", "reply", "", None),
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    // Forward outside the organisation (forward_outside is off): refused.
+    let outside = portal
+        .post_multipart(
+            &format!("/portal/m/{id}/compose"),
+            answer_form(&csrf, "forward", "mallory@evil.example", None),
+        )
+        .await;
+    assert_eq!(outside.status, 422);
+    assert!(outside
+        .body
+        .contains("may not be sent to mallory@evil.example"));
+
+    let sent = portal
+        .post_multipart(
+            &format!("/portal/m/{id}/compose"),
+            answer_form(
+                &csrf,
+                "reply",
+                "mallory@evil.example",
+                Some(("signed.pdf", b"%PDF signed")),
+            ),
+        )
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    assert!(sent
+        .body
+        .contains("Your message was sent securely to alice@clinic.example"));
+    let mails = pages_support::wait_mails(&server, 1).await;
+    assert_eq!(
+        mails[0].0, "alice@clinic.example",
+        "a reply goes to the sender, whatever was posted"
+    );
+    // A message whose sender forbade answers: no button, no page, no post.
+    let closed = envelope_id('f');
+    let token = server.store.create_sender("closed").await.unwrap();
+    let mut body = common::message_to(&closed, BOB, None);
+    body["message"]["flags"] = serde_json::json!({"reply": false, "reply_all": false,
+        "forward": false, "print": false, "read_receipt": false});
+    let (status, answer) = common::post(&server, Some(&token), &body).await;
+    assert_eq!(status, 200, "{answer}");
+    let flags = Flags {
+        reply: false,
+        reply_all: false,
+        forward: false,
+        print: false,
+        read_receipt: false,
+    };
+    let bytes = sealed_bytes(
+        &closed,
+        BOB,
+        "http://127.0.0.1",
+        SecurityLevel::High,
+        flags,
+        &message(),
+    );
+    assert_eq!(upload(&server, Some(&token), &closed, bytes).await.0, 201);
+    let view = portal.get(&format!("/portal/m/{closed}")).await;
+    assert!(!view.body.contains("compose?kind="), "no answer buttons");
+    let page = portal
+        .get(&format!("/portal/m/{closed}/compose?kind=reply"))
+        .await;
+    assert_eq!(page.status, 403);
+    assert!(page.body.contains("does not allow replies"));
+    let forced = portal
+        .post_multipart(
+            &format!("/portal/m/{closed}/compose"),
+            answer_form(&csrf, "reply", "", None),
+        )
+        .await;
+    assert_eq!(forced.status, 403);
+
+    // The sender's record counts it (`securedoc message status`).
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&server.database_url).await.unwrap();
+    let (replies,): (i64,) =
+        sqlx::query_as("SELECT replies_sent FROM message_recipients WHERE message_id = $1")
+            .bind(&id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(replies, 1);
+}
+
 on_both_stores!(
+    replies_from_the_portal_follow_the_answer_rules,
     download_attachments_gives_one_safe_zip,
     delete_removes_the_message_from_the_inbox,
     the_inbox_pages_newest_first,

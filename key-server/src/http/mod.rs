@@ -1,5 +1,6 @@
 //! HTTP: one `AppState`, one router, one error-to-response mapping.
 
+mod answers;
 mod client;
 mod connections;
 mod error;
@@ -168,6 +169,10 @@ pub fn app(state: AppState) -> Router {
         // Except an envelope posted to Open Online, up to its own limit.
         .merge(online::envelope_router(
             state.open_online_max_bytes,
+            state.settings.compose.max_message_bytes,
+        ))
+        // And an answer from the portal, up to the answers' limit.
+        .merge(portal::upload_router(
             state.settings.compose.max_message_bytes,
         ))
         // And an envelope stored for pull delivery, up to its own.

@@ -91,6 +91,20 @@ impl Portal {
         self.answer(response).await
     }
 
+    /// A multipart form post from the portal's own pages (the compose form).
+    pub async fn post_multipart(&mut self, path: &str, form: reqwest::multipart::Form) -> Answer {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("Sec-Fetch-Site", "same-origin")
+            .multipart(form);
+        if let Some(cookie) = &self.cookie {
+            request = request.header("Cookie", cookie);
+        }
+        let response = request.send().await.unwrap();
+        self.answer(response).await
+    }
+
     /// Both login steps; the answer to the password step.
     pub async fn log_in(&mut self, email: &str, password: &str, next: &str) -> Answer {
         let step = self

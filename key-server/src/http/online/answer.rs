@@ -18,8 +18,9 @@ use axum::response::Response;
 
 use securedoc_templates::{context, text};
 
-use super::{compose, held::Parked, hold, posted_envelope, say};
+use super::{held::Parked, hold, posted_envelope, say};
 use crate::answer_token::{self, Refused};
+use crate::http::answers::Kind;
 use crate::http::pages::render;
 use crate::http::{AppState, ClientAddr};
 
@@ -34,7 +35,7 @@ pub(super) async fn answer(
         Err(page) => return page,
     };
     let lang = posted.lang;
-    let Some(kind) = posted.kind.as_deref().and_then(compose::Kind::parse) else {
+    let Some(kind) = posted.kind.as_deref().and_then(Kind::parse) else {
         return say(StatusCode::BAD_REQUEST, lang, "compose.bad_form");
     };
     match answer_token::check(

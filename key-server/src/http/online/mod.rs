@@ -21,8 +21,8 @@ mod compose;
 mod held;
 pub(crate) mod render;
 
-pub(crate) use compose::allowed as answer_kinds;
-pub use compose::ComposeLimits;
+pub(crate) use crate::http::answers::allowed as answer_kinds;
+pub use crate::http::answers::ComposeLimits;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -488,7 +488,7 @@ async fn view(
         lang,
         context! {
             print => opened.flags.print,
-            answers => compose::allowed(&opened.flags)
+            answers => answer_kinds(&opened.flags)
                 .into_iter()
                 .map(|kind| (format!("{url}/compose?kind={kind}"), text(lang, &format!("compose.button_{kind}"))))
                 .collect::<Vec<_>>(),

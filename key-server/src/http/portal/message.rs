@@ -91,10 +91,10 @@ async fn open(state: &AppState, live: &Live, id: &str, lang: &str) -> Result<Ope
     })
 }
 
-struct Opened {
-    header: Header,
-    message: OpenedMessage,
-    entry: crate::store::MailboxEntry,
+pub(super) struct Opened {
+    pub header: Header,
+    pub message: OpenedMessage,
+    pub entry: crate::store::MailboxEntry,
 }
 
 /// `GET /portal/m/{id}`: the message.
@@ -159,7 +159,10 @@ pub(super) async fn view(
         "message",
         context! {
             print => flags.print,
-            answers => Vec::<(String, String)>::new(),
+            answers => crate::http::answers::allowed(&flags)
+                .into_iter()
+                .map(|kind| (format!("/portal/m/{id}/compose?kind={kind}"), text(lang, &format!("compose.button_{kind}"))))
+                .collect::<Vec<_>>(),
             available => opened.entry.expires_at.map(iso_time),
             zip => format!("/portal/m/{id}/attachments.zip"),
             delete => format!("/portal/m/{id}/delete"),
@@ -170,14 +173,15 @@ pub(super) async fn view(
 
 /// The message of a download (an attachment, the .eml, the .zip) for the
 /// logged-in address, in the page's language; or the page that says why not.
-async fn logged_in_open(
+pub(super) async fn logged_in_open(
     state: &AppState,
     headers: &HeaderMap,
     id: &str,
-) -> Result<(Opened, &'static str), Response> {
+) -> Result<(Live, Opened, &'static str), Response> {
     let lang = choose_language(None, headers);
     let live = require(state, headers, &format!("/portal/m/{id}")).await?;
-    Ok((open(state, &live, id, lang).await?, lang))
+    let opened = open(state, &live, id, lang).await?;
+    Ok((live, opened, lang))
 }
 
 /// One part of the message, for a download or an inline image.
@@ -187,7 +191,7 @@ async fn part(
     id: &str,
     n: usize,
 ) -> Result<envelope_core::Attachment, Response> {
-    let (opened, lang) = logged_in_open(state, headers, id).await?;
+    let (_, opened, lang) = logged_in_open(state, headers, id).await?;
     opened
         .message
         .view()
@@ -235,7 +239,7 @@ pub(super) async fn message_file(
     headers: HeaderMap,
 ) -> Response {
     match logged_in_open(&state, &headers, &id).await {
-        Ok((opened, _)) => download(
+        Ok((_, opened, _)) => download(
             "message.eml",
             "message/rfc822",
             opened.message.eml().into_owned(),
@@ -250,7 +254,7 @@ pub(super) async fn attachments_zip(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let (opened, lang) = match logged_in_open(&state, &headers, &id).await {
+    let (_, opened, lang) = match logged_in_open(&state, &headers, &id).await {
         Ok(opened) => opened,
         Err(page) => return page,
     };

@@ -6,6 +6,7 @@
 //! One module per flow: `session` (cookies and their checks), `login`,
 //! `inbox`, `message`.
 
+mod compose;
 mod download;
 mod first_contact;
 mod inbox;
@@ -13,6 +14,7 @@ mod login;
 mod message;
 mod session;
 
+pub use compose::router as upload_router;
 pub(crate) use first_contact::issue_temporary_password;
 pub use session::PortalSettings;
 
