@@ -14,17 +14,24 @@ use minijinja::{Error, ErrorKind, Value};
 use crate::email::Email;
 
 /// The languages, English first (the fallback): each is its main file and
-/// the portal's (`i18n/portal/<code>.toml`), merged into one table.
-const LANGUAGE_FILES: &[(&str, &str, &str)] = &[
+/// the files of the parts that keep their strings apart (the portal,
+/// account lifecycle: `i18n/<part>/<code>.toml`), merged into one table.
+const LANGUAGE_FILES: &[(&str, &str, &[(&str, &str)])] = &[
     (
         "en",
         include_str!("../i18n/en.toml"),
-        include_str!("../i18n/portal/en.toml"),
+        &[
+            ("portal/en.toml", include_str!("../i18n/portal/en.toml")),
+            ("accounts/en.toml", include_str!("../i18n/accounts/en.toml")),
+        ],
     ),
     (
         "fr",
         include_str!("../i18n/fr.toml"),
-        include_str!("../i18n/portal/fr.toml"),
+        &[
+            ("portal/fr.toml", include_str!("../i18n/portal/fr.toml")),
+            ("accounts/fr.toml", include_str!("../i18n/accounts/fr.toml")),
+        ],
     ),
 ];
 
@@ -133,18 +140,20 @@ fn catalog() -> &'static [Language] {
             text.parse()
                 .unwrap_or_else(|e| panic!("templates/i18n/{file} does not parse: {e}"))
         };
-        let both = |code: &str, main: &str, portal: &str| {
+        let all = |code: &str, main: &str, parts: &[(&str, &str)]| {
             let mut strings = parse(format!("{code}.toml"), main);
-            merge(&mut strings, &parse(format!("portal/{code}.toml"), portal));
+            for (file, text) in parts {
+                merge(&mut strings, &parse(file.to_string(), text));
+            }
             strings
         };
-        let (_, main, portal) = LANGUAGE_FILES[0];
-        let english = both("en", main, portal);
+        let (_, main, parts) = LANGUAGE_FILES[0];
+        let english = all("en", main, parts);
         LANGUAGE_FILES
             .iter()
-            .map(|(code, main, portal)| {
+            .map(|(code, main, parts)| {
                 let mut strings = english.clone();
-                merge(&mut strings, &both(code, main, portal));
+                merge(&mut strings, &all(code, main, parts));
                 let name = strings
                     .get("language_name")
                     .and_then(toml::Value::as_str)
@@ -332,10 +341,11 @@ mod tests {
         assert_ne!(text("fr", "register.submit"), text("en", "register.submit"));
     }
 
-    /// The portal's files are complete in every language, not only through
-    /// the fallback to English: a portal page is never half translated.
+    /// The parts' files (portal, accounts) are complete in every language,
+    /// not only through the fallback to English: a page is never half
+    /// translated.
     #[test]
-    fn every_portal_file_has_every_english_key_itself() {
+    fn every_part_file_has_every_english_key_itself() {
         fn keys(t: &toml::Table, prefix: &str, out: &mut Vec<String>) {
             for (k, v) in t {
                 match v {
@@ -345,14 +355,19 @@ mod tests {
             }
         }
         let table = |text: &str| -> toml::Table { text.parse().unwrap() };
-        let mut english = Vec::new();
-        keys(&table(LANGUAGE_FILES[0].2), "", &mut english);
-        assert!(english.len() > 40);
-        for (code, _, portal) in LANGUAGE_FILES {
-            let mut own = Vec::new();
-            keys(&table(portal), "", &mut own);
-            assert_eq!(own, english, "i18n/portal/{code}.toml");
+        let english_parts = LANGUAGE_FILES[0].2;
+        for (code, _, parts) in LANGUAGE_FILES {
+            assert_eq!(parts.len(), english_parts.len(), "{code} has every part");
+            for ((file, text), (_, english_text)) in parts.iter().zip(english_parts) {
+                let (mut own, mut english) = (Vec::new(), Vec::new());
+                keys(&table(english_text), "", &mut english);
+                keys(&table(text), "", &mut own);
+                assert_eq!(own, english, "i18n/{file}");
+            }
         }
+        let mut portal = Vec::new();
+        keys(&table(english_parts[0].1), "", &mut portal);
+        assert!(portal.len() > 40);
         assert_ne!(
             text("fr", "portal.login.submit"),
             text("en", "portal.login.submit")
