@@ -84,6 +84,48 @@ impl MasterKey {
         [nonce.as_slice(), &sealed].concat()
     }
 
+    /// Encrypts a private item (a sent copy, a draft) of `id` under a fresh
+    /// key of its own: the ciphertext, and that key sealed under the master
+    /// key (base64), to store apart. Deleting the sealed key first makes the
+    /// ciphertext unreadable wherever copies of it remain. Every call makes
+    /// a new key, used once, so its nonce can be fixed.
+    pub(crate) fn seal_item(&self, id: &str, plaintext: &[u8]) -> (String, Vec<u8>) {
+        let key = Zeroizing::new(crate::random::<32>());
+        let item = Aead::encrypt(
+            &XChaCha20Poly1305::new(key.as_ref().into()),
+            XNonce::from_slice(&[0u8; 24]),
+            Payload {
+                msg: plaintext,
+                aad: id.as_bytes(),
+            },
+        )
+        .expect("in-memory encryption cannot fail");
+        let sealed_key = STANDARD.encode(self.seal_bytes(&item_key_aad(id), key.as_ref()));
+        (sealed_key, item)
+    }
+
+    /// Opens what [`MasterKey::seal_item`] sealed for `id`.
+    pub(crate) fn open_item(
+        &self,
+        id: &str,
+        sealed_key: &str,
+        item: &[u8],
+    ) -> Option<Zeroizing<Vec<u8>>> {
+        let sealed_key = STANDARD.decode(sealed_key).ok()?;
+        let key = self.open_bytes(&item_key_aad(id), &sealed_key)?;
+        (key.len() == 32).then_some(())?;
+        XChaCha20Poly1305::new(key.as_slice().into())
+            .decrypt(
+                XNonce::from_slice(&[0u8; 24]),
+                Payload {
+                    msg: item,
+                    aad: id.as_bytes(),
+                },
+            )
+            .ok()
+            .map(Zeroizing::new)
+    }
+
     /// Opens what [`MasterKey::seal_bytes`] sealed for `aad`.
     pub(crate) fn open_bytes(&self, aad: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
         let (nonce, ciphertext) = sealed.split_at_checked(24)?;
@@ -100,9 +142,38 @@ impl MasterKey {
     }
 }
 
+/// What an item's key is sealed to: the item, and what it is.
+fn item_key_aad(id: &str) -> Vec<u8> {
+    format!("securedoc item key v1\n{id}").into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_item_opens_only_as_itself_under_its_own_sealed_key() {
+        let key = MasterKey::from_base64(&STANDARD.encode([1u8; 32])).unwrap();
+        let (sealed_a, item_a) = key.seal_item("a", b"draft a");
+        let (sealed_b, item_b) = key.seal_item("b", b"draft b");
+        assert_eq!(
+            key.open_item("a", &sealed_a, &item_a).unwrap().as_slice(),
+            b"draft a"
+        );
+        assert!(
+            key.open_item("b", &sealed_a, &item_a).is_none(),
+            "moved to another id"
+        );
+        assert!(
+            key.open_item("a", &sealed_b, &item_a).is_none(),
+            "another item's key"
+        );
+        assert!(key.open_item("b", &sealed_b, &item_a).is_none());
+        let mut changed = item_b.clone();
+        changed[0] ^= 1;
+        assert!(key.open_item("b", &sealed_b, &changed).is_none());
+        assert_ne!(item_a, b"draft a".to_vec());
+    }
 
     #[test]
     fn a_new_key_is_private_and_reloads_the_same() {

@@ -13,10 +13,13 @@ use minijinja::{Error, ErrorKind, Value};
 
 use crate::email::Email;
 
+/// A part's file: its name under `i18n/` and its text.
+type Part = (&'static str, &'static str);
+
 /// The languages, English first (the fallback): each is its main file and
 /// the files of the parts that keep their strings apart (the portal,
 /// account lifecycle: `i18n/<part>/<code>.toml`), merged into one table.
-const LANGUAGE_FILES: &[(&str, &str, &[(&str, &str)])] = &[
+const LANGUAGE_FILES: &[(&str, &str, &[Part])] = &[
     (
         "en",
         include_str!("../i18n/en.toml"),

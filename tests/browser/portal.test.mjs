@@ -31,7 +31,7 @@ before(async () => {
   env.browser = await launchBrowser();
   env.dir = await makeTempDir();
   env.server = await startKeyServer(env.dir, {
-    config: '[portal]\nfirst_contact = "temporary_password"\n',
+    config: 'internal_domains = ["clinic.example"]\n[portal]\nfirst_contact = "temporary_password"\n',
   });
   env.attachment = path.join(env.dir, "results.pdf");
   await writeFile(env.attachment, randomBytes(90 * 1024 + 3));
@@ -114,7 +114,33 @@ test("first contact by temporary password, the message, its .zip, the Inbox and 
     await execFileAsync("unzip", ["-q", zipFile, "results.pdf", "-d", out]);
     assert.equal(await sha256File(path.join(out, "results.pdf")), env.attachmentSha);
 
-    await page.getByRole("link", { name: "Back to the Inbox" }).click();
+    // Reply with an attachment: it reaches the sender as a secure message
+    // and is kept in Sent items.
+    await page.getByRole("link", { name: "Reply", exact: true }).click();
+    await page.getByRole("heading", { name: "Reply" }).waitFor();
+    await assertAccessibleEverywhere(page, "portal reply");
+    await page.getByLabel("Message").fill("Thank you, the signed form is attached.");
+    const signed = path.join(env.dir, "signed.pdf");
+    await writeFile(signed, "%PDF-1.4 signed");
+    await page.getByLabel("Add attachments").setInputFiles(signed);
+    const beforeReply = Date.now() - 1000;
+    await page.getByRole("button", { name: "Send securely" }).click();
+    await page.getByText("Your message was sent securely to alice@clinic.example.").waitFor();
+    await env.server.attachmentFromOutbox("alice@clinic.example", beforeReply);
+    await page.getByRole("link", { name: "Sent items" }).click();
+    await page.getByRole("heading", { name: "Sent items" }).waitFor();
+    await assertAccessibleEverywhere(page, "portal Sent items");
+    await page.getByRole("link", { name: "Re: Results" }).click();
+    await page.getByText("Thank you, the signed form is attached.").waitFor();
+    await page.getByRole("link", { name: "signed.pdf" }).waitFor();
+    await assertAccessibleEverywhere(page, "portal sent message");
+
+    // A new message to the organisation.
+    await page.getByRole("link", { name: "Compose" }).click();
+    await page.getByRole("heading", { name: "New message" }).waitFor();
+    await assertAccessibleEverywhere(page, "portal compose");
+
+    await page.getByRole("link", { name: "Inbox" }).click();
     await page.getByRole("heading", { name: "Inbox" }).waitFor();
     await page.getByRole("link", { name: "Results" }).waitFor();
     await assertAccessibleEverywhere(page, "portal Inbox");

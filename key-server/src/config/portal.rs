@@ -35,6 +35,12 @@ pub struct PortalConfig {
     pub first_contact: FirstContact,
     /// A mailed first-time password works this many days.
     pub temporary_password_days: u32,
+    /// Recipients may write new messages (Compose) to these domains;
+    /// default: `internal_domains` (the organisation's own).
+    pub compose_domains: Option<Vec<String>>,
+    /// Keep a copy of what recipients send from the portal (Sent items);
+    /// `false` as Trustwave's portal does.
+    pub keep_sent: bool,
 }
 
 impl Default for PortalConfig {
@@ -47,6 +53,23 @@ impl Default for PortalConfig {
             page_size: 50,
             first_contact: FirstContact::Register,
             temporary_password_days: 14,
+            compose_domains: None,
+            keep_sent: true,
         }
+    }
+}
+
+impl super::Config {
+    /// The domains Compose may write to, lower-cased: `[portal]
+    /// compose_domains`, else `internal_domains`.
+    pub fn compose_domains(&self) -> Vec<String> {
+        self.portal
+            .compose_domains
+            .as_ref()
+            .unwrap_or(&self.internal_domains)
+            .iter()
+            .map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase())
+            .filter(|d| !d.is_empty())
+            .collect()
     }
 }

@@ -140,6 +140,7 @@ impl AppState {
                     expires_seconds: i64::from(config.answer_expires_days.max(1)) * 86_400,
                     token_seconds: i64::from(config.answer_token_minutes.max(1)) * 60,
                     plain_domains: config.plain_answer_domains()?,
+                    compose_domains: config.compose_domains(),
                 },
                 retention_seconds: i64::from(config.retention_days) * 86_400,
                 portal: portal::PortalSettings::new(&config.portal, &config.public_url),
@@ -304,6 +305,10 @@ async fn sweep_pulled(store: &crate::Store, retention: i64) -> Result<(), Error>
     let envelopes = store.delete_keyless_envelopes().await?;
     if envelopes > 0 {
         tracing::info!(envelopes, "deleted stored envelopes whose keys are gone");
+    }
+    let items = store.sweep_private_items(retention).await?;
+    if items > 0 {
+        tracing::info!(items, "deleted sent copies past their retention");
     }
     let entries = store.sweep_mailboxes(retention).await?;
     if entries > 0 {

@@ -85,6 +85,8 @@ impl Store {
             "DELETE FROM mail_outbox WHERE recipient = $1",
             "DELETE FROM message_recipients WHERE address = $1",
             "DELETE FROM mailbox_entries WHERE address = $1",
+            // Keys first: the sweep deletes the keyless items' ciphertext.
+            "UPDATE private_items SET sealed_key = NULL WHERE address = $1",
         ] {
             sqlx::query(query).bind(&address).execute(&mut *tx).await?;
         }

@@ -115,10 +115,7 @@ impl Store {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        sqlx::query("DELETE FROM blob_chunks WHERE owner = $1")
-            .bind(super::pull::envelope_owner(message_id))
-            .execute(&mut *tx)
-            .await?;
+        super::blobs::delete_blob(&mut tx, &super::pull::envelope_owner(message_id)).await?;
         sqlx::query("DELETE FROM stored_envelopes WHERE message_id = $1")
             .bind(message_id)
             .execute(&mut *tx)

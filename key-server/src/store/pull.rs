@@ -6,15 +6,11 @@
 //! retention) makes them useless at once; [`Store::delete_keyless_envelopes`]
 //! then removes them, keys first.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use sqlx::Acquire;
 
+use super::blobs::write_blob;
 use super::Store;
 use crate::Error;
-
-/// Bytes per stored chunk (before base64): rows stay around a megabyte.
-const CHUNK: usize = 1024 * 1024;
 
 /// An envelope to store for pull delivery, with its Inbox entry.
 #[derive(Debug, Clone, Copy)]
@@ -72,15 +68,7 @@ impl Store {
         if claimed.rows_affected() == 0 {
             return Ok(false);
         }
-        let owner = envelope_owner(new.message_id);
-        for (seq, chunk) in new.bytes.chunks(CHUNK).enumerate() {
-            sqlx::query("INSERT INTO blob_chunks (owner, seq, data) VALUES ($1, $2, $3)")
-                .bind(&owner)
-                .bind(seq as i64)
-                .bind(STANDARD.encode(chunk))
-                .execute(&mut *tx)
-                .await?;
-        }
+        write_blob(&mut tx, &envelope_owner(new.message_id), new.bytes).await?;
         sqlx::query(
             "INSERT INTO mailbox_entries (id, address, box, message_id, summary_sealed, at)
              VALUES ($1, $2, 'inbox', $3, $4, $5)",
@@ -106,20 +94,7 @@ impl Store {
         let Some((size,)) = size else {
             return Ok(None);
         };
-        let chunks: Vec<(String,)> =
-            sqlx::query_as("SELECT data FROM blob_chunks WHERE owner = $1 ORDER BY seq")
-                .bind(envelope_owner(message_id))
-                .fetch_all(&self.pool)
-                .await?;
-        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-        for (data,) in chunks {
-            STANDARD
-                .decode_vec(data, &mut bytes)
-                .map_err(|_| Error::Corrupt(format!("stored envelope {message_id}")))?;
-        }
-        if bytes.len() as i64 != size {
-            return Err(Error::Corrupt(format!("stored envelope {message_id}")));
-        }
+        let bytes = self.read_blob(&envelope_owner(message_id), size).await?;
         Ok(Some(bytes))
     }
 
@@ -144,10 +119,11 @@ impl Store {
         Ok(done.rows_affected())
     }
 
-    /// Deletes mailbox entries older than the retention period; their
-    /// messages' keys went first (the same retention shreds them).
+    /// Deletes Inbox entries older than the retention period; their
+    /// messages' keys went first (the same retention shreds them). Sent
+    /// items go with their items ([`Store::sweep_private_items`]).
     pub async fn sweep_mailboxes(&self, retention_seconds: i64) -> Result<u64, Error> {
-        let done = sqlx::query("DELETE FROM mailbox_entries WHERE at <= $1")
+        let done = sqlx::query("DELETE FROM mailbox_entries WHERE box = 'inbox' AND at <= $1")
             .bind(self.now() - retention_seconds)
             .execute(&self.pool)
             .await?;

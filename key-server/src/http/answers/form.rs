@@ -30,6 +30,13 @@ pub(crate) struct Paths {
 /// alone; the portal's carry its navigation and session.
 pub(crate) type Page<'a> = &'a (dyn Fn(StatusCode, &str, Value) -> Response + Sync);
 
+/// An answer that went: the page that says so, and the message as sent
+/// (for the portal's Sent items).
+pub(crate) struct Sent {
+    pub response: Response,
+    pub draft: Draft,
+}
+
 /// A page of one sentence.
 fn say(page: Page<'_>, paths: &Paths, status: StatusCode, sentence: String) -> Response {
     page(
@@ -99,7 +106,7 @@ fn compose_page(
             kind => kind.as_str(),
             title => text(lang, &format!("compose.title_{}", kind.as_str())),
             to => fields.to,
-            to_editable => kind == Kind::Forward,
+            to_editable => kind.typed_recipients(),
             subject => fields.subject,
             body => fields.body,
             originals,
@@ -127,7 +134,7 @@ pub(crate) fn compose_page_for(
     paths: &Paths,
     page: Page<'_>,
 ) -> Response {
-    if !kind.allowed(&source.flags) {
+    if !kind.allowed_for(source) {
         return forbidden(page, paths, source.lang, kind);
     }
     let (to, _) = recipients(&state.settings.compose, kind, source);
@@ -219,26 +226,26 @@ pub(crate) async fn send(
     posted: Posted,
     paths: &Paths,
     page: Page<'_>,
-) -> Response {
+) -> Result<Sent, Response> {
     let lang = source.lang;
     let limits = state.settings.compose.clone();
     let Some(kind) = posted.kind else {
-        return say(
+        return Err(say(
             page,
             paths,
             StatusCode::BAD_REQUEST,
             text(lang, "compose.bad_form"),
-        );
+        ));
     };
     // The sender's flags decide, whatever the page showed.
-    if !kind.allowed(&source.flags) {
-        return forbidden(page, paths, lang, kind);
+    if !kind.allowed_for(source) {
+        return Err(forbidden(page, paths, lang, kind));
     }
     let message = &source.message;
 
     let mut errors = BTreeMap::new();
     let to: Vec<String> = match kind {
-        Kind::Forward => posted
+        Kind::Forward | Kind::New => posted
             .to
             .split([',', ';', ' ', '\n'])
             .map(str::trim)
@@ -315,12 +322,12 @@ pub(crate) async fn send(
         errors.insert("subject", text(lang, "compose.subject_too_long"));
     }
     if !errors.is_empty() {
-        let to = if kind == Kind::Forward {
+        let to = if kind.typed_recipients() {
             posted.to.clone()
         } else {
             to.join(", ")
         };
-        return compose_page(
+        return Err(compose_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             state,
             source,
@@ -334,7 +341,7 @@ pub(crate) async fn send(
                 keep: Some(&posted.keep),
                 errors,
             },
-        );
+        ));
     }
 
     let draft = Draft {
@@ -356,7 +363,7 @@ pub(crate) async fn send(
         if let Err(error) = deliver_plain(state, &draft, &plain).await {
             tracing::error!(%error, "the relay did not take an answer to internal addresses");
             let sentence = text(lang, "compose.failed");
-            return say(page, paths, StatusCode::SERVICE_UNAVAILABLE, sentence);
+            return Err(say(page, paths, StatusCode::SERVICE_UNAVAILABLE, sentence));
         }
     }
     if !sealed.is_empty() {
@@ -364,31 +371,44 @@ pub(crate) async fn send(
             tracing::error!(%error, "could not seal or queue an answer");
             if plain.is_empty() {
                 let sentence = text(lang, "compose.failed");
-                return say(page, paths, StatusCode::INTERNAL_SERVER_ERROR, sentence);
+                return Err(say(
+                    page,
+                    paths,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    sentence,
+                ));
             }
             // The internal addresses have it already: say so, not "nothing was sent".
             let sentence = fill(
                 &text(lang, "compose.failed_partly"),
                 &[("to", plain.join(", "))],
             );
-            return say(page, paths, StatusCode::INTERNAL_SERVER_ERROR, sentence);
+            return Err(say(
+                page,
+                paths,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                sentence,
+            ));
         }
     }
     // On the original sender's record (`securedoc message status`); the
     // answer has gone already, so a failure here is only logged.
-    if let Err(error) = state
-        .store
-        .record_reply(&source.message_id, &source.recipient)
-        .await
-    {
-        tracing::error!(%error, "could not count a reply on the sender's record");
+    if kind != Kind::New {
+        if let Err(error) = state
+            .store
+            .record_reply(&source.message_id, &source.recipient)
+            .await
+        {
+            tracing::error!(%error, "could not count a reply on the sender's record");
+        }
     }
-    page(
+    let response = page(
         StatusCode::OK,
         "notice",
         context! {
             title => text(lang, "compose.sent_title"),
             lines => sent_lines(lang, &sealed, &plain),
         },
-    )
+    );
+    Ok(Sent { response, draft })
 }

@@ -21,7 +21,7 @@ use envelope_core::{Flags, MessageView};
 use securedoc_templates::{fill, text};
 use serde::{Deserialize, Serialize};
 
-pub(crate) use form::{compose_page_for, read_form, send, Paths};
+pub(crate) use form::{compose_page_for, read_form, send, Paths, Posted, Sent};
 
 /// The message being answered, however it was opened.
 pub(crate) struct Source {
@@ -35,26 +35,44 @@ pub(crate) struct Source {
     pub flags: Flags,
     /// The page's language.
     pub lang: &'static str,
-    /// The message.
+    /// The message (empty for a new one).
     pub message: MessageView,
+    /// A new message may be written (the portal's Compose, to `compose_domains`).
+    pub may_compose: bool,
 }
 
-/// Reply, Reply all or Forward.
+/// Reply, Reply all, Forward, or a new message (from the portal's Compose).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Reply,
     ReplyAll,
     Forward,
+    New,
 }
 
 impl Kind {
+    /// Whether `source` may be answered (or, for [`Kind::New`], whether
+    /// its reader may compose at all): the sender's flags decide answers.
+    pub(crate) fn allowed_for(self, source: &Source) -> bool {
+        match self {
+            Kind::New => source.may_compose,
+            kind => kind.allowed(&source.flags),
+        }
+    }
+
     pub(crate) fn allowed(self, flags: &Flags) -> bool {
         match self {
             Kind::Reply => flags.reply,
             Kind::ReplyAll => flags.reply_all,
             Kind::Forward => flags.forward,
+            Kind::New => false,
         }
+    }
+
+    /// The recipients come from the form (Forward, New), not the message.
+    pub(crate) fn typed_recipients(self) -> bool {
+        matches!(self, Kind::Forward | Kind::New)
     }
 
     /// A kind as a form names it.
@@ -63,6 +81,7 @@ impl Kind {
             "reply" => Some(Kind::Reply),
             "reply_all" => Some(Kind::ReplyAll),
             "forward" => Some(Kind::Forward),
+            "new" => Some(Kind::New),
             _ => None,
         }
     }
@@ -72,6 +91,7 @@ impl Kind {
             Kind::Reply => "reply",
             Kind::ReplyAll => "reply_all",
             Kind::Forward => "forward",
+            Kind::New => "new",
         }
     }
 }
@@ -94,6 +114,9 @@ pub struct ComposeLimits {
     /// Answers to these domains go as ordinary mail through the relay
     /// (`internal_answers_plain`); empty: every answer is sealed.
     pub plain_domains: Vec<String>,
+    /// A new message from the portal may go to these domains (the
+    /// organisation's); empty: recipients cannot compose new messages.
+    pub compose_domains: Vec<String>,
 }
 
 /// `?kind=` of a compose page.
@@ -119,13 +142,14 @@ fn in_domains(address: &str, domains: &[String]) -> bool {
 
 /// May `address` receive this kind of answer?
 fn may_receive(limits: &ComposeLimits, kind: Kind, sender: &str, address: &str) -> bool {
-    if address.eq_ignore_ascii_case(sender) {
+    if kind != Kind::New && address.eq_ignore_ascii_case(sender) {
         return true;
     }
     match kind {
         Kind::Reply => false,
         Kind::ReplyAll => in_domains(address, &limits.reply_domains),
         Kind::Forward => limits.forward_outside || in_domains(address, &limits.reply_domains),
+        Kind::New => in_domains(address, &limits.compose_domains),
     }
 }
 
@@ -143,7 +167,7 @@ fn recipients(limits: &ComposeLimits, kind: Kind, source: &Source) -> (Vec<Strin
     let (message, sender) = (&source.message, source.sender.clone());
     match kind {
         Kind::Reply => (vec![sender], Vec::new()),
-        Kind::Forward => (Vec::new(), Vec::new()),
+        Kind::Forward | Kind::New => (Vec::new(), Vec::new()),
         Kind::ReplyAll => {
             let mut to = vec![sender.clone()];
             let mut left_out = Vec::new();
@@ -163,6 +187,9 @@ fn recipients(limits: &ComposeLimits, kind: Kind, source: &Source) -> (Vec<Strin
 }
 
 fn subject_for(kind: Kind, subject: &str) -> String {
+    if kind == Kind::New {
+        return String::new();
+    }
     let (prefix, has) = match kind {
         Kind::Forward => ("Fwd: ", subject.to_ascii_lowercase().starts_with("fwd:")),
         _ => ("Re: ", subject.to_ascii_lowercase().starts_with("re:")),

@@ -23,6 +23,7 @@ fn source(opened: &Opened) -> Source {
         flags: opened.flags,
         lang: opened.lang,
         message: MessageView::parse(&opened.message).unwrap_or_default(),
+        may_compose: false,
     }
 }
 
@@ -72,5 +73,8 @@ pub(super) async fn send(
         return say(StatusCode::BAD_REQUEST, lang, "compose.bad_form");
     };
     let page = |status, name: &str, ctx: Value| render(status, name, lang, ctx);
-    answers::send(&state, &source(&opened), posted, &paths(&id, lang), &page).await
+    match answers::send(&state, &source(&opened), posted, &paths(&id, lang), &page).await {
+        Ok(sent) => sent.response,
+        Err(page) => page,
+    }
 }

@@ -10,24 +10,26 @@ use axum::routing::get;
 use axum::Router;
 use securedoc_templates::{context, text, Value};
 
+use super::keep_sent;
 use super::message::{logged_in_open, Opened};
-use super::session::{csrf_ok, Live};
+use super::session::{csrf_ok, require, Live};
 use super::{portal_page, refused_form};
-use crate::http::answers::{self, KindQuery, Paths, Source};
+use crate::http::answers::{self, Kind, KindQuery, Paths, Sent, Source};
 use crate::http::online::restrictions;
+use crate::http::pages::choose_language;
 use crate::http::AppState;
 
 /// The compose page and its post, with room for the answer's files (the
 /// rest of the portal takes small forms only).
 pub fn router(max_answer: usize) -> Router<AppState> {
+    // Room for the form's fields and multipart framing beside the files.
+    let limit = DefaultBodyLimit::max(max_answer + 1024 * 1024);
     Router::new()
         .route(
             "/portal/m/{id}/compose",
-            get(compose_form)
-                .post(send)
-                // Room for the form's fields and multipart framing beside the files.
-                .layer(DefaultBodyLimit::max(max_answer + 1024 * 1024)),
+            get(compose_form).post(send).layer(limit),
         )
+        .route("/portal/compose", get(new_form).post(send_new).layer(limit))
         .layer(axum::middleware::from_fn(super::same_origin_posts))
 }
 
@@ -53,6 +55,7 @@ async fn source(
         flags: restrictions(state, &opened.header).await,
         lang,
         message: opened.message.view().unwrap_or_default(),
+        may_compose: false,
     }
 }
 
@@ -107,14 +110,114 @@ async fn send(
     };
     let paths = paths(&id, &live, lang);
     let draw = page(&state, &live, lang);
+    let posted = match checked_form(&state, &live, form, &paths, &draw, lang).await {
+        Ok(posted) => posted,
+        Err(page) => return page,
+    };
+    let source = source(&state, &live, &id, opened, lang).await;
+    sent(
+        &state,
+        &live,
+        answers::send(&state, &source, posted, &paths, &draw).await,
+    )
+    .await
+}
+
+/// The compose form, read, if it carries the session's token.
+async fn checked_form(
+    state: &AppState,
+    live: &Live,
+    form: Multipart,
+    paths: &Paths,
+    draw: &(dyn Fn(StatusCode, &str, Value) -> Response + Sync),
+    lang: &str,
+) -> Result<answers::Posted, Response> {
     let Ok(posted) = answers::read_form(form, state.settings.compose.max_message_bytes).await
     else {
         let ctx = context! { title => &paths.notice_title, lines => vec![text(lang, "compose.bad_form")] };
-        return draw(StatusCode::BAD_REQUEST, "notice", ctx);
+        return Err(draw(StatusCode::BAD_REQUEST, "notice", ctx));
     };
-    if !csrf_ok(&live, &posted.csrf) {
-        return refused_form(lang);
+    if !csrf_ok(live, &posted.csrf) {
+        return Err(refused_form(lang));
     }
-    let source = source(&state, &live, &id, opened, lang).await;
-    answers::send(&state, &source, posted, &paths, &draw).await
+    Ok(posted)
+}
+
+/// After a send: keep the copy in Sent items; the page that says so.
+async fn sent(state: &AppState, live: &Live, result: Result<Sent, Response>) -> Response {
+    match result {
+        Ok(sent) => {
+            keep_sent(state, &live.session.address, &sent.draft).await;
+            sent.response
+        }
+        Err(page) => page,
+    }
+}
+
+/// A new message's source: nothing to answer, written by the session's owner.
+fn new_message(live: &Live, lang: &'static str) -> Source {
+    Source {
+        message_id: String::new(),
+        recipient: live.session.address.clone(),
+        sender: String::new(),
+        flags: envelope_core::Flags {
+            reply: false,
+            reply_all: false,
+            forward: false,
+            print: false,
+            read_receipt: false,
+        },
+        lang,
+        message: Default::default(),
+        may_compose: true,
+    }
+}
+
+fn new_paths(live: &Live, lang: &str) -> Paths {
+    Paths {
+        action: "/portal/compose".into(),
+        back: "/portal/inbox".into(),
+        csrf: Some(live.session.csrf.clone()),
+        notice_title: text(lang, "compose.title_new"),
+    }
+}
+
+/// `GET /portal/compose`: a new message, to the organisation (`compose_domains`).
+async fn new_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let lang = choose_language(None, &headers);
+    let live = match require(&state, &headers, "/portal/compose").await {
+        Ok(live) => live,
+        Err(login) => return login,
+    };
+    let source = Source {
+        may_compose: !state.settings.compose.compose_domains.is_empty(),
+        ..new_message(&live, lang)
+    };
+    let draw = page(&state, &live, lang);
+    answers::compose_page_for(&state, &source, Kind::New, &new_paths(&live, lang), &draw)
+}
+
+/// `POST /portal/compose`: the new message, sent.
+async fn send_new(State(state): State<AppState>, headers: HeaderMap, form: Multipart) -> Response {
+    let lang = choose_language(None, &headers);
+    let live = match require(&state, &headers, "/portal/compose").await {
+        Ok(live) => live,
+        Err(login) => return login,
+    };
+    let paths = new_paths(&live, lang);
+    let draw = page(&state, &live, lang);
+    let posted = match checked_form(&state, &live, form, &paths, &draw, lang).await {
+        Ok(posted) => posted,
+        Err(page) => return page,
+    };
+    let source = Source {
+        may_compose: !state.settings.compose.compose_domains.is_empty(),
+        ..new_message(&live, lang)
+    };
+    sent(
+        &state,
+        &live,
+        answers::send(&state, &source, posted, &paths, &draw).await,
+    )
+    .await
 }

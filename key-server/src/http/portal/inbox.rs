@@ -7,8 +7,8 @@ use axum::response::Response;
 use securedoc_templates::{context, fill, text};
 use serde::{Deserialize, Serialize};
 
-use super::portal_page;
 use super::session::require;
+use super::{older_cursor, portal_page};
 use crate::http::online::{iso_time, render};
 use crate::http::pages::choose_language;
 use crate::http::pull::EntrySummary;
@@ -23,13 +23,16 @@ pub(super) struct InboxQuery {
     deleted: Option<String>,
 }
 
-/// One row as the page lists it.
+/// One row as a mailbox page (Inbox, Sent items) lists it.
 #[derive(Serialize)]
-struct Row {
-    message_id: String,
+pub(super) struct Row {
+    href: String,
     subject: String,
-    from: String,
-    received: String,
+    /// From (Inbox) or To (Sent items).
+    who: String,
+    /// Received or sent.
+    when: String,
+    /// Inbox only: until when it can be read.
     available: Option<String>,
     size: String,
     attachments: Option<String>,
@@ -37,8 +40,38 @@ struct Row {
     readable: bool,
 }
 
+impl Row {
+    /// A row for `summary`, linking to `href`, at `at`: read, readable,
+    /// without an expiry (the Inbox sets those).
+    pub(super) fn new(lang: &str, href: String, summary: EntrySummary, at: i64) -> Row {
+        let attachments = match summary.attachments {
+            0 => None,
+            1 => Some(text(lang, "portal.inbox.attachments_one")),
+            n => Some(fill(
+                &text(lang, "portal.inbox.attachments_many"),
+                &[("n", n.to_string())],
+            )),
+        };
+        Row {
+            href,
+            subject: if summary.subject.is_empty() {
+                text(lang, "opener.no_subject")
+            } else {
+                summary.subject
+            },
+            who: summary.from,
+            when: iso_time(at),
+            available: None,
+            size: render::size(summary.size as usize, lang),
+            attachments,
+            read: true,
+            readable: true,
+        }
+    }
+}
+
 /// `before=<at>.<entry id>`, if well-formed.
-fn cursor(before: &str) -> Option<(i64, &str)> {
+pub(super) fn cursor(before: &str) -> Option<(i64, &str)> {
     let (at, id) = before.split_once('.')?;
     let id_ok = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
     Some((at.parse().ok()?, id)).filter(|_| id_ok)
@@ -56,19 +89,11 @@ pub(super) async fn inbox(
     let lang = choose_language(None, &headers);
     let size = state.settings.portal.page_size;
     let before = cursor(&query.before);
-    // One more than a page: whether there is an older page, without a COUNT.
     let mut entries = state
         .store
         .inbox_page(&live.session.address, before, size + 1)
         .await?;
-    let older = (entries.len() as i64 > size).then(|| {
-        entries.truncate(size as usize);
-        entries
-            .last()
-            .map(|e| format!("{}.{}", e.at, e.id))
-            .unwrap_or_default()
-    });
-    let no_subject = text(lang, "opener.no_subject");
+    let older = older_cursor(&mut entries, size, |e| (e.at, &e.id));
     let rows: Vec<Row> = entries
         .into_iter()
         .map(|entry| {
@@ -77,28 +102,12 @@ pub(super) async fn inbox(
                     tracing::error!(entry = %entry.id, "a mailbox summary does not open under the master key");
                     EntrySummary::default()
                 });
-            let attachments = match summary.attachments {
-                0 => None,
-                1 => Some(text(lang, "portal.inbox.attachments_one")),
-                n => Some(fill(
-                    &text(lang, "portal.inbox.attachments_many"),
-                    &[("n", n.to_string())],
-                )),
-            };
+            let href = format!("/portal/m/{}", entry.message_id);
             Row {
-                message_id: entry.message_id,
-                subject: if summary.subject.is_empty() {
-                    no_subject.clone()
-                } else {
-                    summary.subject
-                },
-                from: summary.from,
-                received: iso_time(entry.at),
                 available: entry.expires_at.map(iso_time),
-                size: render::size(summary.size as usize, lang),
-                attachments,
                 read: entry.read_at.is_some(),
                 readable: entry.readable,
+                ..Row::new(lang, href, summary, entry.at)
             }
         })
         .collect();
@@ -110,6 +119,12 @@ pub(super) async fn inbox(
         lang,
         "inbox",
         context! {
+            title => text(lang, "portal.inbox.title"),
+            who_label => text(lang, "portal.inbox.from"),
+            when_label => text(lang, "portal.inbox.received"),
+            empty => text(lang, "portal.inbox.empty"),
+            here => "/portal/inbox",
+            inbox => true,
             entries => rows,
             older,
             paged => before.is_some(),

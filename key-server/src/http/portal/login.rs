@@ -22,8 +22,8 @@ use securedoc_templates::{context, fill, text};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use super::session::{csrf_ok, require, start, CHANGE_PASSWORD, FULL};
-use super::{local_next, refused_form, see_other};
+use super::session::{require_form, start, TokenForm, CHANGE_PASSWORD, FULL};
+use super::{local_next, see_other};
 use crate::http::pages::{busy, choose_language, client, rate_limited, render};
 use crate::http::{AppState, ClientAddr};
 use crate::store::Limit;
@@ -331,26 +331,16 @@ pub(super) async fn password_step(
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(super) struct LogoutForm {
-    csrf: String,
-}
-
 /// `POST /portal/logout`: ends the session here and on every replica.
 pub(super) async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<LogoutForm>,
+    Form(form): Form<TokenForm>,
 ) -> Result<Response, Error> {
-    let lang = choose_language(None, &headers);
-    let live = match require(&state, &headers, "/portal/inbox").await {
-        Ok(live) => live,
-        Err(login) => return Ok(login),
+    let (live, lang) = match require_form(&state, &headers, "/portal/inbox", &form.csrf).await {
+        Ok(session) => session,
+        Err(page) => return Ok(page),
     };
-    if !csrf_ok(&live, &form.csrf) {
-        return Ok(refused_form(lang));
-    }
     state.store.end_session(&live.id).await?;
     let mut response = see_other(&format!("/portal/login?out=1&lang={lang}"));
     response

@@ -275,28 +275,19 @@ pub(super) async fn attachments_zip(
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(super) struct DeleteForm {
-    csrf: String,
-}
-
 /// `POST /portal/m/{id}/delete`: out of the Inbox, and its stored envelope
 /// with it.
 pub(super) async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    axum::Form(form): axum::Form<DeleteForm>,
+    axum::Form(form): axum::Form<super::session::TokenForm>,
 ) -> Result<Response, Error> {
-    let lang = choose_language(None, &headers);
-    let live = match require(&state, &headers, "/portal/inbox").await {
-        Ok(live) => live,
-        Err(login) => return Ok(login),
+    let session = super::session::require_form(&state, &headers, "/portal/inbox", &form.csrf);
+    let (live, lang) = match session.await {
+        Ok(session) => session,
+        Err(page) => return Ok(page),
     };
-    if !super::session::csrf_ok(&live, &form.csrf) {
-        return Ok(super::refused_form(lang));
-    }
     if !is_id(&id)
         || !state
             .store

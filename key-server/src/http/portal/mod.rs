@@ -12,10 +12,12 @@ mod first_contact;
 mod inbox;
 mod login;
 mod message;
+mod sent;
 mod session;
 
 pub use compose::router as upload_router;
 pub(crate) use first_contact::issue_temporary_password;
+pub(crate) use sent::keep as keep_sent;
 pub use session::PortalSettings;
 
 use axum::extract::Request;
@@ -50,6 +52,10 @@ pub fn router() -> Router<AppState> {
             get(message::attachments_zip),
         )
         .route("/portal/m/{id}/delete", post(message::delete))
+        .route("/portal/sent", get(sent::sent))
+        .route("/portal/sent/{id}", get(sent::view))
+        .route("/portal/sent/{id}/attachment/{n}", get(sent::attachment))
+        .route("/portal/sent/{id}/delete", post(sent::delete))
         .layer(axum::middleware::from_fn(same_origin_posts))
 }
 
@@ -113,10 +119,30 @@ fn portal_page(
         csrf => live.session.csrf.clone(),
         idle_seconds => portal.idle_seconds,
         warning_seconds => portal.warning_seconds,
+        can_compose => !state.settings.compose.compose_domains.is_empty(),
+        keep_sent => portal.keep_sent,
         section,
         ..ctx
     };
     render(status, name, lang, ctx)
+}
+
+/// Pages of a mailbox list are fetched one entry longer than a page: that
+/// one says whether there is an older page, without a COUNT. Cuts `entries`
+/// to the page and gives the next page's `before=` cursor, if any.
+fn older_cursor<T>(
+    entries: &mut Vec<T>,
+    size: i64,
+    key: impl Fn(&T) -> (i64, &str),
+) -> Option<String> {
+    if entries.len() as i64 <= size {
+        return None;
+    }
+    entries.truncate(size as usize);
+    entries.last().map(|entry| {
+        let (at, id) = key(entry);
+        format!("{at}.{id}")
+    })
 }
 
 /// 303 to `location`.

@@ -38,6 +38,8 @@ pub struct PortalSettings {
     pub first_contact: crate::config::FirstContact,
     /// A mailed first-time password works this long, seconds.
     pub temporary_seconds: i64,
+    /// Keep copies of what recipients send (Sent items).
+    pub keep_sent: bool,
 }
 
 impl PortalSettings {
@@ -57,6 +59,7 @@ impl PortalSettings {
             cookie_secure: secure,
             first_contact: config.first_contact,
             temporary_seconds: i64::from(config.temporary_password_days.max(1)) * 86_400,
+            keep_sent: config.keep_sent,
         }
     }
 
@@ -189,6 +192,29 @@ pub(super) async fn start(
         .headers_mut()
         .insert(header::SET_COOKIE, portal.cookie(&id));
     Ok(response)
+}
+
+/// A form with nothing but the session's token (Delete, Log out).
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(super) struct TokenForm {
+    pub csrf: String,
+}
+
+/// The session of a form post and the page's language, if the form carries
+/// the session's token; else the way to the login page, or the refusal.
+pub(super) async fn require_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    next: &str,
+    csrf: &str,
+) -> Result<(Live, &'static str), Response> {
+    let lang = crate::http::pages::choose_language(None, headers);
+    let live = require(state, headers, next).await?;
+    if !csrf_ok(&live, csrf) {
+        return Err(super::refused_form(lang));
+    }
+    Ok((live, lang))
 }
 
 /// Whether `token` is this session's CSRF token (constant time).

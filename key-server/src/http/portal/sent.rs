@@ -1,0 +1,226 @@
+//! Sent items: what a recipient sends from the portal (answers and new
+//! messages), kept for them unless `[portal] keep_sent = false` (as
+//! Trustwave's portal). Each copy is the message as sent, encrypted under a
+//! key of its own sealed under the master key; `retention_days` deletes it,
+//! keys first.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use envelope_core::{Draft, MessageView};
+use securedoc_templates::{context, text};
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use super::inbox::{cursor, Row};
+use super::session::{require, require_form, Live, TokenForm};
+use super::{older_cursor, portal_page, see_other};
+use crate::http::online::{download, render};
+use crate::http::pages::{choose_language, notice};
+use crate::http::pull::EntrySummary;
+use crate::http::AppState;
+use crate::store::NewSentItem;
+use crate::Error;
+
+/// Keeps `draft`, just sent by `address`, in their Sent items (unless the
+/// configuration turns them off). The message has gone already: a failure
+/// here is logged, not shown as "not sent".
+pub(crate) async fn keep(state: &AppState, address: &str, draft: &Draft) {
+    if !state.settings.portal.keep_sent {
+        return;
+    }
+    let eml = Zeroizing::new(envelope_core::compose(draft));
+    let id = crate::hex(&crate::random::<16>());
+    let entry_id = crate::hex(&crate::random::<16>());
+    let (sealed_key, item) = state.master_key.seal_item(&id, &eml);
+    let summary = EntrySummary {
+        subject: draft.subject.clone(),
+        from: draft.to.join(", "),
+        date: None,
+        size: eml.len() as u64,
+        attachments: draft.attachments.len(),
+    };
+    let kept = state
+        .store
+        .keep_sent_item(NewSentItem {
+            id: &id,
+            address,
+            sealed_key: &sealed_key,
+            item: &item,
+            entry_id: &entry_id,
+            summary_sealed: &summary.seal(&state.master_key, &entry_id),
+        })
+        .await;
+    if let Err(error) = kept {
+        tracing::error!(%error, "could not keep a sent message in Sent items");
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct SentQuery {
+    before: String,
+    deleted: Option<String>,
+}
+
+/// `GET /portal/sent`: Sent items, newest first, a page at a time.
+pub(super) async fn sent(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<SentQuery>,
+) -> Result<Response, Error> {
+    let live = match require(&state, &headers, "/portal/sent").await {
+        Ok(live) => live,
+        Err(login) => return Ok(login),
+    };
+    let lang = choose_language(None, &headers);
+    let size = state.settings.portal.page_size;
+    let before = cursor(&query.before);
+    let mut entries = state
+        .store
+        .sent_page(&live.session.address, before, size + 1)
+        .await?;
+    let older = older_cursor(&mut entries, size, |e| (e.at, &e.id));
+    let rows: Vec<Row> = entries
+        .into_iter()
+        .map(|entry| {
+            let summary = EntrySummary::open(&state.master_key, &entry.id, &entry.summary_sealed)
+                .unwrap_or_default();
+            Row::new(
+                lang,
+                format!("/portal/sent/{}", entry.item_id),
+                summary,
+                entry.at,
+            )
+        })
+        .collect();
+    Ok(portal_page(
+        &state,
+        &live,
+        StatusCode::OK,
+        "portal/inbox",
+        lang,
+        "sent",
+        context! {
+            title => text(lang, "portal.sent.title"),
+            who_label => text(lang, "portal.sent.to"),
+            when_label => text(lang, "portal.sent.sent"),
+            empty => text(lang, if state.settings.portal.keep_sent { "portal.sent.empty" } else { "portal.sent.not_kept" }),
+            here => "/portal/sent",
+            entries => rows,
+            older,
+            paged => before.is_some(),
+            notice => query.deleted.map(|_| text(lang, "portal.message.deleted")),
+        },
+    ))
+}
+
+fn not_found(lang: &str) -> Response {
+    notice(
+        StatusCode::NOT_FOUND,
+        lang,
+        text(lang, "portal.sent.title"),
+        vec![text(lang, "portal.message.not_found")],
+    )
+}
+
+/// `address`'s sent item `id`, decrypted and read; or the page saying why not.
+async fn open(
+    state: &AppState,
+    live: &Live,
+    id: &str,
+    lang: &str,
+) -> Result<MessageView, Response> {
+    let is_id = id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if !is_id {
+        return Err(not_found(lang));
+    }
+    let item = state
+        .store
+        .sent_item(&live.session.address, id)
+        .await
+        .map_err(axum::response::IntoResponse::into_response)?;
+    let Some((sealed_key, ciphertext)) = item else {
+        return Err(not_found(lang));
+    };
+    let Some(eml) = state.master_key.open_item(id, &sealed_key, &ciphertext) else {
+        tracing::error!(item = %id, "a sent item does not open under its key");
+        return Err(not_found(lang));
+    };
+    MessageView::parse(&eml).map_err(|_| not_found(lang))
+}
+
+/// `GET /portal/sent/{id}`: a message as sent.
+pub(super) async fn view(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = choose_language(None, &headers);
+    let live = match require(&state, &headers, "/portal/sent").await {
+        Ok(live) => live,
+        Err(login) => return login,
+    };
+    let message = match open(&state, &live, &id, lang).await {
+        Ok(message) => message,
+        Err(page) => return page,
+    };
+    let url = format!("{}/portal/sent/{id}", state.settings.public_url);
+    portal_page(
+        &state,
+        &live,
+        StatusCode::OK,
+        "portal/message",
+        lang,
+        "sent",
+        context! {
+            print => true,
+            answers => Vec::<(String, String)>::new(),
+            back => ("/portal/sent", text(lang, "portal.sent.back")),
+            delete => format!("/portal/sent/{id}/delete"),
+            sent_at => message.date.clone(),
+            ..render::message_context(&message, &url, lang)
+        },
+    )
+}
+
+/// `GET /portal/sent/{id}/attachment/{n}`.
+pub(super) async fn attachment(
+    State(state): State<AppState>,
+    Path((id, n)): Path<(String, usize)>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = choose_language(None, &headers);
+    let live = match require(&state, &headers, "/portal/sent").await {
+        Ok(live) => live,
+        Err(login) => return login,
+    };
+    match open(&state, &live, &id, lang).await {
+        Ok(message) => match message.attachments.into_iter().nth(n) {
+            Some(part) => download(&part.name, "application/octet-stream", part.bytes),
+            None => not_found(lang),
+        },
+        Err(page) => page,
+    }
+}
+
+/// `POST /portal/sent/{id}/delete`.
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<TokenForm>,
+) -> Result<Response, Error> {
+    let (live, lang) = match require_form(&state, &headers, "/portal/sent", &form.csrf).await {
+        Ok(session) => session,
+        Err(page) => return Ok(page),
+    };
+    if !state
+        .store
+        .delete_sent_item(&live.session.address, &id)
+        .await?
+    {
+        return Ok(not_found(lang));
+    }
+    Ok(see_other("/portal/sent?deleted=1"))
+}
