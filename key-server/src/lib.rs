@@ -26,11 +26,11 @@ mod private_fs;
 mod store;
 
 pub use clock::{Clock, CLOCK_FILE_VARIABLE};
-pub use config::{Config, FirstContact, PortalConfig};
+pub use config::{AccountLifecycle, AccountsConfig, Config, FirstContact, PortalConfig};
 pub use error::Error;
 pub use http::{
-    app, serve, serve_with_clock, sweep_once, AppState, EnvelopeRegistration, Kind,
-    MessageRegistration, Refusal, RegisteredEnvelope, Settings,
+    app, password_expiry_notice, serve, serve_with_clock, sweep_once, AppState,
+    EnvelopeRegistration, Kind, MessageRegistration, Refusal, RegisteredEnvelope, Settings,
 };
 pub use mail::{MailAttachment, Mailer, NOTIFICATION_HEADER};
 pub use mail_worker::MailQueueSettings;

@@ -11,8 +11,7 @@ mod common;
 mod pages_support;
 mod portal_support;
 
-use common::{account, registered, sealed_bytes, start_with, upload, Backend, Server, PASSWORD};
-use envelope_core::{Flags, SecurityLevel};
+use common::{account, pull, start_with, Backend, Server, PASSWORD};
 use key_server::FirstContact;
 use pages_support::{no_mail, wait_mails};
 use portal_support::Portal;
@@ -25,23 +24,6 @@ async fn temporary_mode(backend: Backend) -> Server {
         config.portal.first_contact = FirstContact::TemporaryPassword;
     })
     .await
-}
-
-/// A pull message for `to`, envelope `id`.
-async fn pull(server: &Server, id: &str, to: &str) {
-    let token = registered(server, id, to, None).await;
-    let message =
-        format!("From: alice@clinic.example\r\nTo: {to}\r\nSubject: Results\r\n\r\nHello.\r\n");
-    let bytes = sealed_bytes(
-        id,
-        to,
-        "http://127.0.0.1",
-        SecurityLevel::High,
-        Flags::default(),
-        message.as_bytes(),
-    );
-    let (status, answer) = upload(server, Some(&token), id, bytes).await;
-    assert_eq!(status, 201, "{answer}");
 }
 
 /// The first-time password in the mail's text.

@@ -290,13 +290,17 @@ pub fn render_page(name: &str, code: &str, context: Value) -> Result<String, Err
         .render(with_language(code, context))
 }
 
-/// Renders an account e-mail — `kind` is `confirm`, `already` or `reset` —
-/// with its `link`, in language `code`. The context needs `email`, `name`,
-/// `hours` and `minutes` as the strings use them. The `confirm` mail has no
-/// greeting: it goes to an address nobody has confirmed yet, so it carries
-/// nothing a stranger typed.
+/// Renders an account e-mail — `kind` is `confirm`, `already`, `reset`,
+/// `temporary` or `expiry_warning` — with its `link`, in language `code`.
+/// The context needs `email`, `name`, `hours`, `minutes`, `days` and `date`
+/// as the strings use them. The `confirm` mail has no greeting: it goes to
+/// an address nobody has confirmed yet, so it carries nothing a stranger
+/// typed; nor does a mail to an account without a name.
 pub fn render_account_email(kind: &str, code: &str, context: Value) -> Result<Email, Error> {
-    if !matches!(kind, "confirm" | "already" | "reset" | "temporary") {
+    if !matches!(
+        kind,
+        "confirm" | "already" | "reset" | "temporary" | "expiry_warning"
+    ) {
         return Err(Error::new(
             ErrorKind::TemplateNotFound,
             format!("no account e-mail {kind}"),

@@ -8,8 +8,10 @@ use serde::Deserialize;
 
 use crate::Error;
 
+mod accounts;
 mod portal;
 
+pub use accounts::{AccountLifecycle, AccountsConfig};
 pub use portal::{FirstContact, PortalConfig};
 
 /// The key server's configuration.
@@ -142,6 +144,8 @@ pub struct Config {
     pub internal_answers_plain: bool,
     /// Pull delivery and the portal (`[portal]`).
     pub portal: PortalConfig,
+    /// Password expiry warnings, inactivity, deletion (`[accounts]`).
+    pub accounts: AccountsConfig,
 }
 
 impl Default for Config {
@@ -193,6 +197,7 @@ impl Default for Config {
             internal_domains: Vec::new(),
             internal_answers_plain: false,
             portal: PortalConfig::default(),
+            accounts: AccountsConfig::default(),
         }
     }
 }

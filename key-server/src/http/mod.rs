@@ -5,6 +5,7 @@ mod client;
 mod connections;
 mod error;
 mod health;
+pub(crate) mod lifecycle;
 mod messages;
 mod observed;
 mod online;
@@ -15,6 +16,7 @@ pub(crate) mod pull;
 mod release;
 mod sender_controls;
 
+pub use lifecycle::password_expiry_notice;
 pub use messages::{EnvelopeRegistration, MessageRegistration, RegisteredEnvelope};
 
 use std::sync::Arc;
@@ -90,6 +92,8 @@ pub struct Settings {
     pub retention_seconds: i64,
     /// The portal's sessions and pages.
     pub portal: portal::PortalSettings,
+    /// Password expiry warnings, inactivity, the help desk (`[accounts]`).
+    pub accounts: crate::config::AccountLifecycle,
 }
 
 impl AppState {
@@ -112,7 +116,7 @@ impl AppState {
                 lockout_seconds: i64::from(lockout_minutes) * 60,
                 client_failure_limit: config.client_failure_limit.into(),
                 client_window_seconds: i64::from(config.client_window_minutes) * 60,
-                policy: config.password_policy.policy(),
+                policy: config.password_rules()?,
                 public_url: config.public_url.trim_end_matches('/').to_string(),
                 mail_from: config.mail_from.clone(),
                 organization_name: config.organization_name()?,
@@ -144,6 +148,7 @@ impl AppState {
                 },
                 retention_seconds: i64::from(config.retention_days) * 86_400,
                 portal: portal::PortalSettings::new(&config.portal, &config.public_url),
+                accounts: config.account_lifecycle()?,
             },
             mailer: Mailer::new(config.smtp_url.as_deref(), &config.outbox_dir())?,
             mail_wake: Arc::new(Notify::new()),
@@ -297,6 +302,8 @@ pub async fn sweep_once(store: &Store, config: &Config) {
     if let Err(error) = store.sweep_sessions(idle).await {
         tracing::error!(%error, "could not delete ended portal sessions");
     }
+    // Password expiry warnings, inactive accounts disabled, then deleted.
+    lifecycle::sweep_accounts(store, config).await;
 }
 
 /// Deletes the stored envelopes whose keys are gone and the mailbox entries

@@ -14,6 +14,9 @@ pub struct Account {
     pub confirmed: bool,
     /// Disabled by an administrator or for inactivity.
     pub disabled: bool,
+    /// Disabled by the sweep for inactivity (`[accounts]
+    /// disable_after_days`), not by an administrator.
+    pub disabled_for_inactivity: bool,
     /// Locked until this time (Unix seconds), if locked.
     pub locked_until: Option<i64>,
     /// Failed passwords since the last success or lock.
@@ -51,6 +54,7 @@ type AccountRow = (
     i64,
     Option<i64>,
     i64,
+    Option<String>,
 );
 
 impl Store {
@@ -128,7 +132,7 @@ impl Store {
         let address = address.to_ascii_lowercase();
         let row: Option<AccountRow> = sqlx::query_as(
             "SELECT address, password_hash, confirmed_at, disabled_at, locked_until, failed_logins, password_set_at,
-                    must_change_password
+                    must_change_password, disabled_reason
              FROM accounts WHERE address = $1",
         )
         .bind(&address)
@@ -144,11 +148,14 @@ impl Store {
                 failed_logins,
                 password_set_at,
                 must_change,
+                disabled_reason,
             )| Account {
                 address,
                 password_hash,
                 confirmed: confirmed.is_some(),
                 disabled: disabled.is_some(),
+                disabled_for_inactivity: disabled.is_some()
+                    && disabled_reason.as_deref() == Some("inactive"),
                 locked_until: locked_until.filter(|until| *until > self.now()),
                 failed_logins,
                 password_set_at,
@@ -225,13 +232,16 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// A right password: the failure count starts again, and a lock that
-    /// parallel wrong guesses set meanwhile ends (the owner proved who they are).
+    /// A right password: the failure count starts again, a lock that
+    /// parallel wrong guesses set meanwhile ends (the owner proved who they
+    /// are), and the inactivity clock starts again (`last_login_at`).
     pub async fn record_successful_login(&self, address: &str) -> Result<(), Error> {
         sqlx::query(
-            "UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE address = $1",
+            "UPDATE accounts SET failed_logins = 0, locked_until = NULL, last_login_at = $2
+             WHERE address = $1",
         )
         .bind(address.to_ascii_lowercase())
+        .bind(self.now())
         .execute(&self.pool)
         .await?;
         Ok(())

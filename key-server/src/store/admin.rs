@@ -101,10 +101,18 @@ impl Store {
     }
 
     /// Disables (`true`) or enables an account: a disabled account gets no
-    /// key and no reset mail. False when there is no such account.
+    /// key and no reset mail. An administrator's disabling is never undone
+    /// or followed by a deletion by the lifecycle sweep; enabling starts
+    /// the inactivity clock again. False when there is no such account.
     pub async fn set_account_disabled(&self, address: &str, disabled: bool) -> Result<bool, Error> {
-        let done = sqlx::query("UPDATE accounts SET disabled_at = $1 WHERE address = $2")
-            .bind(disabled.then(|| self.now()))
+        let query = if disabled {
+            "UPDATE accounts SET disabled_at = $1, disabled_reason = 'admin' WHERE address = $2"
+        } else {
+            "UPDATE accounts SET disabled_at = NULL, disabled_reason = NULL, last_login_at = $1
+             WHERE address = $2"
+        };
+        let done = sqlx::query(query)
+            .bind(self.now())
             .bind(address.to_ascii_lowercase())
             .execute(&self.pool)
             .await?;

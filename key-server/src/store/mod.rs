@@ -5,6 +5,7 @@ mod accounts;
 mod admin;
 mod audit;
 mod blobs;
+mod lifecycle;
 mod limits;
 mod mail_queue;
 mod mailbox;

@@ -181,6 +181,24 @@ pub async fn upload(server: &Server, token: Option<&str>, id: &str, body: Vec<u8
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// A pull message for `to`, envelope `id`, registered and stored (an
+/// Inbox entry for the address): "Subject: Results", "Hello.".
+pub async fn pull(server: &Server, id: &str, to: &str) {
+    let token = registered(server, id, to, None).await;
+    let message =
+        format!("From: alice@clinic.example\r\nTo: {to}\r\nSubject: Results\r\n\r\nHello.\r\n");
+    let bytes = sealed_bytes(
+        id,
+        to,
+        "http://127.0.0.1",
+        envelope_core::SecurityLevel::High,
+        envelope_core::Flags::default(),
+        message.as_bytes(),
+    );
+    let (status, answer) = upload(server, Some(&token), id, bytes).await;
+    assert_eq!(status, 201, "{answer}");
+}
+
 /// No file under the server's data directory (database, WAL, outbox)
 /// holds any of `markers`.
 pub fn assert_not_at_rest(server: &Server, markers: &[&[u8]]) {

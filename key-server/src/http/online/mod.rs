@@ -530,8 +530,8 @@ pub(crate) fn download(name: &str, content_type: &str, bytes: Vec<u8>) -> Respon
         .into_response()
 }
 
-/// RFC 5987 percent-encoding of a file name.
-fn urlencoding(name: &str) -> String {
+/// RFC 5987 percent-encoding of a file name (also a query value).
+pub(crate) fn urlencoding(name: &str) -> String {
     name.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),

@@ -180,8 +180,11 @@ enum Checked {
     /// Unknown address, wrong password or locked: one answer for all three.
     Failed,
     /// The right password, but the account may not log in (unconfirmed,
-    /// disabled, expired): the owner may be told which.
+    /// expired): the owner may be told which.
     Refused(&'static str),
+    /// The right password, but the account is disabled (for inactivity,
+    /// or not): the owner is told whom to ask.
+    Disabled { for_inactivity: bool },
     /// The per-client limit.
     Limited(Limit),
     /// The password queue is full: nothing was checked or counted.
@@ -243,7 +246,9 @@ async fn check(
         return Ok(Checked::Refused("portal.login.unconfirmed"));
     }
     if account.disabled {
-        return Ok(Checked::Refused("portal.login.disabled"));
+        return Ok(Checked::Disabled {
+            for_inactivity: account.disabled_for_inactivity,
+        });
     }
     let age = state.store.now() - account.password_set_at.unwrap_or(0);
     if account.must_change_password {
@@ -285,7 +290,7 @@ pub(super) async fn password_step(
     let outcome = match &checked {
         Checked::Accepted | Checked::Temporary => "portal_login",
         Checked::Failed => "portal_login_failed",
-        Checked::Refused(_) => "portal_login_refused",
+        Checked::Refused(_) | Checked::Disabled { .. } => "portal_login_refused",
         Checked::Limited(_) => "rate_limited",
         Checked::Busy => "busy",
     };
@@ -316,6 +321,22 @@ pub(super) async fn password_step(
         Checked::Accepted | Checked::Temporary => {}
         Checked::Failed => return Ok(failure(StatusCode::UNAUTHORIZED, "portal.login.failed")),
         Checked::Refused(key) => return Ok(failure(StatusCode::FORBIDDEN, key)),
+        Checked::Disabled { for_inactivity } => {
+            let sentence = crate::http::lifecycle::disabled_sentence(
+                &state.settings.accounts,
+                lang,
+                for_inactivity,
+            );
+            return Ok(page(
+                &state,
+                StatusCode::FORBIDDEN,
+                lang,
+                Step {
+                    failure: Some(sentence),
+                    ..Step::new("password", &form.email, &next)
+                },
+            ));
+        }
         Checked::Limited(limit) => return Ok(rate_limited(lang, limit)),
         Checked::Busy => return Ok(busy(lang, 5)),
     }

@@ -301,9 +301,9 @@ fn may_open(state: &AppState, account: &Account) -> Result<(), Refusal> {
         ));
     }
     if account.disabled {
-        return Err(Refusal::new(
-            Kind::Disabled,
-            "This account is disabled. Ask the sender for help.",
+        return Err(crate::http::lifecycle::disabled_refusal(
+            &state.settings.accounts,
+            account.disabled_for_inactivity,
         ));
     }
     if account.must_change_password {
