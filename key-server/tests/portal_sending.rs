@@ -235,7 +235,150 @@ async fn without_compose_domains_there_is_no_compose(backend: Backend) {
     assert_eq!(forced.status, 403);
 }
 
+/// `POST /portal/drafts/autosave` as the page's script sends it.
+async fn autosave(
+    server: &Server,
+    portal: &Portal,
+    csrf: &str,
+    draft: &str,
+    subject: &str,
+) -> (u16, serde_json::Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/portal/drafts/autosave", server.base))
+        .header("Cookie", portal.cookie.clone().unwrap())
+        .header("Sec-Fetch-Site", "same-origin")
+        .header("X-Securedoc-Csrf", csrf)
+        .header("X-Securedoc-Background", "1")
+        .json(&serde_json::json!({"draft": draft, "to": ALICE, "subject": subject, "body": format!("typed {MARKER}")}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
+
+/// Drafts: saved without JavaScript and by autosave, encrypted at rest,
+/// reopened with their attachments, sent (then gone), only their owner's,
+/// at most 50, deleted by the retention.
+async fn drafts_are_saved_reopened_sent_and_private(backend: Backend) {
+    let server = server(backend, true).await;
+    let mut portal = logged_in(&server, BOB).await;
+    let compose = portal.get("/portal/compose").await;
+    assert!(compose.body.contains("Save draft"));
+    let csrf = Portal::csrf(&compose.body);
+
+    let saved = portal
+        .post_multipart(
+            "/portal/compose",
+            new_message(&csrf, ALICE).text("action", "save_draft"),
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let location = saved.location.unwrap();
+    assert!(
+        location.starts_with("/portal/drafts/") && location.ends_with("?saved=1"),
+        "{location}"
+    );
+    let id = location["/portal/drafts/".len().."/portal/drafts/".len() + 32].to_string();
+    let reopened = portal.get(&location).await;
+    assert_eq!(reopened.status, 200);
+    assert!(reopened.body.contains("Your draft was saved."));
+    assert!(reopened
+        .body
+        .contains(&format!("value=\"Question {MARKER}\"")));
+    assert!(reopened
+        .body
+        .contains(&format!("When is my appointment? {MARKER}")));
+    assert!(
+        reopened.body.contains("scan.pdf"),
+        "the draft's attachment is offered"
+    );
+    assert!(reopened
+        .body
+        .contains(&format!("name=\"draft\" id=\"draft\" value=\"{id}\"")));
+    let list = portal.get("/portal/drafts").await;
+    assert_eq!(links(&list.body, "/portal/drafts/"), vec![id.clone()]);
+    common::assert_not_at_rest(&server, &[MARKER.as_bytes()]);
+
+    // Autosave: the text changes, the attachment stays; the token is required.
+    let (status, answer) = autosave(&server, &portal, &csrf, &id, "Autosaved").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["draft"], id.as_str());
+    assert_eq!(
+        autosave(&server, &portal, "wrong", &id, "Forged").await.0,
+        403
+    );
+    let reopened = portal.get(&format!("/portal/drafts/{id}")).await;
+    assert!(reopened.body.contains("value=\"Autosaved\""));
+    assert!(reopened.body.contains("scan.pdf"));
+
+    // Someone else's draft does not exist for them.
+    let mut carol = logged_in(&server, CAROL).await;
+    assert_eq!(carol.get(&format!("/portal/drafts/{id}")).await.status, 404);
+    let carol_csrf = Portal::csrf(&carol.get("/portal/inbox").await.body);
+    let (status, answer) = autosave(&server, &carol, &carol_csrf, &id, "Hijack").await;
+    assert_eq!(status, 200);
+    assert_ne!(
+        answer["draft"],
+        id.as_str(),
+        "a new draft of her own, not Bob's"
+    );
+    assert!(portal
+        .get(&format!("/portal/drafts/{id}"))
+        .await
+        .body
+        .contains("value=\"Autosaved\""));
+
+    // Sent with its kept attachment: the draft is gone, Sent items has it.
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .text("kind", "new")
+        .text("draft", id.clone())
+        .text("to", ALICE)
+        .text("subject", "Autosaved")
+        .text("body", "Final text.")
+        .text("keep", "0");
+    let sent = portal.post_multipart("/portal/compose", form).await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    assert_eq!(
+        portal.get(&format!("/portal/drafts/{id}")).await.status,
+        404
+    );
+    let items = links(&portal.get("/portal/sent").await.body, "/portal/sent/");
+    let item = portal.get(&format!("/portal/sent/{}", items[0])).await;
+    assert!(item.body.contains("scan.pdf"));
+
+    // At most 50 drafts.
+    let mut statuses = Vec::new();
+    for n in 0..51 {
+        statuses.push(
+            autosave(&server, &portal, &csrf, "", &format!("Draft {n}"))
+                .await
+                .0,
+        );
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 50);
+    assert_eq!(statuses[50], 507);
+
+    // The retention deletes drafts, keys first.
+    let config = key_server::Config {
+        internal_domains: vec!["clinic.example".into()],
+        ..key_server::Config::default()
+    };
+    server.advance(31 * 86_400);
+    key_server::sweep_once(&server.store, &config).await;
+    assert!(links(&portal_after(&server, BOB).await, "/portal/drafts/").is_empty());
+}
+
+/// The Drafts page of `address`, logged in afresh (after a moved clock).
+async fn portal_after(server: &Server, address: &str) -> String {
+    let mut portal = Portal::new(server);
+    portal.log_in(address, PASSWORD, "/portal/inbox").await;
+    portal.get("/portal/drafts").await.body
+}
+
 on_both_stores!(
+    drafts_are_saved_reopened_sent_and_private,
     a_new_message_goes_to_the_organisation_and_into_sent_items,
     answers_are_kept_and_the_retention_deletes_them,
     sent_items_can_be_turned_off,

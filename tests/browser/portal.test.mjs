@@ -135,10 +135,22 @@ test("first contact by temporary password, the message, its .zip, the Inbox and 
     await page.getByRole("link", { name: "signed.pdf" }).waitFor();
     await assertAccessibleEverywhere(page, "portal sent message");
 
-    // A new message to the organisation.
+    // A new message to the organisation, autosaved as a draft that
+    // survives a reload.
     await page.getByRole("link", { name: "Compose" }).click();
     await page.getByRole("heading", { name: "New message" }).waitFor();
     await assertAccessibleEverywhere(page, "portal compose");
+    await page.locator("#to").fill("alice@clinic.example");
+    await page.locator("#subject").fill("About my appointment");
+    await page.locator("#body").fill("Can we move it to Friday?");
+    await page.getByText(/Draft saved at/).waitFor({ timeout: 15_000 });
+    await page.reload();
+    assert.equal(await page.locator("#subject").inputValue(), "About my appointment");
+    assert.equal(await page.locator("#body").inputValue(), "Can we move it to Friday?");
+    await page.getByRole("link", { name: "Drafts" }).click();
+    await page.getByRole("heading", { name: "Drafts" }).waitFor();
+    await page.getByRole("link", { name: "About my appointment" }).waitFor();
+    await assertAccessibleEverywhere(page, "portal Drafts");
 
     await page.getByRole("link", { name: "Inbox" }).click();
     await page.getByRole("heading", { name: "Inbox" }).waitFor();

@@ -138,7 +138,6 @@ async fn delete_inactive(store: &Store, after: i64) -> Result<u64, Error> {
 /// warning window ("Your password expires on …"), in `lang`; `None`
 /// otherwise. For the Inbox (or any page of a full session).
 // The Inbox (portal/inbox.rs) is to show it; until it does, nothing calls it.
-#[allow(dead_code)]
 pub(crate) async fn expiry_notice(state: &AppState, address: &str, lang: &str) -> Option<String> {
     password_expiry_notice(&state.store, &state.settings.accounts, address, lang)
         .await

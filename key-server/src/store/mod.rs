@@ -29,7 +29,7 @@ pub use mail_queue::{MailStatus, QueuedMail};
 pub use mailbox::MailboxEntry;
 pub use messages::{KeyState, NewEnvelope, NewMessage, RecipientStatus};
 pub use pending::{NewRegistration, PendingRegistration};
-pub use private_items::NewSentItem;
+pub use private_items::NewItem;
 pub use pull::NewStoredEnvelope;
 pub use registration::{LinkPurpose, Profile, SecurityAnswer};
 pub use remembered::RememberedKey;

@@ -1,7 +1,8 @@
 //! What recipients keep in the portal besides the messages sent to them:
-//! copies of what they sent (Sent items). Each item is ciphertext under a
-//! key of its own, stored sealed under the master key
-//! ([`crate::MasterKey`]`::seal_item`); deleting clears the key first.
+//! copies of what they sent (Sent items, kind `sent`) and drafts (kind
+//! `draft`). Each item is ciphertext under a key of its own, stored sealed
+//! under the master key ([`crate::MasterKey`]`::seal_item`); deleting clears
+//! the key first. Each has a mailbox entry (box = its kind) with its summary.
 
 use sqlx::Acquire;
 
@@ -9,12 +10,14 @@ use super::blobs::{delete_blob, write_blob};
 use super::Store;
 use crate::Error;
 
-/// A sent copy to keep, with its Sent items entry.
+/// An item to keep (or, for a draft, to replace), with its entry.
 #[derive(Debug, Clone, Copy)]
-pub struct NewSentItem<'a> {
+pub struct NewItem<'a> {
+    /// `sent` or `draft`.
+    pub kind: &'a str,
     /// The item's id (its key and ciphertext are bound to it).
     pub id: &'a str,
-    /// Whose Sent items it goes to.
+    /// Whose it is.
     pub address: &'a str,
     /// The item's key, sealed under the master key (base64).
     pub sealed_key: &'a str,
@@ -25,16 +28,16 @@ pub struct NewSentItem<'a> {
     pub summary_sealed: &'a str,
 }
 
-/// One entry of Sent items.
+/// One entry of Sent items or Drafts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SentEntry {
+pub struct ItemEntry {
     /// The entry's id (its summary is sealed to it).
     pub id: String,
     /// The item it shows.
     pub item_id: String,
     /// The summary, sealed under the master key (base64).
     pub summary_sealed: String,
-    /// When it was sent, Unix seconds.
+    /// When it was sent (last saved, for a draft), Unix seconds.
     pub at: i64,
 }
 
@@ -43,52 +46,88 @@ fn item_owner(id: &str) -> String {
 }
 
 impl Store {
-    /// Keeps a sent copy and its Sent items entry, in one transaction.
-    pub async fn keep_sent_item(&self, new: NewSentItem<'_>) -> Result<(), Error> {
+    /// Keeps an item and its entry, in one transaction; an existing item of
+    /// the same id, kind and owner (a draft saved again) is replaced, key,
+    /// ciphertext and entry. False when `max` items of this kind exist
+    /// already (a new one is refused) or the id is someone else's.
+    pub async fn keep_item(&self, new: NewItem<'_>, max: i64) -> Result<bool, Error> {
         let at = self.now();
         let address = new.address.to_ascii_lowercase();
         let mut conn = self.pool.acquire().await?;
         let mut tx = conn.begin().await?;
-        sqlx::query(
-            "INSERT INTO private_items (id, address, kind, sealed_key, size, created_at, updated_at)
-             VALUES ($1, $2, 'sent', $3, $4, $5, $5)",
+        let replaced = sqlx::query(
+            "UPDATE private_items SET sealed_key = $1, size = $2, updated_at = $3
+             WHERE id = $4 AND address = $5 AND kind = $6 AND sealed_key IS NOT NULL",
         )
-        .bind(new.id)
-        .bind(&address)
         .bind(new.sealed_key)
         .bind(new.item.len() as i64)
         .bind(at)
+        .bind(new.id)
+        .bind(&address)
+        .bind(new.kind)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected()
+            > 0;
+        if replaced {
+            delete_blob(&mut tx, &item_owner(new.id)).await?;
+            sqlx::query("DELETE FROM mailbox_entries WHERE item_id = $1")
+                .bind(new.id)
+                .execute(&mut *tx)
+                .await?;
+        } else {
+            // Counted and inserted in one statement: a burst of saves on
+            // any number of replicas cannot pass `max`.
+            let inserted = sqlx::query(
+                "INSERT INTO private_items (id, address, kind, sealed_key, size, created_at, updated_at)
+                 SELECT $1, $2, $3, $4, $5, $6, $6
+                 WHERE (SELECT COUNT(*) FROM private_items WHERE address = $2 AND kind = $3) < $7
+                   AND NOT EXISTS (SELECT 1 FROM private_items WHERE id = $1)",
+            )
+            .bind(new.id)
+            .bind(&address)
+            .bind(new.kind)
+            .bind(new.sealed_key)
+            .bind(new.item.len() as i64)
+            .bind(at)
+            .bind(max)
+            .execute(&mut *tx)
+            .await?;
+            if inserted.rows_affected() == 0 {
+                return Ok(false);
+            }
+        }
         write_blob(&mut tx, &item_owner(new.id), new.item).await?;
         sqlx::query(
             "INSERT INTO mailbox_entries (id, address, box, item_id, summary_sealed, at)
-             VALUES ($1, $2, 'sent', $3, $4, $5)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(new.entry_id)
         .bind(&address)
+        .bind(new.kind)
         .bind(new.id)
         .bind(new.summary_sealed)
         .bind(at)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
-    /// Up to `limit` entries of `address`'s Sent items, newest first, older
-    /// than `before` (an entry's `(at, id)`), as [`Store::inbox_page`] pages.
-    pub async fn sent_page(
+    /// Up to `limit` entries of `address`'s items of `kind`, newest first,
+    /// older than `before` (an entry's `(at, id)`), as [`Store::inbox_page`] pages.
+    pub async fn items_page(
         &self,
         address: &str,
+        kind: &str,
         before: Option<(i64, &str)>,
         limit: i64,
-    ) -> Result<Vec<SentEntry>, Error> {
+    ) -> Result<Vec<ItemEntry>, Error> {
         let (at, id) = before.unwrap_or((i64::MAX, ""));
         let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
             "SELECT e.id, e.item_id, e.summary_sealed, e.at FROM mailbox_entries e
              JOIN private_items i ON i.id = e.item_id AND i.sealed_key IS NOT NULL
-             WHERE e.address = $1 AND e.box = 'sent'
+             WHERE e.address = $1 AND e.box = $5
                  AND (e.at < $2 OR (e.at = $2 AND e.id < $3))
              ORDER BY e.at DESC, e.id DESC LIMIT $4",
         )
@@ -96,11 +135,12 @@ impl Store {
         .bind(at)
         .bind(id)
         .bind(limit)
+        .bind(kind)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(id, item_id, summary_sealed, at)| SentEntry {
+            .map(|(id, item_id, summary_sealed, at)| ItemEntry {
                 id,
                 item_id,
                 summary_sealed,
@@ -109,18 +149,20 @@ impl Store {
             .collect())
     }
 
-    /// `address`'s sent item `id`: its sealed key and ciphertext, if it is theirs.
-    pub async fn sent_item(
+    /// `address`'s item `id` of `kind`: its sealed key and ciphertext, if it is theirs.
+    pub async fn private_item(
         &self,
         address: &str,
+        kind: &str,
         id: &str,
     ) -> Result<Option<(String, Vec<u8>)>, Error> {
         let row: Option<(String, i64)> = sqlx::query_as(
             "SELECT sealed_key, size FROM private_items
-             WHERE id = $1 AND address = $2 AND kind = 'sent' AND sealed_key IS NOT NULL",
+             WHERE id = $1 AND address = $2 AND kind = $3 AND sealed_key IS NOT NULL",
         )
         .bind(id)
         .bind(address.to_ascii_lowercase())
+        .bind(kind)
         .fetch_optional(&self.pool)
         .await?;
         let Some((sealed_key, size)) = row else {
@@ -132,18 +174,23 @@ impl Store {
         )))
     }
 
-    /// Deletes `address`'s sent item `id`: key, ciphertext, entry. False if
-    /// it is not theirs.
-    pub async fn delete_sent_item(&self, address: &str, id: &str) -> Result<bool, Error> {
+    /// Deletes `address`'s item `id` of `kind`: key, ciphertext, entry.
+    /// False if it is not theirs.
+    pub async fn delete_private_item(
+        &self,
+        address: &str,
+        kind: &str,
+        id: &str,
+    ) -> Result<bool, Error> {
         let mut conn = self.pool.acquire().await?;
         let mut tx = conn.begin().await?;
-        let done = sqlx::query(
-            "DELETE FROM private_items WHERE id = $1 AND address = $2 AND kind = 'sent'",
-        )
-        .bind(id)
-        .bind(address.to_ascii_lowercase())
-        .execute(&mut *tx)
-        .await?;
+        let done =
+            sqlx::query("DELETE FROM private_items WHERE id = $1 AND address = $2 AND kind = $3")
+                .bind(id)
+                .bind(address.to_ascii_lowercase())
+                .bind(kind)
+                .execute(&mut *tx)
+                .await?;
         if done.rows_affected() == 0 {
             return Ok(false);
         }

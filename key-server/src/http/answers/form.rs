@@ -24,6 +24,16 @@ pub(crate) struct Paths {
     pub back: String,
     pub csrf: Option<String>,
     pub notice_title: String,
+    /// The draft this page edits, when the page can save drafts
+    /// (`Some("")` for a new one).
+    pub draft: Option<String>,
+}
+
+/// What a compose page starts with instead of the kind's defaults (a draft).
+pub(crate) struct Prefill {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
 }
 
 /// Draws a page: `(status, template, context)`. Open Online's pages stand
@@ -80,8 +90,9 @@ fn compose_page(
     let message = &source.message;
     let limits = &state.settings.compose;
     let (_, left_out) = recipients(limits, kind, source);
+    // Forward offers the original's attachments; a new message, its draft's.
     let originals: Vec<Original> = match kind {
-        Kind::Forward => message
+        Kind::Forward | Kind::New => message
             .attachments
             .iter()
             .enumerate()
@@ -103,6 +114,7 @@ fn compose_page(
             action => &paths.action,
             back => &paths.back,
             form_csrf => &paths.csrf,
+            draft => &paths.draft,
             kind => kind.as_str(),
             title => text(lang, &format!("compose.title_{}", kind.as_str())),
             to => fields.to,
@@ -110,6 +122,7 @@ fn compose_page(
             subject => fields.subject,
             body => fields.body,
             originals,
+            originals_legend => text(lang, if kind == Kind::New { "portal.drafts.files" } else { "compose.originals" }),
             kept,
             left_out => left_out.join(", "),
             limits => fill(
@@ -126,19 +139,26 @@ fn compose_page(
 }
 
 /// The compose page of `kind` for `source`: the recipients the kind starts
-/// with, "Re:"/"Fwd:", the original quoted; refused if the sender forbade it.
+/// with, "Re:"/"Fwd:", the original quoted (or what `prefill` says);
+/// refused if the sender forbade it.
 pub(crate) fn compose_page_for(
     state: &AppState,
     source: &Source,
     kind: Kind,
     paths: &Paths,
     page: Page<'_>,
+    prefill: Option<Prefill>,
 ) -> Response {
     if !kind.allowed_for(source) {
         return forbidden(page, paths, source.lang, kind);
     }
-    let (to, _) = recipients(&state.settings.compose, kind, source);
-    let body = quoted(source.lang, &source.message);
+    let prefill = prefill.unwrap_or_else(|| Prefill {
+        to: recipients(&state.settings.compose, kind, source)
+            .0
+            .join(", "),
+        subject: subject_for(kind, &source.message.subject),
+        body: quoted(source.lang, &source.message),
+    });
     compose_page(
         StatusCode::OK,
         state,
@@ -147,9 +167,9 @@ pub(crate) fn compose_page_for(
         paths,
         page,
         Fields {
-            to: &to.join(", "),
-            subject: &subject_for(kind, &source.message.subject),
-            body: &body,
+            to: &prefill.to,
+            subject: &prefill.subject,
+            body: &prefill.body,
             keep: None,
             errors: BTreeMap::new(),
         },
@@ -161,13 +181,19 @@ pub(crate) fn compose_page_for(
 pub(crate) struct Posted {
     /// The session's token (portal forms).
     pub csrf: String,
+    /// `save_draft` when "Save draft" was pressed.
+    pub action: String,
+    /// The draft being edited, if any.
+    pub draft: String,
     kind: Option<Kind>,
-    to: String,
-    subject: String,
-    body: String,
-    keep: Vec<usize>,
-    files: Vec<DraftAttachment>,
-    too_large: bool,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    /// Attachments of the original (Forward) or the draft kept, by index.
+    pub keep: Vec<usize>,
+    /// Attachments added by this post.
+    pub files: Vec<DraftAttachment>,
+    pub too_large: bool,
 }
 
 /// Reads a compose form, attachments' names sanitised; at most `limit`
@@ -205,6 +231,8 @@ pub(crate) async fn read_form(mut form: Multipart, limit: usize) -> Result<Poste
                 let value = field.text().await.map_err(|_| ())?;
                 match name.as_str() {
                     "csrf" => posted.csrf = value,
+                    "action" => posted.action = value,
+                    "draft" => posted.draft = value,
                     "kind" => posted.kind = serde_json::from_value(value.into()).ok(),
                     "to" => posted.to = value,
                     "subject" => posted.subject = value,
@@ -283,7 +311,7 @@ pub(crate) async fn send(
         errors.insert("to", text(lang, "compose.to_too_many"));
     }
     let mut files = Vec::new();
-    if kind == Kind::Forward {
+    if matches!(kind, Kind::Forward | Kind::New) {
         for n in &posted.keep {
             if let Some(part) = message.attachments.get(*n) {
                 files.push(DraftAttachment {

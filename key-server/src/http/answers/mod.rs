@@ -21,7 +21,7 @@ use envelope_core::{Flags, MessageView};
 use securedoc_templates::{fill, text};
 use serde::{Deserialize, Serialize};
 
-pub(crate) use form::{compose_page_for, read_form, send, Paths, Posted, Sent};
+pub(crate) use form::{compose_page_for, read_form, send, Paths, Posted, Prefill, Sent};
 
 /// The message being answered, however it was opened.
 pub(crate) struct Source {

@@ -32,6 +32,7 @@ fn paths(id: &str, lang: &str) -> Paths {
         action: format!("/open/view/{id}/compose"),
         back: format!("/open/view/{id}"),
         csrf: None,
+        draft: None,
         notice_title: securedoc_templates::text(lang, "online.title"),
     }
 }
@@ -54,6 +55,7 @@ pub(super) async fn compose_form(
         query.kind,
         &paths(&id, lang),
         &page,
+        None,
     )
 }
 

@@ -6,18 +6,22 @@
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use securedoc_templates::{context, text, Value};
 
+use super::drafts::{self, Saved};
 use super::keep_sent;
 use super::message::{logged_in_open, Opened};
+use super::see_other;
 use super::session::{csrf_ok, require, Live};
 use super::{portal_page, refused_form};
-use crate::http::answers::{self, Kind, KindQuery, Paths, Sent, Source};
+use crate::http::answers::{self, Kind, KindQuery, Paths, Prefill, Sent, Source};
 use crate::http::online::restrictions;
 use crate::http::pages::choose_language;
 use crate::http::AppState;
+use axum::response::IntoResponse;
+use envelope_core::MessageView;
 
 /// The compose page and its post, with room for the answer's files (the
 /// rest of the portal takes small forms only).
@@ -30,6 +34,10 @@ pub fn router(max_answer: usize) -> Router<AppState> {
             get(compose_form).post(send).layer(limit),
         )
         .route("/portal/compose", get(new_form).post(send_new).layer(limit))
+        .route(
+            "/portal/drafts/autosave",
+            post(drafts::autosave).layer(limit),
+        )
         .layer(axum::middleware::from_fn(super::same_origin_posts))
 }
 
@@ -64,6 +72,7 @@ fn paths(id: &str, live: &Live, lang: &str) -> Paths {
         action: format!("/portal/m/{id}/compose"),
         back: format!("/portal/m/{id}"),
         csrf: Some(live.session.csrf.clone()),
+        draft: None,
         notice_title: text(lang, "portal.inbox.title"),
     }
 }
@@ -94,7 +103,7 @@ async fn compose_form(
     let source = source(&state, &live, &id, opened, lang).await;
     let paths = paths(&id, &live, lang);
     let draw = page(&state, &live, lang);
-    answers::compose_page_for(&state, &source, query.kind, &paths, &draw)
+    answers::compose_page_for(&state, &source, query.kind, &paths, &draw, None)
 }
 
 /// `POST /portal/m/{id}/compose`: the answer, sent.
@@ -154,8 +163,9 @@ async fn sent(state: &AppState, live: &Live, result: Result<Sent, Response>) -> 
     }
 }
 
-/// A new message's source: nothing to answer, written by the session's owner.
-fn new_message(live: &Live, lang: &'static str) -> Source {
+/// A new message's source: nothing to answer, written by the session's
+/// owner, with the attachments of the draft it continues (if any).
+fn new_message(state: &AppState, live: &Live, lang: &'static str, draft: MessageView) -> Source {
     Source {
         message_id: String::new(),
         recipient: live.session.address.clone(),
@@ -168,16 +178,18 @@ fn new_message(live: &Live, lang: &'static str) -> Source {
             read_receipt: false,
         },
         lang,
-        message: Default::default(),
-        may_compose: true,
+        message: draft,
+        may_compose: !state.settings.compose.compose_domains.is_empty(),
     }
 }
 
-fn new_paths(live: &Live, lang: &str) -> Paths {
+/// A new message's paths; `draft` is the draft it continues ("" for none yet).
+fn new_paths(live: &Live, lang: &str, draft: &str) -> Paths {
     Paths {
         action: "/portal/compose".into(),
         back: "/portal/inbox".into(),
         csrf: Some(live.session.csrf.clone()),
+        draft: Some(draft.to_string()),
         notice_title: text(lang, "compose.title_new"),
     }
 }
@@ -189,35 +201,90 @@ async fn new_form(State(state): State<AppState>, headers: HeaderMap) -> Response
         Ok(live) => live,
         Err(login) => return login,
     };
-    let source = Source {
-        may_compose: !state.settings.compose.compose_domains.is_empty(),
-        ..new_message(&live, lang)
-    };
+    let source = new_message(&state, &live, lang, MessageView::default());
     let draw = page(&state, &live, lang);
-    answers::compose_page_for(&state, &source, Kind::New, &new_paths(&live, lang), &draw)
+    answers::compose_page_for(
+        &state,
+        &source,
+        Kind::New,
+        &new_paths(&live, lang, ""),
+        &draw,
+        None,
+    )
 }
 
-/// `POST /portal/compose`: the new message, sent.
+/// The compose page of draft `id`, as it was saved; `notice` above it.
+pub(super) fn draft_page(
+    state: &AppState,
+    live: &Live,
+    lang: &'static str,
+    id: &str,
+    saved: Saved,
+    notice: Option<String>,
+) -> Response {
+    let source = new_message(state, live, lang, saved.as_view());
+    let draw = move |status, name: &str, ctx: Value| {
+        let ctx = context! { layout => "portal/layout.html", notice => &notice, ..ctx };
+        portal_page(state, live, status, name, lang, "drafts", ctx)
+    };
+    let prefill = Prefill {
+        to: saved.to,
+        subject: saved.subject,
+        body: saved.body,
+    };
+    let paths = new_paths(live, lang, id);
+    answers::compose_page_for(state, &source, Kind::New, &paths, &draw, Some(prefill))
+}
+
+/// `POST /portal/compose`: the new message, sent; or, with "Save draft",
+/// saved as a draft.
 async fn send_new(State(state): State<AppState>, headers: HeaderMap, form: Multipart) -> Response {
     let lang = choose_language(None, &headers);
     let live = match require(&state, &headers, "/portal/compose").await {
         Ok(live) => live,
         Err(login) => return login,
     };
-    let paths = new_paths(&live, lang);
     let draw = page(&state, &live, lang);
-    let posted = match checked_form(&state, &live, form, &paths, &draw, lang).await {
+    let posted = match checked_form(
+        &state,
+        &live,
+        form,
+        &new_paths(&live, lang, ""),
+        &draw,
+        lang,
+    )
+    .await
+    {
         Ok(posted) => posted,
         Err(page) => return page,
     };
-    let source = Source {
-        may_compose: !state.settings.compose.compose_domains.is_empty(),
-        ..new_message(&live, lang)
+    let address = live.session.address.clone();
+    // Someone else's (or a made-up) draft id continues nothing.
+    let (draft_id, earlier) = match drafts::load(&state, &address, &posted.draft).await {
+        Ok(Some(saved)) => (posted.draft.clone(), saved.as_view()),
+        Ok(None) => (String::new(), MessageView::default()),
+        Err(error) => return error.into_response(),
     };
-    sent(
-        &state,
-        &live,
-        answers::send(&state, &source, posted, &paths, &draw).await,
-    )
-    .await
+    let paths = new_paths(&live, lang, &draft_id);
+    if posted.action == "save_draft" {
+        let notice_page = |status, key: &str| {
+            let ctx = context! { title => &paths.notice_title, lines => vec![text(lang, key)] };
+            draw(status, "notice", ctx)
+        };
+        if posted.too_large {
+            return notice_page(StatusCode::PAYLOAD_TOO_LARGE, "compose.too_large");
+        }
+        let saved = Saved::from_post(&posted, &earlier);
+        return match drafts::save(&state, &address, &draft_id, &saved).await {
+            Ok(Some(id)) => see_other(&format!("/portal/drafts/{id}?saved=1")),
+            Ok(None) => notice_page(StatusCode::INSUFFICIENT_STORAGE, "portal.drafts.too_many"),
+            Err(error) => error.into_response(),
+        };
+    }
+    let source = new_message(&state, &live, lang, earlier);
+    let result = answers::send(&state, &source, posted, &paths, &draw).await;
+    if result.is_ok() {
+        drafts::discard(&state, &address, &draft_id).await;
+    }
+    sent(&state, &live, result).await
 }

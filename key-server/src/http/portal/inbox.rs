@@ -129,6 +129,7 @@ pub(super) async fn inbox(
             older,
             paged => before.is_some(),
             notice => query.deleted.map(|_| text(lang, "portal.message.deleted")),
+            expiry_notice => crate::http::lifecycle::expiry_notice(&state, &live.session.address, lang).await,
         },
     ))
 }

@@ -8,6 +8,7 @@
 
 mod compose;
 mod download;
+mod drafts;
 mod first_contact;
 mod inbox;
 mod login;
@@ -52,6 +53,9 @@ pub fn router() -> Router<AppState> {
             get(message::attachments_zip),
         )
         .route("/portal/m/{id}/delete", post(message::delete))
+        .route("/portal/drafts", get(drafts::drafts))
+        .route("/portal/drafts/{id}", get(drafts::open))
+        .route("/portal/drafts/{id}/delete", post(drafts::delete))
         .route("/portal/sent", get(sent::sent))
         .route("/portal/sent/{id}", get(sent::view))
         .route("/portal/sent/{id}/attachment/{n}", get(sent::attachment))

@@ -19,7 +19,7 @@ use crate::http::online::{download, render};
 use crate::http::pages::{choose_language, notice};
 use crate::http::pull::EntrySummary;
 use crate::http::AppState;
-use crate::store::NewSentItem;
+use crate::store::NewItem;
 use crate::Error;
 
 /// Keeps `draft`, just sent by `address`, in their Sent items (unless the
@@ -42,14 +42,18 @@ pub(crate) async fn keep(state: &AppState, address: &str, draft: &Draft) {
     };
     let kept = state
         .store
-        .keep_sent_item(NewSentItem {
-            id: &id,
-            address,
-            sealed_key: &sealed_key,
-            item: &item,
-            entry_id: &entry_id,
-            summary_sealed: &summary.seal(&state.master_key, &entry_id),
-        })
+        .keep_item(
+            NewItem {
+                kind: "sent",
+                id: &id,
+                address,
+                sealed_key: &sealed_key,
+                item: &item,
+                entry_id: &entry_id,
+                summary_sealed: &summary.seal(&state.master_key, &entry_id),
+            },
+            i64::MAX,
+        )
         .await;
     if let Err(error) = kept {
         tracing::error!(%error, "could not keep a sent message in Sent items");
@@ -58,27 +62,42 @@ pub(crate) async fn keep(state: &AppState, address: &str, draft: &Draft) {
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub(super) struct SentQuery {
+pub(super) struct ListQuery {
     before: String,
     deleted: Option<String>,
 }
 
-/// `GET /portal/sent`: Sent items, newest first, a page at a time.
-pub(super) async fn sent(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(query): Query<SentQuery>,
+/// A list of private items: which kind, where it lives, what it says.
+pub(super) struct ItemList {
+    pub kind: &'static str,
+    /// The list's path, and the navigation's section.
+    pub here: &'static str,
+    pub section: &'static str,
+    /// Text keys: the title, the date's label, the empty list, "deleted".
+    pub title: &'static str,
+    pub when: &'static str,
+    pub empty: &'static str,
+    pub deleted: &'static str,
+}
+
+/// `GET` of a list of private items (Sent items, Drafts): newest first, a
+/// page at a time, each linking to `{here}/{item id}`.
+pub(super) async fn item_list(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: ListQuery,
+    list: ItemList,
 ) -> Result<Response, Error> {
-    let live = match require(&state, &headers, "/portal/sent").await {
+    let live = match require(state, headers, list.here).await {
         Ok(live) => live,
         Err(login) => return Ok(login),
     };
-    let lang = choose_language(None, &headers);
+    let lang = choose_language(None, headers);
     let size = state.settings.portal.page_size;
     let before = cursor(&query.before);
     let mut entries = state
         .store
-        .sent_page(&live.session.address, before, size + 1)
+        .items_page(&live.session.address, list.kind, before, size + 1)
         .await?;
     let older = older_cursor(&mut entries, size, |e| (e.at, &e.id));
     let rows: Vec<Row> = entries
@@ -86,33 +105,52 @@ pub(super) async fn sent(
         .map(|entry| {
             let summary = EntrySummary::open(&state.master_key, &entry.id, &entry.summary_sealed)
                 .unwrap_or_default();
-            Row::new(
-                lang,
-                format!("/portal/sent/{}", entry.item_id),
-                summary,
-                entry.at,
-            )
+            let href = format!("{}/{}", list.here, entry.item_id);
+            Row::new(lang, href, summary, entry.at)
         })
         .collect();
     Ok(portal_page(
-        &state,
+        state,
         &live,
         StatusCode::OK,
         "portal/inbox",
         lang,
-        "sent",
+        list.section,
         context! {
-            title => text(lang, "portal.sent.title"),
+            title => text(lang, list.title),
             who_label => text(lang, "portal.sent.to"),
-            when_label => text(lang, "portal.sent.sent"),
-            empty => text(lang, if state.settings.portal.keep_sent { "portal.sent.empty" } else { "portal.sent.not_kept" }),
-            here => "/portal/sent",
+            when_label => text(lang, list.when),
+            empty => text(lang, list.empty),
+            here => list.here,
             entries => rows,
             older,
             paged => before.is_some(),
-            notice => query.deleted.map(|_| text(lang, "portal.message.deleted")),
+            notice => query.deleted.map(|_| text(lang, list.deleted)),
         },
     ))
+}
+
+/// `GET /portal/sent`: Sent items.
+pub(super) async fn sent(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, Error> {
+    let empty = if state.settings.portal.keep_sent {
+        "portal.sent.empty"
+    } else {
+        "portal.sent.not_kept"
+    };
+    let list = ItemList {
+        kind: "sent",
+        here: "/portal/sent",
+        section: "sent",
+        title: "portal.sent.title",
+        when: "portal.sent.sent",
+        empty,
+        deleted: "portal.message.deleted",
+    };
+    item_list(&state, &headers, query, list).await
 }
 
 fn not_found(lang: &str) -> Response {
@@ -137,7 +175,7 @@ async fn open(
     }
     let item = state
         .store
-        .sent_item(&live.session.address, id)
+        .private_item(&live.session.address, "sent", id)
         .await
         .map_err(axum::response::IntoResponse::into_response)?;
     let Some((sealed_key, ciphertext)) = item else {
@@ -204,6 +242,28 @@ pub(super) async fn attachment(
     }
 }
 
+/// `POST {here}/{id}/delete` of a private item of `kind`: back to the list.
+pub(super) async fn delete_item(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+    (kind, here): (&str, &str),
+    id: &str,
+) -> Result<Response, Error> {
+    let (live, lang) = match require_form(state, headers, here, csrf).await {
+        Ok(session) => session,
+        Err(page) => return Ok(page),
+    };
+    if !state
+        .store
+        .delete_private_item(&live.session.address, kind, id)
+        .await?
+    {
+        return Ok(not_found(lang));
+    }
+    Ok(see_other(&format!("{here}?deleted=1")))
+}
+
 /// `POST /portal/sent/{id}/delete`.
 pub(super) async fn delete(
     State(state): State<AppState>,
@@ -211,16 +271,5 @@ pub(super) async fn delete(
     headers: HeaderMap,
     axum::Form(form): axum::Form<TokenForm>,
 ) -> Result<Response, Error> {
-    let (live, lang) = match require_form(&state, &headers, "/portal/sent", &form.csrf).await {
-        Ok(session) => session,
-        Err(page) => return Ok(page),
-    };
-    if !state
-        .store
-        .delete_sent_item(&live.session.address, &id)
-        .await?
-    {
-        return Ok(not_found(lang));
-    }
-    Ok(see_other("/portal/sent?deleted=1"))
+    delete_item(&state, &headers, &form.csrf, ("sent", "/portal/sent"), &id).await
 }
