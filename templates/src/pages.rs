@@ -26,6 +26,11 @@ const LANGUAGE_FILES: &[(&str, &str, &[Part])] = &[
         &[
             ("portal/en.toml", include_str!("../i18n/portal/en.toml")),
             ("accounts/en.toml", include_str!("../i18n/accounts/en.toml")),
+            (
+                "preferences/en.toml",
+                include_str!("../i18n/preferences/en.toml"),
+            ),
+            ("contacts/en.toml", include_str!("../i18n/contacts/en.toml")),
         ],
     ),
     (
@@ -34,6 +39,11 @@ const LANGUAGE_FILES: &[(&str, &str, &[Part])] = &[
         &[
             ("portal/fr.toml", include_str!("../i18n/portal/fr.toml")),
             ("accounts/fr.toml", include_str!("../i18n/accounts/fr.toml")),
+            (
+                "preferences/fr.toml",
+                include_str!("../i18n/preferences/fr.toml"),
+            ),
+            ("contacts/fr.toml", include_str!("../i18n/contacts/fr.toml")),
         ],
     ),
 ];
