@@ -99,6 +99,30 @@ pub(crate) const PAGE_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../pages/portal/password.html.j2"),
     ),
     (
+        "portal/folders.html",
+        include_str!("../pages/portal/folders.html.j2"),
+    ),
+    (
+        "portal/contacts.html",
+        include_str!("../pages/portal/contacts.html.j2"),
+    ),
+    (
+        "portal/contact_fields.html",
+        include_str!("../pages/portal/contact_fields.html.j2"),
+    ),
+    (
+        "portal/contact.html",
+        include_str!("../pages/portal/contact.html.j2"),
+    ),
+    (
+        "portal/groups.html",
+        include_str!("../pages/portal/groups.html.j2"),
+    ),
+    (
+        "portal/group.html",
+        include_str!("../pages/portal/group.html.j2"),
+    ),
+    (
         "email/subject.txt",
         include_str!("../email/account/subject.txt.j2"),
     ),

@@ -74,8 +74,9 @@ impl Store {
 
     /// Removes the account and everything the server keeps about the
     /// address: what [`Store::reset_account`] removes, and its audit rows,
-    /// its limits, its queued and sent mail, and its place on messages (it
-    /// can no longer open them; a new message lets it register again).
+    /// its limits, its queued and sent mail, its place on messages (it can
+    /// no longer open them; a new message lets it register again), its
+    /// folders and its address book.
     pub async fn delete_account(&self, address: &str) -> Result<Removed, Error> {
         let address = address.to_ascii_lowercase();
         let removed = self.reset_account(&address).await?;
@@ -85,6 +86,10 @@ impl Store {
             "DELETE FROM mail_outbox WHERE recipient = $1",
             "DELETE FROM message_recipients WHERE address = $1",
             "DELETE FROM mailbox_entries WHERE address = $1",
+            // Folders and the address book (group memberships cascade).
+            "DELETE FROM folders WHERE address = $1",
+            "DELETE FROM contact_groups WHERE address = $1",
+            "DELETE FROM contacts WHERE address = $1",
             // Keys first: the sweep deletes the keyless items' ciphertext.
             "UPDATE private_items SET sealed_key = NULL WHERE address = $1",
         ] {

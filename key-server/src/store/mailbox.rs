@@ -24,13 +24,14 @@ pub struct MailboxEntry {
     pub readable: bool,
 }
 
-type EntryRow = (String, String, String, i64, Option<i64>, Option<i64>, i64);
+pub(super) type EntryRow = (String, String, String, i64, Option<i64>, Option<i64>, i64);
 
-const ENTRY_COLUMNS: &str = "e.id, e.message_id, e.summary_sealed, e.at, e.read_at, m.expires_at,
+pub(super) const ENTRY_COLUMNS: &str =
+    "e.id, e.message_id, e.summary_sealed, e.at, e.read_at, m.expires_at,
      CAST(CASE WHEN m.sealed_key IS NULL OR m.revoked_at IS NOT NULL THEN 0 ELSE 1 END AS BIGINT)
      FROM mailbox_entries e JOIN messages m ON m.id = e.message_id";
 
-fn entry(
+pub(super) fn entry(
     (id, message_id, summary_sealed, at, read_at, expires_at, readable): EntryRow,
 ) -> MailboxEntry {
     MailboxEntry {

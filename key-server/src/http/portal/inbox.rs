@@ -13,6 +13,7 @@ use crate::http::online::{iso_time, render};
 use crate::http::pages::choose_language;
 use crate::http::pull::EntrySummary;
 use crate::http::AppState;
+use crate::store::MailboxEntry;
 use crate::Error;
 
 #[derive(Deserialize, Default)]
@@ -21,6 +22,8 @@ pub(super) struct InboxQuery {
     before: String,
     /// Set after a Delete, to say it was done.
     deleted: Option<String>,
+    /// Set after a Move to a folder.
+    moved: Option<String>,
 }
 
 /// One row as a mailbox page (Inbox, Sent items) lists it.
@@ -77,6 +80,28 @@ pub(super) fn cursor(before: &str) -> Option<(i64, &str)> {
     Some((at.parse().ok()?, id)).filter(|_| id_ok)
 }
 
+/// The rows of Inbox (or folder) entries: unread ones, expired ones, and
+/// until when each can be read.
+pub(super) fn rows(state: &AppState, lang: &str, entries: Vec<MailboxEntry>) -> Vec<Row> {
+    entries
+        .into_iter()
+        .map(|entry| {
+            let summary = EntrySummary::open(&state.master_key, &entry.id, &entry.summary_sealed)
+                .unwrap_or_else(|| {
+                    tracing::error!(entry = %entry.id, "a mailbox summary does not open under the master key");
+                    EntrySummary::default()
+                });
+            let href = format!("/portal/m/{}", entry.message_id);
+            Row {
+                available: entry.expires_at.map(iso_time),
+                read: entry.read_at.is_some(),
+                readable: entry.readable,
+                ..Row::new(lang, href, summary, entry.at)
+            }
+        })
+        .collect()
+}
+
 pub(super) async fn inbox(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -94,23 +119,7 @@ pub(super) async fn inbox(
         .inbox_page(&live.session.address, before, size + 1)
         .await?;
     let older = older_cursor(&mut entries, size, |e| (e.at, &e.id));
-    let rows: Vec<Row> = entries
-        .into_iter()
-        .map(|entry| {
-            let summary = EntrySummary::open(&state.master_key, &entry.id, &entry.summary_sealed)
-                .unwrap_or_else(|| {
-                    tracing::error!(entry = %entry.id, "a mailbox summary does not open under the master key");
-                    EntrySummary::default()
-                });
-            let href = format!("/portal/m/{}", entry.message_id);
-            Row {
-                available: entry.expires_at.map(iso_time),
-                read: entry.read_at.is_some(),
-                readable: entry.readable,
-                ..Row::new(lang, href, summary, entry.at)
-            }
-        })
-        .collect();
+    let move_to = super::folders::move_to(&state, &live.session.address, lang, None).await?;
     Ok(portal_page(
         &state,
         &live,
@@ -125,10 +134,12 @@ pub(super) async fn inbox(
             empty => text(lang, "portal.inbox.empty"),
             here => "/portal/inbox",
             inbox => true,
-            entries => rows,
+            entries => rows(&state, lang, entries),
             older,
             paged => before.is_some(),
-            notice => query.deleted.map(|_| text(lang, "portal.message.deleted")),
+            notice => query.deleted.map(|_| text(lang, "portal.message.deleted"))
+                .or(query.moved.map(|_| text(lang, "folders.moved"))),
+            move_to,
             expiry_notice => crate::http::lifecycle::expiry_notice(&state, &live.session.address, lang).await,
         },
     ))

@@ -6,13 +6,17 @@
 //! One module per flow: `session` (cookies and their checks), `login`,
 //! `inbox`, `message`.
 
+mod address_book;
 mod compose;
 mod download;
 mod drafts;
 mod first_contact;
+mod folders;
+mod groups;
 mod inbox;
 mod login;
 mod message;
+mod personal;
 mod sent;
 mod session;
 
@@ -53,6 +57,28 @@ pub fn router() -> Router<AppState> {
             get(message::attachments_zip),
         )
         .route("/portal/m/{id}/delete", post(message::delete))
+        .route("/portal/m/{id}/move", post(folders::move_message))
+        .route(
+            "/portal/folders",
+            get(folders::folders).post(folders::create),
+        )
+        .route("/portal/folders/{id}", get(folders::listing))
+        .route("/portal/folders/{id}/rename", post(folders::rename))
+        .route("/portal/folders/{id}/delete", post(folders::delete))
+        .route(
+            "/portal/contacts",
+            get(address_book::contacts).post(address_book::add),
+        )
+        .route(
+            "/portal/contacts/{id}",
+            get(address_book::edit).post(address_book::update),
+        )
+        .route("/portal/contacts/{id}/delete", post(address_book::delete))
+        .route("/portal/groups", get(groups::groups).post(groups::create))
+        .route("/portal/groups/{id}", get(groups::group))
+        .route("/portal/groups/{id}/rename", post(groups::rename))
+        .route("/portal/groups/{id}/members", post(groups::set_members))
+        .route("/portal/groups/{id}/delete", post(groups::delete))
         .route("/portal/drafts", get(drafts::drafts))
         .route("/portal/drafts/{id}", get(drafts::open))
         .route("/portal/drafts/{id}/delete", post(drafts::delete))
