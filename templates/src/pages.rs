@@ -99,6 +99,10 @@ pub(crate) const PAGE_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../pages/portal/password.html.j2"),
     ),
     (
+        "portal/preferences.html",
+        include_str!("../pages/portal/preferences.html.j2"),
+    ),
+    (
         "portal/folders.html",
         include_str!("../pages/portal/folders.html.j2"),
     ),
@@ -327,7 +331,8 @@ pub fn render_page(name: &str, code: &str, context: Value) -> Result<String, Err
 }
 
 /// Renders an account e-mail — `kind` is `confirm`, `already`, `reset`,
-/// `temporary` or `expiry_warning` — with its `link`, in language `code`.
+/// `temporary`, `expiry_warning` or `hint` — with its `link`, in language
+/// `code`.
 /// The context needs `email`, `name`, `hours`, `minutes`, `days` and `date`
 /// as the strings use them. The `confirm` mail has no greeting: it goes to
 /// an address nobody has confirmed yet, so it carries nothing a stranger
@@ -335,7 +340,7 @@ pub fn render_page(name: &str, code: &str, context: Value) -> Result<String, Err
 pub fn render_account_email(kind: &str, code: &str, context: Value) -> Result<Email, Error> {
     if !matches!(
         kind,
-        "confirm" | "already" | "reset" | "temporary" | "expiry_warning"
+        "confirm" | "already" | "reset" | "temporary" | "expiry_warning" | "hint"
     ) {
         return Err(Error::new(
             ErrorKind::TemplateNotFound,

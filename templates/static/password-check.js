@@ -1,4 +1,4 @@
-// The registration and reset forms' script. Without it the forms still work
+// The registration, reset and portal password forms' script. Without it the forms still work
 // and the server says what is wrong after submitting; with it:
 // - the password rules are ticked as the user types, each rule saying to a
 //   screen reader whether it is met. The key server judges the password
@@ -24,6 +24,11 @@
   // Rules whose violations show on another rule's line.
   const lineOf = { max_len: "min_len", refused_special: "special" };
   const value = (id) => (document.getElementById(id) || {}).value || "";
+  // A field of this form only: a page may hold other forms (Preferences).
+  const own = (id) => {
+    const field = document.getElementById(id);
+    return field && field.form === form ? field : null;
+  };
   let timer = null;
   let sequence = 0;
 
@@ -127,8 +132,8 @@
     form.querySelectorAll("input[required], select[required]").forEach((field) => {
       if (!field.readOnly && !field.value.trim()) add(field, words.required);
     });
-    const phrase = document.getElementById("phrase");
-    const enabled = document.getElementById("phrase_enabled");
+    const phrase = own("phrase");
+    const enabled = own("phrase_enabled");
     if (phrase && enabled) {
       if (phrase.value.trim() && !enabled.checked) add(phrase, words.phraseNotEnabled);
       if (!phrase.value.trim() && enabled.checked) add(phrase, words.phraseNeeded);
@@ -146,13 +151,13 @@
     if (confirm && confirm.value && confirm.value !== password.value) add(confirm, words.passwordMismatch);
     const chosen = [];
     for (const n of [1, 2, 3]) {
-      const select = document.getElementById("question" + n);
+      const select = own("question" + n);
       if (select && select.value) {
         if (chosen.includes(select.value)) add(select, words.sameQuestion);
         chosen.push(select.value);
       }
-      const answer = document.getElementById("answer" + n);
-      const again = document.getElementById("answer" + n + "_confirm");
+      const answer = own("answer" + n);
+      const again = own("answer" + n + "_confirm");
       if (answer && again && again.value.trim() && normalise(answer.value) !== normalise(again.value))
         add(again, words.answerMismatch);
     }

@@ -41,6 +41,10 @@ pub struct PortalConfig {
     /// Keep a copy of what recipients send from the portal (Sent items);
     /// `false` as Trustwave's portal does.
     pub keep_sent: bool,
+    /// An optional password hint in Preferences, mailed on request from
+    /// "Forgot your password?" (MailGate's). Off by default: OWASP ASVS
+    /// 6.4.2 says no hints.
+    pub password_hint: bool,
 }
 
 impl Default for PortalConfig {
@@ -55,6 +59,7 @@ impl Default for PortalConfig {
             temporary_password_days: 14,
             compose_domains: None,
             keep_sent: true,
+            password_hint: false,
         }
     }
 }

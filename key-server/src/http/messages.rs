@@ -80,6 +80,16 @@ pub struct RegisteredEnvelope {
     /// if they have a confirmed one: the sealer writes the envelope in it.
     #[serde(default)]
     pub language: Option<String>,
+    /// False when the recipient turned notification mails off (the
+    /// portal's Preferences): a sender skips the notification of a pull
+    /// message, which waits in the recipient's Inbox. True by default, and
+    /// from key servers that predate the field.
+    #[serde(default = "notify_by_default")]
+    pub notify: bool,
+}
+
+fn notify_by_default() -> bool {
+    true
 }
 
 #[derive(Serialize)]
@@ -255,6 +265,7 @@ async fn register_envelopes(
             registered: status.registered,
             phrase: status.phrase,
             language: status.language,
+            notify: status.notify,
         });
     }
     Ok(Json(RegisterResponse {

@@ -48,6 +48,9 @@ pub struct RecipientStatus {
     pub phrase: Option<String>,
     /// The language of the recipient's confirmed account.
     pub language: Option<String>,
+    /// Whether the recipient wants notification mails (false only when the
+    /// owner of a confirmed account turned them off in Preferences).
+    pub notify: bool,
 }
 
 /// Whether a message's key may be released now.
@@ -66,6 +69,10 @@ pub enum KeyState {
 /// A message's key and what decides whether it may be released:
 /// sealed key, expiry, locked, revoked.
 type KeyRow = (Option<String>, Option<i64>, i64, Option<i64>);
+
+/// What a registration learns of a recipient's account: confirmed, phrase,
+/// phrase enabled, language, notification mails.
+type RecipientRow = (Option<i64>, Option<String>, i64, String, i64);
 
 impl Store {
     /// Registers the envelopes of one message, each with its own id, key and
@@ -116,26 +123,28 @@ impl Store {
                 .bind(&address)
                 .execute(&mut *tx)
                 .await?;
-            let account: Option<(Option<i64>, Option<String>, i64, String)> = sqlx::query_as(
-                "SELECT confirmed_at, phrase, phrase_enabled, language FROM accounts WHERE address = $1",
+            let account: Option<RecipientRow> = sqlx::query_as(
+                "SELECT confirmed_at, phrase, phrase_enabled, language, notify_mail FROM accounts WHERE address = $1",
             )
             .bind(&address)
             .fetch_optional(&mut *tx)
             .await?;
-            // The phrase and language go out only for a confirmed account
-            // (the phrase only if enabled).
-            let (registered, phrase, language) = match account {
-                Some((confirmed, phrase, enabled, language)) => (
+            // The phrase, language and notification choice go out only for
+            // a confirmed account (the phrase only if enabled).
+            let (registered, phrase, language, notify) = match account {
+                Some((confirmed, phrase, enabled, language, notify)) => (
                     confirmed.is_some(),
                     phrase.filter(|_| enabled != 0 && confirmed.is_some()),
                     Some(language).filter(|_| confirmed.is_some()),
+                    notify != 0 || confirmed.is_none(),
                 ),
-                None => (false, None, None),
+                None => (false, None, None, true),
             };
             statuses.push(RecipientStatus {
                 registered,
                 phrase,
                 language,
+                notify,
             });
         }
         tx.commit().await?;

@@ -192,17 +192,7 @@ impl Store {
             tx.commit().await?;
             return Ok(None);
         }
-        for (slot, (question, answer_hash)) in answers.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO security_answers (address, slot, question, answer_hash) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(&address)
-            .bind(slot as i64)
-            .bind(question)
-            .bind(answer_hash)
-            .execute(&mut *tx)
-            .await?;
-        }
+        super::preferences::replace_security_answers(&mut tx, &address, &answers).await?;
         sqlx::query("DELETE FROM pending_registrations WHERE address = $1")
             .bind(&address)
             .execute(&mut *tx)

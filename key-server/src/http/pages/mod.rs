@@ -80,7 +80,7 @@ pub fn router() -> Router<AppState> {
 
 /// Longest name, phrase and answer accepted.
 const MAX_NAME: usize = 100;
-const MAX_PHRASE: usize = 100;
+pub(super) const MAX_PHRASE: usize = 100;
 const MAX_ANSWER: usize = 200;
 
 const HOUR: i64 = 3600;
@@ -306,7 +306,7 @@ pub(super) async fn reuses_a_recent_password(
 /// Answers are compared case- and space-insensitively: "Rex", " rex " and
 /// "REX" are one answer (CRES compares exactly, which locks out people who
 /// typed a capital once; the entropy lost is a few bits at most).
-fn normalise_answer(answer: &str) -> Zeroizing<String> {
+pub(super) fn normalise_answer(answer: &str) -> Zeroizing<String> {
     Zeroizing::new(
         answer
             .split_whitespace()
@@ -316,7 +316,93 @@ fn normalise_answer(answer: &str) -> Zeroizing<String> {
     )
 }
 
-fn printable(value: &str) -> bool {
+/// Three security questions and their answers, as the registration and
+/// the portal's Preferences post them (a form's `#[serde(flatten)]` part).
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(super) struct QuestionFields {
+    pub question1: String,
+    pub question2: String,
+    pub question3: String,
+    answer1: Zeroizing<String>,
+    answer1_confirm: Zeroizing<String>,
+    answer2: Zeroizing<String>,
+    answer2_confirm: Zeroizing<String>,
+    answer3: Zeroizing<String>,
+    answer3_confirm: Zeroizing<String>,
+}
+
+impl QuestionFields {
+    /// The question ids chosen, in form order.
+    pub(super) fn questions(&self) -> [&str; 3] {
+        [&self.question1, &self.question2, &self.question3]
+    }
+
+    /// Each answer and its confirmation, in form order.
+    fn answers(&self) -> [(&str, &str); 3] {
+        [
+            (&self.answer1, &self.answer1_confirm),
+            (&self.answer2, &self.answer2_confirm),
+            (&self.answer3, &self.answer3_confirm),
+        ]
+    }
+}
+
+/// What is wrong with three chosen security questions (ids from the
+/// language files, distinct) and their answers (given, confirmation), in
+/// `lang`: field (`question1`, `answer2`, `answer3_confirm`, …) → message.
+pub(super) fn question_errors(lang: &str, fields: &QuestionFields) -> BTreeMap<String, String> {
+    let (questions, answers) = (fields.questions(), fields.answers());
+    let mut errors = BTreeMap::new();
+    let t = |key: &str| text(lang, key);
+    let known: Vec<String> = securedoc_templates::security_questions("en")
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    for (i, question) in questions.iter().enumerate() {
+        let field = format!("question{}", i + 1);
+        if question.is_empty() {
+            errors.insert(field, t("errors.required"));
+        } else if !known.iter().any(|k| k == question) {
+            errors.insert(field, t("errors.unknown_question"));
+        } else if questions[..i].contains(question) {
+            errors.insert(field, t("errors.same_question"));
+        }
+    }
+    for (i, (answer, confirm)) in answers.iter().enumerate() {
+        let field = format!("answer{}", i + 1);
+        if normalise_answer(answer).is_empty() {
+            errors.insert(field, t("errors.required"));
+        } else if answer.chars().count() > MAX_ANSWER {
+            errors.insert(
+                field,
+                fill(&t("errors.too_long"), &[("max", MAX_ANSWER.to_string())]),
+            );
+        } else if normalise_answer(answer) != normalise_answer(confirm) {
+            errors.insert(format!("{field}_confirm"), t("errors.answer_mismatch"));
+        }
+    }
+    errors
+}
+
+/// (question id, Argon2id hash of the normalised answer), in form order:
+/// what the store keeps of security questions checked by [`question_errors`].
+pub(super) async fn hash_answers(
+    state: &AppState,
+    fields: &QuestionFields,
+) -> Result<Vec<(String, String)>, Error> {
+    let mut hashed = Vec::with_capacity(3);
+    for (question, (answer, _)) in fields.questions().iter().zip(fields.answers()) {
+        hashed.push((
+            question.to_string(),
+            state.passwords.hash(normalise_answer(answer)).await?,
+        ));
+    }
+    Ok(hashed)
+}
+
+/// No control characters (line breaks included).
+pub(super) fn printable(value: &str) -> bool {
     !value.chars().any(char::is_control)
 }
 
@@ -387,7 +473,8 @@ pub(super) fn rate_limited(lang: &str, limit: Limit) -> Response {
 
 /// Renders an account e-mail and queues it; the worker sends it. `name`
 /// is only given for confirmed accounts: what a stranger typed is never
-/// mailed to the owner of an address.
+/// mailed to the owner of an address. `extra`: more for the mail's
+/// template (the hint mail's `password`), else `context! {}`.
 async fn queue_account_email(
     state: &AppState,
     kind: &str,
@@ -395,6 +482,7 @@ async fn queue_account_email(
     to: &str,
     name: &str,
     link: String,
+    extra: Value,
 ) -> Result<(), Error> {
     let settings = &state.settings;
     let email = render_account_email(
@@ -406,6 +494,7 @@ async fn queue_account_email(
             link => link,
             hours => settings.confirm_link_seconds / 3600,
             minutes => settings.reset_link_seconds / 60,
+            ..extra
         },
     )
     .map_err(|e| Error::Mail(format!("cannot render the {kind} e-mail: {e}")))?;

@@ -17,9 +17,9 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::{
-    choose_language, client, new_password_error, normalise_answer, notice, printable,
-    queue_account_email, rate_limited, render, rule_list, valid_name, AppState, MAIL_PER_ADDRESS,
-    MAX_ANSWER, MAX_NAME, MAX_PHRASE, POSTS_PER_CLIENT, REGISTER_PER_ADDRESS,
+    choose_language, client, hash_answers, new_password_error, notice, printable, question_errors,
+    queue_account_email, rate_limited, render, rule_list, valid_name, AppState, QuestionFields,
+    MAIL_PER_ADDRESS, MAX_NAME, MAX_PHRASE, POSTS_PER_CLIENT, REGISTER_PER_ADDRESS,
 };
 use crate::http::ClientAddr;
 use crate::policy::Person;
@@ -70,29 +70,8 @@ pub(super) struct RegisterForm {
     password_confirm: Zeroizing<String>,
     phrase: String,
     phrase_enabled: Option<String>,
-    question1: String,
-    question2: String,
-    question3: String,
-    answer1: Zeroizing<String>,
-    answer1_confirm: Zeroizing<String>,
-    answer2: Zeroizing<String>,
-    answer2_confirm: Zeroizing<String>,
-    answer3: Zeroizing<String>,
-    answer3_confirm: Zeroizing<String>,
-}
-
-impl RegisterForm {
-    fn questions(&self) -> [&str; 3] {
-        [&self.question1, &self.question2, &self.question3]
-    }
-
-    fn answers(&self) -> [(&str, &str); 3] {
-        [
-            (&self.answer1, &self.answer1_confirm),
-            (&self.answer2, &self.answer2_confirm),
-            (&self.answer3, &self.answer3_confirm),
-        ]
-    }
+    #[serde(flatten)]
+    questions: QuestionFields,
 }
 
 /// The form again, with what the user typed except the secrets.
@@ -111,9 +90,9 @@ fn register_page(
         last_name => keep(&form.last_name, MAX_NAME),
         phrase => keep(&form.phrase, MAX_PHRASE),
         phrase_enabled => form.phrase_enabled.is_some(),
-        question1 => form.question1,
-        question2 => form.question2,
-        question3 => form.question3,
+        question1 => form.questions.question1,
+        question2 => form.questions.question2,
+        question3 => form.questions.question3,
     };
     render(
         status,
@@ -176,31 +155,7 @@ fn check_registration(
     } else if phrase.chars().count() > MAX_PHRASE || !printable(phrase) {
         errors.insert("phrase".into(), too_long(MAX_PHRASE));
     }
-    let known: Vec<String> = security_questions("en")
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
-    let questions = form.questions();
-    for (i, question) in questions.iter().enumerate() {
-        let field = format!("question{}", i + 1);
-        if question.is_empty() {
-            errors.insert(field, t("errors.required"));
-        } else if !known.iter().any(|k| k == question) {
-            errors.insert(field, t("errors.unknown_question"));
-        } else if questions[..i].contains(question) {
-            errors.insert(field, t("errors.same_question"));
-        }
-    }
-    for (i, (answer, confirm)) in form.answers().iter().enumerate() {
-        let field = format!("answer{}", i + 1);
-        if normalise_answer(answer).is_empty() {
-            errors.insert(field, t("errors.required"));
-        } else if answer.chars().count() > MAX_ANSWER {
-            errors.insert(field, too_long(MAX_ANSWER));
-        } else if normalise_answer(answer) != normalise_answer(confirm) {
-            errors.insert(format!("{field}_confirm"), t("errors.answer_mismatch"));
-        }
-    }
+    errors.extend(question_errors(lang, &form.questions));
     errors
 }
 
@@ -252,13 +207,7 @@ async fn register_checked(
         return Ok(rate_limited(lang, REGISTER_PER_ADDRESS));
     }
     let password_hash = state.passwords.hash(form.password.clone()).await?;
-    let mut answers = Vec::new();
-    for (question, (answer, _)) in form.questions().iter().zip(form.answers()) {
-        answers.push((
-            question.to_string(),
-            state.passwords.hash(normalise_answer(answer)).await?,
-        ));
-    }
+    let answers = hash_answers(state, &form.questions).await?;
     let registration = NewRegistration {
         address: address.clone(),
         first_name: form.first_name.trim().to_string(),
@@ -335,7 +284,8 @@ async fn deliver_registration(
             .create_link(&address, LinkPurpose::Reset, settings.reset_link_seconds)
             .await?;
         let link = format!("{}/reset?token={token}", settings.public_url);
-        return queue_account_email(state, "already", lang, &address, &name, link).await;
+        return queue_account_email(state, "already", lang, &address, &name, link, context! {})
+            .await;
     }
     let lang = language(&registration.language);
     let token = state
@@ -344,5 +294,5 @@ async fn deliver_registration(
         .await?;
     let link = format!("{}/confirm?token={token}", settings.public_url);
     // No name: it is what someone typed, and the address is not confirmed yet.
-    queue_account_email(state, "confirm", lang, &address, "", link).await
+    queue_account_email(state, "confirm", lang, &address, "", link, context! {}).await
 }

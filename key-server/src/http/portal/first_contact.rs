@@ -16,15 +16,14 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
-use securedoc_templates::{context, render_account_email, text};
+use securedoc_templates::{context, render_account_email};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use super::session::{csrf_ok, require_any, start, CHANGE_PASSWORD, FULL};
+use super::preferences::{new_password_problem, replace_password};
+use super::session::{csrf_ok, require_any, CHANGE_PASSWORD};
 use super::{local_next, portal_page, refused_form, see_other};
-use crate::http::pages::{
-    choose_language, client, new_password_error, reuses_a_recent_password, rule_list,
-};
+use crate::http::pages::{choose_language, client, rule_list};
 use crate::http::{AppState, ClientAddr};
 use crate::mail::Mailer;
 use crate::policy::Person;
@@ -197,35 +196,27 @@ pub(super) async fn choose_password(
             BTreeMap::from([(field.to_string(), message)]),
         )
     };
-    if let Some((field, message)) = new_password_error(
-        &state.settings.policy,
+    // The policy, not the temporary password again, nor a recent one.
+    if let Some((field, message)) = new_password_problem(
+        &state,
+        &address,
+        &person,
         &form.password,
         &form.password_confirm,
-        &person,
         lang,
-    ) {
+    )
+    .await?
+    {
         return Ok(again(field, message));
     }
-    // Not the temporary password again, nor a recent one.
-    let current = state.store.account(&address).await?;
-    let same = match current {
-        Some(account) => {
-            state
-                .passwords
-                .verify(form.password.clone(), Some(account.password_hash))
-                .await?
-        }
-        None => false,
-    };
-    if same || reuses_a_recent_password(&state, &address, &form.password).await? {
-        return Ok(again("password", text(lang, "errors.history")));
-    }
-    let hash = state.passwords.hash(form.password.clone()).await?;
-    state.store.set_password(&address, &hash).await?;
-    let client = client(peer);
-    state
-        .store
-        .audit(Some(&address), None, &client, "password_chosen")
-        .await?;
-    start(&state, &headers, &address, &client, FULL, &next).await
+    replace_password(
+        &state,
+        &headers,
+        &address,
+        &form.password,
+        &client(peer),
+        "password_chosen",
+        &next,
+    )
+    .await
 }

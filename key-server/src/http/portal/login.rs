@@ -172,7 +172,7 @@ pub(super) async fn email_step(
 }
 
 /// What checking a login's password decided.
-enum Checked {
+pub(super) enum Checked {
     /// The right password for an account that may log in.
     Accepted,
     /// The right temporary password: it may only choose its own.
@@ -191,8 +191,9 @@ enum Checked {
     Busy,
 }
 
-/// The login's password check, on key release's budgets (module comment).
-async fn check(
+/// The login's password check, on key release's budgets (module comment);
+/// Preferences checks a current password with it too.
+pub(super) async fn check(
     state: &AppState,
     address: &str,
     password: &Zeroizing<String>,

@@ -17,11 +17,13 @@ mod inbox;
 mod login;
 mod message;
 mod personal;
+mod preferences;
 mod sent;
 mod session;
 
 pub use compose::router as upload_router;
 pub(crate) use first_contact::issue_temporary_password;
+pub(crate) use preferences::open_password_hint;
 pub(crate) use sent::keep as keep_sent;
 pub use session::PortalSettings;
 
@@ -86,6 +88,7 @@ pub fn router() -> Router<AppState> {
         .route("/portal/sent/{id}", get(sent::view))
         .route("/portal/sent/{id}/attachment/{n}", get(sent::attachment))
         .route("/portal/sent/{id}/delete", post(sent::delete))
+        .merge(preferences::router())
         .layer(axum::middleware::from_fn(same_origin_posts))
 }
 

@@ -40,6 +40,8 @@ pub struct PortalSettings {
     pub temporary_seconds: i64,
     /// Keep copies of what recipients send (Sent items).
     pub keep_sent: bool,
+    /// Password hints (`[portal] password_hint`).
+    pub password_hint: bool,
 }
 
 impl PortalSettings {
@@ -60,6 +62,7 @@ impl PortalSettings {
             first_contact: config.first_contact,
             temporary_seconds: i64::from(config.temporary_password_days.max(1)) * 86_400,
             keep_sent: config.keep_sent,
+            password_hint: config.password_hint,
         }
     }
 
