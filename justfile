@@ -20,7 +20,7 @@ test: setup
     cargo build --locked -p envelope-core --target wasm32-unknown-unknown
     url="$(scripts/postgres.sh)"; SECUREDOC_TEST_POSTGRES_URL="$url" cargo test --locked --workspace
     cd tests/browser && npm run --silent lint
-    cd tests/browser && SECUREDOC_BIN="{{justfile_directory()}}/target/debug/securedoc" npm test
+    url="$(scripts/postgres.sh)"; cd tests/browser && SECUREDOC_TEST_POSTGRES_URL="$url" SECUREDOC_BIN="{{justfile_directory()}}/target/debug/securedoc" npm test
 
 # Seal and open time, envelope overhead and browser memory, side by side with age;
 # then key release under load against the Argon2id bound; then the portal: a

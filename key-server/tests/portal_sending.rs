@@ -235,6 +235,115 @@ async fn without_compose_domains_there_is_no_compose(backend: Backend) {
     assert_eq!(forced.status, 403);
 }
 
+/// The editor's formatting reaches the recipient through the allowlist
+/// only: what a forged post adds (script, handlers, styles, javascript:
+/// links, remote images) is gone from the message as sent.
+async fn formatting_is_sanitised_on_the_server(backend: Backend) {
+    let server = server(backend, true).await;
+    let mut portal = logged_in(&server, BOB).await;
+    let compose = portal.get("/portal/compose").await;
+    assert!(
+        compose.body.contains("id=\"editor-area\""),
+        "the editor is on the page"
+    );
+    let csrf = Portal::csrf(&compose.body);
+    let html = "<p><b>Bold words</b> and <font color=\"#b3261e\" size=\"5\">red</font></p>\
+                <script>alert(1)</script><img src=\"https://tracker.example/p\" onerror=\"alert(2)\">\
+                <a href=\"javascript:alert(3)\">js</a><p style=\"background:url(https://t.example)\">styled</p>";
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf)
+        .text("kind", "new")
+        .text("to", ALICE)
+        .text("subject", "Formatted")
+        .text("body", "Bold words and red")
+        .text("html", html.to_string());
+    let sent = portal.post_multipart("/portal/compose", form).await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    let items = links(&portal.get("/portal/sent").await.body, "/portal/sent/");
+    let eml = portal.get(&format!("/portal/sent/{}", items[0])).await;
+    let view = eml.body;
+    assert!(view.contains("<b>Bold words</b>"), "{view}");
+    for gone in [
+        "alert(",
+        "tracker.example",
+        "javascript:",
+        "url(",
+        "onerror",
+    ] {
+        assert!(!view.contains(gone), "{gone} reached the message");
+    }
+}
+
+/// A group of the address book, ticked in Compose, sends to its members
+/// (each once, beside what was typed); a ticked address outside the
+/// organisation is refused like a typed one.
+async fn an_address_book_group_fills_to(backend: Backend) {
+    let server = server(backend, true).await;
+    let mut portal = logged_in(&server, BOB).await;
+    let csrf = Portal::csrf(&portal.get("/portal/contacts").await.body);
+    for (first, last, email) in [
+        ("Alice", "Doctor", ALICE),
+        ("Dan", "Nurse", "dan@clinic.example"),
+    ] {
+        let added = portal
+            .post(
+                "/portal/contacts",
+                &[
+                    ("csrf", &csrf),
+                    ("first", first),
+                    ("last", last),
+                    ("email", email),
+                ],
+            )
+            .await;
+        assert_eq!(added.status, 303, "{}", added.body);
+    }
+    let created = portal
+        .post("/portal/groups", &[("csrf", &csrf), ("name", "Care team")])
+        .await;
+    let group = created.location.unwrap()["/portal/groups/".len()..][..32].to_string();
+    let contacts = portal.get("/portal/contacts").await;
+    let ids: Vec<String> = contacts
+        .body
+        .match_indices("href=\"/portal/contacts/")
+        .map(|(at, _)| contacts.body[at + 23..at + 55].to_string())
+        .filter(|id| id.bytes().all(|b| b.is_ascii_hexdigit()))
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let mut members = vec![("csrf", csrf.as_str())];
+    members.extend(ids.iter().map(|id| ("member", id.as_str())));
+    let set = portal
+        .post(&format!("/portal/groups/{group}/members"), &members)
+        .await;
+    assert_eq!(set.status, 303);
+
+    let compose = portal.get("/portal/compose").await;
+    assert!(compose.body.contains("Care team"), "the group is offered");
+    let csrf = Portal::csrf(&compose.body);
+    let team = "alice@clinic.example, dan@clinic.example";
+    assert!(compose.body.contains(team), "{}", compose.body);
+    let form = new_message(&csrf, ALICE).text("book_to", team);
+    let sent = portal.post_multipart("/portal/compose", form).await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    assert!(
+        sent.body
+            .contains("alice@clinic.example, dan@clinic.example"),
+        "{}",
+        sent.body
+    );
+    let mut to: Vec<String> = pages_support::wait_mails(&server, 2)
+        .await
+        .into_iter()
+        .map(|m| m.0)
+        .collect();
+    to.sort();
+    assert_eq!(to, ["alice@clinic.example", "dan@clinic.example"]);
+
+    let outside = new_message(&csrf, ALICE).text("book_to", "mallory@evil.example");
+    let refused = portal.post_multipart("/portal/compose", outside).await;
+    assert_eq!(refused.status, 422);
+}
+
 /// `POST /portal/drafts/autosave` as the page's script sends it.
 async fn autosave(
     server: &Server,
@@ -378,6 +487,8 @@ async fn portal_after(server: &Server, address: &str) -> String {
 }
 
 on_both_stores!(
+    an_address_book_group_fills_to,
+    formatting_is_sanitised_on_the_server,
     drafts_are_saved_reopened_sent_and_private,
     a_new_message_goes_to_the_organisation_and_into_sent_items,
     answers_are_kept_and_the_retention_deletes_them,

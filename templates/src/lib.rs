@@ -22,7 +22,7 @@ pub use minijinja::{context, Value};
 pub use pages::{
     fill, language, languages, render_account_email, render_page, render_receipt_email,
     security_questions, text, OPEN_ONLINE_JS, PAGE_CSP, PASSWORD_CHECK_JS, PORTAL_CSS,
-    PORTAL_DRAFTS_JS, PORTAL_SESSION_JS,
+    PORTAL_DRAFTS_JS, PORTAL_EDITOR_JS, PORTAL_SESSION_JS,
 };
 
 pub use envelope_page::{

@@ -144,6 +144,8 @@ pub(crate) const PAGE_TEMPLATES: &[(&str, &str)] = &[
 pub const PORTAL_CSS: &str = include_str!("../static/portal.css");
 /// The live password check, served as `/static/password-check.js`.
 pub const PASSWORD_CHECK_JS: &str = include_str!("../static/password-check.js");
+/// The portal's formatting editor, served as `/static/portal-editor.js`.
+pub const PORTAL_EDITOR_JS: &str = include_str!("../static/portal-editor.js");
 /// The portal's draft autosave, served as `/static/portal-drafts.js`.
 pub const PORTAL_DRAFTS_JS: &str = include_str!("../static/portal-drafts.js");
 /// The portal's inactivity warning, served as `/static/portal-session.js`.

@@ -15,7 +15,7 @@
   }
   const EVERY_MS = 5000;
   const field = (name) => form.querySelector(`[name=${name}]`)?.value ?? "";
-  const snapshot = () => JSON.stringify([field("to"), field("subject"), field("body")]);
+  const snapshot = () => JSON.stringify([field("to"), field("subject"), field("body"), field("html")]);
   let saved = snapshot();
   let saving = false;
 
@@ -39,6 +39,7 @@
           to: field("to"),
           subject: field("subject"),
           body: field("body"),
+          html: field("html"),
         }),
       });
       if (response.ok) {

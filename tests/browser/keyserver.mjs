@@ -48,9 +48,33 @@ export function mailText(raw) {
  * TOML `config` (written to `dir`/server.toml). Resolves once /healthz
  * answers; fails with the server's log when it does not.
  */
-export async function startKeyServer(dir, { config } = {}) {
+/**
+ * A fresh PostgreSQL database for one server, made (and later dropped) with
+ * `psql` on the server `SECUREDOC_TEST_POSTGRES_URL` names (`just test`
+ * starts one); without it, the test fails loudly.
+ */
+async function freshPostgres() {
+  const admin = process.env.SECUREDOC_TEST_POSTGRES_URL;
+  if (!admin) {
+    throw new Error(
+      "SECUREDOC_TEST_POSTGRES_URL is not set: the PostgreSQL journeys need a server. " +
+        "Run `./run test` (it installs and starts PostgreSQL) or point the variable at one.",
+    );
+  }
+  const name = `securedoc_browser_${randomBytes(6).toString("hex")}`;
+  await execFileAsync("psql", [admin, "-qtAX", "-c", `CREATE DATABASE ${name}`]);
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return {
+    url: url.href,
+    drop: () => execFileAsync("psql", [admin, "-qtAX", "-c", `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]),
+  };
+}
+
+export async function startKeyServer(dir, { config, postgres = false } = {}) {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
+  const database = postgres ? await freshPostgres() : null;
   // A debug build moves its clock by the seconds in this file (`clock.advance`).
   const clockFile = path.join(dir, "clock-offset");
   await writeFile(clockFile, "0");
@@ -59,6 +83,7 @@ export async function startKeyServer(dir, { config } = {}) {
     SECUREDOC_LISTEN: `127.0.0.1:${port}`,
     SECUREDOC_PUBLIC_URL: origin,
     SECUREDOC_TEST_CLOCK_FILE: clockFile,
+    ...(database ? { DATABASE_URL: database.url } : {}),
   };
   let offset = 0;
   const outbox = path.join(dir, "data", "outbox");
@@ -124,7 +149,11 @@ export async function startKeyServer(dir, { config } = {}) {
     /** Runs the securedoc CLI on this server's data directory. */
     securedoc: run,
     log: () => log,
-    stop: () => child.kill(),
+    async stop() {
+      child.kill();
+      await new Promise((resolve) => (child.exitCode === null ? child.once("exit", resolve) : resolve()));
+      await database?.drop();
+    },
 
     /** The server's clock (a debug build reads the offset on every use). */
     clock: {

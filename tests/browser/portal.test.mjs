@@ -26,13 +26,12 @@ import { startKeyServer } from "./keyserver.mjs";
 
 const NEW_PASSWORD = "Quiet-Harbour-Lantern-42";
 const env = {};
+const SERVER_CONFIG = 'internal_domains = ["clinic.example"]\n[portal]\nfirst_contact = "temporary_password"\n';
 
 before(async () => {
   env.browser = await launchBrowser();
   env.dir = await makeTempDir();
-  env.server = await startKeyServer(env.dir, {
-    config: 'internal_domains = ["clinic.example"]\n[portal]\nfirst_contact = "temporary_password"\n',
-  });
+  env.server = await startKeyServer(env.dir, { config: SERVER_CONFIG });
   env.attachment = path.join(env.dir, "results.pdf");
   await writeFile(env.attachment, randomBytes(90 * 1024 + 3));
   env.attachmentSha = await sha256File(env.attachment);
@@ -61,9 +60,14 @@ async function logIn(page, email, password, labels = {}) {
   await page.getByRole("button", { name: labels.submit || "Log in" }).click();
 }
 
-test("first contact by temporary password, the message, its .zip, the Inbox and Log out", async () => {
+/** The whole first-contact journey against `server`. */
+async function firstContactJourney(server) {
   const carol = `carol-${randomBytes(3).toString("hex")}@example.net`;
-  const { link, password, mail } = await firstMessage(carol, { attachment: env.attachment, subject: "Results" });
+  const { link, password, mail } = await firstMessage(
+    carol,
+    { attachment: env.attachment, subject: "Results" },
+    server,
+  );
   assert.match(mail, /Secure Messaging Password Notification|You have been sent a secure message/);
   assert.ok(mail.includes(link), "the password mail links to the message");
 
@@ -119,14 +123,14 @@ test("first contact by temporary password, the message, its .zip, the Inbox and 
     await page.getByRole("link", { name: "Reply", exact: true }).click();
     await page.getByRole("heading", { name: "Reply" }).waitFor();
     await assertAccessibleEverywhere(page, "portal reply");
-    await page.getByLabel("Message").fill("Thank you, the signed form is attached.");
+    await page.locator("#editor-area").fill("Thank you, the signed form is attached.");
     const signed = path.join(env.dir, "signed.pdf");
     await writeFile(signed, "%PDF-1.4 signed");
     await page.getByLabel("Add attachments").setInputFiles(signed);
     const beforeReply = Date.now() - 1000;
     await page.getByRole("button", { name: "Send securely" }).click();
     await page.getByText("Your message was sent securely to alice@clinic.example.").waitFor();
-    await env.server.attachmentFromOutbox("alice@clinic.example", beforeReply);
+    await server.attachmentFromOutbox("alice@clinic.example", beforeReply);
     await page.getByRole("link", { name: "Sent items" }).click();
     await page.getByRole("heading", { name: "Sent items" }).waitFor();
     await assertAccessibleEverywhere(page, "portal Sent items");
@@ -142,14 +146,30 @@ test("first contact by temporary password, the message, its .zip, the Inbox and 
     await assertAccessibleEverywhere(page, "portal compose");
     await page.locator("#to").fill("alice@clinic.example");
     await page.locator("#subject").fill("About my appointment");
-    await page.locator("#body").fill("Can we move it to Friday?");
+    // With JavaScript the message field is the formatting editor.
+    assert.equal(await page.locator("#body").isHidden(), true);
+    await page.locator("#editor-area").fill("Can we move it to Friday?");
     await page.getByText(/Draft saved at/).waitFor({ timeout: 15_000 });
     await page.reload();
     assert.equal(await page.locator("#subject").inputValue(), "About my appointment");
-    assert.equal(await page.locator("#body").inputValue(), "Can we move it to Friday?");
+    assert.match(await page.locator("#editor-area").innerText(), /Can we move it to Friday\?/);
+    // Bold, through the toolbar, under the page's CSP; then sent.
+    await page.locator("#editor-area").click();
+    await page.keyboard.press("Control+A");
+    await page.getByRole("button", { name: "Bold" }).click();
+    await assertAccessibleEverywhere(page, "portal compose with the editor");
+    await page.getByRole("button", { name: "Send securely" }).click();
+    await page.getByText("Your message was sent securely to alice@clinic.example.").waitFor();
+    await page.getByRole("link", { name: "Sent items" }).click();
+    await page.getByRole("link", { name: "About my appointment" }).click();
+    await page
+      .locator(".message-body b, .message-body strong")
+      .filter({ hasText: "Can we move it to Friday?" })
+      .waitFor();
+    // Sending deleted the draft.
     await page.getByRole("link", { name: "Drafts" }).click();
     await page.getByRole("heading", { name: "Drafts" }).waitFor();
-    await page.getByRole("link", { name: "About my appointment" }).waitFor();
+    await page.getByText("You have no drafts.").waitFor();
     await assertAccessibleEverywhere(page, "portal Drafts");
 
     await page.getByRole("link", { name: "Inbox" }).click();
@@ -160,17 +180,31 @@ test("first contact by temporary password, the message, its .zip, the Inbox and 
     await page.getByRole("button", { name: "Log out" }).click();
     await page.getByText("You have logged out.").waitFor();
     await assertAccessibleEverywhere(page, "portal logged out");
-    await page.goto(env.server.origin + "/portal/inbox");
+    await page.goto(server.origin + "/portal/inbox");
     await page.getByRole("heading", { name: "Log in" }).waitFor();
 
     // The first-time password is dead; the chosen one works.
     await logIn(page, carol, password);
     await page.getByText("The e-mail address or the password is not right.").waitFor();
-    await page.goto(env.server.origin + "/portal/login");
+    await page.goto(server.origin + "/portal/login");
     await logIn(page, carol, NEW_PASSWORD);
     await page.getByRole("heading", { name: "Inbox" }).waitFor();
   } finally {
     await context.close();
+  }
+}
+
+test("first contact by temporary password, the message, its .zip, Reply, Sent items, a draft, Log out", () =>
+  firstContactJourney(env.server));
+
+test("the same journey with the key server on PostgreSQL", async () => {
+  const dir = path.join(env.dir, "postgres");
+  await mkdir(dir);
+  const server = await startKeyServer(dir, { config: SERVER_CONFIG, postgres: true });
+  try {
+    await firstContactJourney(server);
+  } finally {
+    await server.stop();
   }
 });
 

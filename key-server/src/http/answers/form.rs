@@ -27,6 +27,8 @@ pub(crate) struct Paths {
     /// The draft this page edits, when the page can save drafts
     /// (`Some("")` for a new one).
     pub draft: Option<String>,
+    /// The reader's address book, (label, addresses), for To (the portal).
+    pub address_book: Vec<(String, String)>,
 }
 
 /// What a compose page starts with instead of the kind's defaults (a draft).
@@ -34,6 +36,8 @@ pub(crate) struct Prefill {
     pub to: String,
     pub subject: String,
     pub body: String,
+    /// The formatted body (sanitised), for the editor.
+    pub html: String,
 }
 
 /// Draws a page: `(status, template, context)`. Open Online's pages stand
@@ -73,6 +77,7 @@ struct Fields<'a> {
     to: &'a str,
     subject: &'a str,
     body: &'a str,
+    html: &'a str,
     keep: Option<&'a [usize]>,
     errors: BTreeMap<&'a str, String>,
 }
@@ -119,8 +124,12 @@ fn compose_page(
             title => text(lang, &format!("compose.title_{}", kind.as_str())),
             to => fields.to,
             to_editable => kind.typed_recipients(),
+            address_book => if kind.typed_recipients() { paths.address_book.clone() } else { Vec::new() },
             subject => fields.subject,
             body => fields.body,
+            html_body => fields.html,
+            // The formatting editor, where the page can run it (the portal).
+            editor => paths.csrf.is_some(),
             originals,
             originals_legend => text(lang, if kind == Kind::New { "portal.drafts.files" } else { "compose.originals" }),
             kept,
@@ -158,6 +167,7 @@ pub(crate) fn compose_page_for(
             .join(", "),
         subject: subject_for(kind, &source.message.subject),
         body: quoted(source.lang, &source.message),
+        html: String::new(),
     });
     compose_page(
         StatusCode::OK,
@@ -170,6 +180,7 @@ pub(crate) fn compose_page_for(
             to: &prefill.to,
             subject: &prefill.subject,
             body: &prefill.body,
+            html: &prefill.html,
             keep: None,
             errors: BTreeMap::new(),
         },
@@ -188,12 +199,33 @@ pub(crate) struct Posted {
     kind: Option<Kind>,
     pub to: String,
     pub subject: String,
+    /// The text (the text alternative, when there is `html`).
     pub body: String,
+    /// The formatted body from the editor, if it was used (not sanitised yet).
+    pub html: String,
     /// Attachments of the original (Forward) or the draft kept, by index.
     pub keep: Vec<usize>,
+    /// Addresses ticked in the address book (each a contact's, or a group's
+    /// joined by ", "), added to To.
+    pub book_to: Vec<String>,
     /// Attachments added by this post.
     pub files: Vec<DraftAttachment>,
     pub too_large: bool,
+}
+
+/// The formatted body to send, if the editor gave one: sanitised, and
+/// nothing when only whitespace or markup without text remains.
+pub(crate) fn formatted(html: &str) -> Option<String> {
+    if html.len() > super::html::MAX_HTML {
+        return None;
+    }
+    let clean = super::html::sanitise(html);
+    let has_text = !ammonia::Builder::empty()
+        .clean(&clean)
+        .to_string()
+        .trim()
+        .is_empty();
+    has_text.then_some(clean)
 }
 
 /// Reads a compose form, attachments' names sanitised; at most `limit`
@@ -237,6 +269,8 @@ pub(crate) async fn read_form(mut form: Multipart, limit: usize) -> Result<Poste
                     "to" => posted.to = value,
                     "subject" => posted.subject = value,
                     "body" => posted.body = value,
+                    "html" => posted.html = value,
+                    "book_to" => posted.book_to.push(value),
                     "keep" => posted.keep.extend(value.parse::<usize>().ok()),
                     _ => {}
                 }
@@ -273,13 +307,22 @@ pub(crate) async fn send(
 
     let mut errors = BTreeMap::new();
     let to: Vec<String> = match kind {
-        Kind::Forward | Kind::New => posted
-            .to
-            .split([',', ';', ' ', '\n'])
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .map(str::to_ascii_lowercase)
-            .collect(),
+        // Typed, or ticked in the address book; each once.
+        Kind::Forward | Kind::New => {
+            let mut typed: Vec<String> = Vec::new();
+            for address in std::iter::once(&posted.to)
+                .chain(&posted.book_to)
+                .flat_map(|list| list.split([',', ';', ' ', '\n']))
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(str::to_ascii_lowercase)
+            {
+                if !typed.contains(&address) {
+                    typed.push(address);
+                }
+            }
+            typed
+        }
         // Reply and Reply all go where the message says, never where the post says.
         _ => recipients(&limits, kind, source).0,
     };
@@ -333,7 +376,7 @@ pub(crate) async fn send(
         );
     } else if posted.too_large
         || files_bytes > limits.max_files_bytes
-        || files_bytes + posted.body.len() > limits.max_message_bytes
+        || files_bytes + posted.body.len() + posted.html.len() > limits.max_message_bytes
     {
         errors.insert(
             "file",
@@ -351,7 +394,8 @@ pub(crate) async fn send(
     }
     if !errors.is_empty() {
         let to = if kind.typed_recipients() {
-            posted.to.clone()
+            // What was ticked joins what was typed, so nothing is lost.
+            to.join(", ")
         } else {
             to.join(", ")
         };
@@ -366,6 +410,7 @@ pub(crate) async fn send(
                 to: &to,
                 subject: &posted.subject,
                 body: &posted.body,
+                html: &formatted(&posted.html).unwrap_or_default(),
                 keep: Some(&posted.keep),
                 errors,
             },
@@ -377,7 +422,8 @@ pub(crate) async fn send(
         to: to.clone(),
         subject: posted.subject,
         text: Some(posted.body),
-        html: None,
+        // The editor's formatting, allowlisted here whatever was posted.
+        html: formatted(&posted.html),
         attachments: files,
         date: state.store.now(),
     };

@@ -15,13 +15,14 @@
 //! only in the request's memory. `form` is the compose page and its post.
 
 mod form;
+mod html;
 mod sending;
 
 use envelope_core::{Flags, MessageView};
 use securedoc_templates::{fill, text};
 use serde::{Deserialize, Serialize};
 
-pub(crate) use form::{compose_page_for, read_form, send, Paths, Posted, Prefill, Sent};
+pub(crate) use form::{compose_page_for, formatted, read_form, send, Paths, Posted, Prefill, Sent};
 
 /// The message being answered, however it was opened.
 pub(crate) struct Source {

@@ -33,6 +33,7 @@ fn paths(id: &str, lang: &str) -> Paths {
         back: format!("/open/view/{id}"),
         csrf: None,
         draft: None,
+        address_book: Vec::new(),
         notice_title: securedoc_templates::text(lang, "online.title"),
     }
 }

@@ -28,7 +28,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use securedoc_templates::{
     context, fill, language, render_account_email, render_page, text, Value, OPEN_ONLINE_JS,
-    PAGE_CSP, PASSWORD_CHECK_JS, PORTAL_CSS, PORTAL_DRAFTS_JS, PORTAL_SESSION_JS,
+    PAGE_CSP, PASSWORD_CHECK_JS, PORTAL_CSS, PORTAL_DRAFTS_JS, PORTAL_EDITOR_JS, PORTAL_SESSION_JS,
 };
 use zeroize::Zeroizing;
 
@@ -75,6 +75,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/static/portal-drafts.js",
             get(|| async { asset("text/javascript", PORTAL_DRAFTS_JS) }),
+        )
+        .route(
+            "/static/portal-editor.js",
+            get(|| async { asset("text/javascript", PORTAL_EDITOR_JS) }),
         )
 }
 

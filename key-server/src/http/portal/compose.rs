@@ -67,12 +67,27 @@ async fn source(
     }
 }
 
-fn paths(id: &str, live: &Live, lang: &str) -> Paths {
+/// The reader's address book for To: contacts, then groups.
+async fn address_book(state: &AppState, live: &Live) -> Vec<(String, String)> {
+    match super::address_book::choices(state, &live.session.address).await {
+        Ok(choices) => choices
+            .into_iter()
+            .map(|c| (c.label, c.addresses))
+            .collect(),
+        Err(error) => {
+            tracing::error!(%error, "could not read an address book for compose");
+            Vec::new()
+        }
+    }
+}
+
+async fn paths(state: &AppState, id: &str, live: &Live, lang: &str) -> Paths {
     Paths {
         action: format!("/portal/m/{id}/compose"),
         back: format!("/portal/m/{id}"),
         csrf: Some(live.session.csrf.clone()),
         draft: None,
+        address_book: address_book(state, live).await,
         notice_title: text(lang, "portal.inbox.title"),
     }
 }
@@ -101,7 +116,7 @@ async fn compose_form(
         Err(page) => return page,
     };
     let source = source(&state, &live, &id, opened, lang).await;
-    let paths = paths(&id, &live, lang);
+    let paths = paths(&state, &id, &live, lang).await;
     let draw = page(&state, &live, lang);
     answers::compose_page_for(&state, &source, query.kind, &paths, &draw, None)
 }
@@ -117,7 +132,7 @@ async fn send(
         Ok(opened) => opened,
         Err(page) => return page,
     };
-    let paths = paths(&id, &live, lang);
+    let paths = paths(&state, &id, &live, lang).await;
     let draw = page(&state, &live, lang);
     let posted = match checked_form(&state, &live, form, &paths, &draw, lang).await {
         Ok(posted) => posted,
@@ -184,12 +199,13 @@ fn new_message(state: &AppState, live: &Live, lang: &'static str, draft: Message
 }
 
 /// A new message's paths; `draft` is the draft it continues ("" for none yet).
-fn new_paths(live: &Live, lang: &str, draft: &str) -> Paths {
+async fn new_paths(state: &AppState, live: &Live, lang: &str, draft: &str) -> Paths {
     Paths {
         action: "/portal/compose".into(),
         back: "/portal/inbox".into(),
         csrf: Some(live.session.csrf.clone()),
         draft: Some(draft.to_string()),
+        address_book: address_book(state, live).await,
         notice_title: text(lang, "compose.title_new"),
     }
 }
@@ -207,14 +223,14 @@ async fn new_form(State(state): State<AppState>, headers: HeaderMap) -> Response
         &state,
         &source,
         Kind::New,
-        &new_paths(&live, lang, ""),
+        &new_paths(&state, &live, lang, "").await,
         &draw,
         None,
     )
 }
 
 /// The compose page of draft `id`, as it was saved; `notice` above it.
-pub(super) fn draft_page(
+pub(super) async fn draft_page(
     state: &AppState,
     live: &Live,
     lang: &'static str,
@@ -231,8 +247,9 @@ pub(super) fn draft_page(
         to: saved.to,
         subject: saved.subject,
         body: saved.body,
+        html: saved.html,
     };
-    let paths = new_paths(live, lang, id);
+    let paths = new_paths(state, live, lang, id).await;
     answers::compose_page_for(state, &source, Kind::New, &paths, &draw, Some(prefill))
 }
 
@@ -249,7 +266,7 @@ async fn send_new(State(state): State<AppState>, headers: HeaderMap, form: Multi
         &state,
         &live,
         form,
-        &new_paths(&live, lang, ""),
+        &new_paths(&state, &live, lang, "").await,
         &draw,
         lang,
     )
@@ -265,7 +282,7 @@ async fn send_new(State(state): State<AppState>, headers: HeaderMap, form: Multi
         Ok(None) => (String::new(), MessageView::default()),
         Err(error) => return error.into_response(),
     };
-    let paths = new_paths(&live, lang, &draft_id);
+    let paths = new_paths(&state, &live, lang, &draft_id).await;
     if posted.action == "save_draft" {
         let notice_page = |status, key: &str| {
             let ctx = context! { title => &paths.notice_title, lines => vec![text(lang, key)] };

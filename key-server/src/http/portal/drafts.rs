@@ -19,7 +19,7 @@ use zeroize::Zeroizing;
 
 use super::sent::{item_list, ItemList, ListQuery};
 use super::session::{csrf_ok, require, Live, TokenForm};
-use crate::http::answers::Posted;
+use crate::http::answers::{formatted, Posted};
 use crate::http::pages::{choose_language, notice};
 use crate::http::pull::EntrySummary;
 use crate::http::AppState;
@@ -42,6 +42,9 @@ pub(super) struct Saved {
     pub to: String,
     pub subject: String,
     pub body: String,
+    /// The editor's formatting, sanitised before it is saved.
+    #[serde(default)]
+    pub html: String,
     files: Vec<SavedFile>,
 }
 
@@ -78,6 +81,7 @@ impl Saved {
             to: posted.to.clone(),
             subject: posted.subject.clone(),
             body: posted.body.clone(),
+            html: formatted(&posted.html).unwrap_or_default(),
             files: kept
                 .chain(added)
                 .map(|(name, bytes)| SavedFile {
@@ -214,14 +218,7 @@ pub(super) async fn open(
     let saved_notice = query
         .saved
         .map(|_| text(lang, "portal.drafts.saved_notice"));
-    Ok(super::compose::draft_page(
-        &state,
-        &live,
-        lang,
-        &id,
-        saved,
-        saved_notice,
-    ))
+    Ok(super::compose::draft_page(&state, &live, lang, &id, saved, saved_notice).await)
 }
 
 /// `POST /portal/drafts/{id}/delete`.
@@ -252,6 +249,8 @@ pub(super) struct Autosave {
     subject: String,
     #[serde(default)]
     body: String,
+    #[serde(default)]
+    html: String,
 }
 
 /// `POST /portal/drafts/autosave` (JSON, the session's token in
@@ -289,6 +288,7 @@ pub(super) async fn autosave(
         to: posted.to,
         subject: posted.subject,
         body: posted.body,
+        html: formatted(&posted.html).unwrap_or_default(),
         files: earlier.files,
     };
     match save(&state, address, id, &saved).await? {
