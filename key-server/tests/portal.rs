@@ -829,7 +829,70 @@ async fn replies_from_the_portal_follow_the_answer_rules(backend: Backend) {
     assert_eq!(replies, 1);
 }
 
+/// The decryption budget: a message larger than all of it still opens
+/// (alone), and a burst of views gets the message or "busy", never an error.
+async fn views_share_a_memory_budget(backend: Backend) {
+    let server = start_with(backend, |config| config.portal.decrypt_memory_mb = 1).await;
+    account(&server, BOB, true, None).await;
+    let id = envelope_id('b');
+    let big: Vec<u8> = (0..1_500_000u32).map(|n| (n * 7 % 251) as u8).collect();
+    let message = {
+        use base64::Engine;
+        format!(
+            "From: alice@clinic.example\r\nTo: {BOB}\r\nSubject: Scan\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nThe scan.\r\n\
+             --b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"scan.bin\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b--\r\n",
+            base64::engine::general_purpose::STANDARD.encode(&big)
+        )
+        .into_bytes()
+    };
+    pulled_message(&server, &id, BOB, None, &message).await;
+    let mut portal = Portal::new(&server);
+    portal.log_in(BOB, PASSWORD, "/portal/inbox").await;
+    let view = portal.get(&format!("/portal/m/{id}")).await;
+    assert_eq!(view.status, 200, "larger than the budget, alone: it opens");
+    assert_eq!(
+        portal
+            .get(&format!("/portal/m/{id}/attachment/0"))
+            .await
+            .bytes,
+        big
+    );
+
+    let mut burst = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        let (base, cookie, id) = (
+            server.base.clone(),
+            portal.cookie.clone().unwrap(),
+            id.clone(),
+        );
+        burst.spawn(async move {
+            reqwest::Client::new()
+                .get(format!("{base}/portal/m/{id}"))
+                .header("Cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+    }
+    let statuses = burst.join_all().await;
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 503),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&200), "{statuses:?}");
+    assert_eq!(
+        portal.get(&format!("/portal/m/{id}")).await.status,
+        200,
+        "the budget came back"
+    );
+}
+
 on_both_stores!(
+    views_share_a_memory_budget,
     replies_from_the_portal_follow_the_answer_rules,
     download_attachments_gives_one_safe_zip,
     delete_removes_the_message_from_the_inbox,

@@ -331,6 +331,30 @@ fn send_with_pull_delivery_mails_a_link_and_the_key_server_keeps_the_envelope() 
     assert!(opened.text.unwrap().contains("Marker 0c4e1f"));
 }
 
+/// A recipient who turned notification mails off gets none for a pulled
+/// message (it waits in their portal Inbox); an attached envelope still
+/// goes, since the mail is how it travels.
+#[test]
+fn a_recipient_without_notification_mails_gets_pull_messages_in_the_portal_only() {
+    let (keys, work) = key_server("");
+    keys.account(BOB, BOB_PASSWORD);
+    keys.set_notify_mail(BOB, false);
+    let pulled = server_command(
+        "send",
+        &keys,
+        work.path(),
+        &["--body", "Pulled.", "--delivery", "pull"],
+    );
+    let said = succeeded(&pulled);
+    assert!(said.contains("Did not notify bob@example.net"), "{said}");
+    assert!(outbox(work.path()).is_empty(), "no notification");
+    let pushed = server_command("send", &keys, work.path(), &["--body", "Pushed."]);
+    succeeded(&pushed);
+    let mails = outbox(work.path());
+    assert_eq!(mails.len(), 1, "the attached envelope still goes");
+    assert_eq!(mails[0].attachments.len(), 1);
+}
+
 #[test]
 fn auto_delivery_attaches_a_small_envelope_and_keeps_a_large_one_at_the_key_server() {
     let (keys, work) = key_server("");

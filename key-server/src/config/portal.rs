@@ -45,6 +45,11 @@ pub struct PortalConfig {
     /// "Forgot your password?" (MailGate's). Off by default: OWASP ASVS
     /// 6.4.2 says no hints.
     pub password_hint: bool,
+    /// Memory for messages the portal decrypts at once, MB. A view costs
+    /// about three times its envelope (the envelope, the plaintext, the
+    /// page); past the budget a request waits a few seconds, then gets
+    /// "busy" (503) instead of the server running out of memory.
+    pub decrypt_memory_mb: u32,
 }
 
 impl Default for PortalConfig {
@@ -60,6 +65,7 @@ impl Default for PortalConfig {
             compose_domains: None,
             keep_sent: true,
             password_hint: false,
+            decrypt_memory_mb: 512,
         }
     }
 }

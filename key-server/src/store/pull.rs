@@ -84,6 +84,16 @@ impl Store {
         Ok(true)
     }
 
+    /// The size of stored envelope `message_id`, bytes, if it is stored.
+    pub async fn stored_envelope_size(&self, message_id: &str) -> Result<Option<i64>, Error> {
+        let size: Option<(i64,)> =
+            sqlx::query_as("SELECT size FROM stored_envelopes WHERE message_id = $1")
+                .bind(message_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(size.map(|(size,)| size))
+    }
+
     /// The stored envelope `message_id`, if it is (still) stored.
     pub async fn stored_envelope(&self, message_id: &str) -> Result<Option<Vec<u8>>, Error> {
         let size: Option<(i64,)> =

@@ -145,6 +145,10 @@ pub struct Sealed {
     pub expires: Option<i64>,
     /// Each envelope's language, in the order of `envelopes`.
     pub languages: Vec<&'static str>,
+    /// Whether each recipient wants notification mails (the key server's
+    /// `notify`: false once they turned them off in the portal's
+    /// Preferences); always true in passphrase mode.
+    pub notify: Vec<bool>,
     /// The organisation that runs the key server, if its config names it.
     pub organization: Option<String>,
 }
@@ -298,6 +302,12 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
     };
     // Each envelope's language: --lang, else its recipient's account
     // language, else English (no `lang` in the header).
+    let notify: Vec<bool> = (0..args.to.len())
+        .map(|index| match &mode {
+            Mode::Server { envelopes, .. } => envelopes[index].status.notify,
+            Mode::Passphrase(_) => true,
+        })
+        .collect();
     let languages: Vec<Option<String>> = (0..args.to.len())
         .map(|index| match (&args.lang, &mode) {
             (Some(lang), _) => Some(lang.clone()),
@@ -464,6 +474,7 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
             Mode::Passphrase(_) => None,
         },
         expires: expires.map(|e| e.as_second()),
+        notify,
         languages: languages
             .iter()
             .map(|lang| securedoc_templates::language(lang.as_deref().unwrap_or("en")))

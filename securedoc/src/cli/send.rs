@@ -46,7 +46,19 @@ pub fn run(mut args: SendArgs) -> anyhow::Result<ExitCode> {
     };
     // The key server as the notification names it: its organisation, else its address.
     let key_server = sealed.organization.clone().or(sealed.key_server.clone());
-    for ((to, envelope), lang) in sealed.envelopes.iter().zip(&sealed.languages) {
+    for (((to, envelope), lang), notify) in sealed
+        .envelopes
+        .iter()
+        .zip(&sealed.languages)
+        .zip(&sealed.notify)
+    {
+        // A recipient who turned notification mails off finds a pulled
+        // message in their portal Inbox; an attached envelope still goes,
+        // since the mail is the only way it travels.
+        if !notify && matches!(envelope, Delivered::Portal(_)) {
+            eprintln!("Did not notify {to}: they turned notification mails off; the message is in their portal Inbox");
+            continue;
+        }
         let envelope = match envelope {
             Delivered::File(path) => Envelope::Attached(
                 std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,

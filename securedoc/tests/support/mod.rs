@@ -212,17 +212,26 @@ impl KeyServer {
         self.process = Some(Process::start(command, "listening on"));
     }
 
-    /// The envelope the key server keeps for `id` (pull delivery), if any:
-    /// read from its store, as the portal reads it.
-    pub fn stored_envelope(&self, id: &str) -> Option<Vec<u8>> {
+    /// Runs `work` on the key server's own store (its SQLite database).
+    fn with_store<T>(&self, work: impl AsyncFnOnce(key_server::Store) -> T) -> T {
         let url = format!(
             "sqlite://{}?mode=rw",
             self.data.path().join("securedoc.db").display()
         );
-        tokio::runtime::Runtime::new().unwrap().block_on(async {
-            let store = key_server::Store::connect(&url).await.unwrap();
-            store.stored_envelope(id).await.unwrap()
-        })
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async { work(key_server::Store::connect(&url).await.unwrap()).await })
+    }
+
+    /// The envelope the key server keeps for `id` (pull delivery), if any:
+    /// read from its store, as the portal reads it.
+    pub fn stored_envelope(&self, id: &str) -> Option<Vec<u8>> {
+        self.with_store(async |store| store.stored_envelope(id).await.unwrap())
+    }
+
+    /// Turns `address`'s notification mails on or off, as its Preferences do.
+    pub fn set_notify_mail(&self, address: &str, on: bool) {
+        self.with_store(async |store| store.set_notify_mail(address, on).await.unwrap())
     }
 
     /// The envelope id in a pull notification's link (`…/portal/m/<id>`),

@@ -68,6 +68,28 @@ async fn open(state: &AppState, live: &Live, id: &str, lang: &str) -> Result<Ope
             return Err(say(StatusCode::GONE, lang, "portal.message.gone"))
         }
     };
+    // The memory budget first: the envelope, its plaintext and the page
+    // are about three times its size; past the budget, "busy" rather than
+    // a server out of memory. A message larger than the whole budget still
+    // opens, alone.
+    let Some(size) = state.store.stored_envelope_size(id).await.map_err(failed)? else {
+        return Err(say(StatusCode::GONE, lang, "portal.message.gone"));
+    };
+    let portal = &state.settings.portal;
+    let cost = (size.max(0) as u64 * 3)
+        .div_ceil(1024 * 1024)
+        .clamp(1, portal.decrypt_budget_mib.into());
+    let budget = portal
+        .decrypt_budget
+        .clone()
+        .acquire_many_owned(cost as u32);
+    let permit = match tokio::time::timeout(std::time::Duration::from_secs(5), budget).await {
+        Ok(Ok(permit)) => permit,
+        _ => {
+            metrics::counter!("securedoc_portal_busy_total").increment(1);
+            return Err(crate::http::pages::busy(lang, 5));
+        }
+    };
     let Some(bytes) = state.store.stored_envelope(id).await.map_err(failed)? else {
         return Err(say(StatusCode::GONE, lang, "portal.message.gone"));
     };
@@ -88,6 +110,7 @@ async fn open(state: &AppState, live: &Live, id: &str, lang: &str) -> Result<Ope
         header,
         message,
         entry,
+        _memory: permit,
     })
 }
 
@@ -95,6 +118,8 @@ pub(super) struct Opened {
     pub header: Header,
     pub message: OpenedMessage,
     pub entry: crate::store::MailboxEntry,
+    /// Its share of the decryption budget, given back when it is dropped.
+    _memory: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// `GET /portal/m/{id}`: the message.

@@ -42,6 +42,11 @@ pub struct PortalSettings {
     pub keep_sent: bool,
     /// Password hints (`[portal] password_hint`).
     pub password_hint: bool,
+    /// Memory for decrypted messages, in MiB permits (`decrypt_memory_mb`),
+    /// shared by every request of this replica.
+    pub decrypt_budget: std::sync::Arc<tokio::sync::Semaphore>,
+    /// The budget's size, MiB.
+    pub decrypt_budget_mib: u32,
 }
 
 impl PortalSettings {
@@ -63,6 +68,10 @@ impl PortalSettings {
             temporary_seconds: i64::from(config.temporary_password_days.max(1)) * 86_400,
             keep_sent: config.keep_sent,
             password_hint: config.password_hint,
+            decrypt_budget: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                config.decrypt_memory_mb.max(1) as usize,
+            )),
+            decrypt_budget_mib: config.decrypt_memory_mb.max(1),
         }
     }
 
