@@ -393,14 +393,14 @@ async fn seal_and_pass_on(
         .collect();
     if let Some((big, _)) = notifications
         .iter()
-        .find(|(n, _)| n.mail.len() > config.max_notification_size)
+        .find(|(n, _)| n.mail.as_ref().map_or(0, Vec::len) > config.max_notification_size)
     {
         tracing::warn!(queue_id, %from, rules, outcome = "bounced", reason = "notification over max_notification_size", "a notification is too large");
         return reply(
             "552 5.3.4",
             &format!(
                 "This message is to be sent securely, and its notification would be {}, over the {} this gateway sends. Send smaller attachments, or share them another way",
-                megabytes(big.mail.len()),
+                megabytes(big.mail.as_ref().map_or(0, Vec::len)),
                 megabytes(config.max_notification_size)
             ),
         );
@@ -482,10 +482,18 @@ async fn seal_and_pass_on(
     }
     let sealed_mail = sealed.into_iter().flat_map(|g| g.notifications);
     for notification in sealed_mail {
+        // A recipient without notification mails finds it in the portal.
+        let Some(mail) = notification.mail else {
+            tracing::info!(
+                queue_id,
+                "a recipient turned notification mails off: sealed for the portal, not mailed"
+            );
+            continue;
+        };
         deliveries.push(message.delivery(
             std::slice::from_ref(&notification.recipient),
             &new_params,
-            Arc::new(notification.mail),
+            Arc::new(mail),
         ));
     }
     let started = std::time::Instant::now();

@@ -30,8 +30,10 @@ pub struct Notification {
     pub recipient: String,
     /// The envelope's id at the key server (32 hex digits).
     pub envelope_id: String,
-    /// The whole mail, RFC 5322.
-    pub mail: Vec<u8>,
+    /// The whole mail, RFC 5322; None when the recipient turned
+    /// notification mails off and the envelope waits at the key server
+    /// (pull delivery): the message is sealed, and nothing is mailed.
+    pub mail: Option<Vec<u8>>,
 }
 
 /// What sealing one group produced.

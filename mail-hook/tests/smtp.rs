@@ -376,7 +376,7 @@ impl SealService for RecordingSealer {
                 .map(|to| Notification {
                     recipient: to.clone(),
                     envelope_id: "1".repeat(32),
-                    mail: format!("Subject: note\r\n\r\n{SEALED_MARK}{to}\r\n").into_bytes(),
+                    mail: Some(format!("Subject: note\r\n\r\n{SEALED_MARK}{to}\r\n").into_bytes()),
                 })
                 .collect(),
         })

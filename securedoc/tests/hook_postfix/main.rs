@@ -525,6 +525,15 @@ fn rules_with_pull_delivery_mail_a_link_and_the_key_server_keeps_the_envelope() 
         Sha256::digest(&scan)
     );
 
+    // The lab turns notification mails off: its next pulled message is
+    // sealed and kept, and no notification is mailed to it.
+    rig.server.set_notify_mail(LAB, false);
+    rig.postfix.submit(
+        SENDER,
+        &[LAB],
+        &message_with("More results", &[LAB], marker, &random_bytes(1_000)),
+    );
+
     // Over auto_pull_over (and over max_notification_size if attached):
     // the patient's envelope, too, stays at the key server.
     rig.postfix.submit(
@@ -533,6 +542,17 @@ fn rules_with_pull_delivery_mail_a_link_and_the_key_server_keeps_the_envelope() 
         &tagged_message(&[PATIENT], marker, &random_bytes(1_500_000)),
     );
     let got = rig.sink.wait_for(3, 60);
+    wait_until(30, "an empty queue", || rig.postfix.queue_is_empty());
+    assert!(
+        hook.log().contains("sealed for the portal, not mailed"),
+        "{}",
+        hook.log()
+    );
+    assert_eq!(
+        rig.sink.received().iter().filter(|m| m.to == [LAB]).count(),
+        1,
+        "no notification for the lab's second message"
+    );
     let large = &got[2];
     assert_eq!(large.to, [PATIENT], "sealed, not bounced: {}", large.text());
     let parsed = MessageParser::default().parse(&large.data).unwrap();

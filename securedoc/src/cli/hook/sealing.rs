@@ -161,10 +161,13 @@ impl SealService for KeyServerSealing {
                 })?;
             mail.headers_mut()
                 .set(ReplyTo::from(Mailboxes::from(reply_to)));
+            // Pulled for a recipient who turned notification mails off (the
+            // key server's `notify`): sealed, waiting in their portal Inbox.
+            let mailed = !pulls || envelope.status.notify;
             notifications.push(Notification {
                 recipient: to.clone(),
                 envelope_id: hex(&envelope.id),
-                mail: mail.formatted(),
+                mail: mailed.then(|| mail.formatted()),
             });
         }
         Ok(SealedGroup {
