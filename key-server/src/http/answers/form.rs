@@ -187,6 +187,10 @@ pub(crate) fn compose_page_for(
     )
 }
 
+/// Original or draft attachments one post may keep (indices; duplicates
+/// are dropped as they are read).
+const MAX_KEPT: usize = 1000;
+
 /// What the compose form posted.
 #[derive(Default)]
 pub(crate) struct Posted {
@@ -271,7 +275,15 @@ pub(crate) async fn read_form(mut form: Multipart, limit: usize) -> Result<Poste
                     "body" => posted.body = value,
                     "html" => posted.html = value,
                     "book_to" => posted.book_to.push(value),
-                    "keep" => posted.keep.extend(value.parse::<usize>().ok()),
+                    // Each index once, and a bounded number of them: a
+                    // post repeating one index must not copy its file again.
+                    "keep" => {
+                        if let Ok(n) = value.parse::<usize>() {
+                            if !posted.keep.contains(&n) && posted.keep.len() < MAX_KEPT {
+                                posted.keep.push(n);
+                            }
+                        }
+                    }
                     _ => {}
                 }
             }
@@ -354,7 +366,21 @@ pub(crate) async fn send(
         errors.insert("to", text(lang, "compose.to_too_many"));
     }
     let mut files = Vec::new();
-    if matches!(kind, Kind::Forward | Kind::New) {
+    // Counted before anything is copied.
+    let kept = posted
+        .keep
+        .iter()
+        .filter(|n| **n < message.attachments.len())
+        .count();
+    if kept + posted.files.len() > limits.max_files {
+        errors.insert(
+            "file",
+            fill(
+                &text(lang, "compose.too_many_files"),
+                &[("n", limits.max_files.to_string())],
+            ),
+        );
+    } else if matches!(kind, Kind::Forward | Kind::New) {
         for n in &posted.keep {
             if let Some(part) = message.attachments.get(*n) {
                 files.push(DraftAttachment {

@@ -241,16 +241,24 @@ pub(super) async fn keepalive(State(state): State<AppState>, headers: HeaderMap)
     let Some(id) = cookie_value(&state, &headers) else {
         return StatusCode::UNAUTHORIZED.into_response();
     };
-    match state.store.session(&id, portal.idle_seconds, true, 0).await {
+    // Looked up without counting as activity; only a post with the
+    // session's token keeps it alive.
+    match state
+        .store
+        .session(&id, portal.idle_seconds, false, 0)
+        .await
+    {
         Ok(SessionLookup::Live(session)) => {
             let token = headers
                 .get("x-securedoc-csrf")
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default();
-            if crate::http::online::same_secret(&session.csrf, token) {
-                StatusCode::NO_CONTENT.into_response()
-            } else {
-                StatusCode::FORBIDDEN.into_response()
+            if !crate::http::online::same_secret(&session.csrf, token) {
+                return StatusCode::FORBIDDEN.into_response();
+            }
+            match state.store.session(&id, portal.idle_seconds, true, 0).await {
+                Ok(_) => StatusCode::NO_CONTENT.into_response(),
+                Err(error) => error.into_response(),
             }
         }
         Ok(_) => StatusCode::UNAUTHORIZED.into_response(),
