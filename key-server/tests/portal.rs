@@ -199,10 +199,19 @@ async fn the_pull_journey_reads_the_message_and_logs_out(backend: Backend) {
         "read after reading"
     );
 
-    // Every view is audited, as a key release is.
+    // Every view is audited, as a key release is; so is every download
+    // (here the attachment and the .eml).
     assert_eq!(
         server.store.audit_count(BOB, "portal_view").await.unwrap(),
         1
+    );
+    assert_eq!(
+        server
+            .store
+            .audit_count(BOB, "portal_download")
+            .await
+            .unwrap(),
+        2
     );
 
     // Log out: the cookie is dead here and everywhere.

@@ -55,6 +55,10 @@ impl Store {
         let address = new.address.to_ascii_lowercase();
         let mut conn = self.pool.acquire().await?;
         let mut tx = conn.begin().await?;
+        // One writer per account from here: the count below and the insert
+        // cannot interleave with another save (PostgreSQL's READ COMMITTED
+        // would otherwise let parallel saves each see room for one more).
+        super::personal::lock_account(&mut tx, &address).await?;
         let replaced = sqlx::query(
             "UPDATE private_items SET sealed_key = $1, size = $2, updated_at = $3
              WHERE id = $4 AND address = $5 AND kind = $6 AND sealed_key IS NOT NULL",

@@ -19,7 +19,7 @@ use super::{portal_page, refused_form};
 use crate::http::answers::{self, Kind, KindQuery, Paths, Prefill, Sent, Source};
 use crate::http::online::restrictions;
 use crate::http::pages::choose_language;
-use crate::http::AppState;
+use crate::http::{AppState, ClientAddr};
 use axum::response::IntoResponse;
 use envelope_core::MessageView;
 
@@ -110,8 +110,9 @@ async fn compose_form(
     Path(id): Path<String>,
     Query(query): Query<KindQuery>,
     headers: HeaderMap,
+    peer: ClientAddr,
 ) -> Response {
-    let (live, opened, lang) = match logged_in_open(&state, &headers, &id).await {
+    let (live, opened, lang) = match logged_in_open(&state, &headers, &id, peer).await {
         Ok(opened) => opened,
         Err(page) => return page,
     };
@@ -126,9 +127,10 @@ async fn send(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
+    peer: ClientAddr,
     form: Multipart,
 ) -> Response {
-    let (live, opened, lang) = match logged_in_open(&state, &headers, &id).await {
+    let (live, opened, lang) = match logged_in_open(&state, &headers, &id, peer).await {
         Ok(opened) => opened,
         Err(page) => return page,
     };

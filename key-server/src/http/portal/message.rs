@@ -196,16 +196,32 @@ pub(super) async fn view(
     ))
 }
 
-/// The message of a download (an attachment, the .eml, the .zip) for the
-/// logged-in address, in the page's language; or the page that says why not.
+/// The message of a download (an attachment, the .eml, the .zip) or of an
+/// answer, for the logged-in address, in the page's language; or the page
+/// that says why not. Every such decryption leaves an audit row
+/// (`portal_download`); the message page's own view is the opening.
 pub(super) async fn logged_in_open(
     state: &AppState,
     headers: &HeaderMap,
     id: &str,
+    peer: ClientAddr,
 ) -> Result<(Live, Opened, &'static str), Response> {
     let lang = choose_language(None, headers);
     let live = require(state, headers, &format!("/portal/m/{id}")).await?;
     let opened = open(state, &live, id, lang).await?;
+    let client = crate::http::pages::client(peer);
+    let audited = state
+        .store
+        .audit(
+            Some(&live.session.address),
+            Some(id),
+            &client,
+            "portal_download",
+        )
+        .await;
+    if let Err(error) = audited {
+        tracing::error!(%error, "could not write the audit row of a portal download");
+    }
     Ok((live, opened, lang))
 }
 
@@ -215,8 +231,9 @@ async fn part(
     headers: &HeaderMap,
     id: &str,
     n: usize,
+    peer: ClientAddr,
 ) -> Result<envelope_core::Attachment, Response> {
-    let (_, opened, lang) = logged_in_open(state, headers, id).await?;
+    let (_, opened, lang) = logged_in_open(state, headers, id, peer).await?;
     opened
         .message
         .view()
@@ -230,8 +247,9 @@ pub(super) async fn attachment(
     State(state): State<AppState>,
     Path((id, n)): Path<(String, usize)>,
     headers: HeaderMap,
+    peer: ClientAddr,
 ) -> Response {
-    match part(&state, &headers, &id, n).await {
+    match part(&state, &headers, &id, n, peer).await {
         Ok(part) => download(&part.name, "application/octet-stream", part.bytes),
         Err(page) => page,
     }
@@ -242,8 +260,9 @@ pub(super) async fn inline(
     State(state): State<AppState>,
     Path((id, n)): Path<(String, usize)>,
     headers: HeaderMap,
+    peer: ClientAddr,
 ) -> Response {
-    match part(&state, &headers, &id, n).await {
+    match part(&state, &headers, &id, n, peer).await {
         Ok(part) if render::INLINE_IMAGE_TYPES.contains(&part.content_type.as_str()) => (
             [
                 (header::CONTENT_TYPE, part.content_type),
@@ -262,8 +281,9 @@ pub(super) async fn message_file(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
+    peer: ClientAddr,
 ) -> Response {
-    match logged_in_open(&state, &headers, &id).await {
+    match logged_in_open(&state, &headers, &id, peer).await {
         Ok((_, opened, _)) => download(
             "message.eml",
             "message/rfc822",
@@ -278,8 +298,9 @@ pub(super) async fn attachments_zip(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
+    peer: ClientAddr,
 ) -> Response {
-    let (_, opened, lang) = match logged_in_open(&state, &headers, &id).await {
+    let (_, opened, lang) = match logged_in_open(&state, &headers, &id, peer).await {
         Ok(opened) => opened,
         Err(page) => return page,
     };
