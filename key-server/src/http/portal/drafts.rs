@@ -20,7 +20,7 @@ use zeroize::Zeroizing;
 use super::sent::{item_list, ItemList, ListQuery};
 use super::session::{csrf_ok, require, Live, TokenForm};
 use crate::http::answers::{formatted, Posted};
-use crate::http::pages::{choose_language, notice};
+use crate::http::pages::choose_language;
 use crate::http::pull::EntrySummary;
 use crate::http::AppState;
 use crate::store::NewItem;
@@ -177,7 +177,7 @@ pub(super) async fn drafts(
         kind: "draft",
         here: "/portal/drafts",
         section: "drafts",
-        title: "portal.drafts.title",
+        title: DRAFTS_TITLE,
         when: "portal.drafts.saved",
         empty: "portal.drafts.empty",
         deleted: "portal.drafts.deleted",
@@ -185,14 +185,7 @@ pub(super) async fn drafts(
     item_list(&state, &headers, query, list).await
 }
 
-fn not_found(lang: &str) -> Response {
-    notice(
-        StatusCode::NOT_FOUND,
-        lang,
-        text(lang, "portal.drafts.title"),
-        vec![text(lang, "portal.message.not_found")],
-    )
-}
+const DRAFTS_TITLE: &str = "portal.drafts.title";
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -213,7 +206,7 @@ pub(super) async fn open(
         Err(login) => return Ok(login),
     };
     let Some(saved) = load(&state, &live.session.address, &id).await? else {
-        return Ok(not_found(lang));
+        return Ok(super::sent::not_found(lang, DRAFTS_TITLE));
     };
     let saved_notice = query
         .saved
@@ -232,7 +225,7 @@ pub(super) async fn delete(
         &state,
         &headers,
         &form.csrf,
-        ("draft", "/portal/drafts"),
+        ("draft", "/portal/drafts", DRAFTS_TITLE),
         &id,
     )
     .await

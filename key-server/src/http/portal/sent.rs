@@ -145,7 +145,7 @@ pub(super) async fn sent(
         kind: "sent",
         here: "/portal/sent",
         section: "sent",
-        title: "portal.sent.title",
+        title: SENT_TITLE,
         when: "portal.sent.sent",
         empty,
         deleted: "portal.message.deleted",
@@ -153,11 +153,14 @@ pub(super) async fn sent(
     item_list(&state, &headers, query, list).await
 }
 
-fn not_found(lang: &str) -> Response {
+const SENT_TITLE: &str = "portal.sent.title";
+
+/// 404 for an item that is not the reader's, under its list's title.
+pub(super) fn not_found(lang: &str, title: &str) -> Response {
     notice(
         StatusCode::NOT_FOUND,
         lang,
-        text(lang, "portal.sent.title"),
+        text(lang, title),
         vec![text(lang, "portal.message.not_found")],
     )
 }
@@ -171,7 +174,7 @@ async fn open(
 ) -> Result<MessageView, Response> {
     let is_id = id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
     if !is_id {
-        return Err(not_found(lang));
+        return Err(not_found(lang, SENT_TITLE));
     }
     let item = state
         .store
@@ -179,13 +182,13 @@ async fn open(
         .await
         .map_err(axum::response::IntoResponse::into_response)?;
     let Some((sealed_key, ciphertext)) = item else {
-        return Err(not_found(lang));
+        return Err(not_found(lang, SENT_TITLE));
     };
     let Some(eml) = state.master_key.open_item(id, &sealed_key, &ciphertext) else {
         tracing::error!(item = %id, "a sent item does not open under its key");
-        return Err(not_found(lang));
+        return Err(not_found(lang, SENT_TITLE));
     };
-    MessageView::parse(&eml).map_err(|_| not_found(lang))
+    MessageView::parse(&eml).map_err(|_| not_found(lang, SENT_TITLE))
 }
 
 /// `GET /portal/sent/{id}`: a message as sent.
@@ -236,7 +239,7 @@ pub(super) async fn attachment(
     match open(&state, &live, &id, lang).await {
         Ok(message) => match message.attachments.into_iter().nth(n) {
             Some(part) => download(&part.name, "application/octet-stream", part.bytes),
-            None => not_found(lang),
+            None => not_found(lang, SENT_TITLE),
         },
         Err(page) => page,
     }
@@ -247,7 +250,7 @@ pub(super) async fn delete_item(
     state: &AppState,
     headers: &HeaderMap,
     csrf: &str,
-    (kind, here): (&str, &str),
+    (kind, here, title): (&str, &str, &str),
     id: &str,
 ) -> Result<Response, Error> {
     let (live, lang) = match require_form(state, headers, here, csrf).await {
@@ -259,7 +262,7 @@ pub(super) async fn delete_item(
         .delete_private_item(&live.session.address, kind, id)
         .await?
     {
-        return Ok(not_found(lang));
+        return Ok(not_found(lang, title));
     }
     Ok(see_other(&format!("{here}?deleted=1")))
 }
@@ -271,5 +274,12 @@ pub(super) async fn delete(
     headers: HeaderMap,
     axum::Form(form): axum::Form<TokenForm>,
 ) -> Result<Response, Error> {
-    delete_item(&state, &headers, &form.csrf, ("sent", "/portal/sent"), &id).await
+    delete_item(
+        &state,
+        &headers,
+        &form.csrf,
+        ("sent", "/portal/sent", SENT_TITLE),
+        &id,
+    )
+    .await
 }
