@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use lettre::address::Envelope;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
-use lettre::{FileTransport, Message, SmtpTransport, Transport};
+use lettre::{Message, SmtpTransport, Transport};
 use securedoc_templates::Email;
 
 use crate::Error;
@@ -27,7 +27,7 @@ pub const NOTIFICATION_HEADER: &str = "X-Securedoc-Notification";
 #[derive(Clone)]
 pub enum Mailer {
     /// .eml files in a directory.
-    Outbox(FileTransport, PathBuf),
+    Outbox(PathBuf),
     /// An SMTP relay.
     Smtp(SmtpTransport),
 }
@@ -62,10 +62,7 @@ impl Mailer {
                         outbox.display()
                     ))
                 })?;
-                Ok(Mailer::Outbox(
-                    FileTransport::new(outbox),
-                    outbox.to_path_buf(),
-                ))
+                Ok(Mailer::Outbox(outbox.to_path_buf()))
             }
         }
     }
@@ -73,7 +70,7 @@ impl Mailer {
     /// The outbox directory, when mail goes there.
     pub fn outbox(&self) -> Option<&Path> {
         match self {
-            Mailer::Outbox(_, dir) => Some(dir),
+            Mailer::Outbox(dir) => Some(dir),
             Mailer::Smtp(_) => None,
         }
     }
@@ -140,12 +137,7 @@ impl Mailer {
     /// Sends `message` (blocking: call from a blocking context).
     pub fn send_blocking(&self, message: &Message) -> Result<(), Error> {
         match self {
-            Mailer::Outbox(transport, dir) => {
-                let id = transport.send(message).map_err(|e| {
-                    Error::Mail(format!("cannot write to the outbox {}: {e}", dir.display()))
-                })?;
-                private_eml(dir, &id)
-            }
+            Mailer::Outbox(dir) => write_eml(dir, &message.formatted()),
             Mailer::Smtp(transport) => transport
                 .send(message)
                 .map(drop)
@@ -174,12 +166,7 @@ impl Mailer {
         let envelope = Envelope::new(Some(address(from)?), to)
             .map_err(|e| Error::Mail(format!("no envelope for the mail: {e}")))?;
         match self {
-            Mailer::Outbox(transport, dir) => {
-                let id = transport.send_raw(&envelope, bytes).map_err(|e| {
-                    Error::Mail(format!("cannot write to the outbox {}: {e}", dir.display()))
-                })?;
-                private_eml(dir, &id)
-            }
+            Mailer::Outbox(dir) => write_eml(dir, bytes),
             Mailer::Smtp(transport) => transport
                 .send_raw(&envelope, bytes)
                 .map(drop)
@@ -196,10 +183,28 @@ impl Mailer {
     }
 }
 
-/// lettre writes `{id}.eml` with the umask's mode; mail in the outbox holds
-/// confirmation and reset links, so it is made the owner's only.
-fn private_eml(dir: &Path, id: &str) -> Result<(), Error> {
-    let path = dir.join(format!("{id}.eml"));
-    crate::private_fs::make_private_file(&path)
-        .map_err(|e| Error::Mail(format!("cannot make {} private: {e}", path.display())))
+/// Writes one mail to the outbox as `{random id}.eml`: readable by its
+/// owner only from the start (mail holds confirmation and reset links), and
+/// whole or not at all — it is written under a hidden temporary name and
+/// renamed, so whoever reads the outbox (a person, a test, a script passing
+/// it on) never sees half a mail.
+fn write_eml(dir: &Path, bytes: &[u8]) -> Result<(), Error> {
+    use std::io::Write;
+    let id = crate::hex(&crate::random::<16>());
+    let temporary = dir.join(format!(".{id}.eml.tmp"));
+    let cannot = |e: std::io::Error| {
+        Error::Mail(format!("cannot write to the outbox {}: {e}", dir.display()))
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options
+        .open(&temporary)
+        .and_then(|mut file| file.write_all(bytes))
+        .and_then(|()| std::fs::rename(&temporary, dir.join(format!("{id}.eml"))));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written.map_err(cannot)
 }

@@ -14,19 +14,6 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
-/// Makes the file at `path` readable and writable by its owner only
-/// (0600 on Unix): for files others wrote for us (lettre's .eml files).
-pub fn make_private_file(path: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
-}
-
 /// Creates an empty file at `path` with mode 0600 (on Unix) if there is
 /// none, so that a database opened there afterwards (and the journal files
 /// SQLite derives from its mode) is the owner's only. An existing file
