@@ -123,6 +123,21 @@ impl Sealer {
         self.cipher().encrypt(&message.payload, progress)
     }
 
+    /// The whole envelope, binary: the head (with `key_slot`, empty for a
+    /// server-mode envelope) and the packed message encrypted; `progress`
+    /// gets the plaintext bytes done so far.
+    #[cfg(feature = "pack")]
+    pub fn seal(
+        &self,
+        key_slot: &[u8],
+        message: &crate::Packed,
+        progress: impl FnMut(usize),
+    ) -> Result<Vec<u8>, SealError> {
+        let mut envelope = self.head(key_slot)?;
+        envelope.extend(self.encrypt_payload(message, progress)?);
+        Ok(envelope)
+    }
+
     /// Encrypts a packed message chunk by chunk into `sink` (see
     /// [`PayloadCipher::encrypt_into`]).
     #[cfg(feature = "pack")]

@@ -248,3 +248,72 @@ fn admin_account_commands_repair_a_taken_account_on_sqlite() {
 fn admin_account_commands_repair_a_taken_account_on_postgres() {
     repair(Database::postgres());
 }
+
+/// `admin account create --internal` makes a staff account, only in the
+/// organisation's own domains (`internal_domains`), and says why not.
+fn staff_accounts(db: Database) {
+    let data = tempfile::tempdir().unwrap();
+    let password = data.path().join("password");
+    std::fs::write(&password, "correct horse battery staple\n").unwrap();
+    let password = password.to_str().unwrap();
+    let create = |config: Option<&str>, address: &str| {
+        let mut args = vec![
+            "create",
+            "--internal",
+            "--address",
+            address,
+            "--password-file",
+            password,
+        ];
+        let file = data.path().join("securedoc.toml");
+        if let Some(config) = config {
+            std::fs::write(&file, config).unwrap();
+            args.extend(["--config", file.to_str().unwrap()]);
+        }
+        admin(data.path(), &db, &args)
+    };
+    let (code, stderr) = create(None, "alice@clinic.example");
+    assert_ne!(code, 0);
+    assert!(stderr.contains("set internal_domains"), "{stderr}");
+    let config = "internal_domains = [\"clinic.example\"]\n";
+    let (code, stderr) = create(Some(config), "mallory@example.net");
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("mallory@example.net is not in internal_domains (clinic.example)"),
+        "{stderr}"
+    );
+    let (code, stderr) = create(Some(config), "alice@clinic.example");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("Created the confirmed staff account alice@clinic.example"),
+        "{stderr}"
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = Store::connect(&db.url).await.unwrap();
+        assert!(
+            store
+                .account("alice@clinic.example")
+                .await
+                .unwrap()
+                .unwrap()
+                .confirmed
+        );
+        assert!(store
+            .account("mallory@example.net")
+            .await
+            .unwrap()
+            .is_none());
+    });
+}
+
+#[test]
+fn admin_account_create_internal_on_sqlite() {
+    let data = tempfile::tempdir().unwrap();
+    staff_accounts(Database::sqlite(data.path()));
+}
+
+#[test]
+fn admin_account_create_internal_on_postgres() {
+    staff_accounts(Database::postgres());
+}

@@ -182,8 +182,7 @@ pub fn sealed_page(
     key_slot: &[u8],
     message: &envelope_core::Packed,
 ) -> Result<String, envelope_core::SealError> {
-    let mut bytes = sealer.head(key_slot)?;
-    bytes.extend(sealer.encrypt_payload(message, |_| {})?);
+    let bytes = sealer.seal(key_slot, message, |_| {})?;
     Ok(EnvelopePage::new(sealer.header()).with_envelope(&bytes))
 }
 

@@ -31,6 +31,7 @@ const LANGUAGE_FILES: &[(&str, &str, &[Part])] = &[
                 include_str!("../i18n/preferences/en.toml"),
             ),
             ("contacts/en.toml", include_str!("../i18n/contacts/en.toml")),
+            ("staff/en.toml", include_str!("../i18n/staff/en.toml")),
         ],
     ),
     (
@@ -44,6 +45,7 @@ const LANGUAGE_FILES: &[(&str, &str, &[Part])] = &[
                 include_str!("../i18n/preferences/fr.toml"),
             ),
             ("contacts/fr.toml", include_str!("../i18n/contacts/fr.toml")),
+            ("staff/fr.toml", include_str!("../i18n/staff/fr.toml")),
         ],
     ),
 ];
@@ -93,6 +95,10 @@ pub(crate) const PAGE_TEMPLATES: &[(&str, &str)] = &[
     (
         "portal/message.html",
         include_str!("../pages/portal/message.html.j2"),
+    ),
+    (
+        "portal/sending_status.html",
+        include_str!("../pages/portal/sending_status.html.j2"),
     ),
     (
         "portal/password.html",

@@ -121,11 +121,13 @@ export async function startKeyServer(dir, { config, postgres = false } = {}) {
   const tokenFile = path.join(dir, "token");
   await writeFile(tokenFile, token);
   const args = ["serve"];
+  const configArgs = [];
   if (config) {
     const file = path.join(dir, "server.toml");
     await writeFile(file, config);
-    args.push("--config", file);
+    configArgs.push("--config", file);
   }
+  args.push(...configArgs);
   const child = spawn(securedocBin(), args, {
     env: { ...process.env, ...serverEnv },
     stdio: ["ignore", "ignore", "pipe"],
@@ -200,11 +202,15 @@ export async function startKeyServer(dir, { config, postgres = false } = {}) {
       });
     },
 
-    /** Creates a confirmed account for `address` with `password`, as an administrator does. */
-    async createAccount(address, password) {
+    /**
+     * Creates a confirmed account for `address` with `password`, as an
+     * administrator does; `internal`: a staff account (`--internal`).
+     */
+    async createAccount(address, password, { internal = false } = {}) {
       const file = path.join(dir, `password-${randomBytes(4).toString("hex")}`);
       await writeFile(file, password + "\n");
-      await run(["admin", "account", "create", "--address", address, "--password-file", file]);
+      const staff = internal ? ["--internal", ...configArgs] : [];
+      await run(["admin", "account", "create", "--address", address, "--password-file", file, ...staff]);
     },
 
     /**

@@ -337,12 +337,7 @@ impl Config {
                 "internal_answers_plain sends answers as ordinary mail straight to the relay: set smtp_url (without it, mail would be written to the outbox, keeping answers in the clear on disk)".into(),
             ));
         }
-        let domains: Vec<String> = self
-            .internal_domains
-            .iter()
-            .map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase())
-            .filter(|d| !d.is_empty())
-            .collect();
+        let domains = self.staff_domains();
         if domains.is_empty() {
             return Err(Error::Config(
                 "internal_answers_plain needs internal_domains: the organisation's own mail domains, e.g. internal_domains = [\"clinic.example\"]".into(),

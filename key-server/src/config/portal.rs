@@ -50,6 +50,11 @@ pub struct PortalConfig {
     /// page); past the budget a request waits a few seconds, then gets
     /// "busy" (503) instead of the server running out of memory.
     pub decrypt_memory_mb: u32,
+    /// A header the reverse proxy sets to the address of the member of
+    /// staff it signed in (single sign-on), e.g. `X-Remote-User`. Believed
+    /// only from `trusted_proxies`, and only for `internal_domains`; the
+    /// proxy must remove it from what clients send.
+    pub trusted_sso_header: Option<String>,
 }
 
 impl Default for PortalConfig {
@@ -66,21 +71,60 @@ impl Default for PortalConfig {
             keep_sent: true,
             password_hint: false,
             decrypt_memory_mb: 512,
+            trusted_sso_header: None,
         }
     }
+}
+
+/// Mail domains as configured (`clinic.example`, `@Clinic.example`),
+/// lower-cased, blanks dropped.
+pub(super) fn domain_list(domains: &[String]) -> Vec<String> {
+    domains
+        .iter()
+        .map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase())
+        .filter(|d| !d.is_empty())
+        .collect()
 }
 
 impl super::Config {
     /// The domains Compose may write to, lower-cased: `[portal]
     /// compose_domains`, else `internal_domains`.
     pub fn compose_domains(&self) -> Vec<String> {
-        self.portal
-            .compose_domains
-            .as_ref()
-            .unwrap_or(&self.internal_domains)
-            .iter()
-            .map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase())
-            .filter(|d| !d.is_empty())
-            .collect()
+        domain_list(
+            self.portal
+                .compose_domains
+                .as_ref()
+                .unwrap_or(&self.internal_domains),
+        )
+    }
+
+    /// `internal_domains`, lower-cased: the organisation's own, where staff
+    /// accounts live.
+    pub fn staff_domains(&self) -> Vec<String> {
+        domain_list(&self.internal_domains)
+    }
+
+    /// `[portal] trusted_sso_header` as a header name, if set: refused
+    /// without `trusted_proxies` (anyone could send it) or without
+    /// `internal_domains` (nobody could be signed in by it).
+    pub fn sso_header(&self) -> Result<Option<axum::http::HeaderName>, crate::Error> {
+        let Some(name) = self.portal.trusted_sso_header.as_deref().map(str::trim) else {
+            return Ok(None);
+        };
+        let config =
+            |why: String| crate::Error::Config(format!("[portal] trusted_sso_header: {why}"));
+        let header = axum::http::HeaderName::try_from(name)
+            .map_err(|_| config(format!("'{name}' is not a header name like X-Remote-User")))?;
+        if self.trusted_proxies.is_empty() {
+            return Err(config(
+                "set trusted_proxies to the reverse proxy that signs staff in: the header is believed only from it, since any client can send a header".into(),
+            ));
+        }
+        if self.staff_domains().is_empty() {
+            return Err(config(
+                "set internal_domains to the organisation's mail domains: the header signs in staff of those domains only".into(),
+            ));
+        }
+        Ok(Some(header))
     }
 }

@@ -41,9 +41,35 @@ impl FromRequestParts<AppState> for ClientAddr {
     }
 }
 
+/// Whether the request came straight from one of `trusted_proxies` (the
+/// TCP peer, not anything a header says): what a proxy's own headers, such
+/// as the single-sign-on header, need before they are believed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FromTrustedProxy(pub bool);
+
+impl FromRequestParts<AppState> for FromTrustedProxy {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        // No connection info (an in-process test): no proxy either.
+        let trusted = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .is_some_and(|info| is_trusted(&info.0.ip(), &state.settings.trusted_proxies));
+        Ok(FromTrustedProxy(trusted))
+    }
+}
+
+fn is_trusted(ip: &IpAddr, trusted: &[IpNet]) -> bool {
+    trusted.iter().any(|net| net.contains(&canonical(*ip)))
+}
+
 /// The client behind `peer`, believing forwarding headers only from `trusted` proxies.
 pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(&canonical(*ip)));
+    let is_trusted = |ip: &IpAddr| is_trusted(ip, trusted);
     if !is_trusted(&peer) {
         return canonical(peer);
     }

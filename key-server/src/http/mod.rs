@@ -24,7 +24,7 @@ use std::sync::Arc;
 use axum::Router;
 use tokio::sync::Notify;
 
-pub use client::ClientAddr;
+pub use client::{ClientAddr, FromTrustedProxy};
 pub use error::{ApiJson, Kind, Refusal};
 
 pub(crate) use connections::{serve_connections, ConnectionLimits};
@@ -94,6 +94,8 @@ pub struct Settings {
     pub portal: portal::PortalSettings,
     /// Password expiry warnings, inactivity, the help desk (`[accounts]`).
     pub accounts: crate::config::AccountLifecycle,
+    /// Staff accounts: their domains and the proxy's sign-on header.
+    pub staff: portal::StaffSettings,
 }
 
 impl AppState {
@@ -149,6 +151,10 @@ impl AppState {
                 retention_seconds: i64::from(config.retention_days) * 86_400,
                 portal: portal::PortalSettings::new(&config.portal, &config.public_url),
                 accounts: config.account_lifecycle()?,
+                staff: portal::StaffSettings {
+                    domains: config.staff_domains(),
+                    sso_header: config.sso_header()?,
+                },
             },
             mailer: Mailer::new(config.smtp_url.as_deref(), &config.outbox_dir())?,
             mail_wake: Arc::new(Notify::new()),

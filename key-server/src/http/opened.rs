@@ -42,6 +42,9 @@ pub async fn opened(
                     recipient => &recipient,
                     sent => format_time(details.created_at),
                     opened => format_time(at),
+                    // Staff follow their messages in the portal's Sent items.
+                    sent_items => (details.sender == crate::http::answers::STAFF_SENDER)
+                        .then(|| format!("{}/portal/sent", state.settings.public_url)),
                 },
             )
             .map_err(|e| Error::Mail(format!("cannot render the read receipt: {e}")))?;
@@ -72,7 +75,7 @@ pub async fn opened(
 }
 
 /// `2026-11-22 18:34 UTC`: one form for every language, never ambiguous.
-fn format_time(seconds: i64) -> String {
+pub(crate) fn format_time(seconds: i64) -> String {
     jiff::Timestamp::from_second(seconds)
         .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_else(|_| seconds.to_string())

@@ -80,106 +80,158 @@ async fn status(
 }
 
 async fn lock(state: State<AppState>, id: Path<String>, headers: HeaderMap) -> Response {
-    set_locked(state, id, headers, true).await.into_response()
+    control(state, id, headers, Control::Lock)
+        .await
+        .into_response()
 }
 
 async fn unlock(state: State<AppState>, id: Path<String>, headers: HeaderMap) -> Response {
-    set_locked(state, id, headers, false).await.into_response()
+    control(state, id, headers, Control::Unlock)
+        .await
+        .into_response()
 }
 
-async fn set_locked(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    locked: bool,
-) -> Result<Json<Value>, Refusal> {
-    let (sender, _) = owned(&state, &headers, &id).await?;
-    let n = state
-        .store
-        .set_message_locked(&sender.id, &id, locked)
-        .await?;
-    let what = if locked { "locked" } else { "unlocked" };
-    tracing::info!(sender = %sender.name, id = %id, envelopes = n, "a sender {what} a message");
-    answer(&state, &sender, &id, what).await
-}
-
-async fn revoke(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, Refusal> {
-    let (sender, _) = owned(&state, &headers, &id).await?;
-    let n = state.store.revoke_message(&sender.id, &id).await?;
-    // Keys first (above), then the envelopes stored for pull delivery.
-    state.store.delete_keyless_envelopes().await?;
-    tracing::info!(sender = %sender.name, id = %id, envelopes = n, "a sender withdrew a message: its keys are deleted");
-    answer(&state, &sender, &id, "revoked").await
+async fn revoke(state: State<AppState>, id: Path<String>, headers: HeaderMap) -> Response {
+    control(state, id, headers, Control::Revoke)
+        .await
+        .into_response()
 }
 
 async fn expire(
-    State(state): State<AppState>,
+    state: State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Result<ApiJson<ExpireRequest>, Refusal>,
 ) -> Result<Json<Value>, Refusal> {
     // The token first: a stranger learns nothing, not even what the body lacks.
-    let (sender, envelopes) = owned(&state, &headers, &id).await?;
+    owned(&state, &headers, &id).await?;
     let ApiJson(body) = body?;
-    if body.expires <= state.store.now() {
-        return Err(Refusal::new(
-            Kind::BadRequest,
-            "The new expiry is in the past. To end the message now, revoke it.",
-        ));
-    }
-    if !envelopes.iter().any(|e| e.key_present) {
-        return Err(Refusal::new(
-            Kind::Gone,
-            "This message's keys are deleted (it expired or was withdrawn), so its expiry can no longer change. Send it again.",
-        ));
-    }
-    // Retention deletes every key in the end, whatever the expiry says: a
-    // later date would be a promise the server does not keep.
-    let registered = envelopes.iter().map(|e| e.created_at).min().unwrap_or(0);
-    let last = registered + state.settings.retention_seconds;
-    if body.expires > last {
-        let date = jiff::Timestamp::from_second(last)
-            .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
-            .unwrap_or_default();
-        return Err(Refusal::new(
-            Kind::BadRequest,
-            format!("This key server deletes every message's keys {} days after sending, so this message cannot be opened after {date}. Choose an expiry no later than that.", state.settings.retention_seconds / 86_400),
-        )
-        .with("latest", last));
-    }
-    let n = state
-        .store
-        .set_message_expiry(&sender.id, &id, body.expires)
-        .await?;
-    tracing::info!(sender = %sender.name, id = %id, envelopes = n, expires = body.expires, "a sender changed a message's expiry");
-    answer(&state, &sender, &id, "expiry_changed").await
+    control(state, Path(id), headers, Control::Expire(body.expires)).await
 }
 
-/// After a control: an audit row per envelope, and the new status.
-async fn answer(
-    state: &AppState,
-    sender: &Sender,
-    id: &str,
-    outcome: &str,
+/// A control through the API, in the sender token's name.
+async fn control(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    control: Control,
 ) -> Result<Json<Value>, Refusal> {
-    let envelopes = state.store.sender_envelopes(&sender.id, id).await?;
+    let (sender, envelopes) = owned(&state, &headers, &id).await?;
     let by = format!("sender:{}", sender.name);
+    match apply(&state, &sender.id, &by, &id, &envelopes, control).await? {
+        Ok(envelopes) => Ok(Json(describe(&envelopes))),
+        Err(ControlRefusal::InThePast) => Err(Refusal::new(
+            Kind::BadRequest,
+            "The new expiry is in the past. To end the message now, revoke it.",
+        )),
+        Err(ControlRefusal::KeysGone) => Err(Refusal::new(
+            Kind::Gone,
+            "This message's keys are deleted (it expired or was withdrawn), so its expiry can no longer change. Send it again.",
+        )),
+        Err(ControlRefusal::AfterRetention(last)) => Err(Refusal::new(
+            Kind::BadRequest,
+            format!("This key server deletes every message's keys {} days after sending, so this message cannot be opened after {}. Choose an expiry no later than that.", state.settings.retention_seconds / 86_400, super::opened::format_time(last)),
+        )
+        .with("latest", last)),
+    }
+}
+
+/// What a sender may do to a message after sending it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Control {
+    /// Refuse key release for now.
+    Lock,
+    /// Allow it again.
+    Unlock,
+    /// Delete the keys now (crypto-shredding), then the stored envelopes.
+    Revoke,
+    /// Move the expiry (Unix seconds), earlier or later, while the keys exist.
+    Expire(i64),
+}
+
+impl Control {
+    /// The audit's outcome (`sender_{outcome}`) and the log's verb.
+    pub(crate) fn outcome(self) -> &'static str {
+        match self {
+            Control::Lock => "locked",
+            Control::Unlock => "unlocked",
+            Control::Revoke => "revoked",
+            Control::Expire(_) => "expiry_changed",
+        }
+    }
+}
+
+/// Why an expiry cannot change; each caller words it for its reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ControlRefusal {
+    /// The new expiry is not in the future.
+    InThePast,
+    /// The keys are deleted already.
+    KeysGone,
+    /// Retention deletes the keys before then: the latest possible expiry.
+    AfterRetention(i64),
+}
+
+/// The latest expiry `envelopes` may get: retention deletes every key this
+/// long after its message was registered, whatever the expiry says, so a
+/// later date would be a promise the server does not keep.
+pub(crate) fn latest_expiry(state: &AppState, registered: i64) -> i64 {
+    registered + state.settings.retention_seconds
+}
+
+/// Applies `control` to the envelopes `id` names among `sender_id`'s (as
+/// [`owned`] or the portal's Sent item found them), audits each envelope
+/// in the name of `by`, and gives their new state.
+pub(crate) async fn apply(
+    state: &AppState,
+    sender_id: &str,
+    by: &str,
+    id: &str,
+    envelopes: &[EnvelopeState],
+    control: Control,
+) -> Result<Result<Vec<EnvelopeState>, ControlRefusal>, crate::Error> {
+    let store = &state.store;
+    let n = match control {
+        Control::Lock | Control::Unlock => {
+            store
+                .set_message_locked(sender_id, id, control == Control::Lock)
+                .await?
+        }
+        Control::Revoke => {
+            let n = store.revoke_message(sender_id, id).await?;
+            // Keys first (above), then the envelopes stored for pull delivery.
+            store.delete_keyless_envelopes().await?;
+            n
+        }
+        Control::Expire(expires) => {
+            if expires <= store.now() {
+                return Ok(Err(ControlRefusal::InThePast));
+            }
+            if !envelopes.iter().any(|e| e.key_present) {
+                return Ok(Err(ControlRefusal::KeysGone));
+            }
+            let registered = envelopes.iter().map(|e| e.created_at).min().unwrap_or(0);
+            let last = latest_expiry(state, registered);
+            if expires > last {
+                return Ok(Err(ControlRefusal::AfterRetention(last)));
+            }
+            store.set_message_expiry(sender_id, id, expires).await?
+        }
+    };
+    let outcome = control.outcome();
+    tracing::info!(by, id = %id, envelopes = n, "a sender's control: {outcome}");
+    let envelopes = store.sender_envelopes(sender_id, id).await?;
     for envelope in &envelopes {
-        state
-            .store
+        store
             .audit(
                 Some(&envelope.recipient),
                 Some(&envelope.id),
-                &by,
+                by,
                 &format!("sender_{outcome}"),
             )
             .await?;
     }
-    Ok(Json(describe(&envelopes)))
+    Ok(Ok(envelopes))
 }
 
 /// The status document: the message id and one entry per envelope.

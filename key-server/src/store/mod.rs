@@ -21,6 +21,7 @@ mod remembered;
 mod senders;
 mod sending;
 mod sessions;
+mod staff;
 
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::AnyPool;

@@ -26,6 +26,8 @@ pub struct NewItem<'a> {
     /// The entry's id and its summary, sealed to it (base64).
     pub entry_id: &'a str,
     pub summary_sealed: &'a str,
+    /// The sending a staff member's Sent item made (its status and controls).
+    pub sending_id: Option<&'a str>,
 }
 
 /// One entry of Sent items or Drafts.
@@ -83,8 +85,8 @@ impl Store {
             // Counted and inserted in one statement: a burst of saves on
             // any number of replicas cannot pass `max`.
             let inserted = sqlx::query(
-                "INSERT INTO private_items (id, address, kind, sealed_key, size, created_at, updated_at)
-                 SELECT $1, $2, $3, $4, $5, $6, $6
+                "INSERT INTO private_items (id, address, kind, sealed_key, size, created_at, updated_at, sending_id)
+                 SELECT $1, $2, $3, $4, $5, $6, $6, $8
                  WHERE (SELECT COUNT(*) FROM private_items WHERE address = $2 AND kind = $3) < $7
                    AND NOT EXISTS (SELECT 1 FROM private_items WHERE id = $1)",
             )
@@ -95,6 +97,7 @@ impl Store {
             .bind(new.item.len() as i64)
             .bind(at)
             .bind(max)
+            .bind(new.sending_id.map(str::to_string))
             .execute(&mut *tx)
             .await?;
             if inserted.rows_affected() == 0 {

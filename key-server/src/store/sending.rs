@@ -65,6 +65,8 @@ pub struct ReceiptDetails {
     pub sender_lang: Option<String>,
     /// The sending's id, if it has one.
     pub sending_id: Option<String>,
+    /// The name of the sender that registered it (`securedoc-portal`: staff in the portal).
+    pub sender: String,
 }
 
 /// The longest client address kept for an opening.
@@ -193,20 +195,29 @@ impl Store {
 
     /// What a read receipt for envelope `message_id` needs.
     pub async fn receipt_details(&self, message_id: &str) -> Result<Option<ReceiptDetails>, Error> {
-        type Row = (Option<String>, String, i64, Option<String>, Option<String>);
+        type Row = (
+            Option<String>,
+            String,
+            i64,
+            Option<String>,
+            Option<String>,
+            String,
+        );
         let row: Option<Row> = sqlx::query_as(
-            "SELECT from_address, flags, created_at, sender_lang, sending_id FROM messages WHERE id = $1",
+            "SELECT m.from_address, m.flags, m.created_at, m.sender_lang, m.sending_id, s.name
+             FROM messages m JOIN senders s ON s.id = m.sender_id WHERE m.id = $1",
         )
         .bind(message_id)
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(
-            |(from, flags, created_at, sender_lang, sending_id)| ReceiptDetails {
+            |(from, flags, created_at, sender_lang, sending_id, sender)| ReceiptDetails {
                 from,
                 flags: parse_flags(&flags),
                 created_at,
                 sender_lang,
                 sending_id,
+                sender,
             },
         ))
     }

@@ -21,6 +21,11 @@ pub struct PortalSession {
     pub expires_at: i64,
     /// What it may do: `full`, or only `change_password`.
     pub scope: String,
+    /// The account is staff's (`accounts.internal`): Compose offers the
+    /// sender options.
+    pub internal: bool,
+    /// The account's language, if it has one.
+    pub language: Option<String>,
 }
 
 /// What a session cookie leads to.
@@ -41,7 +46,16 @@ fn id_hash(id: &str) -> String {
     hex(&Sha256::digest(id.as_bytes()))
 }
 
-type SessionRow = (String, String, i64, i64, String);
+type SessionRow = (
+    String,
+    String,
+    i64,
+    i64,
+    String,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+);
 
 impl Store {
     /// Starts a session for `address`: `id` is the cookie's value (256
@@ -85,14 +99,24 @@ impl Store {
     ) -> Result<SessionLookup, Error> {
         let hash = id_hash(id);
         let row: Option<SessionRow> = sqlx::query_as(
-            "SELECT address, csrf, last_seen_at, expires_at, scope FROM portal_sessions WHERE id_hash = $1",
+            "SELECT s.address, s.csrf, s.last_seen_at, s.expires_at, s.scope, a.internal, a.language, a.disabled_at
+             FROM portal_sessions s LEFT JOIN accounts a ON a.address = s.address
+             WHERE s.id_hash = $1",
         )
         .bind(&hash)
         .fetch_optional(&self.pool)
         .await?;
-        let Some((address, csrf, last_seen_at, expires_at, scope)) = row else {
+        let Some((address, csrf, last_seen_at, expires_at, scope, internal, language, disabled)) =
+            row
+        else {
             return Ok(SessionLookup::Unknown);
         };
+        // Disabling ends an account's sessions; this holds even for a
+        // session another replica was serving at that moment.
+        if disabled.is_some() {
+            self.end_session(id).await?;
+            return Ok(SessionLookup::Unknown);
+        }
         let now = self.now();
         let ended = if expires_at <= now {
             Some(SessionLookup::Ended)
@@ -111,6 +135,8 @@ impl Store {
             last_seen_at,
             expires_at,
             scope,
+            internal: internal.unwrap_or(0) != 0,
+            language,
         };
         if touch && now - last_seen_at >= touch_every {
             sqlx::query("UPDATE portal_sessions SET last_seen_at = $1 WHERE id_hash = $2")

@@ -47,9 +47,7 @@ pub fn envelope_bytes(
     message: &Packed,
     progress: impl FnMut(usize),
 ) -> Result<Vec<u8>, SealError> {
-    let mut envelope = sealer.head(&[])?;
-    envelope.extend(sealer.encrypt_payload(message, progress)?);
-    Ok(envelope)
+    sealer.seal(&[], message, progress)
 }
 
 /// Where a key server keeps envelopes, and the sender token that registered them.

@@ -11,6 +11,7 @@ use envelope_core::{Draft, DraftAttachment};
 use securedoc_templates::{context, fill, text, Value};
 use serde::Serialize;
 
+use super::options::{OptionsForm, SendOptions};
 use super::sending::{deliver_plain, seal_and_queue, sent_lines};
 use super::{in_domains, may_receive, quoted, recipients, subject_for, Kind, Source};
 use crate::http::online::render::size;
@@ -49,6 +50,8 @@ pub(crate) type Page<'a> = &'a (dyn Fn(StatusCode, &str, Value) -> Response + Sy
 pub(crate) struct Sent {
     pub response: Response,
     pub draft: Draft,
+    /// The sending's id, for staff's messages (their Sent view controls it).
+    pub sending: Option<String>,
 }
 
 /// A page of one sentence.
@@ -79,6 +82,8 @@ struct Fields<'a> {
     body: &'a str,
     html: &'a str,
     keep: Option<&'a [usize]>,
+    /// Staff's sender options, as chosen so far.
+    options: Option<&'a OptionsForm>,
     errors: BTreeMap<&'a str, String>,
 }
 
@@ -142,6 +147,7 @@ fn compose_page(
                     ("message", size(limits.max_message_bytes, lang)),
                 ],
             ),
+            sender_options => fields.options.map(|o| o.view(state, lang)),
             errors => fields.errors,
         },
     )
@@ -161,6 +167,7 @@ pub(crate) fn compose_page_for(
     if !kind.allowed_for(source) {
         return forbidden(page, paths, source.lang, kind);
     }
+    let options = (source.staff && kind == Kind::New).then(|| OptionsForm::initial(state));
     let prefill = prefill.unwrap_or_else(|| Prefill {
         to: recipients(&state.settings.compose, kind, source)
             .0
@@ -182,6 +189,7 @@ pub(crate) fn compose_page_for(
             body: &prefill.body,
             html: &prefill.html,
             keep: None,
+            options: options.as_ref(),
             errors: BTreeMap::new(),
         },
     )
@@ -215,6 +223,8 @@ pub(crate) struct Posted {
     /// Attachments added by this post.
     pub files: Vec<DraftAttachment>,
     pub too_large: bool,
+    /// Staff's sender options (read for staff only).
+    pub options: OptionsForm,
 }
 
 /// The formatted body to send, if the editor gave one: sanitised, and
@@ -284,7 +294,9 @@ pub(crate) async fn read_form(mut form: Multipart, limit: usize) -> Result<Poste
                             }
                         }
                     }
-                    _ => {}
+                    other => {
+                        posted.options.read(other, &value);
+                    }
                 }
             }
         }
@@ -351,10 +363,7 @@ pub(crate) async fn send(
                 &[("address", bad.clone())],
             ),
         );
-    } else if let Some(outside) = to
-        .iter()
-        .find(|a| !may_receive(&limits, kind, &source.sender, a))
-    {
+    } else if let Some(outside) = to.iter().find(|a| !may_receive(&limits, kind, source, a)) {
         errors.insert(
             "to",
             fill(
@@ -418,6 +427,20 @@ pub(crate) async fn send(
     if posted.subject.chars().count() > 300 {
         errors.insert("subject", text(lang, "compose.subject_too_long"));
     }
+    // Staff choose how their new message goes; everything else (and an
+    // outside account's post, whatever it carries) goes as an answer does.
+    let staff_options = source.staff && kind == Kind::New;
+    let options = if staff_options {
+        match posted.options.decide(state, lang) {
+            Ok(options) => options,
+            Err((field, why)) => {
+                errors.insert(field, why);
+                SendOptions::answer(state)
+            }
+        }
+    } else {
+        SendOptions::answer(state)
+    };
     if !errors.is_empty() {
         let to = if kind.typed_recipients() {
             // What was ticked joins what was typed, so nothing is lost.
@@ -438,6 +461,7 @@ pub(crate) async fn send(
                 body: &posted.body,
                 html: &formatted(&posted.html).unwrap_or_default(),
                 keep: Some(&posted.keep),
+                options: staff_options.then_some(&posted.options),
                 errors,
             },
         ));
@@ -455,10 +479,11 @@ pub(crate) async fn send(
     };
     // Internal addresses first, when the configuration delivers answers to
     // them in the clear: if the relay refuses, nothing has gone anywhere.
+    // Staff's messages are always sealed: they carry the options chosen.
     let (plain, sealed): (Vec<String>, Vec<String>) = to
         .iter()
         .cloned()
-        .partition(|address| in_domains(address, &limits.plain_domains));
+        .partition(|address| !source.staff && in_domains(address, &limits.plain_domains));
     if !plain.is_empty() {
         if let Err(error) = deliver_plain(state, &draft, &plain).await {
             tracing::error!(%error, "the relay did not take an answer to internal addresses");
@@ -466,8 +491,13 @@ pub(crate) async fn send(
             return Err(say(page, paths, StatusCode::SERVICE_UNAVAILABLE, sentence));
         }
     }
+    let mut sending = None;
     if !sealed.is_empty() {
-        if let Err(error) = seal_and_queue(state, &draft, &sealed).await {
+        let sealed_as = seal_and_queue(state, &draft, &sealed, &options).await;
+        if let Ok(id) = &sealed_as {
+            sending = Some(id.clone());
+        }
+        if let Err(error) = sealed_as {
             tracing::error!(%error, "could not seal or queue an answer");
             if plain.is_empty() {
                 let sentence = text(lang, "compose.failed");
@@ -507,8 +537,12 @@ pub(crate) async fn send(
         "notice",
         context! {
             title => text(lang, "compose.sent_title"),
-            lines => sent_lines(lang, &sealed, &plain),
+            lines => sent_lines(lang, &sealed, &plain, options.pull),
         },
     );
-    Ok(Sent { response, draft })
+    Ok(Sent {
+        response,
+        draft,
+        sending: sending.filter(|_| staff_options),
+    })
 }

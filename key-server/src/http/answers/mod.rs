@@ -16,6 +16,7 @@
 
 mod form;
 mod html;
+mod options;
 mod sending;
 
 use envelope_core::{Flags, MessageView};
@@ -23,6 +24,7 @@ use securedoc_templates::{fill, text};
 use serde::{Deserialize, Serialize};
 
 pub(crate) use form::{compose_page_for, formatted, read_form, send, Paths, Posted, Prefill, Sent};
+pub(crate) use options::{end_of_day, STAFF as STAFF_SENDER};
 
 /// The message being answered, however it was opened.
 pub(crate) struct Source {
@@ -40,6 +42,9 @@ pub(crate) struct Source {
     pub message: MessageView,
     /// A new message may be written (the portal's Compose, to `compose_domains`).
     pub may_compose: bool,
+    /// Written by staff: a new message may go to any address, with the
+    /// sender options (`options`).
+    pub staff: bool,
 }
 
 /// Reply, Reply all, Forward, or a new message (from the portal's Compose).
@@ -141,16 +146,17 @@ fn in_domains(address: &str, domains: &[String]) -> bool {
     domains.iter().any(|d| domain.eq_ignore_ascii_case(d))
 }
 
-/// May `address` receive this kind of answer?
-fn may_receive(limits: &ComposeLimits, kind: Kind, sender: &str, address: &str) -> bool {
-    if kind != Kind::New && address.eq_ignore_ascii_case(sender) {
+/// May `address` receive this kind of answer to `source`?
+fn may_receive(limits: &ComposeLimits, kind: Kind, source: &Source, address: &str) -> bool {
+    if kind != Kind::New && address.eq_ignore_ascii_case(&source.sender) {
         return true;
     }
     match kind {
         Kind::Reply => false,
         Kind::ReplyAll => in_domains(address, &limits.reply_domains),
         Kind::Forward => limits.forward_outside || in_domains(address, &limits.reply_domains),
-        Kind::New => in_domains(address, &limits.compose_domains),
+        // Staff write to the people outside they serve.
+        Kind::New => source.staff || in_domains(address, &limits.compose_domains),
     }
 }
 
@@ -176,7 +182,7 @@ fn recipients(limits: &ComposeLimits, kind: Kind, source: &Source) -> (Vec<Strin
                 if address == source.recipient.to_ascii_lowercase() || to.contains(&address) {
                     continue;
                 }
-                if may_receive(limits, kind, &sender, &address) {
+                if may_receive(limits, kind, source, &address) {
                     to.push(address);
                 } else if !left_out.contains(&address) {
                     left_out.push(address);

@@ -1,25 +1,39 @@
-//! Sending an answer: sealed per recipient (own id and key, registered
-//! here, the notification queued with its envelope attached), or, for the
-//! organisation's own addresses with `internal_answers_plain`, as ordinary
-//! mail straight to the relay.
+//! Sending an answer or a new message: sealed per recipient (own id and
+//! key, registered here, the notification queued with its envelope
+//! attached or, for pull delivery, the envelope kept here and the
+//! notification linking to the portal), or, for the organisation's own
+//! addresses with `internal_answers_plain`, as ordinary mail straight to
+//! the relay.
 
-use envelope_core::{ContentKey, Draft, EnvelopeInfo, Flags, Sealer, SecurityLevel};
+use envelope_core::{ContentKey, Draft, EnvelopeInfo, Sealer};
 use securedoc_templates::{context, fill, render_email, text};
 
+use super::options::SendOptions;
+use crate::http::pull::EntrySummary;
 use crate::http::AppState;
 use crate::mail::{MailAttachment, Mailer};
-use crate::store::{NewEnvelope, NewMessage};
+use crate::store::{NewEnvelope, NewMessage, NewStoredEnvelope};
 
 /// What "Your message was sent" says: who got it sealed, who as ordinary
 /// mail inside the organisation.
-pub(super) fn sent_lines(lang: &str, sealed: &[String], plain: &[String]) -> Vec<String> {
+pub(super) fn sent_lines(
+    lang: &str,
+    sealed: &[String],
+    plain: &[String],
+    pull: bool,
+) -> Vec<String> {
     let mut lines = Vec::new();
     if !sealed.is_empty() {
         lines.push(fill(
             &text(lang, "compose.sent_body"),
             &[("to", sealed.join(", "))],
         ));
-        lines.push(text(lang, "compose.sent_after"));
+        let after = if pull {
+            "staff.sent_after_pull"
+        } else {
+            "compose.sent_after"
+        };
+        lines.push(text(lang, after));
     }
     if !plain.is_empty() {
         lines.push(fill(
@@ -53,18 +67,19 @@ pub(super) async fn deliver_plain(
     Ok(())
 }
 
-/// Seals `draft` for each of `recipients` (own id and key, registered here)
-/// and queues each notification with its envelope attached.
+/// Seals `draft` for each of `recipients` (own id and key, registered here
+/// as `options` say) and queues each notification: with the envelope
+/// attached, or (pull) linking to the portal, where the envelope is kept.
+/// Returns the sending's id.
 pub(super) async fn seal_and_queue(
     state: &AppState,
     draft: &Draft,
     recipients: &[String],
-) -> Result<(), crate::Error> {
-    let limits = &state.settings.compose;
-    let sender_id = state.store.internal_sender("securedoc-answers").await?;
+    options: &SendOptions,
+) -> Result<String, crate::Error> {
+    let sender_id = state.store.internal_sender(options.sender).await?;
     let created = state.store.now();
-    let expires = created + limits.expires_seconds;
-    let flags = Flags::default();
+    let (flags, expires) = (options.flags, options.expires);
     // Each recipient's envelope: its own random id and content key.
     let keys: Vec<([u8; 16], ContentKey)> = recipients
         .iter()
@@ -82,6 +97,7 @@ pub(super) async fn seal_and_queue(
             }
         })
         .collect();
+    let sending_id = crate::hex(&crate::random::<16>());
     let statuses = state
         .store
         .register_envelopes(
@@ -90,8 +106,8 @@ pub(super) async fn seal_and_queue(
                 from: draft.from.clone(),
                 expires: Some(expires),
                 flags,
-                security: SecurityLevel::High,
-                sending_id: crate::hex(&crate::random::<16>()),
+                security: options.security,
+                sending_id: sending_id.clone(),
                 sender_lang: None,
             },
             &envelopes,
@@ -100,8 +116,11 @@ pub(super) async fn seal_and_queue(
     let message = zeroize::Zeroizing::new(envelope_core::compose(draft));
     let packed = envelope_core::pack(&message)
         .map_err(|e| crate::Error::Unprocessable(format!("cannot seal: {e}")))?;
+    let expires_on = jiff::Timestamp::from_second(expires)
+        .map(|t| t.strftime("%Y-%m-%d").to_string())
+        .ok();
     // Each recipient's notification and envelope in their account's language.
-    let notification = |lang: Option<&str>| {
+    let notification = |lang: Option<&str>, link: Option<&str>| {
         render_email(
             "notification",
             context! {
@@ -109,13 +128,15 @@ pub(super) async fn seal_and_queue(
                 sender => &draft.from,
                 mode => "server",
                 key_server => state.settings.organization_name.as_ref().unwrap_or(&state.settings.public_url),
-                expires => jiff::Timestamp::from_second(expires).map(|t| t.strftime("%Y-%m-%d").to_string()).ok(),
+                expires => &expires_on,
+                link,
             },
         )
         .map_err(|e| crate::Error::Unprocessable(format!("cannot render the notification: {e}")))
     };
+    let cannot_seal =
+        |e: envelope_core::SealError| crate::Error::Unprocessable(format!("cannot seal: {e}"));
     for ((to, (id, key)), status) in recipients.iter().zip(keys).zip(statuses) {
-        let email = notification(status.language.as_deref())?;
         let info = EnvelopeInfo {
             from: draft.from.clone(),
             to: to.clone(),
@@ -123,18 +144,37 @@ pub(super) async fn seal_and_queue(
             expires: Some(expires),
             flags,
         };
-        let html = envelope_page(info, id, status, state, key, &packed)
-            .map_err(|e| crate::Error::Unprocessable(format!("cannot seal: {e}")))?;
-        let mail = Mailer::compose(
-            &state.settings.mail_from,
-            to,
-            &email,
-            vec![MailAttachment {
+        let lang = status.language.clone();
+        let notify = status.notify;
+        let sealer = sealer(info, id, status, state, key, options).map_err(cannot_seal)?;
+        let (email, attachments) = if options.pull {
+            let envelope = sealer.seal(&[], &packed, |_| {}).map_err(cannot_seal)?;
+            let link = keep_for_portal(
+                state,
+                draft,
+                to,
+                &crate::hex(&id),
+                &envelope,
+                lang.as_deref(),
+            )
+            .await?;
+            if !notify {
+                // The recipient turned notification mails off: the message
+                // waits in their Inbox.
+                continue;
+            }
+            (notification(lang.as_deref(), Some(&link))?, Vec::new())
+        } else {
+            let html =
+                securedoc_templates::sealed_page(&sealer, &[], &packed).map_err(cannot_seal)?;
+            let attachment = MailAttachment {
                 name: "securedoc.html".into(),
                 content_type: "text/html; charset=utf-8".into(),
                 bytes: html.into_bytes(),
-            }],
-        )?;
+            };
+            (notification(lang.as_deref(), None)?, vec![attachment])
+        };
+        let mail = Mailer::compose(&state.settings.mail_from, to, &email, attachments)?;
         state
             .store
             .enqueue_mail("answer", to, &mail.formatted())
@@ -144,26 +184,64 @@ pub(super) async fn seal_and_queue(
     metrics::counter!("securedoc_answers_total", "kind" => "sent").increment(1);
     tracing::info!(
         recipients = recipients.len(),
-        "an answer was sealed and queued"
+        pull = options.pull,
+        "a message written in the portal or Open Online was sealed and queued"
     );
-    Ok(())
+    Ok(sending_id)
 }
 
-/// One recipient's `securedoc.html`: the header (with their phrase,
-/// language and the organisation), the sealed message, the page around it.
-fn envelope_page(
+/// Keeps `envelope` (binary), sealed for `to`, in their portal Inbox
+/// (pull delivery), the first-time password first where the configuration
+/// makes accounts that way; gives the link the notification carries.
+async fn keep_for_portal(
+    state: &AppState,
+    draft: &Draft,
+    to: &str,
+    id: &str,
+    envelope: &[u8],
+    lang: Option<&str>,
+) -> Result<String, crate::Error> {
+    let link = format!("{}/portal/m/{id}", state.settings.public_url);
+    let lang = securedoc_templates::language(lang.unwrap_or("en"));
+    crate::http::portal::issue_temporary_password(state, to, &link, lang).await?;
+    let summary = EntrySummary {
+        subject: draft.subject.clone(),
+        from: draft.from.clone(),
+        date: jiff::Timestamp::from_second(draft.date)
+            .map(|t| t.to_string())
+            .ok(),
+        size: envelope.len() as u64,
+        attachments: draft.attachments.len(),
+    };
+    let entry_id = crate::hex(&crate::random::<16>());
+    state
+        .store
+        .store_envelope(NewStoredEnvelope {
+            message_id: id,
+            recipient: to,
+            bytes: envelope,
+            entry_id: &entry_id,
+            summary_sealed: &summary.seal(&state.master_key, &entry_id),
+        })
+        .await?;
+    Ok(link)
+}
+
+/// One recipient's sealer: the header (with their phrase, language and
+/// the organisation, at the chosen security level) and the content key.
+fn sealer(
     info: EnvelopeInfo,
     id: [u8; 16],
     status: crate::store::RecipientStatus,
     state: &AppState,
     key: ContentKey,
-    message: &envelope_core::Packed,
-) -> Result<String, envelope_core::SealError> {
-    let mut header = info.server_header(id, &state.settings.public_url, SecurityLevel::High)?;
+    options: &SendOptions,
+) -> Result<Sealer, envelope_core::SealError> {
+    let mut header = info.server_header(id, &state.settings.public_url, options.security)?;
     header.phrase = status.phrase;
     header.lang = status
         .language
         .map(|code| securedoc_templates::language(&code).to_string());
     header.organization = state.settings.organization_name.clone();
-    securedoc_templates::sealed_page(&Sealer::new(header, key)?, &[], message)
+    Sealer::new(header, key)
 }

@@ -24,6 +24,7 @@ fn source(opened: &Opened) -> Source {
         lang: opened.lang,
         message: MessageView::parse(&opened.message).unwrap_or_default(),
         may_compose: false,
+        staff: false,
     }
 }
 

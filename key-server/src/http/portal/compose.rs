@@ -64,6 +64,7 @@ async fn source(
         lang,
         message: opened.message.view().unwrap_or_default(),
         may_compose: false,
+        staff: false,
     }
 }
 
@@ -173,7 +174,13 @@ async fn checked_form(
 async fn sent(state: &AppState, live: &Live, result: Result<Sent, Response>) -> Response {
     match result {
         Ok(sent) => {
-            keep_sent(state, &live.session.address, &sent.draft).await;
+            keep_sent(
+                state,
+                &live.session.address,
+                &sent.draft,
+                sent.sending.as_deref(),
+            )
+            .await;
             sent.response
         }
         Err(page) => page,
@@ -196,7 +203,8 @@ fn new_message(state: &AppState, live: &Live, lang: &'static str, draft: Message
         },
         lang,
         message: draft,
-        may_compose: !state.settings.compose.compose_domains.is_empty(),
+        may_compose: live.session.internal || !state.settings.compose.compose_domains.is_empty(),
+        staff: live.session.internal,
     }
 }
 

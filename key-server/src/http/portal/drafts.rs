@@ -151,6 +151,7 @@ pub(super) async fn save(
                 item: &item,
                 entry_id: &entry_id,
                 summary_sealed: &summary.seal(&state.master_key, &entry_id),
+                sending_id: None,
             },
             MAX_DRAFTS,
         )

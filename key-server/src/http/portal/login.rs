@@ -25,7 +25,7 @@ use zeroize::Zeroizing;
 use super::session::{require_form, start, TokenForm, CHANGE_PASSWORD, FULL};
 use super::{local_next, see_other};
 use crate::http::pages::{busy, choose_language, client, rate_limited, render};
-use crate::http::{AppState, ClientAddr};
+use crate::http::{AppState, ClientAddr, FromTrustedProxy};
 use crate::store::Limit;
 use crate::Error;
 
@@ -99,9 +99,24 @@ fn page(state: &AppState, status: StatusCode, lang: &str, step: Step<'_>) -> Res
 pub(super) async fn form(
     State(state): State<AppState>,
     headers: HeaderMap,
+    peer: ClientAddr,
+    proxy: FromTrustedProxy,
     Query(query): Query<LoginQuery>,
-) -> Response {
+) -> Result<Response, Error> {
     let lang = choose_language(query.lang.as_deref(), &headers);
+    let next = local_next(&query.next);
+    // Staff signed in by the reverse proxy go straight on (`sso`).
+    let who = (lang, client(peer), next.as_str());
+    let signed_in = super::sso::log_in(
+        &state,
+        &headers,
+        proxy,
+        (who.0, &who.1, who.2),
+        query.out.is_some(),
+    );
+    if let Some(session) = signed_in.await {
+        return session;
+    }
     let minutes = (state.settings.portal.idle_seconds / 60).to_string();
     let notice = if query.timeout.is_some() {
         Some(fill(
@@ -116,8 +131,7 @@ pub(super) async fn form(
         None
     };
     let email: String = query.email.chars().take(320).collect();
-    let next = local_next(&query.next);
-    page(
+    Ok(page(
         &state,
         StatusCode::OK,
         lang,
@@ -125,7 +139,7 @@ pub(super) async fn form(
             notice,
             ..Step::new("email", &email, &next)
         },
-    )
+    ))
 }
 
 #[derive(Deserialize, Default)]

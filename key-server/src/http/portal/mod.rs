@@ -20,12 +20,15 @@ mod personal;
 mod preferences;
 mod sent;
 mod session;
+mod sso;
+mod staff;
 
 pub use compose::router as upload_router;
 pub(crate) use first_contact::issue_temporary_password;
 pub(crate) use preferences::open_password_hint;
 pub(crate) use sent::keep as keep_sent;
 pub use session::PortalSettings;
+pub use sso::StaffSettings;
 
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, Method, StatusCode};
@@ -88,6 +91,7 @@ pub fn router() -> Router<AppState> {
         .route("/portal/sent/{id}", get(sent::view))
         .route("/portal/sent/{id}/attachment/{n}", get(sent::attachment))
         .route("/portal/sent/{id}/delete", post(sent::delete))
+        .route("/portal/sent/{id}/control", post(staff::control))
         .merge(preferences::router())
         .layer(axum::middleware::from_fn(same_origin_posts))
 }
@@ -152,8 +156,11 @@ fn portal_page(
         csrf => live.session.csrf.clone(),
         idle_seconds => portal.idle_seconds,
         warning_seconds => portal.warning_seconds,
-        can_compose => !state.settings.compose.compose_domains.is_empty(),
-        keep_sent => portal.keep_sent,
+        // Staff always compose, and always keep what they send (their Sent
+        // view is where they follow and control it).
+        can_compose => live.session.internal || !state.settings.compose.compose_domains.is_empty(),
+        keep_sent => portal.keep_sent || live.session.internal,
+        staff => live.session.internal,
         section,
         ..ctx
     };

@@ -6,7 +6,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use envelope_core::{Draft, MessageView};
 use securedoc_templates::{context, text};
 use serde::Deserialize;
@@ -24,9 +24,10 @@ use crate::Error;
 
 /// Keeps `draft`, just sent by `address`, in their Sent items (unless the
 /// configuration turns them off). The message has gone already: a failure
-/// here is logged, not shown as "not sent".
-pub(crate) async fn keep(state: &AppState, address: &str, draft: &Draft) {
-    if !state.settings.portal.keep_sent {
+/// here is logged, not shown as "not sent". Staff's messages (`sending`)
+/// are always kept: their Sent view is where they follow and control them.
+pub(crate) async fn keep(state: &AppState, address: &str, draft: &Draft, sending: Option<&str>) {
+    if !state.settings.portal.keep_sent && sending.is_none() {
         return;
     }
     let eml = Zeroizing::new(envelope_core::compose(draft));
@@ -51,6 +52,7 @@ pub(crate) async fn keep(state: &AppState, address: &str, draft: &Draft) {
                 item: &item,
                 entry_id: &entry_id,
                 summary_sealed: &summary.seal(&state.master_key, &entry_id),
+                sending_id: sending,
             },
             i64::MAX,
         )
@@ -191,10 +193,19 @@ async fn open(
     MessageView::parse(&eml).map_err(|_| not_found(lang, SENT_TITLE))
 }
 
-/// `GET /portal/sent/{id}`: a message as sent.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct ViewQuery {
+    /// What a staff control just did (`locked`, …).
+    done: String,
+}
+
+/// `GET /portal/sent/{id}`: a message as sent; for staff, with its status
+/// and controls.
 pub(super) async fn view(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(query): Query<ViewQuery>,
     headers: HeaderMap,
 ) -> Response {
     let lang = choose_language(None, &headers);
@@ -202,15 +213,33 @@ pub(super) async fn view(
         Ok(live) => live,
         Err(login) => return login,
     };
-    let message = match open(&state, &live, &id, lang).await {
+    let done = super::staff::done_sentence(lang, &query.done);
+    let status =
+        match super::staff::status(&state, &live.session.address, &id, lang, done, None).await {
+            Ok(status) => status,
+            Err(error) => return error.into_response(),
+        };
+    page(&state, &live, lang, &id, status, StatusCode::OK).await
+}
+
+/// Sent item `id`'s page, with a staff sending's `status`.
+pub(super) async fn page(
+    state: &AppState,
+    live: &Live,
+    lang: &'static str,
+    id: &str,
+    status: Option<super::staff::SendingStatus>,
+    code: StatusCode,
+) -> Response {
+    let message = match open(state, live, id, lang).await {
         Ok(message) => message,
         Err(page) => return page,
     };
     let url = format!("{}/portal/sent/{id}", state.settings.public_url);
     portal_page(
-        &state,
-        &live,
-        StatusCode::OK,
+        state,
+        live,
+        code,
         "portal/message",
         lang,
         "sent",
@@ -220,6 +249,7 @@ pub(super) async fn view(
             back => ("/portal/sent", text(lang, "portal.sent.back")),
             delete => format!("/portal/sent/{id}/delete"),
             sent_at => message.date.clone(),
+            status,
             ..render::message_context(&message, &url, lang)
         },
     )

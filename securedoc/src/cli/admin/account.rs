@@ -30,6 +30,11 @@ pub(super) enum AccountCommand {
         /// The account's language (en, fr): envelopes sealed for it speak it.
         #[arg(long, default_value = "en", value_parser = crate::cli::seal::parse_language)]
         language: String,
+        /// A member of staff: the portal's Compose offers the sender options
+        /// (read receipt, restrictions, expiry, security, delivery) and may
+        /// write to any address. The address must be in `internal_domains`.
+        #[arg(long)]
+        internal: bool,
     },
     /// End a lockout now (it also ends by itself after the lock time, or with
     /// a password reset).
@@ -76,8 +81,12 @@ pub(super) fn run(config: &key_server::Config, command: AccountCommand) -> anyho
             last_name,
             phrase,
             language,
+            internal,
         } => {
             envelope_core::validate_address("--address", &address).map_err(anyhow::Error::msg)?;
+            if internal {
+                staff_address(config, &address)?;
+            }
             let password = crate::cli::PassphraseSource {
                 passphrase_file: Some(password_file),
                 passphrase_stdin: false,
@@ -106,9 +115,13 @@ pub(super) fn run(config: &key_server::Config, command: AccountCommand) -> anyho
                 };
                 store.create_account(&account).await?;
                 store.confirm_account(&address).await?;
+                if internal {
+                    store.set_internal(&address, true).await?;
+                }
                 anyhow::Ok(())
             })?;
-            eprintln!("Created the confirmed account {address}.");
+            let kind = if internal { "staff account" } else { "account" };
+            eprintln!("Created the confirmed {kind} {address}.");
         }
         AccountCommand::Unlock { address } => {
             let found = runtime()?.block_on(async {
@@ -165,6 +178,24 @@ fn set_disabled(config: &key_server::Config, address: &str, disable: bool) -> an
         eprintln!("Disabled {address}: it gets no key and no reset link until enabled.");
     } else {
         eprintln!("Enabled {address}: it opens its messages again.");
+    }
+    Ok(())
+}
+
+/// Staff accounts live in the organisation's own domains only.
+fn staff_address(config: &key_server::Config, address: &str) -> anyhow::Result<()> {
+    let domains = config.staff_domains();
+    let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
+    if domains.is_empty() {
+        anyhow::bail!(
+            "--internal makes a staff account, and staff accounts live in the organisation's own mail domains: set internal_domains in the configuration first, e.g. internal_domains = [\"clinic.example\"]"
+        );
+    }
+    if !domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
+        anyhow::bail!(
+            "{address} is not in internal_domains ({}): a staff account must be one of the organisation's own addresses",
+            domains.join(", ")
+        );
     }
     Ok(())
 }
