@@ -628,7 +628,59 @@ async fn hints_are_off_by_default(backend: Backend) {
     assert_eq!(mails[0].1, "Reset your password for secure messages");
 }
 
+/// MailGate's hint at registration: offered on the form when hints are on
+/// (and not otherwise), refused when it holds the password, kept sealed
+/// once the address is confirmed, and mailed from "Forgot your password?".
+async fn a_hint_chosen_at_registration(backend: Backend) {
+    const AT_REGISTRATION: &str = "the red kettle in the kitchen";
+    let server = start_with(backend, |config| config.portal.password_hint = true).await;
+    // Only an address that was sent a message can register.
+    pull(&server, &"7".repeat(32), BOB).await;
+    let (code, page) = pages_support::get(&server, "/register?email=bob%40example.net").await;
+    assert_eq!(code, 200);
+    assert!(page.contains("Password hint (optional)"), "{page}");
+    let good = pages_support::form(BOB);
+    let holding = pages_support::with(&good, &[("hint", "my QUIET-harbour-lantern-42")]);
+    let (code, page) = post_form(&server, "/register", &pages_support::pairs(&holding)).await;
+    assert_eq!(code, 422, "{page}");
+    assert!(
+        page.contains("A hint must not contain your password."),
+        "{page}"
+    );
+    assert!(
+        !page.contains("CORRECT horse"),
+        "the hint is not sent back: {page}"
+    );
+    let hinted = pages_support::with(&good, &[("hint", AT_REGISTRATION)]);
+    let (code, page) = post_form(&server, "/register", &pages_support::pairs(&hinted)).await;
+    assert_eq!(code, 200, "{page}");
+    let mails = wait_mails(&server, 1).await;
+    let confirm = link(&mails[0].2, "/confirm?token=");
+    let (code, page) =
+        pages_support::confirm_with(&server, &confirm, pages_support::PASSWORD).await;
+    assert_eq!(code, 200, "{page}");
+    let hints = stored_hints(&server).await;
+    assert_eq!(hints.len(), 1, "copied to the account");
+    common::assert_not_at_rest(&server, &[AT_REGISTRATION.as_bytes()]);
+    post_form(&server, "/forgot", &[("email", BOB), ("action", "hint")]).await;
+    let mails = wait_mails(&server, 1).await;
+    assert!(mails[0].2.contains(AT_REGISTRATION), "{}", mails[0].2);
+
+    // Hints off: no field, and a forged one is not kept.
+    let server = start_with(Backend::Sqlite, |_| {}).await;
+    pull(&server, &"7".repeat(32), BOB).await;
+    let (_, page) = pages_support::get(&server, "/register?email=bob%40example.net").await;
+    assert!(!page.contains("Password hint"));
+    let (code, _) = post_form(&server, "/register", &pages_support::pairs(&hinted)).await;
+    assert_eq!(code, 200);
+    let mails = wait_mails(&server, 1).await;
+    let confirm = link(&mails[0].2, "/confirm?token=");
+    pages_support::confirm_with(&server, &confirm, pages_support::PASSWORD).await;
+    assert!(stored_hints(&server).await.is_empty());
+}
+
 on_both_stores!(
+    a_hint_chosen_at_registration,
     changing_the_password,
     wrong_current_passwords_lock_the_account,
     security_questions_need_the_password_and_work_for_a_reset,

@@ -103,6 +103,7 @@ async fn registered(store: &Store, address: &str, password_hash: &str) -> bool {
                     ("first_car".into(), "h2".into()),
                     ("first_school".into(), "h3".into()),
                 ],
+                password_hint: None,
             },
             3600,
         )

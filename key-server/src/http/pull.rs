@@ -138,7 +138,13 @@ async fn store_envelope(
         .open(&id, &sealed_key)
         .ok_or_else(|| Refusal::of(Kind::Internal))?;
     // Decrypting tens of megabytes is work for a blocking thread; the
-    // plaintext lives only there, long enough to read the summary.
+    // plaintext lives only there, long enough to read the summary. It takes
+    // its room in the decryption budget the portal's views share.
+    let Some(_memory) =
+        crate::http::portal::reserve_decryption(&state, body.len() as u64 * 2).await
+    else {
+        return Err(Refusal::of(Kind::Busy).retry_after(5));
+    };
     let verify = body.clone();
     let summary = tokio::task::spawn_blocking(move || summarise(&verify, &key))
         .await

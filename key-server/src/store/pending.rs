@@ -29,6 +29,8 @@ pub struct NewRegistration {
     pub phrase: Option<String>,
     /// (question id, PHC string of the normalised answer), in form order.
     pub answers: Vec<(String, String)>,
+    /// The password hint, sealed for the address (base64), if one was given.
+    pub password_hint: Option<String>,
 }
 
 /// A pending registration, as the confirm page needs it.
@@ -50,6 +52,7 @@ type PendingRow = (
     String,
     Option<String>,
     String,
+    Option<String>,
 );
 
 impl Store {
@@ -65,8 +68,9 @@ impl Store {
             .map_err(|e| Error::Unprocessable(format!("answers: {e}")))?;
         sqlx::query(
             "INSERT INTO pending_registrations
-                 (token_hash, address, first_name, last_name, language, password_hash, phrase, answers, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 (token_hash, address, first_name, last_name, language, password_hash, phrase, answers, created_at, expires_at,
+                  password_hint)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(token_hash(&token))
         .bind(registration.address.to_ascii_lowercase())
@@ -78,6 +82,7 @@ impl Store {
         .bind(answers)
         .bind(self.now())
         .bind(self.now() + ttl)
+        .bind(registration.password_hint.clone())
         .execute(&self.pool)
         .await?;
         Ok(token)
@@ -141,13 +146,14 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let row: Option<PendingRow> = sqlx::query_as(
             "DELETE FROM pending_registrations WHERE token_hash = $1 AND expires_at > $2
-             RETURNING address, first_name, last_name, language, password_hash, phrase, answers",
+             RETURNING address, first_name, last_name, language, password_hash, phrase, answers, password_hint",
         )
         .bind(token_hash(token))
         .bind(self.now())
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((address, first_name, last_name, language, password_hash, phrase, answers)) = row
+        let Some((address, first_name, last_name, language, password_hash, phrase, answers, hint)) =
+            row
         else {
             return Ok(None);
         };
@@ -171,8 +177,8 @@ impl Store {
         let at = self.now();
         let created: Option<(String,)> = sqlx::query_as(
             "INSERT INTO accounts (address, first_name, last_name, language, password_hash, phrase,
-                 phrase_enabled, created_at, password_set_at, confirmed_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $8)
+                 phrase_enabled, created_at, password_set_at, confirmed_at, password_hint)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $8, $9)
              ON CONFLICT (address) DO NOTHING
              RETURNING address",
         )
@@ -184,6 +190,7 @@ impl Store {
         .bind(phrase.clone())
         .bind(i64::from(phrase.is_some()))
         .bind(at)
+        .bind(hint)
         .fetch_optional(&mut *tx)
         .await?;
         if created.is_none() {

@@ -156,14 +156,16 @@ impl Store {
             .collect())
     }
 
-    /// `address`'s item `id` of `kind`: its sealed key and ciphertext, if it is theirs.
+    /// `address`'s item `id` of `kind`, if it is theirs: its sealed key and
+    /// its size (bytes), known before its ciphertext is read
+    /// ([`Store::private_item_bytes`]).
     pub async fn private_item(
         &self,
         address: &str,
         kind: &str,
         id: &str,
-    ) -> Result<Option<(String, Vec<u8>)>, Error> {
-        let row: Option<(String, i64)> = sqlx::query_as(
+    ) -> Result<Option<(String, i64)>, Error> {
+        Ok(sqlx::query_as(
             "SELECT sealed_key, size FROM private_items
              WHERE id = $1 AND address = $2 AND kind = $3 AND sealed_key IS NOT NULL",
         )
@@ -171,14 +173,12 @@ impl Store {
         .bind(address.to_ascii_lowercase())
         .bind(kind)
         .fetch_optional(&self.pool)
-        .await?;
-        let Some((sealed_key, size)) = row else {
-            return Ok(None);
-        };
-        Ok(Some((
-            sealed_key,
-            self.read_blob(&item_owner(id), size).await?,
-        )))
+        .await?)
+    }
+
+    /// The ciphertext of item `id`, `size` bytes (as [`Store::private_item`] gave).
+    pub async fn private_item_bytes(&self, id: &str, size: i64) -> Result<Vec<u8>, Error> {
+        self.read_blob(&item_owner(id), size).await
     }
 
     /// Deletes `address`'s item `id` of `kind`: key, ciphertext, entry.

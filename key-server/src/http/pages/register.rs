@@ -21,6 +21,7 @@ use super::{
     queue_account_email, rate_limited, render, rule_list, valid_name, AppState, QuestionFields,
     MAIL_PER_ADDRESS, MAX_NAME, MAX_PHRASE, POSTS_PER_CLIENT, REGISTER_PER_ADDRESS,
 };
+use crate::http::portal::{hint_holds, seal_password_hint, MAX_HINT};
 use crate::http::ClientAddr;
 use crate::policy::Person;
 use crate::store::{LinkPurpose, NewRegistration};
@@ -70,6 +71,8 @@ pub(super) struct RegisterForm {
     password_confirm: Zeroizing<String>,
     phrase: String,
     phrase_enabled: Option<String>,
+    /// The optional password hint (`[portal] password_hint = true`).
+    hint: Zeroizing<String>,
     #[serde(flatten)]
     questions: QuestionFields,
 }
@@ -90,6 +93,7 @@ fn register_page(
         last_name => keep(&form.last_name, MAX_NAME),
         phrase => keep(&form.phrase, MAX_PHRASE),
         phrase_enabled => form.phrase_enabled.is_some(),
+        hint => keep(&form.hint, MAX_HINT),
         question1 => form.questions.question1,
         question2 => form.questions.question2,
         question3 => form.questions.question3,
@@ -103,6 +107,7 @@ fn register_page(
             values,
             errors,
             rules => rule_list(&state.settings.policy, lang, false),
+            password_hint => state.settings.portal.password_hint,
             questions => security_questions(lang),
         },
     )
@@ -154,6 +159,15 @@ fn check_registration(
         errors.insert("phrase".into(), t("forms.phrase_not_enabled"));
     } else if phrase.chars().count() > MAX_PHRASE || !printable(phrase) {
         errors.insert("phrase".into(), too_long(MAX_PHRASE));
+    }
+    // The hint (when hints are on): short, printable, and never the password.
+    let hint = form.hint.trim();
+    if state.settings.portal.password_hint && !hint.is_empty() {
+        if hint.chars().count() > MAX_HINT || !printable(hint) {
+            errors.insert("hint".into(), too_long(MAX_HINT));
+        } else if hint_holds(hint, &form.password) {
+            errors.insert("hint".into(), t("preferences.hint.holds_password"));
+        }
     }
     errors.extend(question_errors(lang, &form.questions));
     errors
@@ -217,6 +231,10 @@ async fn register_checked(
         phrase: Some(form.phrase.trim().to_string())
             .filter(|p| form.phrase_enabled.is_some() && !p.is_empty()),
         answers,
+        // Ignored unless hints are on (a forged field stores nothing).
+        password_hint: Some(form.hint.trim())
+            .filter(|hint| state.settings.portal.password_hint && !hint.is_empty())
+            .map(|hint| seal_password_hint(state, &address, hint)),
     };
     // What the address's state decides happens after the answer, so the
     // answer is the same, and as fast, whatever that state.

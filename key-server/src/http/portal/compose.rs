@@ -131,14 +131,22 @@ async fn send(
     peer: ClientAddr,
     form: Multipart,
 ) -> Response {
-    let (live, opened, lang) = match logged_in_open(&state, &headers, &id, peer).await {
-        Ok(opened) => opened,
-        Err(page) => return page,
+    // The form (its files stream in) and its token first: the message is
+    // decrypted, and its share of the memory budget taken, only for a post
+    // that may send.
+    let lang = choose_language(None, &headers);
+    let live = match require(&state, &headers, &format!("/portal/m/{id}")).await {
+        Ok(live) => live,
+        Err(login) => return login,
     };
     let paths = paths(&state, &id, &live, lang).await;
     let draw = page(&state, &live, lang);
     let posted = match checked_form(&state, &live, form, &paths, &draw, lang).await {
         Ok(posted) => posted,
+        Err(page) => return page,
+    };
+    let (live, opened, lang) = match logged_in_open(&state, &headers, &id, peer).await {
+        Ok(opened) => opened,
         Err(page) => return page,
     };
     let source = source(&state, &live, &id, opened, lang).await;

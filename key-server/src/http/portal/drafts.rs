@@ -17,7 +17,7 @@ use securedoc_templates::text;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::sent::{item_list, ItemList, ListQuery};
+use super::sent::{item_list, ItemList, ListQuery, PrivateItem};
 use super::session::{csrf_ok, require, Live, TokenForm};
 use crate::http::answers::{formatted, Posted};
 use crate::http::pages::choose_language;
@@ -103,18 +103,13 @@ pub(super) async fn load(
     address: &str,
     id: &str,
 ) -> Result<Option<Saved>, Error> {
-    if !is_id(id) {
-        return Ok(None);
+    // Read within the decryption budget (the draft's attachments live on
+    // in what is returned; the budget covers the decryption).
+    match super::sent::open_private(state, address, "draft", id).await? {
+        PrivateItem::Found(json, _memory) => Ok(serde_json::from_slice(&json).ok()),
+        PrivateItem::NotFound => Ok(None),
+        PrivateItem::Busy => Err(Error::Busy),
     }
-    let Some((sealed_key, ciphertext)) = state.store.private_item(address, "draft", id).await?
-    else {
-        return Ok(None);
-    };
-    let Some(json) = state.master_key.open_item(id, &sealed_key, &ciphertext) else {
-        tracing::error!(draft = %id, "a draft does not open under its key");
-        return Ok(None);
-    };
-    Ok(serde_json::from_slice(&json).ok())
 }
 
 /// Saves `saved` as `address`'s draft `id` (a new one when `id` is not

@@ -75,20 +75,8 @@ async fn open(state: &AppState, live: &Live, id: &str, lang: &str) -> Result<Ope
     let Some(size) = state.store.stored_envelope_size(id).await.map_err(failed)? else {
         return Err(say(StatusCode::GONE, lang, "portal.message.gone"));
     };
-    let portal = &state.settings.portal;
-    let cost = (size.max(0) as u64 * 3)
-        .div_ceil(1024 * 1024)
-        .clamp(1, portal.decrypt_budget_mib.into());
-    let budget = portal
-        .decrypt_budget
-        .clone()
-        .acquire_many_owned(cost as u32);
-    let permit = match tokio::time::timeout(std::time::Duration::from_secs(5), budget).await {
-        Ok(Ok(permit)) => permit,
-        _ => {
-            metrics::counter!("securedoc_portal_busy_total").increment(1);
-            return Err(crate::http::pages::busy(lang, 5));
-        }
+    let Some(permit) = super::budget::reserve(state, size.max(0) as u64 * 3).await else {
+        return Err(crate::http::pages::busy(lang, 5));
     };
     let Some(bytes) = state.store.stored_envelope(id).await.map_err(failed)? else {
         return Err(say(StatusCode::GONE, lang, "portal.message.gone"));

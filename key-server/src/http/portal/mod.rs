@@ -7,6 +7,7 @@
 //! `inbox`, `message`.
 
 mod address_book;
+mod budget;
 mod compose;
 mod download;
 mod drafts;
@@ -23,9 +24,10 @@ mod session;
 mod sso;
 mod staff;
 
+pub(crate) use budget::reserve as reserve_decryption;
 pub use compose::router as upload_router;
 pub(crate) use first_contact::issue_temporary_password;
-pub(crate) use preferences::open_password_hint;
+pub(crate) use preferences::{hint_holds, open_password_hint, seal_password_hint, MAX_HINT};
 pub(crate) use sent::keep as keep_sent;
 pub use session::PortalSettings;
 pub use sso::StaffSettings;

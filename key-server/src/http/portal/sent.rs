@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use envelope_core::{Draft, MessageView};
 use securedoc_templates::{context, text};
 use serde::Deserialize;
+use tokio::sync::OwnedSemaphorePermit;
 use zeroize::Zeroizing;
 
 use super::inbox::{cursor, Row};
@@ -21,6 +22,10 @@ use crate::http::pull::EntrySummary;
 use crate::http::AppState;
 use crate::store::NewItem;
 use crate::Error;
+
+/// Sent items kept per account at most (the retention deletes them after
+/// `retention_days` anyway; this bounds what one account can store).
+const MAX_SENT: i64 = 1000;
 
 /// Keeps `draft`, just sent by `address`, in their Sent items (unless the
 /// configuration turns them off). The message has gone already: a failure
@@ -54,11 +59,16 @@ pub(crate) async fn keep(state: &AppState, address: &str, draft: &Draft, sending
                 summary_sealed: &summary.seal(&state.master_key, &entry_id),
                 sending_id: sending,
             },
-            i64::MAX,
+            MAX_SENT,
         )
         .await;
-    if let Err(error) = kept {
-        tracing::error!(%error, "could not keep a sent message in Sent items");
+    match kept {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            max = MAX_SENT,
+            "Sent items are full for an account: a sent message was not kept"
+        ),
+        Err(error) => tracing::error!(%error, "could not keep a sent message in Sent items"),
     }
 }
 
@@ -167,30 +177,63 @@ pub(super) fn not_found(lang: &str, title: &str) -> Response {
     )
 }
 
-/// `address`'s sent item `id`, decrypted and read; or the page saying why not.
+/// A private item (a Sent item, a draft), decrypted.
+pub(super) enum PrivateItem {
+    /// Its plaintext, and its share of the decryption budget (held while
+    /// the plaintext and what is made of it live).
+    Found(Zeroizing<Vec<u8>>, OwnedSemaphorePermit),
+    /// Not the reader's (or not an id, or it does not open).
+    NotFound,
+    /// The decryption budget is full: "busy".
+    Busy,
+}
+
+/// `address`'s item `id` of `kind`, decrypted within the memory budget.
+pub(super) async fn open_private(
+    state: &AppState,
+    address: &str,
+    kind: &str,
+    id: &str,
+) -> Result<PrivateItem, Error> {
+    let is_id = id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if !is_id {
+        return Ok(PrivateItem::NotFound);
+    }
+    // Its room first, from its size, before its ciphertext is read.
+    let Some((sealed_key, size)) = state.store.private_item(address, kind, id).await? else {
+        return Ok(PrivateItem::NotFound);
+    };
+    let Some(permit) = super::budget::reserve(state, size.max(0) as u64 * 3).await else {
+        return Ok(PrivateItem::Busy);
+    };
+    let ciphertext = state.store.private_item_bytes(id, size).await?;
+    match state.master_key.open_item(id, &sealed_key, &ciphertext) {
+        Some(plaintext) => Ok(PrivateItem::Found(plaintext, permit)),
+        None => {
+            tracing::error!(item = %id, kind, "a private item does not open under its key");
+            Ok(PrivateItem::NotFound)
+        }
+    }
+}
+
+/// `address`'s sent item `id`, decrypted and read (with its share of the
+/// budget); or the page saying why not.
 async fn open(
     state: &AppState,
     live: &Live,
     id: &str,
     lang: &str,
-) -> Result<MessageView, Response> {
-    let is_id = id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    if !is_id {
-        return Err(not_found(lang, SENT_TITLE));
-    }
-    let item = state
-        .store
-        .private_item(&live.session.address, "sent", id)
+) -> Result<(MessageView, OwnedSemaphorePermit), Response> {
+    let item = open_private(state, &live.session.address, "sent", id)
         .await
-        .map_err(axum::response::IntoResponse::into_response)?;
-    let Some((sealed_key, ciphertext)) = item else {
-        return Err(not_found(lang, SENT_TITLE));
+        .map_err(IntoResponse::into_response)?;
+    let (eml, permit) = match item {
+        PrivateItem::Found(eml, permit) => (eml, permit),
+        PrivateItem::NotFound => return Err(not_found(lang, SENT_TITLE)),
+        PrivateItem::Busy => return Err(crate::http::pages::busy(lang, 5)),
     };
-    let Some(eml) = state.master_key.open_item(id, &sealed_key, &ciphertext) else {
-        tracing::error!(item = %id, "a sent item does not open under its key");
-        return Err(not_found(lang, SENT_TITLE));
-    };
-    MessageView::parse(&eml).map_err(|_| not_found(lang, SENT_TITLE))
+    let message = MessageView::parse(&eml).map_err(|_| not_found(lang, SENT_TITLE))?;
+    Ok((message, permit))
 }
 
 #[derive(Deserialize, Default)]
@@ -231,8 +274,8 @@ pub(super) async fn page(
     status: Option<super::staff::SendingStatus>,
     code: StatusCode,
 ) -> Response {
-    let message = match open(state, live, id, lang).await {
-        Ok(message) => message,
+    let (message, _memory) = match open(state, live, id, lang).await {
+        Ok(opened) => opened,
         Err(page) => return page,
     };
     let url = format!("{}/portal/sent/{id}", state.settings.public_url);
@@ -267,7 +310,7 @@ pub(super) async fn attachment(
         Err(login) => return login,
     };
     match open(&state, &live, &id, lang).await {
-        Ok(message) => match message.attachments.into_iter().nth(n) {
+        Ok((message, _memory)) => match message.attachments.into_iter().nth(n) {
             Some(part) => download(&part.name, "application/octet-stream", part.bytes),
             None => not_found(lang, SENT_TITLE),
         },

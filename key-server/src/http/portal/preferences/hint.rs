@@ -20,7 +20,7 @@ use crate::http::AppState;
 use crate::Error;
 
 /// The longest hint.
-const MAX_HINT: usize = 100;
+pub(crate) const MAX_HINT: usize = 100;
 
 /// What a sealed hint is bound to: its purpose and the address, so a hint
 /// copied to another account's row does not open.
@@ -29,7 +29,7 @@ fn bound_to(address: &str) -> String {
 }
 
 /// `hint` sealed for `address` (base64), as the store keeps it.
-fn seal(state: &AppState, address: &str, hint: &str) -> String {
+pub(crate) fn seal(state: &AppState, address: &str, hint: &str) -> String {
     STANDARD.encode(
         state
             .master_key
@@ -50,7 +50,7 @@ pub(crate) fn open(state: &AppState, address: &str, sealed: &str) -> Option<Zero
 }
 
 /// Whether `hint` holds `password`, case and spacing aside.
-fn holds(hint: &str, password: &str) -> bool {
+pub(crate) fn holds(hint: &str, password: &str) -> bool {
     let password = normalise_answer(password);
     !password.is_empty() && normalise_answer(hint).contains(password.as_str())
 }

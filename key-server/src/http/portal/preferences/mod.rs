@@ -16,6 +16,7 @@ mod password;
 mod questions;
 
 pub(crate) use hint::open as open_password_hint;
+pub(crate) use hint::{holds as hint_holds, seal as seal_password_hint, MAX_HINT};
 pub(super) use password::{new_password_problem, replace_password};
 
 use std::collections::BTreeMap;
