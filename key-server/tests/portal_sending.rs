@@ -489,7 +489,69 @@ async fn portal_after(server: &Server, address: &str) -> String {
     portal.get("/portal/drafts").await.body
 }
 
+/// A burst of new drafts at once (the page's autosave, or a script) stops
+/// at the 50-draft cap: the count and the insert are one statement under
+/// the account's lock, so parallel requests cannot each see room for one more.
+async fn a_burst_of_new_drafts_stops_at_the_cap(backend: Backend) {
+    let server = server(backend, true).await;
+    let portal = logged_in(&server, BOB).await;
+    let csrf = Portal::csrf(&portal_page(&server, &portal, "/portal/compose").await);
+    let mut saves = tokio::task::JoinSet::new();
+    for n in 0..70 {
+        let (base, cookie, csrf) = (
+            server.base.clone(),
+            portal.cookie.clone().unwrap(),
+            csrf.clone(),
+        );
+        saves.spawn(async move {
+            reqwest::Client::new()
+                .post(format!("{base}/portal/drafts/autosave"))
+                .header("Cookie", cookie)
+                .header("Sec-Fetch-Site", "same-origin")
+                .header("X-Securedoc-Csrf", csrf)
+                .header("X-Securedoc-Background", "1")
+                .json(&serde_json::json!({"draft": "", "to": ALICE, "subject": format!("Burst {n}"), "body": "typed"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+    }
+    let statuses = saves.join_all().await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        50,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 507).count(),
+        20,
+        "{statuses:?}"
+    );
+    let drafts = server
+        .store
+        .items_page(BOB, "draft", None, 100)
+        .await
+        .unwrap();
+    assert_eq!(drafts.len(), 50);
+}
+
+/// A page's body, with the session of `portal` (no cookie change).
+async fn portal_page(server: &Server, portal: &Portal, path: &str) -> String {
+    reqwest::Client::new()
+        .get(format!("{}{path}", server.base))
+        .header("Cookie", portal.cookie.clone().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 on_both_stores!(
+    a_burst_of_new_drafts_stops_at_the_cap,
     an_address_book_group_fills_to,
     formatting_is_sanitised_on_the_server,
     drafts_are_saved_reopened_sent_and_private,
