@@ -19,12 +19,20 @@
 //!    stored envelope is read and decrypted every time) in a loop for
 //!    `READ_SECONDS` (20) s, all at once.
 //!
-//! Every request is timed twice: by the client (end to end over loopback)
-//! and by the server itself (its `securedoc_http_request_duration_seconds`
-//! histogram, which this example catches with a metrics recorder of its
-//! own). The issue's target is on the server's time: an Inbox page under
-//! 50 ms p99. RSS is this process's (`/proc/self/status`): the server and
-//! the load generator together. Prints Markdown tables.
+//! 3. **The key server in its own process.** The same readers against
+//!    `securedoc serve` (the release binary, `SECUREDOC_BIN` or
+//!    target/release/securedoc) started as a child process, whose RSS
+//!    (`/proc/<pid>/status`) is the server's alone; then one message with a
+//!    `BIG_MB` (35) MiB attachment, the issue's push-limit case: its page
+//!    viewed and its attachment downloaded, 5 times each.
+//!
+//! In parts 1 and 2 every request is timed twice: by the client (end to end
+//! over loopback) and by the server itself (its
+//! `securedoc_http_request_duration_seconds` histogram, which this example
+//! catches with a metrics recorder of its own). The issue's target is on the
+//! server's time: an Inbox page under 50 ms p99. Their RSS is this
+//! process's: the server and the load generator together; part 3 gives the
+//! server's own. Prints Markdown tables.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -36,7 +44,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{account, message_to, sealed_bytes, Backend, Server, PASSWORD};
+use common::{account, account_in, message_to, sealed_bytes, Backend, PASSWORD};
 use envelope_core::{Draft, DraftAttachment, Flags, SecurityLevel};
 use portal_support::Portal;
 
@@ -147,7 +155,12 @@ impl Times {
 
 /// This process's resident memory now and at its peak, MiB.
 fn memory() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    memory_of("self")
+}
+
+/// Process `pid`'s (`self`: this one's) resident memory now and at its peak, MiB.
+fn memory_of(pid: &str) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
         status
             .lines()
@@ -200,14 +213,14 @@ fn sealed(
 /// for pull delivery; what the server said when it refused.
 async fn send_pull(
     http: &reqwest::Client,
-    server: &Server,
+    base: &str,
     token: &str,
     id: &str,
     to: &str,
     envelope: Vec<u8>,
 ) -> Result<(), String> {
     let registered = http
-        .post(format!("{}/api/v1/messages", server.base))
+        .post(format!("{base}/api/v1/messages"))
         .bearer_auth(token)
         .json(&message_to(id, to, None))
         .send()
@@ -217,7 +230,7 @@ async fn send_pull(
         return Err(registered.text().await.unwrap_or_default());
     }
     let stored = http
-        .put(format!("{}/api/v1/messages/{id}/envelope", server.base))
+        .put(format!("{base}/api/v1/messages/{id}/envelope"))
         .bearer_auth(token)
         .header("Content-Type", "application/octet-stream")
         .body(envelope)
@@ -230,9 +243,9 @@ async fn send_pull(
     Ok(())
 }
 
-/// A portal session for `address` (both login steps): its client.
-async fn logged_in(server: &Server, address: &str) -> Portal {
-    let mut portal = Portal::new(server);
+/// A portal session for `address` at `base` (both login steps): its client.
+async fn logged_in(base: &str, address: &str) -> Portal {
+    let mut portal = Portal::at(base);
     let login = portal.log_in(address, PASSWORD, "/portal/inbox").await;
     assert_eq!(login.status, 303, "{address} logs in: {}", login.body);
     portal
@@ -251,6 +264,253 @@ fn inbox_row(what: &str, client: &Times, server: &Times, errors: usize) -> bool 
         if met { "met" } else { "MISSED" },
     );
     met
+}
+
+/// `readers` confirmed accounts at `base` (made in `store`), each with one
+/// stored message of about `read_mb` MB (an attachment of random bytes:
+/// the envelope keeps it as it is, no base64), each logged in: (cookie,
+/// message URL, attachment name) per reader, and the envelope's size.
+async fn readers_with_messages(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    store: &key_server::Store,
+    readers: usize,
+    read_mb: usize,
+) -> (Vec<(String, String, String)>, usize) {
+    let mut sessions = Vec::new();
+    let mut envelope_bytes = 0;
+    for r in 0..readers {
+        let address = format!("reader{r}@example.org");
+        account_in(store, &address, true, None).await;
+        let id = envelope_id(0xbeef_0000 + r);
+        let name = format!("scan-{r}.bin");
+        let envelope = sealed(
+            &id,
+            &address,
+            format!("Scan {r}"),
+            vec![random_attachment(&name, read_mb * 1024 * 1024)],
+            1_796_000_000,
+        );
+        envelope_bytes = envelope.len();
+        send_pull(http, base, token, &id, &address, envelope)
+            .await
+            .unwrap_or_else(|refusal| panic!("reader {r}'s message was not stored: {refusal}"));
+        let cookie = logged_in(base, &address).await.cookie.unwrap();
+        sessions.push((cookie, format!("{base}/portal/m/{id}"), name));
+    }
+    (sessions, envelope_bytes)
+}
+
+fn random_attachment(name: &str, bytes: usize) -> DraftAttachment {
+    let mut random = vec![0u8; bytes];
+    getrandom::getrandom(&mut random).unwrap();
+    DraftAttachment {
+        name: name.to_string(),
+        bytes: random,
+    }
+}
+
+/// Every session fetches its message page in a loop for `read_for`, all at
+/// once: the client's times, and how many answers were not the page.
+async fn read_in_a_loop(
+    http: &reqwest::Client,
+    sessions: Vec<(String, String, String)>,
+    read_for: Duration,
+) -> (Times, usize) {
+    let deadline = Instant::now() + read_for;
+    let mut workers = tokio::task::JoinSet::new();
+    for (cookie, url, name) in sessions {
+        let http = http.clone();
+        workers.spawn(async move {
+            let (mut times, mut errors) = (Vec::new(), 0usize);
+            while Instant::now() < deadline {
+                let started = Instant::now();
+                let answer = http.get(&url).header("Cookie", &cookie).send().await;
+                let ok = match answer {
+                    Ok(answer) if answer.status() == 200 => {
+                        answer.text().await.is_ok_and(|page| page.contains(&name))
+                    }
+                    _ => false,
+                };
+                times.push(started.elapsed());
+                errors += usize::from(!ok);
+            }
+            (times, errors)
+        });
+    }
+    let (mut read_times, mut read_errors) = (Vec::new(), 0);
+    while let Some(done) = workers.join_next().await {
+        let (mut times, errors) = done.unwrap();
+        read_times.append(&mut times);
+        read_errors += errors;
+    }
+    (Times::new(read_times), read_errors)
+}
+
+/// What part 3 measured: the key server in a process of its own.
+struct OwnProcess {
+    reads: Times,
+    read_errors: usize,
+    read_envelope: usize,
+    before: (f64, f64),
+    after_reads: (f64, f64),
+    big_envelope: usize,
+    big_views: Times,
+    big_downloads: Times,
+    big_errors: usize,
+    after_big: (f64, f64),
+}
+
+/// Part 3: the same readers against `securedoc serve` (release,
+/// `SECUREDOC_BIN` or target/release/securedoc) in its own process, so its
+/// memory is its own; then one 35 MB message (the issue's push-limit case)
+/// viewed and its attachment downloaded. `None` when the binary is not there.
+async fn own_process(
+    http: &reqwest::Client,
+    readers: usize,
+    read_mb: usize,
+    read_for: Duration,
+    big_mb: usize,
+) -> Option<OwnProcess> {
+    let binary = std::env::var("SECUREDOC_BIN").map_or_else(
+        |_| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/securedoc")
+        },
+        std::path::PathBuf::from,
+    );
+    if !binary.exists() {
+        eprintln!(
+            "{} is missing: build it with `cargo build --release -p securedoc` (just bench does)",
+            binary.display()
+        );
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = dir.path().join("securedoc.toml");
+    // As above: many logins from one address are the bench, not an attack.
+    std::fs::write(&config, "client_failure_limit = 4294967295\n").unwrap();
+    let env = [
+        (
+            "SECUREDOC_DATA_DIR",
+            dir.path().join("data").display().to_string(),
+        ),
+        ("SECUREDOC_LISTEN", format!("127.0.0.1:{port}")),
+        // The envelopes name this key server (`sealed`).
+        ("SECUREDOC_PUBLIC_URL", KEY_SERVER.to_string()),
+    ];
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(&binary)
+            .envs(env.iter().cloned())
+            .args(args)
+            .args(["--config", config.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "securedoc {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let token = run(&["admin", "token", "create", "--name", "portal-bench"])
+        .trim()
+        .to_string();
+    let mut child = std::process::Command::new(&binary)
+        .envs(env.iter().cloned())
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if http
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pid = child.id().to_string();
+    let store = key_server::Store::connect(&format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("data/securedoc.db").display()
+    ))
+    .await
+    .unwrap();
+
+    let (sessions, read_envelope) =
+        readers_with_messages(http, &base, &token, &store, readers, read_mb).await;
+    let before = memory_of(&pid);
+    let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+    let (reads, read_errors) = read_in_a_loop(http, sessions, read_for).await;
+    let after_reads = memory_of(&pid);
+
+    // One large message: viewed (decrypted, the page rendered), then its
+    // attachment downloaded, a few times each.
+    let address = "large@example.org";
+    account_in(&store, address, true, None).await;
+    let id = envelope_id(0xb16_0000);
+    let envelope = sealed(
+        &id,
+        address,
+        "A large scan".into(),
+        vec![random_attachment("large-scan.bin", big_mb * 1024 * 1024)],
+        1_797_000_000,
+    );
+    let big_envelope = envelope.len();
+    send_pull(http, &base, &token, &id, address, envelope)
+        .await
+        .unwrap_or_else(|refusal| panic!("the large message was not stored: {refusal}"));
+    let cookie = logged_in(&base, address).await.cookie.unwrap();
+    let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+    let (mut views, mut downloads, mut big_errors) = (Vec::new(), Vec::new(), 0);
+    for _ in 0..5 {
+        for (url, times, expected) in [
+            (format!("{base}/portal/m/{id}"), &mut views, 0),
+            (
+                format!("{base}/portal/m/{id}/attachment/0"),
+                &mut downloads,
+                big_mb * 1024 * 1024,
+            ),
+        ] {
+            let started = Instant::now();
+            let answer = http
+                .get(&url)
+                .header("Cookie", &cookie)
+                .send()
+                .await
+                .unwrap();
+            let ok = answer.status() == 200;
+            let body = answer.bytes().await.map(|b| b.len()).unwrap_or(0);
+            times.push(started.elapsed());
+            big_errors += usize::from(!ok || (expected > 0 && body != expected));
+        }
+    }
+    let after_big = memory_of(&pid);
+    let _ = child.kill();
+    let _ = child.wait();
+    Some(OwnProcess {
+        reads,
+        read_errors,
+        read_envelope,
+        before,
+        after_reads,
+        big_envelope,
+        big_views: Times::new(views),
+        big_downloads: Times::new(downloads),
+        big_errors,
+        after_big,
+    })
 }
 
 #[tokio::main]
@@ -296,7 +556,7 @@ async fn main() {
                 let date = 1_795_000_000 + n as i64 * 60;
                 let envelope = sealed(&id, RECIPIENT, format!("Results {n}"), Vec::new(), date);
                 if let Err(refusal) =
-                    send_pull(&http, &server, &token, &id, RECIPIENT, envelope).await
+                    send_pull(&http, &server.base, &token, &id, RECIPIENT, envelope).await
                 {
                     panic!("message {n} was not stored: {refusal}");
                 }
@@ -308,7 +568,7 @@ async fn main() {
     }
     let filled = filled.elapsed();
 
-    let mut portal = logged_in(&server, RECIPIENT).await;
+    let mut portal = logged_in(&server.base, RECIPIENT).await;
     server_times("/portal/inbox"); // from here on, only the pages timed below
     let (mut first_times, mut first_errors) = (Vec::new(), 0);
     let page_size = key_server::PortalConfig::default().page_size as usize;
@@ -344,68 +604,14 @@ async fn main() {
     }
 
     // 2. Readers: one account and one ~1 MB message each, read in a loop.
-    // The envelope keeps an attachment's bytes as they are (no base64).
-    let attachment_bytes = read_mb * 1024 * 1024;
-    let mut sessions = Vec::new();
-    let mut envelope_bytes = 0;
-    for r in 0..readers {
-        let address = format!("reader{r}@example.org");
-        account(&server, &address, true, None).await;
-        let id = envelope_id(0xbeef_0000 + r);
-        let mut bytes = vec![0u8; attachment_bytes];
-        getrandom::getrandom(&mut bytes).unwrap();
-        let name = format!("scan-{r}.bin");
-        let attachment = DraftAttachment {
-            name: name.clone(),
-            bytes,
-        };
-        let envelope = sealed(
-            &id,
-            &address,
-            format!("Scan {r}"),
-            vec![attachment],
-            1_796_000_000,
-        );
-        envelope_bytes = envelope.len();
-        send_pull(&http, &server, &token, &id, &address, envelope)
-            .await
-            .unwrap_or_else(|refusal| panic!("reader {r}'s message was not stored: {refusal}"));
-        let cookie = logged_in(&server, &address).await.cookie.unwrap();
-        sessions.push((cookie, format!("{}/portal/m/{id}", server.base), name));
-    }
+    let (sessions, envelope_bytes) =
+        readers_with_messages(&http, &server.base, &token, &server.store, readers, read_mb).await;
     let before_reading = memory();
     // Linux: "5" resets VmHWM to the current RSS, so the peak below is the readers'.
     let peak_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
     server_times("/portal/m/{id}");
-    let deadline = Instant::now() + read_for;
-    let mut workers = tokio::task::JoinSet::new();
-    for (cookie, url, name) in sessions {
-        let http = http.clone();
-        workers.spawn(async move {
-            let (mut times, mut errors) = (Vec::new(), 0usize);
-            while Instant::now() < deadline {
-                let started = Instant::now();
-                let answer = http.get(&url).header("Cookie", &cookie).send().await;
-                let ok = match answer {
-                    Ok(answer) if answer.status() == 200 => {
-                        answer.text().await.is_ok_and(|page| page.contains(&name))
-                    }
-                    _ => false,
-                };
-                times.push(started.elapsed());
-                errors += usize::from(!ok);
-            }
-            (times, errors)
-        });
-    }
-    let (mut read_times, mut read_errors) = (Vec::new(), 0);
-    while let Some(done) = workers.join_next().await {
-        let (mut times, errors) = done.unwrap();
-        read_times.append(&mut times);
-        read_errors += errors;
-    }
+    let (read_times, read_errors) = read_in_a_loop(&http, sessions, read_for).await;
     let read_server = Times::new(server_times("/portal/m/{id}"));
-    let read_times = Times::new(read_times);
     let (rss, peak) = memory();
 
     // The figures.
@@ -455,7 +661,7 @@ async fn main() {
          RSS is the whole process (server and load generator): {:.0} MiB before the readers started.",
         page_size,
         envelope_bytes as f64 / 1e6,
-        attachment_bytes / 1024,
+        read_mb * 1024,
         before_reading.0,
     );
     println!(
@@ -465,5 +671,55 @@ async fn main() {
         } else {
             "MISSED"
         }
+    );
+
+    // 3. The key server in its own process: its memory alone, and a 35 MB message.
+    let big_mb = setting("BIG_MB", 35);
+    let Some(own) = own_process(&http, readers, read_mb, read_for, big_mb).await else {
+        return;
+    };
+    println!("\n## The key server in its own process (`securedoc serve`, release, SQLite)\n");
+    println!("| what | requests | client p50 ms | client p99 ms | errors | server RSS before MiB | server RSS after MiB | server peak RSS MiB |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| {readers} sessions reading {:.2} MB messages, {} s ({:.0} requests/s) | {} | {:.1} | {:.1} | {} | {:.0} | {:.0} | {:.0} |",
+        own.read_envelope as f64 / 1e6,
+        read_for.as_secs(),
+        own.reads.0.len() as f64 / read_for.as_secs_f64(),
+        own.reads.0.len(),
+        own.reads.ms(0.50),
+        own.reads.ms(0.99),
+        own.read_errors,
+        own.before.0,
+        own.after_reads.0,
+        own.after_reads.1,
+    );
+    for (what, times) in [
+        (
+            format!(
+                "a {:.1} MB message: its page",
+                own.big_envelope as f64 / 1e6
+            ),
+            &own.big_views,
+        ),
+        (
+            format!("the same: its {big_mb} MiB attachment downloaded"),
+            &own.big_downloads,
+        ),
+    ] {
+        println!(
+            "| {what} | {} | {:.0} | {:.0} | {} | {:.0} | {:.0} | {:.0} |",
+            times.0.len(),
+            times.ms(0.50),
+            times.ms(0.99),
+            own.big_errors,
+            own.after_reads.0,
+            own.after_big.0,
+            own.after_big.1,
+        );
+    }
+    println!(
+        "\nRSS here is the key server's process alone (`/proc/<pid>/status`); the peak is since the \
+         readers (then the large message) started. The large message's rows share its errors and memory columns."
     );
 }

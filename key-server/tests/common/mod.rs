@@ -393,6 +393,11 @@ pub const PASSWORD: &str = "correct horse battery staple";
 /// `securedoc admin account create` does): confirmed unless `confirmed` is
 /// false, with a personal security phrase if given.
 pub async fn account(server: &Server, address: &str, confirmed: bool, phrase: Option<&str>) {
+    account_in(&server.store, address, confirmed, phrase).await;
+}
+
+/// [`account`], in `store` (a server's store this test did not start).
+pub async fn account_in(store: &Store, address: &str, confirmed: bool, phrase: Option<&str>) {
     let hasher = key_server::PasswordHasher::new(19 * 1024, 2, 1, 2).unwrap();
     let password_hash = hasher
         .hash(zeroize::Zeroizing::new(PASSWORD.into()))
@@ -406,9 +411,9 @@ pub async fn account(server: &Server, address: &str, confirmed: bool, phrase: Op
         password_hash,
         phrase: phrase.map(String::from),
     };
-    server.store.create_account(&new).await.unwrap();
+    store.create_account(&new).await.unwrap();
     if confirmed {
-        server.store.confirm_account(address).await.unwrap();
+        store.confirm_account(address).await.unwrap();
     }
 }
 

@@ -23,8 +23,13 @@ pub struct Answer {
 
 impl Portal {
     pub fn new(server: &Server) -> Portal {
+        Portal::at(&server.base)
+    }
+
+    /// A client of the portal at `base` (a server this test did not start).
+    pub fn at(base: &str) -> Portal {
         Portal {
-            base: server.base.clone(),
+            base: base.to_string(),
             cookie: None,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
