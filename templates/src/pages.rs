@@ -31,6 +31,7 @@ const LANGUAGE_FILES: &[(&str, &str, &[Part])] = &[
                 include_str!("../i18n/preferences/en.toml"),
             ),
             ("contacts/en.toml", include_str!("../i18n/contacts/en.toml")),
+            ("passcode/en.toml", include_str!("../i18n/passcode/en.toml")),
         ],
     ),
     (
@@ -44,6 +45,7 @@ const LANGUAGE_FILES: &[(&str, &str, &[Part])] = &[
                 include_str!("../i18n/preferences/fr.toml"),
             ),
             ("contacts/fr.toml", include_str!("../i18n/contacts/fr.toml")),
+            ("passcode/fr.toml", include_str!("../i18n/passcode/fr.toml")),
         ],
     ),
 ];
@@ -97,6 +99,10 @@ pub(crate) const PAGE_TEMPLATES: &[(&str, &str)] = &[
     (
         "portal/password.html",
         include_str!("../pages/portal/password.html.j2"),
+    ),
+    (
+        "portal/passcode.html",
+        include_str!("../pages/portal/passcode.html.j2"),
     ),
     (
         "portal/preferences.html",
@@ -342,7 +348,7 @@ pub fn render_page(name: &str, code: &str, context: Value) -> Result<String, Err
 pub fn render_account_email(kind: &str, code: &str, context: Value) -> Result<Email, Error> {
     if !matches!(
         kind,
-        "confirm" | "already" | "reset" | "temporary" | "expiry_warning" | "hint"
+        "confirm" | "already" | "reset" | "temporary" | "expiry_warning" | "hint" | "passcode"
     ) {
         return Err(Error::new(
             ErrorKind::TemplateNotFound,

@@ -82,9 +82,11 @@ pub(super) async fn seal_and_queue(
             }
         })
         .collect();
+    // An answer's recipients follow `first_contact` as a sender's do.
+    let passcode = crate::http::release::passcode_for(state, false, SecurityLevel::High);
     let statuses = state
         .store
-        .register_envelopes(
+        .register_envelopes_for(
             &sender_id,
             &NewMessage {
                 from: draft.from.clone(),
@@ -95,6 +97,7 @@ pub(super) async fn seal_and_queue(
                 sender_lang: None,
             },
             &envelopes,
+            passcode,
         )
         .await?;
     let message = zeroize::Zeroizing::new(envelope_core::compose(draft));

@@ -15,7 +15,7 @@ use securedoc_templates::{context, text};
 use serde::Deserialize;
 
 use super::portal_page;
-use super::session::{cookie_value, require, Live};
+use super::session::{cookie_value, is_passcode, require_message, Live};
 use crate::http::online::{download, iso_time, render, restrictions};
 use crate::http::pages::{choose_language, notice, render as render_page};
 use crate::http::pull::decrypt_with_key;
@@ -142,7 +142,7 @@ pub(super) async fn view(
             context! { target => format!("{here}?c=1") },
         ));
     }
-    let live = match require(&state, &headers, &here).await {
+    let live = match require_message(&state, &headers, &here, &id).await {
         Ok(live) => live,
         Err(login) => return Ok(login),
     };
@@ -173,7 +173,12 @@ pub(super) async fn view(
     {
         tracing::error!(%error, "could not write the audit row of a portal view");
     }
-    let flags = restrictions(&state, &opened.header).await;
+    let mut flags = restrictions(&state, &opened.header).await;
+    // A one-time passcode reads this message; answering needs an account.
+    let limited = is_passcode(&live);
+    if limited {
+        (flags.reply, flags.reply_all, flags.forward) = (false, false, false);
+    }
     let url = format!("{}/portal/m/{id}", state.settings.public_url);
     Ok(portal_page(
         &state,
@@ -190,7 +195,7 @@ pub(super) async fn view(
                 .collect::<Vec<_>>(),
             available => opened.entry.expires_at.map(iso_time),
             zip => format!("/portal/m/{id}/attachments.zip"),
-            delete => format!("/portal/m/{id}/delete"),
+            delete => (!limited).then(|| format!("/portal/m/{id}/delete")),
             ..render::message_context(&message, &url, lang)
         },
     ))
@@ -207,7 +212,7 @@ pub(super) async fn logged_in_open(
     peer: ClientAddr,
 ) -> Result<(Live, Opened, &'static str), Response> {
     let lang = choose_language(None, headers);
-    let live = require(state, headers, &format!("/portal/m/{id}")).await?;
+    let live = require_message(state, headers, &format!("/portal/m/{id}"), id).await?;
     let opened = open(state, &live, id, lang).await?;
     let client = crate::http::pages::client(peer);
     let audited = state
