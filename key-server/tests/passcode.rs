@@ -615,7 +615,146 @@ async fn the_portal_offers_a_code_only_to_a_passcode_recipient(backend: Backend)
     assert!(outbox(&server).is_empty());
 }
 
+/// A post to Open Online (no redirects followed): status, location or
+/// page, and the cookie set. `multipart`: the envelope's form; else the
+/// unlock page's form with `fields`.
+async fn online(
+    server: &Server,
+    path: &str,
+    fields: &[(&str, &str)],
+    multipart: Option<reqwest::multipart::Form>,
+) -> (u16, String, Option<String>) {
+    let request = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}{path}", server.base));
+    let response = match multipart {
+        Some(form) => request.multipart(form),
+        None => request.form(fields),
+    }
+    .send()
+    .await
+    .unwrap();
+    let status = response.status().as_u16();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    let (location, cookie) = (header("location"), header("set-cookie"));
+    let body = response.text().await.unwrap();
+    (status, location.unwrap_or(body), cookie)
+}
+
+async fn open_online_asks_a_passcode_recipient_for_a_code(backend: Backend) {
+    let server = start(backend).await;
+    let a = id('a');
+    register(&server, &a, BOB, true).await;
+    let text = envelope_core::to_text(&sealed_bytes(
+        &a,
+        BOB,
+        "http://127.0.0.1",
+        SecurityLevel::High,
+        Flags::default(),
+        format!("From: alice@clinic.example\r\nTo: {BOB}\r\nSubject: Online\r\n\r\nOnline marker 41b7.\r\n").as_bytes(),
+    ));
+    let posted = reqwest::multipart::Form::new()
+        .text("lang", "en")
+        .text("envelope", text);
+    let (status, page, _) = online(&server, "/open", &[], Some(posted)).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Send me a code"), "{page}");
+    assert!(!page.contains("type=\"password\""), "no password field");
+    let at = page.find("name=\"handle\" value=\"").unwrap() + 21;
+    let handle = page[at..at + 64].to_string();
+
+    let (status, page, _) = online(
+        &server,
+        "/open/unlock",
+        &[("handle", &handle), ("send", "first")],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("We sent a code to bob@example.net. It is valid for 15 minutes."));
+    assert!(page.contains("autocomplete=\"one-time-code\""));
+    let code = code_in(&code_mails(&server, 1).await[0].2);
+
+    let (status, page, _) = online(
+        &server,
+        "/open/unlock",
+        &[("handle", &handle), ("passcode", &other_than(&code))],
+        None,
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert!(
+        page.contains("Wrong code.") && page.contains("4 more tries"),
+        "{page}"
+    );
+    assert!(
+        page.contains("autocomplete=\"one-time-code\""),
+        "the code field stays"
+    );
+
+    let (status, location, cookie) = online(
+        &server,
+        "/open/unlock",
+        &[("handle", &handle), ("passcode", &code)],
+        None,
+    )
+    .await;
+    assert_eq!(status, 303, "{location}");
+    assert!(location.starts_with("/open/view/"));
+    let view = reqwest::Client::new()
+        .get(format!("{}{location}", server.base))
+        .header("cookie", cookie.unwrap().split(';').next().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(view.contains("Online marker 41b7."), "{view}");
+    assert_eq!(audited(&server, "passcode_released").await, 1);
+    // A password does not stand in for the code on this page.
+    let (status, _, _) = online(
+        &server,
+        "/open/unlock",
+        &[("handle", &handle), ("password", PASSWORD)],
+        None,
+    )
+    .await;
+    assert_ne!(status, 303);
+}
+
+async fn an_account_reset_or_delete_clears_its_codes(backend: Backend) {
+    let server = start(backend).await;
+    let (a, b) = (id('a'), id('b'));
+    register(&server, &a, BOB, true).await;
+    let code = mailed_code(&server, &a, BOB).await;
+    server.store.reset_account(BOB).await.unwrap();
+    let (status, body, _) = by_code(&server, &a, BOB, &code).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("passcode_expired"))
+    );
+    register(&server, &b, CAROL, true).await;
+    mailed_code(&server, &b, CAROL).await;
+    server.store.delete_account(CAROL).await.unwrap();
+    let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM passcodes WHERE address = $1")
+        .bind(CAROL)
+        .fetch_one(&pool(&server).await)
+        .await
+        .unwrap();
+    assert_eq!(rows, 0);
+}
+
 on_both_stores!(
+    an_account_reset_or_delete_clears_its_codes,
+    open_online_asks_a_passcode_recipient_for_a_code,
     a_new_recipient_reads_a_passcode_message_with_the_mailed_code,
     fifty_parallel_guesses_compare_five_times_then_the_code_is_dead,
     a_code_expires_after_fifteen_minutes,

@@ -263,7 +263,8 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
       else if (left > 1) text += " " + t("errors.attempts_left_many", { n: left });
     } else if (refusal.text === "wrong_passcode") {
       const left = details.attempts_left;
-      if (left === 0) text = t("errors.passcode_expired");
+      if (left === undefined) text = t("errors.passcode_malformed");
+      else if (left === 0) text = t("errors.passcode_expired");
       else if (left === 1) text += " " + t("errors.passcode_attempts_left_one");
       else if (left > 1) text += " " + t("errors.passcode_attempts_left_many", { n: left });
     } else if (refusal.text === "locked") {
@@ -468,8 +469,6 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
         next === "unreachable" ? t("recipient.status_unreachable", { name: keyServerName() }) : t("recipient.checking");
       $("register-box").hidden = next !== "register";
       $("passcode-box").hidden = next !== "passcode";
-      // Open Online asks for a password, which a passcode's recipient has not.
-      if ($("open-online")) $("open-online").hidden = next === "passcode";
       viaCode = next === "passcode";
       $("unlock").hidden = next !== "password" && next !== "unknown";
       $("first-time").hidden = next === "password";

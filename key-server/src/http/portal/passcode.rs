@@ -22,7 +22,7 @@ use zeroize::Zeroizing;
 use super::local_next;
 use super::session::{start, PASSCODE};
 use crate::http::pages::{choose_language, client, notice, render};
-use crate::http::release::{check_code, send_code};
+use crate::http::release::{check_code, refusal_sentence, send_code};
 use crate::http::{AppState, ClientAddr, Kind};
 use crate::Error;
 
@@ -197,36 +197,25 @@ pub(super) async fn enter(
         }
         Err(refusal) => refusal,
     };
-    let left = refusal.field("attempts_left").and_then(|v| v.as_i64());
     let (status, failure) = match refusal.kind() {
-        Kind::WrongPasscode => {
-            let mut sentence = text(lang, "passcode.wrong");
-            match left {
-                Some(1) => {
-                    sentence = format!("{sentence} {}", text(lang, "passcode.attempts_left_one"))
-                }
-                Some(n) if n > 1 => {
-                    sentence = format!(
-                        "{sentence} {}",
-                        fill(
-                            &text(lang, "passcode.attempts_left_many"),
-                            &[("n", n.to_string())]
-                        )
-                    )
-                }
-                Some(_) => sentence = text(lang, "passcode.expired"),
-                None => sentence = text(lang, "passcode.malformed"),
-            }
-            (StatusCode::UNAUTHORIZED, sentence)
-        }
-        // No live code, or (told apart from it by nobody) no code for this
-        // address at all.
-        Kind::PasscodeExpired | Kind::BadRequest => {
-            (StatusCode::UNAUTHORIZED, text(lang, "passcode.expired"))
-        }
         Kind::Gone => (StatusCode::GONE, text(lang, "portal.message.gone")),
         Kind::MessageLocked => (StatusCode::LOCKED, text(lang, "portal.message.locked")),
-        _ => return Err(Error::Corrupt(refusal.message)),
+        // Not a passcode recipient: told apart from "no live code" by nobody.
+        Kind::BadRequest => (
+            StatusCode::UNAUTHORIZED,
+            text(lang, "opener.errors.passcode_expired"),
+        ),
+        _ => match refusal_sentence(lang, &refusal) {
+            Some(sentence) => (StatusCode::UNAUTHORIZED, sentence),
+            // The store failed (logged where it did).
+            None => (
+                refusal.kind().status(),
+                fill(
+                    &text(lang, "opener.errors.server_internal"),
+                    &[("name", state.settings.public_url.clone())],
+                ),
+            ),
+        },
     };
     Ok(page(
         status,

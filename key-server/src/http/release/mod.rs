@@ -16,7 +16,7 @@ mod decide;
 mod passcode;
 mod remember;
 
-pub(crate) use passcode::{check_code, passcode_for, send_code};
+pub(crate) use passcode::{check_code, passcode_for, refusal_sentence, send_code};
 
 use axum::extract::State;
 use axum::http::{header, Method};
@@ -213,12 +213,14 @@ async fn audit_decision(
 
 /// Open Online's key: the same checks, limits and audit as key release
 /// (the server opens the envelope for the recipient, so there is no
-/// ephemeral key to seal to and nothing to remember).
+/// ephemeral key to seal to and nothing to remember), with the password
+/// or a one-time passcode.
 pub(crate) async fn open_online_key(
     state: &AppState,
     message_id: &str,
     recipient: &str,
     password: Zeroizing<String>,
+    passcode: Option<Zeroizing<String>>,
     client: &str,
 ) -> Result<Zeroizing<Vec<u8>>, Refusal> {
     let request = ReleaseRequest {
@@ -228,7 +230,7 @@ pub(crate) async fn open_online_key(
         public_key: String::new(),
         remember_key: None,
         remembered: None,
-        passcode: None,
+        passcode,
     };
     let mut proven = Proven::default();
     let result = opening(state, &request, client, &mut proven).await;

@@ -19,7 +19,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use securedoc_templates::{context, render_account_email};
+use securedoc_templates::{context, fill, render_account_email, text};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -259,6 +259,31 @@ pub(crate) fn passcode_expired() -> Refusal {
         Kind::PasscodeExpired,
         "This code can no longer be used (it expired, was used, or was replaced by a newer one). Ask for a new code.",
     )
+}
+
+/// What a refusal of a code says to the recipient, in `lang`: the
+/// envelope's own sentences (`[opener.errors]`), for the portal and Open
+/// Online too; None for a refusal that is not about the code.
+pub(crate) fn refusal_sentence(lang: &str, refusal: &Refusal) -> Option<String> {
+    let t = |key: &str| text(lang, &format!("opener.errors.{key}"));
+    let left = refusal.field("attempts_left").and_then(|v| v.as_i64());
+    Some(match (refusal.kind(), left) {
+        (Kind::WrongPasscode, None) => t("passcode_malformed"),
+        (Kind::WrongPasscode, Some(0)) | (Kind::PasscodeExpired, _) => t("passcode_expired"),
+        (Kind::WrongPasscode, Some(1)) => {
+            format!(
+                "{} {}",
+                t("wrong_passcode"),
+                t("passcode_attempts_left_one")
+            )
+        }
+        (Kind::WrongPasscode, Some(n)) => format!(
+            "{} {}",
+            t("wrong_passcode"),
+            fill(&t("passcode_attempts_left_many"), &[("n", n.to_string())])
+        ),
+        _ => return None,
+    })
 }
 
 /// Checks `typed` for (`message_id`, `address`) and uses the code up.
