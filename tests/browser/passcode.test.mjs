@@ -184,3 +184,43 @@ test("the portal reads a pull passcode message with a code, and that message onl
     await context.close();
   }
 });
+
+// (Open Online's pages are plain forms; axe-core needs JavaScript, so this
+// browser has it on.)
+test("Open Online asks a passcode recipient for a code, then shows the message", async () => {
+  const to = newAddress("gail");
+  const url = await env.server.sealFor(to, { security: "passcode", body: "Online marker 8d3e" });
+  const context = await env.browser.newContext({ bypassCSP: true });
+  try {
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.getByRole("button", { name: "Send me a code" }).waitFor();
+    const [online] = await Promise.all([
+      context.waitForEvent("page"),
+      page.getByRole("button", { name: "Open Online" }).click(),
+    ]);
+    await online.waitForLoadState();
+    await online.getByRole("heading", { name: "Open Online" }).waitFor();
+    await online.getByText(`This message opens with a one-time code that we mail to ${to}.`).waitFor();
+    assert.equal(await online.locator("input[type=password]").count(), 0, "no password field");
+    await assertAccessibleEverywhere(online, "Open Online, Send me a code");
+
+    const since = Date.now() - 1000;
+    await online.getByRole("button", { name: "Send me a code" }).click();
+    await online.getByText(`We sent a code to ${to}. It is valid for 15 minutes.`).waitFor();
+    await assertAccessibleEverywhere(online, "Open Online, code sent");
+    const code = await mailedCode(to, since);
+
+    const wrong = String((Number(code) + 1) % 100_000_000).padStart(8, "0");
+    await online.getByLabel("Code").fill(wrong);
+    await online.getByRole("button", { name: "Open", exact: true }).click();
+    await online.getByText("Wrong code.").first().waitFor();
+    await assertAccessibleEverywhere(online, "Open Online, wrong code");
+
+    await online.getByLabel("Code").fill(code);
+    await online.getByRole("button", { name: "Open", exact: true }).click();
+    await online.getByText("Online marker 8d3e").waitFor();
+  } finally {
+    await context.close();
+  }
+});
