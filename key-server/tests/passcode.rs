@@ -730,6 +730,27 @@ async fn open_online_asks_a_passcode_recipient_for_a_code(backend: Backend) {
     assert_ne!(status, 303);
 }
 
+async fn a_disabled_account_gets_no_key_by_code(backend: Backend) {
+    let server = start(backend).await;
+    let a = id('a');
+    account(&server, BOB, true, None).await;
+    register(&server, &a, BOB, true).await;
+    let code = mailed_code(&server, &a, BOB).await;
+    assert!(server.store.set_account_disabled(BOB, true).await.unwrap());
+    let (status, body, key) = by_code(&server, &a, BOB, &code).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("disabled")),
+        "{body}"
+    );
+    assert!(key.is_none());
+    // Enabled again, the same code (not used up) opens.
+    assert!(server.store.set_account_disabled(BOB, false).await.unwrap());
+    let (status, _, key) = by_code(&server, &a, BOB, &code).await;
+    assert_eq!(status, 200);
+    assert_eq!(key.unwrap(), KEY.to_vec());
+}
+
 async fn an_account_reset_or_delete_clears_its_codes(backend: Backend) {
     let server = start(backend).await;
     let (a, b) = (id('a'), id('b'));
@@ -753,6 +774,7 @@ async fn an_account_reset_or_delete_clears_its_codes(backend: Backend) {
 }
 
 on_both_stores!(
+    a_disabled_account_gets_no_key_by_code,
     an_account_reset_or_delete_clears_its_codes,
     open_online_asks_a_passcode_recipient_for_a_code,
     a_new_recipient_reads_a_passcode_message_with_the_mailed_code,

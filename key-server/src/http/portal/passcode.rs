@@ -200,6 +200,10 @@ pub(super) async fn enter(
     let (status, failure) = match refusal.kind() {
         Kind::Gone => (StatusCode::GONE, text(lang, "portal.message.gone")),
         Kind::MessageLocked => (StatusCode::LOCKED, text(lang, "portal.message.locked")),
+        Kind::Disabled => (
+            StatusCode::FORBIDDEN,
+            crate::http::lifecycle::disabled_sentence(&state.settings.accounts, lang, false),
+        ),
         // Not a passcode recipient: told apart from "no live code" by nobody.
         Kind::BadRequest => (
             StatusCode::UNAUTHORIZED,

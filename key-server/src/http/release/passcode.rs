@@ -305,6 +305,16 @@ pub(crate) async fn check_code(
             "This message does not open with a one-time code: use the password of your account.",
         ));
     }
+    // An address an administrator disabled gets no key, by code either
+    // (one disabled for inactivity does: the code proves the mailbox now).
+    if let Some(account) = state.store.account(&address).await? {
+        if account.disabled && !account.disabled_for_inactivity {
+            return Err(crate::http::lifecycle::disabled_refusal(
+                &state.settings.accounts,
+                false,
+            ));
+        }
+    }
     // A message that cannot be opened now does not use a code up.
     super::releasable(state.store.key_state(message_id).await?)?;
     let Some(code) = normalized(typed) else {
