@@ -7,8 +7,9 @@
 //!   code") always gets the same 202 answer, after about the same work: a
 //!   code is made, MACed and its mail rendered whether or not it is sent, so
 //!   neither the answer nor its time says whether the address reads that
-//!   message by code. Codes are limited per client and per address, each
-//!   reserved in the store before anything else is done.
+//!   message by code. Requests are limited per client (as key release's
+//!   are) and codes per address, each reserved in the store before
+//!   anything else is done.
 //! - Using a code: the key's state first (a locked or gone message does not
 //!   use the code up), then one try reserved atomically on the live code
 //!   (at most [`MAX_TRIES`] comparisons, whatever the burst), the MAC
@@ -36,11 +37,6 @@ pub(crate) const MAX_TRIES: i64 = 5;
 /// Codes mailed to one address per hour (every message together).
 const PER_ADDRESS: Limit = Limit {
     max: 5,
-    window_seconds: 3600,
-};
-/// Code requests from one client per hour, answered or not.
-const PER_CLIENT: Limit = Limit {
-    max: 30,
     window_seconds: 3600,
 };
 /// What the code's MAC is computed under (a subkey of the master key).
@@ -125,9 +121,16 @@ pub(crate) async fn send_code(
     client: &str,
 ) -> Result<(), Error> {
     let address = address.to_ascii_lowercase();
+    // One client's requests, answered or not: as many as key release
+    // allows a client (`client_failure_limit` per `client_window_minutes`),
+    // counted apart.
+    let per_client = Limit {
+        max: state.settings.client_failure_limit,
+        window_seconds: state.settings.client_window_seconds,
+    };
     if !state
         .store
-        .reserve_attempt(&format!("passcode|client|{client}"), PER_CLIENT)
+        .reserve_attempt(&format!("passcode|client|{client}"), per_client)
         .await?
     {
         audit(state, None, None, client, "passcode_rate_limited").await;
