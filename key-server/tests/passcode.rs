@@ -553,7 +553,20 @@ async fn the_portal_reads_one_pull_message_with_a_code(backend: Backend) {
         assert_eq!(page.status, 403, "{elsewhere}: {}", page.body);
         assert!(!page.body.contains(&format!("marker-{b}")));
     }
+    // No answer either: the compose page and its post are refused.
+    let compose = portal.get(&format!("{next}/compose?kind=reply")).await;
+    assert_eq!(compose.status, 403, "{}", compose.body);
     let csrf = Portal::csrf(&page.body);
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .text("kind", "reply")
+        .text("body", "a reply");
+    let answer = portal
+        .post_multipart(&format!("{next}/compose"), form)
+        .await;
+    assert_eq!(answer.status, 403, "{}", answer.body);
+    let zip = portal.get(&format!("{next}/attachments.zip")).await;
+    assert_eq!(zip.status, 200, "its downloads, yes");
     let delete = portal
         .post(&format!("/portal/m/{a}/delete"), &[("csrf", &csrf)])
         .await;

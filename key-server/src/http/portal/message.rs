@@ -15,7 +15,7 @@ use securedoc_templates::{context, text};
 use serde::Deserialize;
 
 use super::portal_page;
-use super::session::{cookie_value, is_passcode, require_message, Live};
+use super::session::{cookie_value, is_passcode, require, require_message, Live};
 use crate::http::online::{download, iso_time, render, restrictions};
 use crate::http::pages::{choose_language, notice, render as render_page};
 use crate::http::pull::decrypt_with_key;
@@ -211,8 +211,32 @@ pub(super) async fn logged_in_open(
     id: &str,
     peer: ClientAddr,
 ) -> Result<(Live, Opened, &'static str), Response> {
-    let lang = choose_language(None, headers);
+    let live = require(state, headers, &format!("/portal/m/{id}")).await?;
+    audited_open(state, headers, live, id, peer).await
+}
+
+/// [`logged_in_open`] for a download of the message (an attachment, an
+/// inline image, the .eml, the .zip): a one-time passcode's session for
+/// this message may too. Answers (compose) stay with `logged_in_open`.
+async fn download_open(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    peer: ClientAddr,
+) -> Result<(Live, Opened, &'static str), Response> {
     let live = require_message(state, headers, &format!("/portal/m/{id}"), id).await?;
+    audited_open(state, headers, live, id, peer).await
+}
+
+/// The message of `live`'s download or answer, and its audit row.
+async fn audited_open(
+    state: &AppState,
+    headers: &HeaderMap,
+    live: Live,
+    id: &str,
+    peer: ClientAddr,
+) -> Result<(Live, Opened, &'static str), Response> {
+    let lang = choose_language(None, headers);
     let opened = open(state, &live, id, lang).await?;
     let client = crate::http::pages::client(peer);
     let audited = state
@@ -238,7 +262,7 @@ async fn part(
     n: usize,
     peer: ClientAddr,
 ) -> Result<envelope_core::Attachment, Response> {
-    let (_, opened, lang) = logged_in_open(state, headers, id, peer).await?;
+    let (_, opened, lang) = download_open(state, headers, id, peer).await?;
     opened
         .message
         .view()
@@ -288,7 +312,7 @@ pub(super) async fn message_file(
     headers: HeaderMap,
     peer: ClientAddr,
 ) -> Response {
-    match logged_in_open(&state, &headers, &id, peer).await {
+    match download_open(&state, &headers, &id, peer).await {
         Ok((_, opened, _)) => download(
             "message.eml",
             "message/rfc822",
@@ -305,7 +329,7 @@ pub(super) async fn attachments_zip(
     headers: HeaderMap,
     peer: ClientAddr,
 ) -> Response {
-    let (_, opened, lang) = match logged_in_open(&state, &headers, &id, peer).await {
+    let (_, opened, lang) = match download_open(&state, &headers, &id, peer).await {
         Ok(opened) => opened,
         Err(page) => return page,
     };
