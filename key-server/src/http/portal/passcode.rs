@@ -15,8 +15,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
-use securedoc_templates::{context, fill, text};
-use serde::Deserialize;
+use securedoc_templates::{fill, text, Value};
+use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::local_next;
@@ -33,6 +33,9 @@ fn message_of(next: &str) -> Option<&str> {
     (id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))).then_some(id)
 }
 
+/// What the page shows: `ask` ("Send me a code") or `code` (the field),
+/// for `email`, going on to `next`, with a notice or a failure.
+#[derive(Serialize)]
 struct Step<'a> {
     step: &'static str,
     email: &'a str,
@@ -46,13 +49,7 @@ fn page(status: StatusCode, lang: &str, step: Step<'_>) -> Response {
         status,
         "portal/passcode",
         lang,
-        context! {
-            step => step.step,
-            email => step.email,
-            next => step.next,
-            notice => step.notice,
-            failure => step.failure,
-        },
+        Value::from_serialize(&step),
     )
 }
 
