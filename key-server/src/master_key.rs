@@ -126,6 +126,36 @@ impl MasterKey {
             .map(Zeroizing::new)
     }
 
+    /// A key of its own for `purpose`, derived from the master key with
+    /// HKDF-SHA256 (RFC 5869): what it protects cannot be confused with
+    /// anything sealed under the master key itself.
+    fn subkey(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
+        let mut key = Zeroizing::new([0u8; 32]);
+        hkdf::Hkdf::<sha2::Sha256>::new(None, self.0.as_ref())
+            .expand(
+                format!("securedoc subkey v1\n{purpose}").as_bytes(),
+                &mut *key,
+            )
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        key
+    }
+
+    /// HMAC-SHA256 over `parts` (each length-prefixed, so no two lists of
+    /// parts give the same input) under the subkey for `purpose`, as hex.
+    /// One-time passcodes are stored as this: without the master key a copy
+    /// of the database cannot try the codes offline.
+    pub(crate) fn mac(&self, purpose: &str, parts: &[&[u8]]) -> String {
+        use hmac::Mac;
+        let key = self.subkey(purpose);
+        let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key.as_ref())
+            .expect("HMAC takes a key of any length");
+        for part in parts {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        crate::hex(&mac.finalize().into_bytes())
+    }
+
     /// Opens what [`MasterKey::seal_bytes`] sealed for `aad`.
     pub(crate) fn open_bytes(&self, aad: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
         let (nonce, ciphertext) = sealed.split_at_checked(24)?;
@@ -202,6 +232,20 @@ mod tests {
         assert!(other.open("m1", &sealed).is_none());
         assert!(key.open("m1", "not base64!").is_none());
         assert!(key.open("m1", "AAAA").is_none());
+    }
+
+    #[test]
+    fn a_mac_depends_on_the_key_the_purpose_and_every_part() {
+        let key = MasterKey::from_base64(&STANDARD.encode([1u8; 32])).unwrap();
+        let other = MasterKey::from_base64(&STANDARD.encode([2u8; 32])).unwrap();
+        let mac = key.mac("passcode", &[b"id", b"m1", b"12345678"]);
+        assert_eq!(mac.len(), 64);
+        assert_eq!(mac, key.mac("passcode", &[b"id", b"m1", b"12345678"]));
+        assert_ne!(mac, other.mac("passcode", &[b"id", b"m1", b"12345678"]));
+        assert_ne!(mac, key.mac("other", &[b"id", b"m1", b"12345678"]));
+        assert_ne!(mac, key.mac("passcode", &[b"id", b"m1", b"12345679"]));
+        // Parts are framed: moving a byte from one to the next changes it.
+        assert_ne!(mac, key.mac("passcode", &[b"idm", b"1", b"12345678"]));
     }
 
     #[test]

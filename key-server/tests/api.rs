@@ -34,7 +34,7 @@ async fn health_and_registration(backend: Backend) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body["envelopes"],
-        json!([{"id": id, "recipient": "bob@example.net", "registered": false, "phrase": null, "language": null, "notify": true}])
+        json!([{"id": id, "recipient": "bob@example.net", "registered": false, "phrase": null, "language": null, "notify": true, "passcode": false}])
     );
     assert_eq!(
         body["organization"],

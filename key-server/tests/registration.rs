@@ -17,7 +17,10 @@ async fn registration_journey(backend: Backend) {
     register(&server, id, &["bob@example.net"], None).await;
     assert_eq!(
         status(&server, id, "bob@example.net").await,
-        (200, json!({"registered": false, "security": "high"}))
+        (
+            200,
+            json!({"registered": false, "security": "high", "passcode": false})
+        )
     );
     assert_eq!(status(&server, id, "mallory@example.net").await.0, 403);
 

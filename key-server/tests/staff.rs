@@ -405,6 +405,31 @@ async fn push_delivery_and_the_other_levels(backend: Backend) {
         );
     }
     assert_eq!(raw_mails_to(&server, BOB).len(), 1, "nothing more sent");
+
+    // A one-time passcode: no account needed; the notification says to ask
+    // for a code, and the key server knows the envelope is read by code.
+    let carol = "carol@example.org";
+    let passcode = [
+        ("restricted", "none"),
+        ("expires", "7"),
+        ("security", "passcode"),
+        ("delivery", "push"),
+    ];
+    let sent = send(&mut alice, carol, &passcode).await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    let mail = wait_raw(&server, carol, 1).await.remove(0);
+    let header = attached_header(&mail);
+    assert_eq!(header.security, envelope_core::SecurityLevel::High);
+    let text = mail_parser::MessageParser::default()
+        .parse(mail.as_bytes())
+        .unwrap()
+        .body_text(0)
+        .unwrap()
+        .to_string();
+    assert!(text.contains("Send me a code"), "{text}");
+    let (code, status) = pages_support::status(&server, &header.id, carol).await;
+    assert_eq!(code, 200);
+    assert_eq!(status["passcode"], true, "{status}");
 }
 
 /// An outside account's Compose has no options, and options it posts

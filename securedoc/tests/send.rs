@@ -501,3 +501,59 @@ fn an_envelope_over_the_key_servers_limit_is_a_clear_error_and_nothing_is_mailed
     );
     assert!(outbox(work.path()).is_empty(), "nothing was mailed");
 }
+
+/// A passcode recipient's notification tells them to ask for a code, not
+/// to register or type a password: the sender's `--security passcode`, or
+/// the key server's `first_contact = "passcode"` for an address without an
+/// account (one with an account keeps the password step).
+#[test]
+fn a_passcode_recipients_notification_says_send_me_a_code() {
+    let code_step = "Click “Send me a code”";
+    let (keys, work) = key_server("");
+    let output = server_command(
+        "send",
+        &keys,
+        work.path(),
+        &["--body", "Hello.", "--security", "passcode"],
+    );
+    succeeded(&output);
+    let mails = outbox(work.path());
+    assert_eq!(mails.len(), 1);
+    let text = mails[0].text.as_deref().unwrap();
+    assert!(text.contains(code_step), "{text}");
+    assert!(text.contains("No account or password is needed."), "{text}");
+    assert!(!text.contains("Enter the password"), "{text}");
+    assert!(mails[0].html.as_deref().unwrap().contains(code_step));
+
+    let (keys, work) = key_server("[portal]\nfirst_contact = \"passcode\"\n");
+    succeeded(&server_command(
+        "send",
+        &keys,
+        work.path(),
+        &["--body", "Hi."],
+    ));
+    let text = outbox(work.path())[0].text.clone().unwrap();
+    assert!(text.contains(code_step), "{text}");
+    keys.account("carol@example.net", BOB_PASSWORD);
+    let output = securedoc(work.path())
+        .args([
+            "send",
+            "--from",
+            "alice@clinic.example",
+            "--to",
+            "carol@example.net",
+        ])
+        .args(["--subject", "Scan results", "--body", "Hi."])
+        .args(["--key-server", &keys.url(), "--token-file", "token"])
+        .output()
+        .unwrap();
+    succeeded(&output);
+    let mails = outbox(work.path());
+    let carol = mails
+        .iter()
+        .find(|m| m.to == ["carol@example.net"])
+        .expect("carol's notification");
+    let text = carol.text.as_deref().unwrap();
+    assert!(text.contains("Enter the password"), "{text}");
+    assert!(!text.contains(code_step));
+}

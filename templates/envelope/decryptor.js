@@ -121,7 +121,8 @@ function securedocService({ refusals, remember }) {
     },
     // Server mode: ask the key server sealed in the header for the content key,
     // sealed (HPKE) to a one-time key made here; the key never reaches script.
-    // `request`: origin, messageId, recipient, password, and either
+    // `request`: origin, messageId, recipient, password (or `passcode`, a
+    // one-time code), and either
     // `rememberKey` (the public half of a key to remember, base64) or
     // `remembered` ({id, privateKey}: a key this browser keeps).
     async openServer(text, request, progress) {
@@ -129,6 +130,7 @@ function securedocService({ refusals, remember }) {
         const publicKey = toBase64(opener.key_request());
         const body = { message_id: request.messageId, recipient: request.recipient, public_key: publicKey };
         if (request.password) body.password = request.password;
+        if (request.passcode) body.passcode = request.passcode;
         if (request.rememberKey) body.remember_key = request.rememberKey;
         if (request.remembered)
           body.remembered = await remember.proof(request.remembered, request.messageId, request.recipient, publicKey);

@@ -25,6 +25,11 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
   let textSent = false; // the worker keeps the envelope after the first attempt
   let header = null;
   let busy = false;
+  // Whether this recipient opens with a one-time passcode: then the code's
+  // form, not the password's, shows each attempt's progress and answer.
+  let viaCode = false;
+  const field = () => $(viaCode ? "passcode" : "passphrase");
+  const errorBox = () => $(viaCode ? "passcode-error" : "unlock-error");
 
   function formatSize(bytes) {
     if (bytes < 1024) return t("size.bytes", { n: bytes });
@@ -72,15 +77,15 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
 
   function showError(message, { retry }) {
     $("progress-box").hidden = true;
-    $("unlock-error").textContent = message;
-    const input = $("passphrase");
+    errorBox().textContent = message;
+    const input = field();
     input.setAttribute("aria-invalid", "true");
     setBusy(false);
     if (retry) {
       input.value = "";
       input.focus();
     } else {
-      $("unlock")
+      $(viaCode ? "passcode-box" : "unlock")
         .querySelectorAll("input, button")
         .forEach((el) => {
           el.disabled = true;
@@ -90,9 +95,9 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
 
   function setBusy(value) {
     busy = value;
-    $("open-button").disabled = value;
-    $("passphrase").readOnly = value;
-    $("unlock").setAttribute("aria-busy", String(value));
+    $(viaCode ? "passcode-open" : "open-button").disabled = value;
+    field().readOnly = value;
+    $(viaCode ? "passcode-form" : "unlock").setAttribute("aria-busy", String(value));
   }
 
   // The envelope for the decryptor: its bytes where the browser decodes
@@ -153,11 +158,12 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
   }
 
   // Opens the envelope. Server mode: with `password`, or with `remembered`
-  // ({id, privateKey}: this browser's remembered key) instead of it.
-  async function open(password, remembered) {
+  // ({id, privateKey}: this browser's remembered key) or `passcode` (a
+  // one-time code mailed to the recipient) instead of it.
+  async function open(password, remembered, passcode) {
     setBusy(true);
-    $("unlock-error").textContent = "";
-    $("passphrase").removeAttribute("aria-invalid");
+    errorBox().textContent = "";
+    field().removeAttribute("aria-invalid");
     // Timings for the benchmark (and the curious): milliseconds per phase.
     const timings = (window.securedocTimings = { started: performance.now() });
     let phase = null;
@@ -194,6 +200,7 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
               password,
               rememberKey: fresh && fresh.publicKey,
               remembered,
+              passcode,
             },
           ],
           onProgress,
@@ -254,6 +261,12 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
             : t("errors.now_locked"));
       else if (left === 1) text += " " + t("errors.attempts_left_one");
       else if (left > 1) text += " " + t("errors.attempts_left_many", { n: left });
+    } else if (refusal.text === "wrong_passcode") {
+      const left = details.attempts_left;
+      if (left === undefined) text = t("errors.passcode_malformed");
+      else if (left === 0) text = t("errors.passcode_expired");
+      else if (left === 1) text += " " + t("errors.passcode_attempts_left_one");
+      else if (left > 1) text += " " + t("errors.passcode_attempts_left_many", { n: left });
     } else if (refusal.text === "locked") {
       text = details.locked_until
         ? t("errors.locked_until", { time: formatTime(details.locked_until) })
@@ -442,9 +455,10 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
         if (!$("message").hidden) return;
       }
     }
-    // "checking", "register", "password" (registered), "unknown" (the key
-    // server answered, but not whether: the password form, with its Register
-    // link) or "unreachable".
+    // "checking", "register", "password" (registered), "passcode" (reads
+    // with a one-time code: "Send me a code"), "unknown" (the key server
+    // answered, but not whether: the password form, with its Register link)
+    // or "unreachable".
     let state = "checking";
     const show = (next) => {
       const before = state;
@@ -454,6 +468,8 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
       $("status-text").textContent =
         next === "unreachable" ? t("recipient.status_unreachable", { name: keyServerName() }) : t("recipient.checking");
       $("register-box").hidden = next !== "register";
+      $("passcode-box").hidden = next !== "passcode";
+      viaCode = next === "passcode";
       $("unlock").hidden = next !== "password" && next !== "unknown";
       $("first-time").hidden = next === "password";
       if (next === before) return; // a poll that changes nothing moves nothing
@@ -465,6 +481,7 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
       if (!lost) return;
       if (next === "password" || next === "unknown") $("passphrase").focus();
       else if (next === "register") $("register-button").focus();
+      else if (next === "passcode") $("passcode-send").focus();
     };
     let asking = false;
     const check = async () => {
@@ -483,13 +500,58 @@ function securedocOpener({ strings, wasm, scriptText, refusals, remember, makeSe
           if (state === "checking" || state === "unreachable") show("unknown");
           return;
         }
-        show((await response.json()).registered === true ? "password" : "register");
+        const status = await response.json();
+        show(status.passcode === true ? "passcode" : status.registered === true ? "password" : "register");
       } catch (error) {
         if (state === "checking" || state === "unreachable") show("unreachable");
       } finally {
         asking = false;
       }
     };
+    // "Send me a code", and "Send a new code": the key server answers 202
+    // whatever happens (it never says whether a code went out), then the
+    // code's form shows.
+    const sendCode = async (again) => {
+      const button = $(again ? "passcode-resend" : "passcode-send");
+      button.disabled = true;
+      errorBox().textContent = "";
+      try {
+        const response = await fetch(header.key_server + "/api/v1/keys/passcode", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ message_id: header.id, recipient: header.to, lang: strings.locale }),
+          credentials: "omit",
+          referrerPolicy: "no-referrer",
+        });
+        if (response.status !== 202) throw new Error("the key server answered " + response.status);
+        $("passcode-ask").hidden = true;
+        $("passcode-form").hidden = false;
+        $("passcode-sent").textContent = again
+          ? t("passcode.resent", { email: header.to })
+          : t("passcode.sent", { email: header.to });
+        const input = $("passcode");
+        input.value = "";
+        input.removeAttribute("aria-invalid");
+        input.focus();
+      } catch (error) {
+        console.warn("securedoc: cannot ask for a code:", error);
+        errorBox().textContent = t("errors.passcode_failed");
+      } finally {
+        button.disabled = false;
+      }
+    };
+    $("passcode-send").addEventListener("click", () => sendCode(false));
+    $("passcode-resend").addEventListener("click", () => sendCode(true));
+    $("passcode-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (busy) return;
+      const code = $("passcode").value.trim();
+      if (!code) {
+        showError(t("passcode.enter_code"), { retry: true });
+        return;
+      }
+      open("", null, code);
+    });
     $("status-retry").addEventListener("click", () => {
       $("status-text").textContent = t("recipient.checking");
       check();

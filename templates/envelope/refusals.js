@@ -19,6 +19,8 @@ function securedocRefusals() {
     busy: server("busy", true),
     not_a_recipient: server("not_a_recipient", false),
     wrong_password: server("wrong_password", true),
+    wrong_passcode: server("wrong_passcode", true),
+    passcode_expired: server("passcode_expired", true),
     locked: server("locked", true),
     not_remembered: server("not_remembered", true),
     unconfirmed: server("unconfirmed", true),

@@ -32,6 +32,7 @@ const LANGUAGE_FILES: &[(&str, &str, &[Part])] = &[
             ),
             ("contacts/en.toml", include_str!("../i18n/contacts/en.toml")),
             ("staff/en.toml", include_str!("../i18n/staff/en.toml")),
+            ("passcode/en.toml", include_str!("../i18n/passcode/en.toml")),
         ],
     ),
     (
@@ -46,6 +47,7 @@ const LANGUAGE_FILES: &[(&str, &str, &[Part])] = &[
             ),
             ("contacts/fr.toml", include_str!("../i18n/contacts/fr.toml")),
             ("staff/fr.toml", include_str!("../i18n/staff/fr.toml")),
+            ("passcode/fr.toml", include_str!("../i18n/passcode/fr.toml")),
         ],
     ),
 ];
@@ -103,6 +105,10 @@ pub(crate) const PAGE_TEMPLATES: &[(&str, &str)] = &[
     (
         "portal/password.html",
         include_str!("../pages/portal/password.html.j2"),
+    ),
+    (
+        "portal/passcode.html",
+        include_str!("../pages/portal/passcode.html.j2"),
     ),
     (
         "portal/preferences.html",
@@ -348,7 +354,7 @@ pub fn render_page(name: &str, code: &str, context: Value) -> Result<String, Err
 pub fn render_account_email(kind: &str, code: &str, context: Value) -> Result<Email, Error> {
     if !matches!(
         kind,
-        "confirm" | "already" | "reset" | "temporary" | "expiry_warning" | "hint"
+        "confirm" | "already" | "reset" | "temporary" | "expiry_warning" | "hint" | "passcode"
     ) {
         return Err(Error::new(
             ErrorKind::TemplateNotFound,

@@ -13,6 +13,10 @@ pub enum FirstContact {
     /// address is stored, and mails a first-time password once (the
     /// Mimecast way); the first login must choose a new one.
     TemporaryPassword,
+    /// No account at all: every message to an address without a confirmed
+    /// account when it is registered is read with a one-time code mailed
+    /// on request (Microsoft Purview's one-time passcode).
+    Passcode,
 }
 
 /// The portal's settings, under `[portal]` in the configuration file.
@@ -31,7 +35,7 @@ pub struct PortalConfig {
     pub session_max_hours: u32,
     /// Messages per Inbox page.
     pub page_size: u32,
-    /// `register` (default) or `temporary_password`.
+    /// `register` (default), `temporary_password` or `passcode`.
     pub first_contact: FirstContact,
     /// A mailed first-time password works this many days.
     pub temporary_password_days: u32,

@@ -34,6 +34,10 @@ pub enum Kind {
     NotARecipient,
     /// Wrong password.
     WrongPassword,
+    /// Wrong one-time passcode.
+    WrongPasscode,
+    /// No one-time passcode that can still be used (expired, used, replaced).
+    PasscodeExpired,
     /// The account is locked after too many wrong passwords.
     Locked,
     /// The remembered browser is no longer (or never was) remembered.
@@ -75,6 +79,8 @@ impl Kind {
             Kind::Busy => "busy",
             Kind::NotARecipient => "not_a_recipient",
             Kind::WrongPassword => "wrong_password",
+            Kind::WrongPasscode => "wrong_passcode",
+            Kind::PasscodeExpired => "passcode_expired",
             Kind::Locked => "locked",
             Kind::NotRemembered => "not_remembered",
             Kind::Unconfirmed => "unconfirmed",
@@ -104,9 +110,11 @@ impl Kind {
             | Kind::Disabled
             | Kind::PasswordExpired
             | Kind::Forbidden => StatusCode::FORBIDDEN,
-            Kind::WrongPassword | Kind::NotRemembered | Kind::Unauthorized => {
-                StatusCode::UNAUTHORIZED
-            }
+            Kind::WrongPassword
+            | Kind::WrongPasscode
+            | Kind::PasscodeExpired
+            | Kind::NotRemembered
+            | Kind::Unauthorized => StatusCode::UNAUTHORIZED,
             Kind::Locked | Kind::MessageLocked => StatusCode::LOCKED,
             Kind::Gone => StatusCode::GONE,
             Kind::Conflict => StatusCode::CONFLICT,

@@ -50,6 +50,12 @@ pub struct MessageRegistration {
     /// The language of the sender's read receipts (`en`, `fr`; English when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sender_lang: Option<String>,
+    /// Every recipient reads with a one-time passcode mailed on request,
+    /// without an account (`securedoc seal --security passcode`; the
+    /// envelopes say `high`). Left out when false, so older key servers
+    /// still take the registrations that do not use it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub passcode: bool,
 }
 
 /// One recipient's envelope.
@@ -86,6 +92,11 @@ pub struct RegisteredEnvelope {
     /// from key servers that predate the field.
     #[serde(default = "notify_by_default")]
     pub notify: bool,
+    /// The recipient reads this envelope with a one-time passcode (asked
+    /// for by the sender, or `[portal] first_contact = "passcode"` for an
+    /// address without an account). False from key servers that predate it.
+    #[serde(default)]
+    pub passcode: bool,
 }
 
 fn notify_by_default() -> bool {
@@ -227,9 +238,10 @@ async fn register_envelopes(
         sending_id: crate::hex(&crate::random::<16>()),
         sender_lang: message.sender_lang.clone(),
     };
+    let passcode = super::release::passcode_for(state, message.passcode, message.security);
     let statuses = state
         .store
-        .register_envelopes(&sender.id, &shared, &envelopes)
+        .register_envelopes_for(&sender.id, &shared, &envelopes, passcode)
         .await?;
     tracing::info!(
         sender = %sender.name,
@@ -266,6 +278,7 @@ async fn register_envelopes(
             phrase: status.phrase,
             language: status.language,
             notify: status.notify,
+            passcode: status.passcode,
         });
     }
     Ok(Json(RegisterResponse {

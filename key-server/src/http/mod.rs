@@ -343,5 +343,7 @@ pub(crate) async fn sweep(
     }
     store.sweep_remembered().await?;
     store.sweep_limits(longest_window).await?;
+    // One-time passcodes live 15 minutes; their rows an hour more.
+    store.sweep_passcodes(3600).await?;
     Ok(())
 }

@@ -21,6 +21,7 @@ const CREDENTIAL_TABLES: &[&str] = &[
     "password_history",
     "remembered_keys",
     "portal_sessions",
+    "passcodes",
 ];
 
 /// `value` for a LIKE pattern, its wildcards taken literally (escape `\`).

@@ -51,6 +51,22 @@ pub struct RecipientStatus {
     /// Whether the recipient wants notification mails (false only when the
     /// owner of a confirmed account turned them off in Preferences).
     pub notify: bool,
+    /// Whether the recipient reads this envelope with a one-time passcode.
+    pub passcode: bool,
+}
+
+/// Which recipients of a registration read with a one-time passcode
+/// (docs/PORTAL.md, "One-time passcode").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PasscodeFor {
+    /// Nobody: every recipient opens with the password of an account.
+    #[default]
+    Nobody,
+    /// Every recipient (the sender's `--security passcode`).
+    Everyone,
+    /// The recipients without a confirmed account when the message is
+    /// registered (`[portal] first_contact = "passcode"`).
+    Unregistered,
 }
 
 /// Whether a message's key may be released now.
@@ -83,6 +99,20 @@ impl Store {
         sender_id: &str,
         message: &NewMessage,
         envelopes: &[NewEnvelope],
+    ) -> Result<Vec<RecipientStatus>, Error> {
+        self.register_envelopes_for(sender_id, message, envelopes, PasscodeFor::Nobody)
+            .await
+    }
+
+    /// [`Store::register_envelopes`], with the recipients `passcode` names
+    /// reading by one-time passcode. Whether an address has an account is
+    /// read in the same transaction that registers it.
+    pub async fn register_envelopes_for(
+        &self,
+        sender_id: &str,
+        message: &NewMessage,
+        envelopes: &[NewEnvelope],
+        passcode: PasscodeFor,
     ) -> Result<Vec<RecipientStatus>, Error> {
         let flags = serde_json::to_string(&message.flags).expect("flags serialise");
         let security = serde_json::to_value(message.security).expect("a level serialises");
@@ -118,11 +148,6 @@ impl Store {
                 other => other?,
             };
             let address = envelope.recipient.to_ascii_lowercase();
-            sqlx::query("INSERT INTO message_recipients (message_id, address) VALUES ($1, $2)")
-                .bind(&envelope.id)
-                .bind(&address)
-                .execute(&mut *tx)
-                .await?;
             let account: Option<RecipientRow> = sqlx::query_as(
                 "SELECT confirmed_at, phrase, phrase_enabled, language, notify_mail FROM accounts WHERE address = $1",
             )
@@ -140,11 +165,25 @@ impl Store {
                 ),
                 None => (false, None, None, true),
             };
+            let by_passcode = match passcode {
+                PasscodeFor::Nobody => false,
+                PasscodeFor::Everyone => true,
+                PasscodeFor::Unregistered => !registered,
+            };
+            sqlx::query(
+                "INSERT INTO message_recipients (message_id, address, passcode) VALUES ($1, $2, $3)",
+            )
+            .bind(&envelope.id)
+            .bind(&address)
+            .bind(i64::from(by_passcode))
+            .execute(&mut *tx)
+            .await?;
             statuses.push(RecipientStatus {
                 registered,
                 phrase,
                 language,
                 notify,
+                passcode: by_passcode,
             });
         }
         tx.commit().await?;

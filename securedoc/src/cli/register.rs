@@ -56,6 +56,8 @@ pub struct Registration<'a> {
     pub expires: Option<i64>,
     pub flags: Flags,
     pub security: SecurityLevel,
+    /// Every recipient reads with a one-time passcode (`--security passcode`).
+    pub passcode: bool,
     /// The language of the sender's read receipts.
     pub sender_lang: Option<String>,
 }
@@ -98,6 +100,7 @@ pub fn register_with(
         flags: registration.flags,
         security: registration.security,
         sender_lang: registration.sender_lang.clone(),
+        passcode: registration.passcode,
         envelopes: registration
             .recipients
             .iter()

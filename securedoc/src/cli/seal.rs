@@ -109,12 +109,14 @@ struct KeySource {
 }
 
 /// Security levels (CRES): high asks the password every time, medium offers
-/// "Remember me", low asks none.
+/// "Remember me", low asks none; passcode needs no account: the recipient
+/// asks for a one-time code, mailed to them, that opens this message once.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum Security {
     High,
     Medium,
     Low,
+    Passcode,
 }
 
 impl From<Security> for SecurityLevel {
@@ -123,6 +125,10 @@ impl From<Security> for SecurityLevel {
             Security::High => SecurityLevel::High,
             Security::Medium => SecurityLevel::Medium,
             Security::Low => SecurityLevel::Low,
+            // The envelope format knows three levels: a passcode message
+            // is a high one whose registration says `passcode` (the key
+            // server, not the file, decides how its key is asked for).
+            Security::Passcode => SecurityLevel::High,
         }
     }
 }
@@ -149,6 +155,9 @@ pub struct Sealed {
     /// `notify`: false once they turned them off in the portal's
     /// Preferences); always true in passphrase mode.
     pub notify: Vec<bool>,
+    /// Whether each recipient reads with a one-time passcode (the key
+    /// server's `passcode`): their notification says so.
+    pub passcode: Vec<bool>,
     /// The organisation that runs the key server, if its config names it.
     pub organization: Option<String>,
 }
@@ -286,6 +295,7 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
                     expires: expires.map(|e| e.as_second()),
                     flags: info(&args.to[0]).flags,
                     security,
+                    passcode: matches!(args.security, Security::Passcode),
                     sender_lang: receipt_lang,
                 },
             )?;
@@ -306,6 +316,12 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
         .map(|index| match &mode {
             Mode::Server { envelopes, .. } => envelopes[index].status.notify,
             Mode::Passphrase(_) => true,
+        })
+        .collect();
+    let passcode: Vec<bool> = (0..args.to.len())
+        .map(|index| match &mode {
+            Mode::Server { envelopes, .. } => envelopes[index].status.passcode,
+            Mode::Passphrase(_) => false,
         })
         .collect();
     let languages: Vec<Option<String>> = (0..args.to.len())
@@ -475,6 +491,7 @@ pub fn seal(args: &SealArgs) -> anyhow::Result<Sealed> {
         },
         expires: expires.map(|e| e.as_second()),
         notify,
+        passcode,
         languages: languages
             .iter()
             .map(|lang| securedoc_templates::language(lang.as_deref().unwrap_or("en")))

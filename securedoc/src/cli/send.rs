@@ -46,11 +46,12 @@ pub fn run(mut args: SendArgs) -> anyhow::Result<ExitCode> {
     };
     // The key server as the notification names it: its organisation, else its address.
     let key_server = sealed.organization.clone().or(sealed.key_server.clone());
-    for (((to, envelope), lang), notify) in sealed
+    for ((((to, envelope), lang), notify), passcode) in sealed
         .envelopes
         .iter()
         .zip(&sealed.languages)
         .zip(&sealed.notify)
+        .zip(&sealed.passcode)
     {
         // A recipient who turned notification mails off finds a pulled
         // message in their portal Inbox; an attached envelope still goes,
@@ -70,7 +71,8 @@ pub fn run(mut args: SendArgs) -> anyhow::Result<ExitCode> {
                 from: &args.seal.from,
                 to,
                 lang,
-                mode,
+                // A one-time passcode's recipient is told to ask for a code.
+                mode: if *passcode { "passcode" } else { mode },
                 key_server: key_server.as_deref(),
                 expires: sealed.expires,
                 reply_to_sender: false,
@@ -96,7 +98,8 @@ pub(crate) struct Notice<'a> {
     pub from: &'a str,
     pub to: &'a str,
     pub lang: &'a str,
-    /// `server` or `passphrase`.
+    /// `server`, `passcode` (server mode, read with a one-time code) or
+    /// `passphrase`.
     pub mode: &'a str,
     /// How the notification names the key server (server mode).
     pub key_server: Option<&'a str>,

@@ -25,6 +25,9 @@ pub(crate) struct SendOptions {
     /// Kept at the key server for the recipient's portal (pull), or
     /// attached to the notification (push).
     pub pull: bool,
+    /// Every recipient reads with a one-time passcode mailed on request
+    /// (no account needed), as `securedoc seal --security passcode`.
+    pub passcode: bool,
     /// The internal sender the message is registered under.
     pub sender: &'static str,
 }
@@ -43,6 +46,7 @@ impl SendOptions {
             security: SecurityLevel::High,
             expires: state.store.now() + state.settings.compose.expires_seconds,
             pull: false,
+            passcode: false,
             sender: ANSWERS,
         }
     }
@@ -73,7 +77,7 @@ pub(crate) struct OptionsForm {
     pub expires: String,
     /// `YYYY-MM-DD`, with `expires = date`.
     pub expires_on: String,
-    /// `high`, `medium`, `low`.
+    /// `high`, `medium`, `low`, `passcode`.
     pub security: String,
     /// `pull`, `push`.
     pub delivery: String,
@@ -169,10 +173,13 @@ impl OptionsForm {
             }
             _ => return Err(invalid("restricted")),
         }
-        let security = match self.security.as_str() {
-            "high" => SecurityLevel::High,
-            "medium" => SecurityLevel::Medium,
-            "low" => SecurityLevel::Low,
+        // A passcode message is sealed `high`: the code replaces the
+        // password, every time (as the CLI's `--security passcode`).
+        let (security, passcode) = match self.security.as_str() {
+            "high" => (SecurityLevel::High, false),
+            "medium" => (SecurityLevel::Medium, false),
+            "low" => (SecurityLevel::Low, false),
+            "passcode" => (SecurityLevel::High, true),
             _ => return Err(invalid("security")),
         };
         let pull = match self.delivery.as_str() {
@@ -185,6 +192,7 @@ impl OptionsForm {
             security,
             expires,
             pull,
+            passcode,
             sender: STAFF,
         })
     }

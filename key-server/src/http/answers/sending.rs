@@ -98,9 +98,12 @@ pub(super) async fn seal_and_queue(
         })
         .collect();
     let sending_id = crate::hex(&crate::random::<16>());
+    // Recipients follow `first_contact` as a sender's do; staff may ask for
+    // a one-time passcode for everyone.
+    let passcode = crate::http::release::passcode_for(state, options.passcode, options.security);
     let statuses = state
         .store
-        .register_envelopes(
+        .register_envelopes_for(
             &sender_id,
             &NewMessage {
                 from: draft.from.clone(),
@@ -111,6 +114,7 @@ pub(super) async fn seal_and_queue(
                 sender_lang: None,
             },
             &envelopes,
+            passcode,
         )
         .await?;
     let message = zeroize::Zeroizing::new(envelope_core::compose(draft));
@@ -120,13 +124,14 @@ pub(super) async fn seal_and_queue(
         .map(|t| t.strftime("%Y-%m-%d").to_string())
         .ok();
     // Each recipient's notification and envelope in their account's language.
-    let notification = |lang: Option<&str>, link: Option<&str>| {
+    let notification = |lang: Option<&str>, link: Option<&str>, passcode: bool| {
         render_email(
             "notification",
             context! {
                 lang,
                 sender => &draft.from,
-                mode => "server",
+                // A passcode recipient is told to ask for a code, not a password.
+                mode => if passcode { "passcode" } else { "server" },
                 key_server => state.settings.organization_name.as_ref().unwrap_or(&state.settings.public_url),
                 expires => &expires_on,
                 link,
@@ -145,14 +150,14 @@ pub(super) async fn seal_and_queue(
             flags,
         };
         let lang = status.language.clone();
-        let notify = status.notify;
+        let (notify, passcode) = (status.notify, status.passcode);
         let sealer = sealer(info, id, status, state, key, options).map_err(cannot_seal)?;
         let (email, attachments) = if options.pull {
             let envelope = sealer.seal(&[], &packed, |_| {}).map_err(cannot_seal)?;
             let link = keep_for_portal(
                 state,
                 draft,
-                to,
+                (to, passcode),
                 &crate::hex(&id),
                 &envelope,
                 lang.as_deref(),
@@ -163,7 +168,10 @@ pub(super) async fn seal_and_queue(
                 // waits in their Inbox.
                 continue;
             }
-            (notification(lang.as_deref(), Some(&link))?, Vec::new())
+            (
+                notification(lang.as_deref(), Some(&link), passcode)?,
+                Vec::new(),
+            )
         } else {
             let html =
                 securedoc_templates::sealed_page(&sealer, &[], &packed).map_err(cannot_seal)?;
@@ -172,7 +180,10 @@ pub(super) async fn seal_and_queue(
                 content_type: "text/html; charset=utf-8".into(),
                 bytes: html.into_bytes(),
             };
-            (notification(lang.as_deref(), None)?, vec![attachment])
+            (
+                notification(lang.as_deref(), None, passcode)?,
+                vec![attachment],
+            )
         };
         let mail = Mailer::compose(&state.settings.mail_from, to, &email, attachments)?;
         state
@@ -192,18 +203,21 @@ pub(super) async fn seal_and_queue(
 
 /// Keeps `envelope` (binary), sealed for `to`, in their portal Inbox
 /// (pull delivery), the first-time password first where the configuration
-/// makes accounts that way; gives the link the notification carries.
+/// makes accounts that way (not for a recipient who reads by one-time
+/// passcode: they need no account); gives the link the notification carries.
 async fn keep_for_portal(
     state: &AppState,
     draft: &Draft,
-    to: &str,
+    (to, passcode): (&str, bool),
     id: &str,
     envelope: &[u8],
     lang: Option<&str>,
 ) -> Result<String, crate::Error> {
     let link = format!("{}/portal/m/{id}", state.settings.public_url);
     let lang = securedoc_templates::language(lang.unwrap_or("en"));
-    crate::http::portal::issue_temporary_password(state, to, &link, lang).await?;
+    if !passcode {
+        crate::http::portal::issue_temporary_password(state, to, &link, lang).await?;
+    }
     let summary = EntrySummary {
         subject: draft.subject.clone(),
         from: draft.from.clone(),

@@ -218,25 +218,59 @@ async fn post_envelope(
         Err(page) => return page,
     };
     let lang = posted.lang;
+    let asks = match asks(&state, &header).await {
+        Ok(asks) => asks,
+        Err(_) => return server_error(&state, lang),
+    };
     match state.held.park(Parked {
         message_id: header.id.clone(),
         envelope: bytes,
         lang,
     }) {
-        Ok(handle) => password_page(StatusCode::OK, lang, &header, &handle, None),
+        Ok(handle) => password_page(StatusCode::OK, lang, &header, &handle, asks, None, None),
         Err(held::Full) => busy(lang, BUSY_RETRY_SECONDS),
     }
 }
 
-/// The password page for a parked envelope, with an error when one was refused.
+/// What the page asks for: the password, or (for a recipient who reads
+/// this message by one-time passcode) "Send me a code", then the code.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Asks {
+    Password,
+    SendCode,
+    Code,
+}
+
+/// [`Asks::SendCode`] for a passcode recipient, else the password.
+async fn asks(state: &AppState, header: &Header) -> Result<Asks, crate::Error> {
+    let passcode = state
+        .store
+        .is_passcode_recipient(&header.id, &header.to)
+        .await?;
+    Ok(if passcode {
+        Asks::SendCode
+    } else {
+        Asks::Password
+    })
+}
+
+/// The password page for a parked envelope (or the one-time passcode's,
+/// as `asks` says), with an error when one was refused.
 fn password_page(
     status: StatusCode,
     lang: &str,
     header: &Header,
     handle: &str,
+    asks: Asks,
     error: Option<String>,
+    notice: Option<String>,
 ) -> Response {
-    let errors: BTreeMap<&str, String> = error.into_iter().map(|e| ("password", e)).collect();
+    let field = if asks == Asks::Password {
+        "password"
+    } else {
+        "passcode"
+    };
+    let errors: BTreeMap<&str, String> = error.into_iter().map(|e| (field, e)).collect();
     render(
         status,
         "online_password",
@@ -249,6 +283,9 @@ fn password_page(
             expires => header.expires.map(iso_time),
             phrase => &header.phrase,
             needs_password => header.security != SecurityLevel::Low,
+            passcode => asks != Asks::Password,
+            code_sent => asks == Asks::Code,
+            notice,
             errors,
         },
     )
@@ -305,6 +342,9 @@ fn refusal_text(lang: &str, refusal: &Refusal, recipient: &str, origin: &str) ->
             None => t("locked"),
         },
         Kind::NotARecipient => t("not_a_recipient"),
+        Kind::WrongPasscode | Kind::PasscodeExpired => {
+            super::release::refusal_sentence(lang, refusal).unwrap_or_default()
+        }
         kind @ (Kind::RateLimited
         | Kind::Busy
         | Kind::Unconfirmed
@@ -329,6 +369,12 @@ struct UnlockForm {
     handle: String,
     #[serde(default)]
     password: Zeroizing<String>,
+    /// The one-time passcode, for a recipient who reads by code.
+    #[serde(default)]
+    passcode: Option<Zeroizing<String>>,
+    /// "Send me a code" (`first`) or "Send a new code" (`again`).
+    #[serde(default)]
+    send: Option<String>,
 }
 
 /// `POST /open/unlock`: the password for a parked envelope.
@@ -347,12 +393,45 @@ async fn unlock(
         .expect("parked envelopes were parsed")
         .header()
         .clone();
+    let client = client.to_string();
+    let asks = match asks(&state, &header).await {
+        Ok(asks) => asks,
+        Err(_) => return server_error(&state, lang),
+    };
+    if let (Asks::SendCode, Some(send)) = (asks, &form.send) {
+        // The same page whatever `send_code` decided, as the API's 202.
+        if super::release::send_code(&state, &header.id, &header.to, Some(lang), &client)
+            .await
+            .is_err()
+        {
+            return server_error(&state, lang);
+        }
+        let key = if send == "again" {
+            "passcode.resent"
+        } else {
+            "passcode.sent"
+        };
+        let sent = fill(&text(lang, key), &[("email", header.to.clone())]);
+        return password_page(
+            StatusCode::OK,
+            lang,
+            &header,
+            &form.handle,
+            Asks::Code,
+            None,
+            Some(sent),
+        );
+    }
+    // A passcode recipient's code; nobody else's form carries one.
+    let (password, passcode) = match asks {
+        Asks::Password => (form.password, None),
+        _ => (
+            Zeroizing::default(),
+            Some(form.passcode.unwrap_or_default()),
+        ),
+    };
     let key = match super::release::open_online_key(
-        &state,
-        &header.id,
-        &header.to,
-        form.password,
-        &client.to_string(),
+        &state, &header.id, &header.to, password, passcode, &client,
     )
     .await
     {
@@ -368,7 +447,12 @@ async fn unlock(
                 );
             }
             let error = refusal_text(lang, &refusal, &header.to, &state.settings.public_url);
-            return password_page(status, lang, &header, &form.handle, Some(error));
+            // A code's refusal leaves the code field there for the next.
+            let asks = match asks {
+                Asks::Password => Asks::Password,
+                _ => Asks::Code,
+            };
+            return password_page(status, lang, &header, &form.handle, asks, Some(error), None);
         }
     };
     state.held.remove(&form.handle);

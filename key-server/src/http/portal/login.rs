@@ -22,7 +22,7 @@ use securedoc_templates::{context, fill, text};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use super::session::{require_form, start, TokenForm, CHANGE_PASSWORD, FULL};
+use super::session::{csrf_ok, require_any, start, TokenForm, CHANGE_PASSWORD, FULL};
 use super::{local_next, see_other};
 use crate::http::pages::{busy, choose_language, client, rate_limited, render};
 use crate::http::{AppState, ClientAddr, FromTrustedProxy};
@@ -176,6 +176,12 @@ pub(super) async fn email_step(
     let next = local_next(&form.next);
     if envelope_core::validate_address("email", &form.email).is_err() {
         return bad_email(&state, lang, &form.email, &next);
+    }
+    // A message read by one-time passcode: "Send me a code" instead.
+    match super::passcode::offer(&state, lang, &form.email, &next).await {
+        Ok(Some(offer)) => return offer,
+        Ok(None) => {}
+        Err(error) => return axum::response::IntoResponse::into_response(error),
     }
     page(
         &state,
@@ -373,10 +379,16 @@ pub(super) async fn logout(
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, Error> {
-    let (live, lang) = match require_form(&state, &headers, "/portal/inbox", &form.csrf).await {
-        Ok(session) => session,
+    // Any session may log out (one that may only choose its password, or
+    // read one message by passcode, too).
+    let lang = choose_language(None, &headers);
+    let live = match require_any(&state, &headers, "/portal/inbox").await {
+        Ok(live) => live,
         Err(page) => return Ok(page),
     };
+    if !csrf_ok(&live, &form.csrf) {
+        return Ok(super::refused_form(lang));
+    }
     state.store.end_session(&live.id).await?;
     let mut response = see_other(&format!("/portal/login?out=1&lang={lang}"));
     response

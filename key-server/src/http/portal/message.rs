@@ -15,7 +15,7 @@ use securedoc_templates::{context, text};
 use serde::Deserialize;
 
 use super::portal_page;
-use super::session::{cookie_value, require, Live};
+use super::session::{cookie_value, is_passcode, require, require_message, Live};
 use crate::http::online::{download, iso_time, render, restrictions};
 use crate::http::pages::{choose_language, notice, render as render_page};
 use crate::http::pull::decrypt_with_key;
@@ -130,7 +130,7 @@ pub(super) async fn view(
             context! { target => format!("{here}?c=1") },
         ));
     }
-    let live = match require(&state, &headers, &here).await {
+    let live = match require_message(&state, &headers, &here, &id).await {
         Ok(live) => live,
         Err(login) => return Ok(login),
     };
@@ -161,7 +161,12 @@ pub(super) async fn view(
     {
         tracing::error!(%error, "could not write the audit row of a portal view");
     }
-    let flags = restrictions(&state, &opened.header).await;
+    let mut flags = restrictions(&state, &opened.header).await;
+    // A one-time passcode reads this message; answering needs an account.
+    let limited = is_passcode(&live);
+    if limited {
+        (flags.reply, flags.reply_all, flags.forward) = (false, false, false);
+    }
     let url = format!("{}/portal/m/{id}", state.settings.public_url);
     Ok(portal_page(
         &state,
@@ -178,7 +183,7 @@ pub(super) async fn view(
                 .collect::<Vec<_>>(),
             available => opened.entry.expires_at.map(iso_time),
             zip => format!("/portal/m/{id}/attachments.zip"),
-            delete => format!("/portal/m/{id}/delete"),
+            delete => (!limited).then(|| format!("/portal/m/{id}/delete")),
             ..render::message_context(&message, &url, lang)
         },
     ))
@@ -194,8 +199,32 @@ pub(super) async fn logged_in_open(
     id: &str,
     peer: ClientAddr,
 ) -> Result<(Live, Opened, &'static str), Response> {
-    let lang = choose_language(None, headers);
     let live = require(state, headers, &format!("/portal/m/{id}")).await?;
+    audited_open(state, headers, live, id, peer).await
+}
+
+/// [`logged_in_open`] for a download of the message (an attachment, an
+/// inline image, the .eml, the .zip): a one-time passcode's session for
+/// this message may too. Answers (compose) stay with `logged_in_open`.
+async fn download_open(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    peer: ClientAddr,
+) -> Result<(Live, Opened, &'static str), Response> {
+    let live = require_message(state, headers, &format!("/portal/m/{id}"), id).await?;
+    audited_open(state, headers, live, id, peer).await
+}
+
+/// The message of `live`'s download or answer, and its audit row.
+async fn audited_open(
+    state: &AppState,
+    headers: &HeaderMap,
+    live: Live,
+    id: &str,
+    peer: ClientAddr,
+) -> Result<(Live, Opened, &'static str), Response> {
+    let lang = choose_language(None, headers);
     let opened = open(state, &live, id, lang).await?;
     let client = crate::http::pages::client(peer);
     let audited = state
@@ -221,7 +250,7 @@ async fn part(
     n: usize,
     peer: ClientAddr,
 ) -> Result<envelope_core::Attachment, Response> {
-    let (_, opened, lang) = logged_in_open(state, headers, id, peer).await?;
+    let (_, opened, lang) = download_open(state, headers, id, peer).await?;
     opened
         .message
         .view()
@@ -271,7 +300,7 @@ pub(super) async fn message_file(
     headers: HeaderMap,
     peer: ClientAddr,
 ) -> Response {
-    match logged_in_open(&state, &headers, &id, peer).await {
+    match download_open(&state, &headers, &id, peer).await {
         Ok((_, opened, _)) => download(
             "message.eml",
             "message/rfc822",
@@ -288,7 +317,7 @@ pub(super) async fn attachments_zip(
     headers: HeaderMap,
     peer: ClientAddr,
 ) -> Response {
-    let (_, opened, lang) = match logged_in_open(&state, &headers, &id, peer).await {
+    let (_, opened, lang) = match download_open(&state, &headers, &id, peer).await {
         Ok(opened) => opened,
         Err(page) => return page,
     };

@@ -17,6 +17,7 @@ mod groups;
 mod inbox;
 mod login;
 mod message;
+mod passcode;
 mod personal;
 mod preferences;
 mod sent;
@@ -49,6 +50,8 @@ pub fn router() -> Router<AppState> {
         .route("/portal/login", get(login::form).post(login::email_step))
         .route("/portal/login/password", post(login::password_step))
         .route("/portal/logout", post(login::logout))
+        .route("/portal/passcode/send", post(passcode::send))
+        .route("/portal/passcode", post(passcode::enter))
         .route(
             "/portal/password",
             get(first_contact::password_form).post(first_contact::choose_password),
@@ -163,6 +166,8 @@ fn portal_page(
         can_compose => live.session.internal || !state.settings.compose.compose_domains.is_empty(),
         keep_sent => portal.keep_sent || live.session.internal,
         staff => live.session.internal,
+        // A one-time passcode's session: its message, and Log out.
+        limited => session::is_passcode(live),
         section,
         ..ctx
     };

@@ -127,6 +127,15 @@ fn background(headers: &HeaderMap) -> bool {
 pub(super) const FULL: &str = "full";
 /// Only choose a new password (logged in with a temporary one).
 pub(super) const CHANGE_PASSWORD: &str = "change_password";
+/// The scope of a session begun with a one-time passcode, before the
+/// message id: that one message and its downloads, nothing else
+/// (`super::passcode`).
+pub(super) const PASSCODE: &str = "passcode:";
+
+/// Whether `live` is a one-time passcode's session.
+pub(super) fn is_passcode(live: &Live) -> bool {
+    live.session.scope.starts_with(PASSCODE)
+}
 
 /// The live session of this request, or the way to the login page (which
 /// says why: inactivity, the absolute end), coming back to `next`. A
@@ -137,6 +146,9 @@ pub(super) async fn require(
     next: &str,
 ) -> Result<Live, Response> {
     let live = require_any(state, headers, next).await?;
+    if is_passcode(&live) {
+        return Err(super::passcode::limited(headers));
+    }
     if live.session.scope != FULL {
         return Err(see_other(&format!(
             "/portal/password?next={}",
@@ -144,6 +156,21 @@ pub(super) async fn require(
         )));
     }
     Ok(live)
+}
+
+/// [`require`], for reading message `id` (its page and downloads): a
+/// one-time passcode's session may too, for its own message only.
+pub(super) async fn require_message(
+    state: &AppState,
+    headers: &HeaderMap,
+    next: &str,
+    id: &str,
+) -> Result<Live, Response> {
+    let live = require_any(state, headers, next).await?;
+    if live.session.scope.strip_prefix(PASSCODE) == Some(id) {
+        return Ok(live);
+    }
+    require(state, headers, next).await
 }
 
 /// [`require`], for the one page a `change_password` session may see.

@@ -168,6 +168,21 @@ pub(super) async fn decide(
         // The sender chose no password: the envelope itself is the credential.
         return granted(state, request, None).await;
     }
+    if let Some(code) = &request.passcode {
+        // A one-time code stands in for the password, for this one message
+        // (`passcode`): nothing else may come with it.
+        if !request.password.is_empty()
+            || request.remembered.is_some()
+            || request.remember_key.is_some()
+        {
+            return Err(Refusal::new(
+                Kind::BadRequest,
+                "Send either a passcode or a password (and Remember me), not both.",
+            ));
+        }
+        super::passcode::check_code(state, &request.message_id, &address, code).await?;
+        return granted(state, request, None).await;
+    }
 
     let account = state.store.account(&address).await?;
     if let Some(until) = account.as_ref().and_then(|a| a.locked_until) {
@@ -421,7 +436,12 @@ pub(super) async fn sealed_answer(
         &request.message_id,
         &granted.key,
     ))?;
-    if let Some(answer) = answer_token(state, request, public_key).await? {
+    // A one-time code reads one message; answering needs an account.
+    let answer = match request.passcode {
+        Some(_) => None,
+        None => answer_token(state, request, public_key).await?,
+    };
+    if let Some(answer) = answer {
         body["answer"] = answer;
     }
     if let Some((address, public_key)) = granted.remember {

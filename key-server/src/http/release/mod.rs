@@ -13,7 +13,10 @@
 //! types, and the audit row every request leaves, whatever its path.
 
 mod decide;
+mod passcode;
 mod remember;
+
+pub(crate) use passcode::{check_code, passcode_for, refusal_sentence, send_code};
 
 use axum::extract::State;
 use axum::http::{header, Method};
@@ -41,7 +44,8 @@ pub fn router() -> Router<AppState> {
         .expose_headers([header::RETRY_AFTER]);
     Router::new()
         .route("/api/v1/keys/release", post(release).layer(cors.clone()))
-        .route("/api/v1/keys/status", post(status).layer(cors))
+        .route("/api/v1/keys/status", post(status).layer(cors.clone()))
+        .route("/api/v1/keys/passcode", post(passcode::request).layer(cors))
 }
 
 #[derive(Deserialize)]
@@ -71,7 +75,17 @@ async fn status(
         return Err(decide::not_a_recipient());
     };
     let security = decide::message_security(&state, &request.message_id).await?;
-    Ok(Json(json!({ "registered": registered, "security": security })).into_response())
+    // A recipient who reads by one-time code: the opener offers "Send me a code".
+    let passcode = state
+        .store
+        .is_passcode_recipient(&request.message_id, &request.recipient)
+        .await?;
+    Ok(Json(json!({
+        "registered": registered,
+        "security": security,
+        "passcode": passcode,
+    }))
+    .into_response())
 }
 
 /// The request body of key release.
@@ -93,6 +107,10 @@ struct ReleaseRequest {
     /// A remembered browser's proof, instead of the password.
     #[serde(default)]
     remembered: Option<Remembered>,
+    /// A one-time passcode mailed to the recipient, instead of the
+    /// password (docs/PROTOCOL.md).
+    #[serde(default)]
+    passcode: Option<Zeroizing<String>>,
 }
 
 /// A remembered browser's signature over this request (docs/PROTOCOL.md).
@@ -165,7 +183,12 @@ async fn audit_decision(
     proven: &Proven,
     refusal: Option<&Refusal>,
 ) {
-    let outcome = refusal.map_or("released", |refusal| refusal.kind().as_str());
+    let released = if request.passcode.is_some() {
+        "passcode_released"
+    } else {
+        "released"
+    };
+    let outcome = refusal.map_or(released, |refusal| refusal.kind().as_str());
     let kind = refusal.map(Refusal::kind);
     let named = proven.envelope
         || kind == Some(Kind::NotARecipient)
@@ -190,12 +213,14 @@ async fn audit_decision(
 
 /// Open Online's key: the same checks, limits and audit as key release
 /// (the server opens the envelope for the recipient, so there is no
-/// ephemeral key to seal to and nothing to remember).
+/// ephemeral key to seal to and nothing to remember), with the password
+/// or a one-time passcode.
 pub(crate) async fn open_online_key(
     state: &AppState,
     message_id: &str,
     recipient: &str,
     password: Zeroizing<String>,
+    passcode: Option<Zeroizing<String>>,
     client: &str,
 ) -> Result<Zeroizing<Vec<u8>>, Refusal> {
     let request = ReleaseRequest {
@@ -205,6 +230,7 @@ pub(crate) async fn open_online_key(
         public_key: String::new(),
         remember_key: None,
         remembered: None,
+        passcode,
     };
     let mut proven = Proven::default();
     let result = opening(state, &request, client, &mut proven).await;
@@ -228,6 +254,7 @@ pub(crate) async fn answer_key(
         public_key: String::new(),
         remember_key: None,
         remembered: None,
+        passcode: None,
     };
     let result = decide::answer_key(state, &request).await;
     let outcome = match &result {

@@ -88,6 +88,7 @@ impl SealService for KeyServerSealing {
                 expires,
                 flags,
                 security: job.options.security,
+                passcode: false,
                 sender_lang: None,
             },
         )
@@ -142,7 +143,12 @@ impl SealService for KeyServerSealing {
                     from: &job.sender,
                     to,
                     lang: &lang,
-                    mode: "server",
+                    // `first_contact = "passcode"`: a code, not a password.
+                    mode: if envelope.status.passcode {
+                        "passcode"
+                    } else {
+                        "server"
+                    },
                     key_server: Some(&key_server),
                     expires,
                     reply_to_sender: true,
