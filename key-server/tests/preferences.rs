@@ -399,6 +399,25 @@ async fn phrase_language_and_notifications_reach_senders(backend: Backend) {
         .contains(r#"<option value="fr" lang="fr" selected>"#));
     let answer = registration_answer(&server, &"4".repeat(32), BOB).await;
     assert_eq!(answer["language"], "fr");
+    // Every portal page now speaks it, whatever the browser asks for.
+    for path in [
+        "/portal/inbox",
+        "/portal/sent",
+        "/portal/drafts",
+        "/portal/contacts",
+    ] {
+        let page = portal.get(path).await;
+        assert!(
+            page.body.contains(r#"<html lang="fr">"#),
+            "{path}: {}",
+            page.body
+        );
+    }
+    assert!(portal
+        .get("/portal/inbox")
+        .await
+        .body
+        .contains("Boîte de réception"));
 
     // Notification mails off: senders are told.
     let saved = portal

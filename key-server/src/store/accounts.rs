@@ -99,8 +99,9 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let created = sqlx::query(
             "INSERT INTO accounts (address, first_name, last_name, language, password_hash, phrase_enabled,
-                                   created_at, password_set_at, confirmed_at, must_change_password)
-             VALUES ($1, '', '', $2, $3, 0, $4, $4, $4, 1)
+                                   created_at, password_set_at, confirmed_at, must_change_password,
+                                   language_chosen)
+             VALUES ($1, '', '', $2, $3, 0, $4, $4, $4, 1, 0)
              ON CONFLICT (address) DO NOTHING",
         )
         .bind(&address)

@@ -110,9 +110,12 @@ impl Store {
         Ok(())
     }
 
-    /// The account's language (the pages', the mails'): a known code.
+    /// The account's language (the pages', the mails'): a known code, now
+    /// chosen by its owner.
     pub async fn set_language(&self, address: &str, language: &str) -> Result<(), Error> {
         self.set_account_column(address, "language", language.to_string())
+            .await?;
+        self.set_account_column(address, "language_chosen", 1_i64)
             .await
     }
 

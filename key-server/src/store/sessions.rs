@@ -24,7 +24,8 @@ pub struct PortalSession {
     /// The account is staff's (`accounts.internal`): Compose offers the
     /// sender options.
     pub internal: bool,
-    /// The account's language, if it has one.
+    /// The account's language, if its owner chose one (at registration or
+    /// in Preferences; not the guess of an account the server made).
     pub language: Option<String>,
 }
 
@@ -99,7 +100,8 @@ impl Store {
     ) -> Result<SessionLookup, Error> {
         let hash = id_hash(id);
         let row: Option<SessionRow> = sqlx::query_as(
-            "SELECT s.address, s.csrf, s.last_seen_at, s.expires_at, s.scope, a.internal, a.language, a.disabled_at
+            "SELECT s.address, s.csrf, s.last_seen_at, s.expires_at, s.scope, a.internal,
+                    CASE WHEN a.language_chosen = 1 THEN a.language END, a.disabled_at
              FROM portal_sessions s LEFT JOIN accounts a ON a.address = s.address
              WHERE s.id_hash = $1",
         )

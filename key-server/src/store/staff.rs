@@ -41,8 +41,8 @@ impl Store {
         let at = self.now();
         sqlx::query(
             "INSERT INTO accounts (address, first_name, last_name, language, password_hash, phrase_enabled,
-                                   created_at, confirmed_at, internal)
-             VALUES ($1, '', '', $2, $3, 0, $4, $4, 1)
+                                   created_at, confirmed_at, internal, language_chosen)
+             VALUES ($1, '', '', $2, $3, 0, $4, $4, 1, 0)
              ON CONFLICT (address) DO NOTHING",
         )
         .bind(&address)

@@ -15,9 +15,9 @@ use serde::{Deserialize, Serialize};
 use super::personal::{
     self, clean_name, new_id, opened_row, opened_rows, DoneQuery, Outcome, Rules,
 };
-use super::session::{require, require_form, Live, TokenForm};
+use super::session::{require_form, Live, PortalPage, TokenForm};
 use super::{portal_page, see_other};
-use crate::http::pages::{choose_language, notice};
+use crate::http::pages::notice;
 use crate::http::AppState;
 use crate::store::Personal;
 use crate::Error;
@@ -167,14 +167,9 @@ async fn list_page(
 /// `GET /portal/contacts`.
 pub(super) async fn contacts(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    PortalPage { live, lang }: PortalPage,
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, Error> {
-    let live = match require(&state, &headers, "/portal/contacts").await {
-        Ok(live) => live,
-        Err(login) => return Ok(login),
-    };
-    let lang = choose_language(None, &headers);
     let notice = matches!(query.done.as_str(), "added" | "deleted")
         .then(|| text(lang, &format!("contacts.{}", query.done)));
     list_page(
@@ -311,15 +306,10 @@ fn edit_page(
 /// `GET /portal/contacts/{id}`: the contact's form.
 pub(super) async fn edit(
     State(state): State<AppState>,
+    PortalPage { live, lang }: PortalPage,
     Path(id): Path<String>,
-    headers: HeaderMap,
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, Error> {
-    let live = match require(&state, &headers, "/portal/contacts").await {
-        Ok(live) => live,
-        Err(login) => return Ok(login),
-    };
-    let lang = choose_language(None, &headers);
     let Some(contact) =
         opened_row::<Contact>(&state, Personal::Contacts, &live.session.address, &id).await?
     else {

@@ -14,11 +14,10 @@ use super::drafts::{self, Saved};
 use super::keep_sent;
 use super::message::{logged_in_open, Opened};
 use super::see_other;
-use super::session::{csrf_ok, require, Live};
+use super::session::{csrf_ok, require, Live, PortalPage};
 use super::{portal_page, refused_form};
 use crate::http::answers::{self, Kind, KindQuery, Paths, Prefill, Sent, Source};
 use crate::http::online::restrictions;
-use crate::http::pages::choose_language;
 use crate::http::{AppState, ClientAddr};
 use axum::response::IntoResponse;
 use envelope_core::MessageView;
@@ -134,11 +133,11 @@ async fn send(
     // The form (its files stream in) and its token first: the message is
     // decrypted, and its share of the memory budget taken, only for a post
     // that may send.
-    let lang = choose_language(None, &headers);
     let live = match require(&state, &headers, &format!("/portal/m/{id}")).await {
         Ok(live) => live,
         Err(login) => return login,
     };
+    let lang = live.lang(&headers);
     let paths = paths(&state, &id, &live, lang).await;
     let draw = page(&state, &live, lang);
     let posted = match checked_form(&state, &live, form, &paths, &draw, lang).await {
@@ -229,12 +228,10 @@ async fn new_paths(state: &AppState, live: &Live, lang: &str, draft: &str) -> Pa
 }
 
 /// `GET /portal/compose`: a new message, to the organisation (`compose_domains`).
-async fn new_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let lang = choose_language(None, &headers);
-    let live = match require(&state, &headers, "/portal/compose").await {
-        Ok(live) => live,
-        Err(login) => return login,
-    };
+async fn new_form(
+    State(state): State<AppState>,
+    PortalPage { live, lang }: PortalPage,
+) -> Response {
     let source = new_message(&state, &live, lang, MessageView::default());
     let draw = page(&state, &live, lang);
     answers::compose_page_for(
@@ -274,11 +271,11 @@ pub(super) async fn draft_page(
 /// `POST /portal/compose`: the new message, sent; or, with "Save draft",
 /// saved as a draft.
 async fn send_new(State(state): State<AppState>, headers: HeaderMap, form: Multipart) -> Response {
-    let lang = choose_language(None, &headers);
     let live = match require(&state, &headers, "/portal/compose").await {
         Ok(live) => live,
         Err(login) => return login,
     };
+    let lang = live.lang(&headers);
     let draw = page(&state, &live, lang);
     let posted = match checked_form(
         &state,

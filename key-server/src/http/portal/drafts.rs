@@ -18,9 +18,8 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::sent::{item_list, ItemList, ListQuery, PrivateItem};
-use super::session::{csrf_ok, require, Live, TokenForm};
+use super::session::{csrf_ok, require, Live, PortalPage, TokenForm};
 use crate::http::answers::{formatted, Posted};
-use crate::http::pages::choose_language;
 use crate::http::pull::EntrySummary;
 use crate::http::AppState;
 use crate::store::NewItem;
@@ -192,15 +191,10 @@ pub(super) struct OpenQuery {
 /// `GET /portal/drafts/{id}`: the compose page, as the draft left it.
 pub(super) async fn open(
     State(state): State<AppState>,
+    PortalPage { live, lang }: PortalPage,
     Path(id): Path<String>,
-    headers: HeaderMap,
     Query(query): Query<OpenQuery>,
 ) -> Result<Response, Error> {
-    let lang = choose_language(None, &headers);
-    let live = match require(&state, &headers, "/portal/drafts").await {
-        Ok(live) => live,
-        Err(login) => return Ok(login),
-    };
     let Some(saved) = load(&state, &live.session.address, &id).await? else {
         return Ok(super::sent::not_found(lang, DRAFTS_TITLE));
     };

@@ -17,9 +17,9 @@ use super::personal::{
     self, clean_name, is_id, new_id, opened_row, opened_rows, same_name, DoneQuery, NameForm,
     Outcome, Rules,
 };
-use super::session::{require, require_form, Live, TokenForm};
+use super::session::{require_form, Live, PortalPage, TokenForm};
 use super::{local_next, older_cursor, portal_page, see_other};
-use crate::http::pages::{choose_language, notice};
+use crate::http::pages::notice;
 use crate::http::AppState;
 use crate::store::Personal;
 use crate::Error;
@@ -151,14 +151,9 @@ async fn folders_page(
 /// `GET /portal/folders`.
 pub(super) async fn folders(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    PortalPage { live, lang }: PortalPage,
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, Error> {
-    let live = match require(&state, &headers, "/portal/folders").await {
-        Ok(live) => live,
-        Err(login) => return Ok(login),
-    };
-    let lang = choose_language(None, &headers);
     let notice = matches!(query.done.as_str(), "created" | "renamed" | "deleted")
         .then(|| text(lang, &format!("folders.{}", query.done)));
     let shown = Shown {
@@ -279,19 +274,14 @@ pub(super) struct ListingQuery {
 /// at a time, as the Inbox.
 pub(super) async fn listing(
     State(state): State<AppState>,
+    PortalPage { live, lang }: PortalPage,
     Path(id): Path<String>,
-    headers: HeaderMap,
     Query(query): Query<ListingQuery>,
 ) -> Result<Response, Error> {
     let here = format!(
         "/portal/folders/{}",
         if is_id(&id) { id.as_str() } else { "" }
     );
-    let live = match require(&state, &headers, &here).await {
-        Ok(live) => live,
-        Err(login) => return Ok(login),
-    };
-    let lang = choose_language(None, &headers);
     let address = &live.session.address;
     let Some(name) = opened_row::<String>(&state, Personal::Folders, address, &id).await? else {
         return Ok(not_found(lang));

@@ -17,9 +17,9 @@ use super::personal::{
     self, clean_name, is_id, new_id, opened_row, opened_rows, same_name, DoneQuery, NameForm,
     Outcome, Rules,
 };
-use super::session::{require, require_form, Live, TokenForm};
+use super::session::{require_form, Live, PortalPage, TokenForm};
 use super::{portal_page, see_other};
-use crate::http::pages::{choose_language, notice};
+use crate::http::pages::notice;
 use crate::http::AppState;
 use crate::store::Personal;
 use crate::Error;
@@ -119,14 +119,9 @@ async fn list_page(
 /// `GET /portal/groups`.
 pub(super) async fn groups(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    PortalPage { live, lang }: PortalPage,
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, Error> {
-    let live = match require(&state, &headers, "/portal/groups").await {
-        Ok(live) => live,
-        Err(login) => return Ok(login),
-    };
-    let lang = choose_language(None, &headers);
     let notice = (query.done == "deleted").then(|| text(lang, "contacts.groups.deleted"));
     list_page(
         &state,
@@ -239,15 +234,10 @@ async fn group_page(
 /// `GET /portal/groups/{id}`.
 pub(super) async fn group(
     State(state): State<AppState>,
+    PortalPage { live, lang }: PortalPage,
     Path(id): Path<String>,
-    headers: HeaderMap,
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, Error> {
-    let live = match require(&state, &headers, "/portal/groups").await {
-        Ok(live) => live,
-        Err(login) => return Ok(login),
-    };
-    let lang = choose_language(None, &headers);
     let notice = match query.done.as_str() {
         "created" => Some("contacts.groups.created"),
         "renamed" => Some("contacts.groups.renamed"),

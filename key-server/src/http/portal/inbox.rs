@@ -2,15 +2,14 @@
 //! first, a page at a time (`?before=<at>.<entry id>`: keyset pages).
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use securedoc_templates::{context, fill, text};
 use serde::{Deserialize, Serialize};
 
-use super::session::require;
+use super::session::PortalPage;
 use super::{older_cursor, portal_page};
 use crate::http::online::{iso_time, render};
-use crate::http::pages::choose_language;
 use crate::http::pull::EntrySummary;
 use crate::http::AppState;
 use crate::store::MailboxEntry;
@@ -104,14 +103,9 @@ pub(super) fn rows(state: &AppState, lang: &str, entries: Vec<MailboxEntry>) -> 
 
 pub(super) async fn inbox(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    PortalPage { live, lang }: PortalPage,
     Query(query): Query<InboxQuery>,
 ) -> Result<Response, Error> {
-    let live = match require(&state, &headers, "/portal/inbox").await {
-        Ok(live) => live,
-        Err(login) => return Ok(login),
-    };
-    let lang = choose_language(None, &headers);
     let size = state.settings.portal.page_size;
     let before = cursor(&query.before);
     let mut entries = state

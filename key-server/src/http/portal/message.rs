@@ -134,6 +134,7 @@ pub(super) async fn view(
         Ok(live) => live,
         Err(login) => return Ok(login),
     };
+    let lang = live.lang(&headers);
     let opened = match open(&state, &live, &id, lang).await {
         Ok(opened) => opened,
         Err(page) => return Ok(page),
@@ -224,7 +225,7 @@ async fn audited_open(
     id: &str,
     peer: ClientAddr,
 ) -> Result<(Live, Opened, &'static str), Response> {
-    let lang = choose_language(None, headers);
+    let lang = live.lang(headers);
     let opened = open(state, &live, id, lang).await?;
     let client = crate::http::pages::client(peer);
     let audited = state

@@ -14,10 +14,10 @@ use tokio::sync::OwnedSemaphorePermit;
 use zeroize::Zeroizing;
 
 use super::inbox::{cursor, Row};
-use super::session::{require, require_form, Live, TokenForm};
+use super::session::{require, require_form, Live, PortalPage, TokenForm};
 use super::{older_cursor, portal_page, see_other};
 use crate::http::online::{download, render};
-use crate::http::pages::{choose_language, notice};
+use crate::http::pages::notice;
 use crate::http::pull::EntrySummary;
 use crate::http::AppState;
 use crate::store::NewItem;
@@ -104,7 +104,7 @@ pub(super) async fn item_list(
         Ok(live) => live,
         Err(login) => return Ok(login),
     };
-    let lang = choose_language(None, headers);
+    let lang = live.lang(headers);
     let size = state.settings.portal.page_size;
     let before = cursor(&query.before);
     let mut entries = state
@@ -247,15 +247,10 @@ pub(super) struct ViewQuery {
 /// and controls.
 pub(super) async fn view(
     State(state): State<AppState>,
+    PortalPage { live, lang }: PortalPage,
     Path(id): Path<String>,
     Query(query): Query<ViewQuery>,
-    headers: HeaderMap,
 ) -> Response {
-    let lang = choose_language(None, &headers);
-    let live = match require(&state, &headers, "/portal/sent").await {
-        Ok(live) => live,
-        Err(login) => return login,
-    };
     let done = super::staff::done_sentence(lang, &query.done);
     let status =
         match super::staff::status(&state, &live.session.address, &id, lang, done, None).await {
@@ -301,14 +296,9 @@ pub(super) async fn page(
 /// `GET /portal/sent/{id}/attachment/{n}`.
 pub(super) async fn attachment(
     State(state): State<AppState>,
+    PortalPage { live, lang }: PortalPage,
     Path((id, n)): Path<(String, usize)>,
-    headers: HeaderMap,
 ) -> Response {
-    let lang = choose_language(None, &headers);
-    let live = match require(&state, &headers, "/portal/sent").await {
-        Ok(live) => live,
-        Err(login) => return login,
-    };
     match open(&state, &live, &id, lang).await {
         Ok((message, _memory)) => match message.attachments.into_iter().nth(n) {
             Some(part) => download(&part.name, "application/octet-stream", part.bytes),

@@ -103,6 +103,40 @@ pub(super) struct Live {
     pub session: PortalSession,
 }
 
+impl Live {
+    /// The language of this session's pages: the account's (set at
+    /// registration or in Preferences), else the browser's first choice we
+    /// have (a one-time passcode's session has no account).
+    pub(super) fn lang(&self, headers: &HeaderMap) -> &'static str {
+        match &self.session.language {
+            Some(code) => securedoc_templates::language(code),
+            None => crate::http::pages::choose_language(None, headers),
+        }
+    }
+}
+
+/// A portal page (a GET) of a full session: the session and the page's
+/// language. Without one, the answer is the way to the login page, which
+/// comes back to this page.
+pub(super) struct PortalPage {
+    pub live: Live,
+    pub lang: &'static str,
+}
+
+impl axum::extract::FromRequestParts<AppState> for PortalPage {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Response> {
+        let here = parts.uri.path().to_string();
+        let live = require(state, &parts.headers, &here).await?;
+        let lang = live.lang(&parts.headers);
+        Ok(PortalPage { live, lang })
+    }
+}
+
 /// The session cookie's value, if the request carries one that can be ours.
 pub(super) fn cookie_value(state: &AppState, headers: &HeaderMap) -> Option<String> {
     let name = state.settings.portal.cookie_name;
@@ -248,8 +282,8 @@ pub(super) async fn require_form(
     next: &str,
     csrf: &str,
 ) -> Result<(Live, &'static str), Response> {
-    let lang = crate::http::pages::choose_language(None, headers);
     let live = require(state, headers, next).await?;
+    let lang = live.lang(headers);
     if !csrf_ok(&live, csrf) {
         return Err(super::refused_form(lang));
     }

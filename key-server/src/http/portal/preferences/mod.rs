@@ -22,7 +22,7 @@ pub(super) use password::{new_password_problem, replace_password};
 use std::collections::BTreeMap;
 
 use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -32,7 +32,7 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::login::{check, Checked};
-use super::session::{require, require_form, Live};
+use super::session::{require_form, Live, PortalPage};
 use super::{portal_page, see_other};
 use crate::http::pages::{busy, client, printable, rate_limited, rule_list, MAX_PHRASE};
 use crate::http::{AppState, ClientAddr};
@@ -145,13 +145,9 @@ const SAVED: &[&str] = &[
 /// `GET /portal/preferences`.
 async fn page(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    PortalPage { live, lang: _ }: PortalPage,
     Query(query): Query<PageQuery>,
 ) -> Response {
-    let live = match require(&state, &headers, HERE).await {
-        Ok(live) => live,
-        Err(login) => return login,
-    };
     let prefs = match state.store.preferences(&live.session.address).await {
         Ok(Some(prefs)) => prefs,
         Ok(None) => return see_other("/portal/login"),
