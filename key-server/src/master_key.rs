@@ -84,42 +84,45 @@ impl MasterKey {
         [nonce.as_slice(), &sealed].concat()
     }
 
-    /// Encrypts a private item (a sent copy, a draft) of `id` under a fresh
-    /// key of its own: the ciphertext, and that key sealed under the master
-    /// key (base64), to store apart. Deleting the sealed key first makes the
-    /// ciphertext unreadable wherever copies of it remain. Every call makes
-    /// a new key, used once, so its nonce can be fixed.
-    pub(crate) fn seal_item(&self, id: &str, plaintext: &[u8]) -> (String, Vec<u8>) {
+    /// Encrypts `owner`'s private item (a sent copy, a draft) `id` under a
+    /// fresh key of its own: the ciphertext, and that key sealed under the
+    /// master key (base64), to store apart. Deleting the sealed key first
+    /// makes the ciphertext unreadable wherever copies of it remain. Every
+    /// call makes a new key, used once, so its nonce can be fixed. Both are
+    /// bound to the owner and the id: a row moved to another account or id
+    /// in the database does not open.
+    pub(crate) fn seal_item(&self, owner: &str, id: &str, plaintext: &[u8]) -> (String, Vec<u8>) {
+        let bound = item_aad(owner, id);
         let key = Zeroizing::new(crate::random::<32>());
         let item = Aead::encrypt(
             &XChaCha20Poly1305::new(key.as_ref().into()),
             XNonce::from_slice(&[0u8; 24]),
             Payload {
                 msg: plaintext,
-                aad: id.as_bytes(),
+                aad: &bound,
             },
         )
         .expect("in-memory encryption cannot fail");
-        let sealed_key = STANDARD.encode(self.seal_bytes(&item_key_aad(id), key.as_ref()));
+        let sealed_key = STANDARD.encode(self.seal_bytes(&item_key_aad(owner, id), key.as_ref()));
         (sealed_key, item)
     }
 
-    /// Opens what [`MasterKey::seal_item`] sealed for `id`.
+    /// Opens what [`MasterKey::seal_item`] sealed as `owner`'s item `id`.
     pub(crate) fn open_item(
         &self,
-        id: &str,
+        (owner, id): (&str, &str),
         sealed_key: &str,
         item: &[u8],
     ) -> Option<Zeroizing<Vec<u8>>> {
         let sealed_key = STANDARD.decode(sealed_key).ok()?;
-        let key = self.open_bytes(&item_key_aad(id), &sealed_key)?;
+        let key = self.open_bytes(&item_key_aad(owner, id), &sealed_key)?;
         (key.len() == 32).then_some(())?;
         XChaCha20Poly1305::new(key.as_slice().into())
             .decrypt(
                 XNonce::from_slice(&[0u8; 24]),
                 Payload {
                     msg: item,
-                    aad: id.as_bytes(),
+                    aad: &item_aad(owner, id),
                 },
             )
             .ok()
@@ -172,9 +175,18 @@ impl MasterKey {
     }
 }
 
-/// What an item's key is sealed to: the item, and what it is.
-fn item_key_aad(id: &str) -> Vec<u8> {
-    format!("securedoc item key v1\n{id}").into_bytes()
+/// What an item's key is sealed to: what it is, its owner and the item.
+fn item_key_aad(owner: &str, id: &str) -> Vec<u8> {
+    format!(
+        "securedoc item key v2\n{}\n{id}",
+        owner.to_ascii_lowercase()
+    )
+    .into_bytes()
+}
+
+/// What an item's ciphertext is bound to: its owner and its id.
+fn item_aad(owner: &str, id: &str) -> Vec<u8> {
+    format!("securedoc item v2\n{}\n{id}", owner.to_ascii_lowercase()).into_bytes()
 }
 
 #[cfg(test)]
@@ -184,24 +196,37 @@ mod tests {
     #[test]
     fn an_item_opens_only_as_itself_under_its_own_sealed_key() {
         let key = MasterKey::from_base64(&STANDARD.encode([1u8; 32])).unwrap();
-        let (sealed_a, item_a) = key.seal_item("a", b"draft a");
-        let (sealed_b, item_b) = key.seal_item("b", b"draft b");
+        let (sealed_a, item_a) = key.seal_item("bob@example.net", "a", b"draft a");
+        let (sealed_b, item_b) = key.seal_item("bob@example.net", "b", b"draft b");
+        let bob = |id| ("bob@example.net", id);
         assert_eq!(
-            key.open_item("a", &sealed_a, &item_a).unwrap().as_slice(),
+            key.open_item(bob("a"), &sealed_a, &item_a)
+                .unwrap()
+                .as_slice(),
             b"draft a"
         );
         assert!(
-            key.open_item("b", &sealed_a, &item_a).is_none(),
+            key.open_item(("Bob@Example.net", "a"), &sealed_a, &item_a)
+                .is_some(),
+            "an address in another case is the same owner"
+        );
+        assert!(
+            key.open_item(("eve@example.net", "a"), &sealed_a, &item_a)
+                .is_none(),
+            "moved to another account"
+        );
+        assert!(
+            key.open_item(bob("b"), &sealed_a, &item_a).is_none(),
             "moved to another id"
         );
         assert!(
-            key.open_item("a", &sealed_b, &item_a).is_none(),
+            key.open_item(bob("a"), &sealed_b, &item_a).is_none(),
             "another item's key"
         );
-        assert!(key.open_item("b", &sealed_b, &item_a).is_none());
+        assert!(key.open_item(bob("b"), &sealed_b, &item_a).is_none());
         let mut changed = item_b.clone();
         changed[0] ^= 1;
-        assert!(key.open_item("b", &sealed_b, &changed).is_none());
+        assert!(key.open_item(bob("b"), &sealed_b, &changed).is_none());
         assert_ne!(item_a, b"draft a".to_vec());
     }
 

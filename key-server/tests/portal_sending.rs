@@ -550,7 +550,108 @@ async fn portal_page(server: &Server, portal: &Portal, path: &str) -> String {
         .unwrap()
 }
 
+/// Rows moved to another account in the database (by someone who can write
+/// to it but does not hold the master key) open nothing there: summaries,
+/// items and names are sealed to their owner, and a message's own header
+/// names its recipient.
+async fn rows_moved_to_another_account_open_nothing(backend: Backend) {
+    const EVE: &str = "eve@example.net";
+    let server = server(backend, true).await;
+    let id = "5".repeat(32);
+    common::pull(&server, &id, BOB).await;
+    let mut bob = logged_in(&server, BOB).await;
+    let compose = bob.get("/portal/compose").await;
+    let csrf = Portal::csrf(&compose.body);
+    let sent = bob
+        .post_multipart("/portal/compose", new_message(&csrf, ALICE))
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    let (status, _) = autosave(&server, &bob, &csrf, "", "Bob's draft").await;
+    assert_eq!(status, 200);
+    let created = bob
+        .post(
+            "/portal/folders",
+            &[("csrf", &csrf), ("name", "Bob's taxes")],
+        )
+        .await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let sent_item = links(&bob.get("/portal/sent").await.body, "/portal/sent/")[0].clone();
+    let draft = links(&bob.get("/portal/drafts").await.body, "/portal/drafts/")[0].clone();
+    assert!(bob
+        .get("/portal/inbox")
+        .await
+        .body
+        .contains(&format!("/portal/m/{id}")));
+
+    let mut eve = logged_in(&server, EVE).await;
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&server.database_url).await.unwrap();
+    for table in ["mailbox_entries", "private_items", "folders"] {
+        sqlx::query(&format!(
+            "UPDATE {table} SET address = $1 WHERE address = $2"
+        ))
+        .bind(EVE)
+        .bind(BOB)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let inbox = eve.get("/portal/inbox").await;
+    assert!(
+        !inbox.body.contains(&format!("/portal/m/{id}")),
+        "{}",
+        inbox.body
+    );
+    assert_eq!(eve.get(&format!("/portal/m/{id}")).await.status, 404);
+    assert!(links(&eve.get("/portal/sent").await.body, "/portal/sent/").is_empty());
+    assert_eq!(
+        eve.get(&format!("/portal/sent/{sent_item}")).await.status,
+        404
+    );
+    assert!(links(&eve.get("/portal/drafts").await.body, "/portal/drafts/").is_empty());
+    assert_eq!(
+        eve.get(&format!("/portal/drafts/{draft}")).await.status,
+        404
+    );
+    assert!(!eve.get("/portal/folders").await.body.contains("Bob"));
+}
+
+/// A message whose From header is not the sender the key server
+/// registered it from says so, naming the registered sender; one whose
+/// From agrees says nothing.
+async fn a_from_that_is_not_the_registered_sender_is_flagged(backend: Backend) {
+    let server = server(backend, true).await;
+    let (honest, forged) = ("6".repeat(32), "7".repeat(32));
+    common::pull(&server, &honest, BOB).await;
+    let token = registered(&server, &forged, BOB, None).await;
+    let message = format!(
+        "From: The Bank <security@bank.example>\r\nTo: {BOB}\r\nSubject: Urgent\r\n\r\nClick here.\r\n"
+    );
+    let bytes = sealed_bytes(
+        &forged,
+        BOB,
+        "http://127.0.0.1",
+        envelope_core::SecurityLevel::High,
+        envelope_core::Flags::default(),
+        message.as_bytes(),
+    );
+    assert_eq!(upload(&server, Some(&token), &forged, bytes).await.0, 201);
+    let mut bob = logged_in(&server, BOB).await;
+    let page = bob.get(&format!("/portal/m/{forged}")).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body
+            .contains("but the key server registered it from alice@clinic.example"),
+        "{}",
+        page.body
+    );
+    let page = bob.get(&format!("/portal/m/{honest}")).await;
+    assert!(!page.body.contains("registered it from"), "{}", page.body);
+}
+
 on_both_stores!(
+    a_from_that_is_not_the_registered_sender_is_flagged,
+    rows_moved_to_another_account_open_nothing,
     a_burst_of_new_drafts_stops_at_the_cap,
     an_address_book_group_fills_to,
     formatting_is_sanitised_on_the_server,

@@ -44,25 +44,35 @@ pub(crate) struct EntrySummary {
 }
 
 impl EntrySummary {
-    fn aad(entry_id: &str) -> Vec<u8> {
-        format!("securedoc mailbox summary v1\n{entry_id}").into_bytes()
+    fn aad(owner: &str, entry_id: &str) -> Vec<u8> {
+        format!(
+            "securedoc mailbox summary v2\n{}\n{entry_id}",
+            owner.to_ascii_lowercase()
+        )
+        .into_bytes()
     }
 
-    /// Sealed for storage, bound to `entry_id`: base64.
-    pub(crate) fn seal(&self, master_key: &MasterKey, entry_id: &str) -> String {
+    /// Sealed for storage, bound to its owner and `entry_id` (an entry
+    /// moved to another account in the database does not open): base64.
+    pub(crate) fn seal(&self, master_key: &MasterKey, owner: &str, entry_id: &str) -> String {
         use base64::Engine;
         let json = serde_json::to_vec(self).expect("a summary serialises");
         base64::engine::general_purpose::STANDARD
-            .encode(master_key.seal_bytes(&Self::aad(entry_id), &json))
+            .encode(master_key.seal_bytes(&Self::aad(owner, entry_id), &json))
     }
 
-    /// What [`seal`](Self::seal) sealed for `entry_id`, if it was.
-    pub(crate) fn open(master_key: &MasterKey, entry_id: &str, sealed: &str) -> Option<Self> {
+    /// What [`seal`](Self::seal) sealed for `owner`'s `entry_id`, if it was.
+    pub(crate) fn open(
+        master_key: &MasterKey,
+        owner: &str,
+        entry_id: &str,
+        sealed: &str,
+    ) -> Option<Self> {
         use base64::Engine;
         let sealed = base64::engine::general_purpose::STANDARD
             .decode(sealed)
             .ok()?;
-        let json = master_key.open_bytes(&Self::aad(entry_id), &sealed)?;
+        let json = master_key.open_bytes(&Self::aad(owner, entry_id), &sealed)?;
         serde_json::from_slice(&json).ok()
     }
 }
@@ -174,7 +184,7 @@ async fn store_envelope(
             recipient: &envelope.recipient,
             bytes: &body,
             entry_id: &entry_id,
-            summary_sealed: &summary.seal(&state.master_key, &entry_id),
+            summary_sealed: &summary.seal(&state.master_key, &envelope.recipient, &entry_id),
         })
         .await?;
     if !stored {

@@ -235,7 +235,7 @@ async fn keep_for_portal(
             recipient: to,
             bytes: envelope,
             entry_id: &entry_id,
-            summary_sealed: &summary.seal(&state.master_key, &entry_id),
+            summary_sealed: &summary.seal(&state.master_key, to, &entry_id),
         })
         .await?;
     Ok(link)

@@ -566,11 +566,16 @@ async fn view(
         );
     };
     let url = format!("{}/open/view/{id}", state.settings.public_url);
+    let registered = match state.store.message_sender(&opened.message_id).await {
+        Ok(registered) => registered,
+        Err(error) => return error.into_response(),
+    };
     render(
         StatusCode::OK,
         "online_message",
         lang,
         context! {
+            sender_warning => render::sender_warning(&message, registered.as_deref(), lang),
             print => opened.flags.print,
             answers => answer_kinds(&opened.flags)
                 .into_iter()

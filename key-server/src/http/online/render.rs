@@ -128,6 +128,35 @@ pub fn message_context(message: &MessageView, url: &str, lang: &str) -> securedo
     }
 }
 
+/// A warning when the message's From is not the sender the key server
+/// registered it from (the sender token's, checked against its domains):
+/// the From header is whatever the sender wrote; the registration is what
+/// the key server vouches for. None when they agree or nothing was registered.
+pub fn sender_warning(
+    message: &MessageView,
+    registered: Option<&str>,
+    lang: &str,
+) -> Option<String> {
+    let registered = registered?.trim().to_ascii_lowercase();
+    let claimed = message
+        .from
+        .rsplit_once('<')
+        .map_or(message.from.as_str(), |(_, rest)| {
+            rest.trim_end_matches('>')
+        })
+        .trim()
+        .to_ascii_lowercase();
+    (!registered.is_empty() && claimed != registered).then(|| {
+        fill(
+            &text(lang, "portal.message.sender_differs"),
+            &[
+                ("claimed", message.from.clone()),
+                ("registered", registered),
+            ],
+        )
+    })
+}
+
 /// "12 KB" in the page's language (the opener's own units).
 pub fn size(bytes: usize, lang: &str) -> String {
     let (key, n) = match bytes {

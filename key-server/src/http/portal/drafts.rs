@@ -125,7 +125,7 @@ pub(super) async fn save(
         crate::hex(&crate::random::<16>())
     };
     let json = Zeroizing::new(serde_json::to_vec(saved).expect("a draft serialises"));
-    let (sealed_key, item) = state.master_key.seal_item(&id, &json);
+    let (sealed_key, item) = state.master_key.seal_item(address, &id, &json);
     let entry_id = crate::hex(&crate::random::<16>());
     let summary = EntrySummary {
         subject: saved.subject.clone(),
@@ -144,7 +144,7 @@ pub(super) async fn save(
                 sealed_key: &sealed_key,
                 item: &item,
                 entry_id: &entry_id,
-                summary_sealed: &summary.seal(&state.master_key, &entry_id),
+                summary_sealed: &summary.seal(&state.master_key, address, &entry_id),
                 sending_id: None,
             },
             MAX_DRAFTS,

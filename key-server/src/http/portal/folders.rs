@@ -308,7 +308,7 @@ pub(super) async fn listing(
             empty => text(lang, "folders.empty"),
             here,
             inbox => true,
-            entries => rows(&state, lang, entries),
+            entries => rows(&state, (lang, &live.session.address), entries),
             older,
             paged => before.is_some(),
             notice => query.moved.map(|_| text(lang, "folders.moved")),

@@ -81,24 +81,41 @@ pub(super) fn cursor(before: &str) -> Option<(i64, &str)> {
 
 /// The rows of Inbox (or folder) entries: unread ones, expired ones, and
 /// until when each can be read.
-pub(super) fn rows(state: &AppState, lang: &str, entries: Vec<MailboxEntry>) -> Vec<Row> {
+pub(super) fn rows(
+    state: &AppState,
+    (lang, address): (&str, &str),
+    entries: Vec<MailboxEntry>,
+) -> Vec<Row> {
     entries
         .into_iter()
-        .map(|entry| {
-            let summary = EntrySummary::open(&state.master_key, &entry.id, &entry.summary_sealed)
-                .unwrap_or_else(|| {
-                    tracing::error!(entry = %entry.id, "a mailbox summary does not open under the master key");
-                    EntrySummary::default()
-                });
+        .filter_map(|entry| {
+            // A summary that does not open for this account is not its own
+            // (a row moved in the database) or is damaged: not listed.
+            let summary = open_summary(state, address, &entry.id, &entry.summary_sealed)?;
             let href = format!("/portal/m/{}", entry.message_id);
-            Row {
+            Some(Row {
                 available: entry.expires_at.map(iso_time),
                 read: entry.read_at.is_some(),
                 readable: entry.readable,
                 ..Row::new(lang, href, summary, entry.at)
-            }
+            })
         })
         .collect()
+}
+
+/// `address`'s mailbox entry summary, opened; None (and an error logged)
+/// when it does not open for them.
+pub(super) fn open_summary(
+    state: &AppState,
+    address: &str,
+    entry_id: &str,
+    sealed: &str,
+) -> Option<EntrySummary> {
+    let summary = EntrySummary::open(&state.master_key, address, entry_id, sealed);
+    if summary.is_none() {
+        tracing::error!(entry = %entry_id, "a mailbox summary does not open for its account");
+    }
+    summary
 }
 
 pub(super) async fn inbox(
@@ -128,7 +145,7 @@ pub(super) async fn inbox(
             empty => text(lang, "portal.inbox.empty"),
             here => "/portal/inbox",
             inbox => true,
-            entries => rows(&state, lang, entries),
+            entries => rows(&state, (lang, &live.session.address), entries),
             older,
             paged => before.is_some(),
             notice => query.deleted.map(|_| text(lang, "portal.message.deleted"))

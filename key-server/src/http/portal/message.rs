@@ -94,6 +94,12 @@ async fn open(state: &AppState, live: &Live, id: &str, lang: &str) -> Result<Ope
         tracing::error!(envelope = %id, "a stored envelope does not decrypt with its key");
         return Err(failed(Error::Corrupt(format!("stored envelope {id}"))));
     };
+    // The envelope's own (authenticated) header names its recipient: an
+    // Inbox entry moved to another account in the database opens nothing.
+    if !header.to.eq_ignore_ascii_case(&live.session.address) {
+        tracing::error!(envelope = %id, "an Inbox entry points at another recipient's envelope");
+        return Err(not_found());
+    }
     Ok(Opened {
         header,
         message,
@@ -169,6 +175,7 @@ pub(super) async fn view(
         (flags.reply, flags.reply_all, flags.forward) = (false, false, false);
     }
     let url = format!("{}/portal/m/{id}", state.settings.public_url);
+    let registered = state.store.message_sender(&id).await?;
     Ok(portal_page(
         &state,
         &live,
@@ -177,6 +184,7 @@ pub(super) async fn view(
         lang,
         "message",
         context! {
+            sender_warning => render::sender_warning(&message, registered.as_deref(), lang),
             print => flags.print,
             answers => crate::http::answers::allowed(&flags)
                 .into_iter()

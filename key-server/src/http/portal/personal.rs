@@ -19,31 +19,37 @@ use crate::{Error, MasterKey};
 /// The longest name (a folder's, a group's, a contact's first or last), in characters.
 pub(super) const MAX_NAME: usize = 100;
 
-fn aad(table: Personal, id: &str) -> Vec<u8> {
-    format!("securedoc {} v1\n{id}", table.name()).into_bytes()
+/// What a row is sealed to: its table, its owner and its id (a row moved to
+/// another account or id in the database does not open).
+fn aad(table: Personal, owner: &str, id: &str) -> Vec<u8> {
+    format!(
+        "securedoc {} v2\n{}\n{id}",
+        table.name(),
+        owner.to_ascii_lowercase()
+    )
+    .into_bytes()
 }
 
-/// `value` sealed for row `id` of `table`: base64.
+/// `value` sealed for `owner`'s row `id` of `table`: base64.
 pub(super) fn seal(
     master_key: &MasterKey,
-    table: Personal,
-    id: &str,
+    (table, owner, id): (Personal, &str, &str),
     value: &impl Serialize,
 ) -> String {
     let json = zeroize::Zeroizing::new(serde_json::to_vec(value).expect("a value serialises"));
-    STANDARD.encode(master_key.seal_bytes(&aad(table, id), &json))
+    STANDARD.encode(master_key.seal_bytes(&aad(table, owner, id), &json))
 }
 
-/// What [`seal`] sealed for `row` of `table`, if it was (an error is logged).
+/// What [`seal`] sealed for `owner`'s `row` of `table`, if it was (an error is logged).
 pub(super) fn open<T: DeserializeOwned>(
     master_key: &MasterKey,
-    table: Personal,
+    (table, owner): (Personal, &str),
     row: &SealedRow,
 ) -> Option<T> {
     let opened = STANDARD
         .decode(&row.sealed)
         .ok()
-        .and_then(|sealed| master_key.open_bytes(&aad(table, &row.id), &sealed))
+        .and_then(|sealed| master_key.open_bytes(&aad(table, owner, &row.id), &sealed))
         .and_then(|json| serde_json::from_slice(&json).ok());
     if opened.is_none() {
         tracing::error!(table = table.name(), row = %row.id, "a sealed value does not open under the master key");
@@ -112,11 +118,11 @@ pub(super) async fn save<T>(
 where
     T: Serialize + DeserializeOwned + Sync,
 {
-    let sealed = seal(&state.master_key, table, id, value);
+    let sealed = seal(&state.master_key, (table, address, id), value);
     let master_key = &state.master_key;
     let same = rules.same;
     let conflicts = move |row: &SealedRow| {
-        open::<T>(master_key, table, row).is_some_and(|other| same(&other, value))
+        open::<T>(master_key, (table, address), row).is_some_and(|other| same(&other, value))
     };
     let saved = state
         .store
@@ -139,7 +145,12 @@ pub(super) async fn opened_rows<T: DeserializeOwned>(
     let rows = state.store.sealed_rows(table, address).await?;
     Ok(rows
         .into_iter()
-        .filter_map(|row| Some((row.id.clone(), open(&state.master_key, table, &row)?)))
+        .filter_map(|row| {
+            Some((
+                row.id.clone(),
+                open(&state.master_key, (table, address), &row)?,
+            ))
+        })
         .collect())
 }
 
@@ -155,7 +166,7 @@ pub(super) async fn opened_row<T: DeserializeOwned>(
         return Ok(None);
     }
     let row = state.store.sealed_row(table, address, id).await?;
-    Ok(row.and_then(|row| open(&state.master_key, table, &row)))
+    Ok(row.and_then(|row| open(&state.master_key, (table, address), &row)))
 }
 
 /// The query of a page that says what was just done (`?done=created`).
@@ -241,18 +252,30 @@ mod tests {
     }
 
     #[test]
-    fn a_value_opens_only_for_its_table_and_row() {
+    fn a_value_opens_only_for_its_table_owner_and_row() {
         let key = MasterKey::from_base64(&STANDARD.encode([7u8; 32])).unwrap();
-        let sealed = seal(&key, Personal::Folders, "a", &"Tax");
+        let bob = "bob@example.net";
+        let sealed = seal(&key, (Personal::Folders, bob, "a"), &"Tax");
         let row = |id: &str| SealedRow {
             id: id.into(),
             sealed: sealed.clone(),
         };
         assert_eq!(
-            open::<String>(&key, Personal::Folders, &row("a")).as_deref(),
+            open::<String>(&key, (Personal::Folders, bob), &row("a")).as_deref(),
             Some("Tax")
         );
-        assert_eq!(open::<String>(&key, Personal::Folders, &row("b")), None);
-        assert_eq!(open::<String>(&key, Personal::Groups, &row("a")), None);
+        assert_eq!(
+            open::<String>(&key, (Personal::Folders, bob), &row("b")),
+            None
+        );
+        assert_eq!(
+            open::<String>(&key, (Personal::Groups, bob), &row("a")),
+            None
+        );
+        assert_eq!(
+            open::<String>(&key, (Personal::Folders, "eve@example.net"), &row("a")),
+            None,
+            "moved to another account"
+        );
     }
 }

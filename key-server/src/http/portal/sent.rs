@@ -13,7 +13,7 @@ use serde::Deserialize;
 use tokio::sync::OwnedSemaphorePermit;
 use zeroize::Zeroizing;
 
-use super::inbox::{cursor, Row};
+use super::inbox::{cursor, open_summary, Row};
 use super::session::{require, require_form, Live, PortalPage, TokenForm};
 use super::{older_cursor, portal_page, see_other};
 use crate::http::online::{download, render};
@@ -38,7 +38,7 @@ pub(crate) async fn keep(state: &AppState, address: &str, draft: &Draft, sending
     let eml = Zeroizing::new(envelope_core::compose(draft));
     let id = crate::hex(&crate::random::<16>());
     let entry_id = crate::hex(&crate::random::<16>());
-    let (sealed_key, item) = state.master_key.seal_item(&id, &eml);
+    let (sealed_key, item) = state.master_key.seal_item(address, &id, &eml);
     let summary = EntrySummary {
         subject: draft.subject.clone(),
         from: draft.to.join(", "),
@@ -56,7 +56,7 @@ pub(crate) async fn keep(state: &AppState, address: &str, draft: &Draft, sending
                 sealed_key: &sealed_key,
                 item: &item,
                 entry_id: &entry_id,
-                summary_sealed: &summary.seal(&state.master_key, &entry_id),
+                summary_sealed: &summary.seal(&state.master_key, address, &entry_id),
                 sending_id: sending,
             },
             MAX_SENT,
@@ -114,11 +114,11 @@ pub(super) async fn item_list(
     let older = older_cursor(&mut entries, size, |e| (e.at, &e.id));
     let rows: Vec<Row> = entries
         .into_iter()
-        .map(|entry| {
-            let summary = EntrySummary::open(&state.master_key, &entry.id, &entry.summary_sealed)
-                .unwrap_or_default();
+        .filter_map(|entry| {
+            let address = &live.session.address;
+            let summary = open_summary(state, address, &entry.id, &entry.summary_sealed)?;
             let href = format!("{}/{}", list.here, entry.item_id);
-            Row::new(lang, href, summary, entry.at)
+            Some(Row::new(lang, href, summary, entry.at))
         })
         .collect();
     Ok(portal_page(
@@ -207,7 +207,10 @@ pub(super) async fn open_private(
         return Ok(PrivateItem::Busy);
     };
     let ciphertext = state.store.private_item_bytes(id, size).await?;
-    match state.master_key.open_item(id, &sealed_key, &ciphertext) {
+    match state
+        .master_key
+        .open_item((address, id), &sealed_key, &ciphertext)
+    {
         Some(plaintext) => Ok(PrivateItem::Found(plaintext, permit)),
         None => {
             tracing::error!(item = %id, kind, "a private item does not open under its key");
