@@ -1,9 +1,10 @@
 // Folders and the address book in a real browser against a real
 // `securedoc serve`: a recipient with two pull messages creates a folder,
 // moves a message into it (the Inbox no longer lists it, the folder does)
-// and back; adds contacts (listed "Last, First"), makes a group and ticks
-// its members. Every new page passes axe-core, light and dark, at 1280 and
-// 360 px, and reflows at 320 px.
+// and back; adds contacts (listed "Last, First"), makes a group, ticks its
+// members, then ticks the group in Compose and its members get the message.
+// Every new page passes axe-core, light and dark, at 1280 and 360 px, and
+// reflows at 320 px.
 
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -18,7 +19,8 @@ const env = {};
 before(async () => {
   env.browser = await launchBrowser();
   env.dir = await makeTempDir();
-  env.server = await startKeyServer(env.dir);
+  // The organisation's domain: recipients write to it from Compose.
+  env.server = await startKeyServer(env.dir, { config: 'internal_domains = ["clinic.example"]\n' });
 });
 
 after(async () => {
@@ -132,6 +134,19 @@ test("a folder, a message moved into it and back, contacts and a group", async (
     await page.getByRole("link", { name: "Back to the groups" }).click();
     await page.getByText("2 members: jane@clinic.example, rick@clinic.example").waitFor();
     await assertAccessibleEverywhere(page, "Groups");
+
+    // The group in Compose: ticked, it sends to its members.
+    await page.getByRole("link", { name: "Compose" }).click();
+    await page.getByRole("group", { name: "Add to To from your address book" }).waitFor();
+    await page.getByLabel(/^Care team/).check();
+    await page.getByLabel("Subject").fill("Appointment");
+    await page.locator("#editor-area").fill("Can we meet on Friday?");
+    const since = Date.now() - 1000;
+    await page.getByRole("button", { name: "Send securely" }).click();
+    await page.getByText("Your message was sent securely to jane@clinic.example, rick@clinic.example.").waitFor();
+    for (const member of ["jane@clinic.example", "rick@clinic.example"]) {
+      await env.server.mailTo(member, since, /You have received a secure message from/);
+    }
   } finally {
     await context.close();
   }

@@ -259,3 +259,16 @@ export async function contrastRatio(locator) {
     return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
   });
 }
+
+/**
+ * The portal login's two steps on `page`, from `url` (the login page or a
+ * message's link): the address, then the password. Returns once the
+ * password is sent; the caller waits for where it leads.
+ */
+export async function portalLogIn(page, url, email, password) {
+  await page.goto(url);
+  await page.getByLabel("E-mail address").fill(email);
+  await page.getByRole("button", { name: "Next" }).click();
+  await page.locator("#password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+}

@@ -157,6 +157,14 @@ export async function startKeyServer(dir, { config, postgres = false } = {}) {
       await database?.drop();
     },
 
+    /**
+     * Runs the scheduled sweep now (`securedoc admin sweep`, with the
+     * server's configuration and clock) instead of waiting for its minute.
+     */
+    async sweep() {
+      await run(["admin", "sweep", ...configArgs]);
+    },
+
     /** The server's clock (a debug build reads the offset on every use). */
     clock: {
       async advance(seconds) {

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, test } from "node:test";
 
-import { assertAccessibleEverywhere, launchBrowser, makeTempDir, removeDir } from "./helpers.mjs";
+import { assertAccessibleEverywhere, launchBrowser, makeTempDir, portalLogIn, removeDir } from "./helpers.mjs";
 import { startKeyServer } from "./keyserver.mjs";
 
 const PASSWORD = "Quiet-Harbour-Lantern-42";
@@ -29,14 +29,7 @@ after(async () => {
   await removeDir(env.dir);
 });
 
-/** The login's two steps on `page`, from `url` (the login page or a link) to where it leads. */
-async function logIn(page, url, email, password) {
-  await page.goto(url);
-  await page.getByLabel("E-mail address").fill(email);
-  await page.getByRole("button", { name: "Next" }).click();
-  await page.locator("#password").fill(password);
-  await page.getByRole("button", { name: "Log in" }).click();
-}
+const logIn = portalLogIn;
 
 test("staff send Restricted with a read receipt; the recipient cannot reply or print; the receipt arrives", async () => {
   const tag = randomBytes(3).toString("hex");

@@ -40,20 +40,20 @@ pub(super) async fn register_form(
     Query(query): Query<RegisterQuery>,
 ) -> Response {
     let lang = choose_language(query.lang.as_deref(), &headers);
-    if envelope_core::validate_address("email", &query.email).is_err() {
-        return notice(
-            StatusCode::BAD_REQUEST,
-            lang,
-            text(lang, "register.title"),
-            vec![text(lang, "register.from_envelope")],
-        );
-    }
+    // Without an address (the portal's login page, a link typed by hand)
+    // the form asks for it: registering only ever mails an address that was
+    // sent a message, and the mailed link proves it is the reader's.
+    let email = if envelope_core::validate_address("email", &query.email).is_ok() {
+        query.email
+    } else {
+        String::new()
+    };
     register_page(
         &state,
         StatusCode::OK,
         lang,
         &RegisterForm {
-            email: query.email,
+            email,
             ..Default::default()
         },
         BTreeMap::new(),
@@ -104,6 +104,9 @@ fn register_page(
         lang,
         context! {
             email => keep(&form.email, 320),
+            // Came with an address (the envelope's Register link): it stays
+            // as given; else the reader types it.
+            email_fixed => envelope_core::validate_address("email", &form.email).is_ok(),
             values,
             errors,
             rules => rule_list(&state.settings.policy, lang, false),

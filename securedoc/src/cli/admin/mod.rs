@@ -29,6 +29,13 @@ enum AdminCommand {
     /// Recipient accounts.
     #[command(subcommand)]
     Account(account::AccountCommand),
+    /// Run the scheduled sweep once, now (`serve` runs it every minute):
+    /// delete the keys of expired and withdrawn messages and what they
+    /// opened, end idle portal sessions, and apply the account lifecycle
+    /// (expiry warnings, inactive accounts disabled, then deleted). Useful
+    /// after lowering `retention_days`, or from a scheduler when no server
+    /// runs.
+    Sweep,
 }
 
 pub fn admin(args: AdminArgs) -> anyhow::Result<ExitCode> {
@@ -36,6 +43,14 @@ pub fn admin(args: AdminArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         AdminCommand::Token(command) => token::run(&config, command)?,
         AdminCommand::Account(command) => account::run(&config, command)?,
+        AdminCommand::Sweep => {
+            runtime()?.block_on(async {
+                let store = open_store(&config).await?;
+                key_server::sweep_once(&store, &config).await;
+                anyhow::Ok(())
+            })?;
+            eprintln!("Swept: expired keys, ended sessions and the account lifecycle are done.");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
