@@ -214,8 +214,29 @@ async fn folders_hold_moved_messages_until_deleted(backend: Backend) {
     assert!(!folder.body.contains(&format!("<option value=\"{tax}\"")));
     let page = portal.get("/portal/folders").await;
     assert!(page.body.contains("1 message"), "{}", page.body);
-    // A message in a folder still opens.
-    assert_eq!(portal.get(&format!("/portal/m/{a}")).await.status, 200);
+    // A message in a folder still opens, and its own page moves it too.
+    let message = portal.get(&format!("/portal/m/{a}")).await;
+    assert_eq!(message.status, 200);
+    assert!(message
+        .body
+        .contains(&format!("action=\"/portal/m/{a}/move\"")));
+    assert!(message.body.contains("<option value=\"\">Inbox</option>"));
+    let moved = move_message(&mut portal, &a, &other, &format!("/portal/m/{a}")).await;
+    assert_eq!(
+        moved.location.as_deref(),
+        Some(format!("/portal/m/{a}?moved=1").as_str())
+    );
+    let message = portal.get(&format!("/portal/m/{a}?moved=1")).await;
+    assert!(
+        message.body.contains("The message was moved."),
+        "{}",
+        message.body
+    );
+    assert!(lists(
+        &portal.get(&format!("/portal/folders/{other}")).await,
+        &a
+    ));
+    move_message(&mut portal, &a, &tax, &format!("/portal/m/{a}")).await;
     assert!(!lists(
         &portal.get(&format!("/portal/folders/{other}")).await,
         &a

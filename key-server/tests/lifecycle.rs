@@ -119,8 +119,10 @@ async fn one_warning_mail_per_password_on_any_number_of_replicas(backend: Backen
     assert_eq!(
         notice(&server, &config, "en").await.as_deref(),
         Some(
-            format!("Your password expires on {date}. Choose a new one before then in Preferences.")
-                .as_str()
+            format!(
+                "Your password expires on {date}. Choose a new one before then in Preferences."
+            )
+            .as_str()
         )
     );
     assert!(notice(&server, &config, "fr")

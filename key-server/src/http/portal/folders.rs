@@ -78,6 +78,27 @@ pub(super) async fn move_to(
     Ok((!choices.is_empty()).then_some(MoveTo { choices, back }))
 }
 
+/// The "Move to" form of message `id`'s own page: the Inbox and every
+/// folder (moving to where it is already changes nothing); back to the
+/// message. None when there are no folders.
+pub(super) async fn move_message_to(
+    state: &AppState,
+    address: &str,
+    lang: &str,
+    id: &str,
+) -> Result<Option<MoveTo>, Error> {
+    let folders = folders_of(state, address).await?;
+    if folders.is_empty() {
+        return Ok(None);
+    }
+    let mut choices = vec![(String::new(), text(lang, "folders.inbox"))];
+    choices.extend(folders);
+    Ok(Some(MoveTo {
+        choices,
+        back: format!("/portal/m/{id}"),
+    }))
+}
+
 fn not_found(lang: &str) -> Response {
     notice(
         StatusCode::NOT_FOUND,

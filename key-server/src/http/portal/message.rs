@@ -28,6 +28,8 @@ use crate::Error;
 pub(super) struct ViewQuery {
     /// Set by the continue page: the cookie had its chance.
     c: Option<String>,
+    /// Set after "Move to" moved it.
+    moved: Option<String>,
 }
 
 fn is_id(id: &str) -> bool {
@@ -176,6 +178,12 @@ pub(super) async fn view(
     }
     let url = format!("{}/portal/m/{id}", state.settings.public_url);
     let registered = state.store.message_sender(&id).await?;
+    // "Move to" a folder, for an account's session (a passcode has no folders).
+    let move_to = if limited {
+        None
+    } else {
+        super::folders::move_message_to(&state, &live.session.address, lang, &id).await?
+    };
     Ok(portal_page(
         &state,
         &live,
@@ -185,6 +193,8 @@ pub(super) async fn view(
         "message",
         context! {
             sender_warning => render::sender_warning(&message, registered.as_deref(), lang),
+            move_to,
+            notice => query.moved.map(|_| text(lang, "folders.moved")),
             print => flags.print,
             answers => crate::http::answers::allowed(&flags)
                 .into_iter()
