@@ -50,8 +50,8 @@ pub struct PortalConfig {
     /// 6.4.2 says no hints.
     pub password_hint: bool,
     /// Memory for messages the portal decrypts at once, MB. A view costs
-    /// about three times its envelope (the envelope, the plaintext, the
-    /// page); past the budget a request waits a few seconds, then gets
+    /// about four times its envelope (the envelope, the plaintext, the
+    /// parsed message, the page); past the budget a request waits a few seconds, then gets
     /// "busy" (503) instead of the server running out of memory.
     pub decrypt_memory_mb: u32,
     /// A header the reverse proxy sets to the address of the member of

@@ -70,14 +70,15 @@ async fn open(state: &AppState, live: &Live, id: &str, lang: &str) -> Result<Ope
             return Err(say(StatusCode::GONE, lang, "portal.message.gone"))
         }
     };
-    // The memory budget first: the envelope, its plaintext and the page
-    // are about three times its size; past the budget, "busy" rather than
-    // a server out of memory. A message larger than the whole budget still
-    // opens, alone.
+    // The memory budget first (`budget::VIEW_COST` times its size); past
+    // the budget, "busy" rather than a server out of memory. A message
+    // larger than the whole budget still opens, alone.
     let Some(size) = state.store.stored_envelope_size(id).await.map_err(failed)? else {
         return Err(say(StatusCode::GONE, lang, "portal.message.gone"));
     };
-    let Some(permit) = super::budget::reserve(state, size.max(0) as u64 * 3).await else {
+    let Some(permit) =
+        super::budget::reserve(state, size.max(0) as u64 * super::budget::VIEW_COST).await
+    else {
         return Err(crate::http::pages::busy(lang, 5));
     };
     let Some(bytes) = state.store.stored_envelope(id).await.map_err(failed)? else {

@@ -203,7 +203,9 @@ pub(super) async fn open_private(
     let Some((sealed_key, size)) = state.store.private_item(address, kind, id).await? else {
         return Ok(PrivateItem::NotFound);
     };
-    let Some(permit) = super::budget::reserve(state, size.max(0) as u64 * 3).await else {
+    let Some(permit) =
+        super::budget::reserve(state, size.max(0) as u64 * super::budget::VIEW_COST).await
+    else {
         return Ok(PrivateItem::Busy);
     };
     let ciphertext = state.store.private_item_bytes(id, size).await?;
