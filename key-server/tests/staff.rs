@@ -497,6 +497,19 @@ async fn a_sending_is_its_owners_only(backend: Backend) {
         404
     );
 
+    // Alice's own session and token, from another site: refused.
+    let csrf = Portal::csrf(&alice.get(&format!("/portal/sent/{item}")).await.body);
+    let answer = alice
+        .post_with(
+            &control,
+            &[("csrf", &csrf), ("action", "revoke")],
+            &[
+                ("Sec-Fetch-Site", "cross-site"),
+                ("Origin", "https://evil.example"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, 403, "{}", answer.body);
     // Alice's own session without its token: refused.
     let answer = alice
         .post(
