@@ -657,7 +657,47 @@ fn the_header_needs_trusted_proxies_and_internal_domains() {
     assert!(config.sso_header().is_err());
 }
 
+/// `keep_sent = false` is for outside recipients (Trustwave's portal):
+/// staff keep their Sent items, where they follow and control what they
+/// sent.
+async fn staff_keep_sent_items_when_they_are_off(backend: Backend) {
+    let server = server(backend, |config| config.portal.keep_sent = false).await;
+    let mut alice = staff(&server, ALICE).await;
+    let empty = alice.get("/portal/sent").await;
+    assert!(
+        empty
+            .body
+            .contains("You have not sent any message from here yet."),
+        "{}",
+        empty.body
+    );
+    assert_eq!(
+        send(&mut alice, BOB, RESTRICTED_RECEIPT_PULL).await.status,
+        200
+    );
+    let list = alice.get("/portal/sent").await;
+    let item = link(&list.body, "/portal/sent/").expect("kept for staff");
+    let page = alice.get(&format!("/portal/sent/{item}")).await;
+    assert!(page.body.contains("Revoke"), "{}", page.body);
+    // An outside account keeps nothing, and is told so.
+    account(&server, "dan@example.org", true, None).await;
+    let mut dan = logged_in(&server, "dan@example.org").await;
+    let csrf = Portal::csrf(&dan.get("/portal/compose").await.body);
+    let sent = dan
+        .post_multipart("/portal/compose", message(&csrf, ALICE, &[]))
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    let list = dan.get("/portal/sent").await;
+    assert!(
+        list.body.contains("Sent items are turned off"),
+        "{}",
+        list.body
+    );
+    assert!(link(&list.body, "/portal/sent/").is_none());
+}
+
 on_both_stores!(
+    staff_keep_sent_items_when_they_are_off,
     staff_compose_with_the_sender_options,
     push_delivery_and_the_other_levels,
     an_outside_account_cannot_use_the_options,

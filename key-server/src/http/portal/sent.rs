@@ -105,6 +105,13 @@ pub(super) async fn item_list(
         Err(login) => return Ok(login),
     };
     let lang = live.lang(headers);
+    // Sent items turned off say so, except to staff, who always keep theirs.
+    let empty = if list.kind == "sent" && !state.settings.portal.keep_sent && !live.session.internal
+    {
+        "portal.sent.not_kept"
+    } else {
+        list.empty
+    };
     let size = state.settings.portal.page_size;
     let before = cursor(&query.before);
     let mut entries = state
@@ -132,7 +139,7 @@ pub(super) async fn item_list(
             title => text(lang, list.title),
             who_label => text(lang, "portal.sent.to"),
             when_label => text(lang, list.when),
-            empty => text(lang, list.empty),
+            empty => text(lang, empty),
             here => list.here,
             entries => rows,
             older,
@@ -148,18 +155,13 @@ pub(super) async fn sent(
     headers: HeaderMap,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, Error> {
-    let empty = if state.settings.portal.keep_sent {
-        "portal.sent.empty"
-    } else {
-        "portal.sent.not_kept"
-    };
     let list = ItemList {
         kind: "sent",
         here: "/portal/sent",
         section: "sent",
         title: SENT_TITLE,
         when: "portal.sent.sent",
-        empty,
+        empty: "portal.sent.empty",
         deleted: "portal.message.deleted",
     };
     item_list(&state, &headers, query, list).await
