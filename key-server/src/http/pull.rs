@@ -163,30 +163,22 @@ async fn store_envelope(
             refused("This envelope does not decrypt with the key registered for it: it was changed, or sealed with another key. Seal the message again.")
         })?;
 
-    // First contact by temporary password: the account and its mail, once,
-    // before the envelope is stored (a full password queue refuses the
-    // upload, to be tried again, rather than storing a message nobody can read).
-    let portal_url = format!("{}/portal/m/{id}", state.settings.public_url);
     let lang = match state.store.receipt_details(&id).await? {
-        Some(details) => {
-            securedoc_templates::language(details.sender_lang.as_deref().unwrap_or("en"))
-        }
-        None => "en",
+        Some(details) => details.sender_lang,
+        None => None,
     };
-    crate::http::portal::issue_temporary_password(&state, &envelope.recipient, &portal_url, lang)
-        .await?;
-
-    let entry_id = crate::hex(&crate::random::<16>());
-    let stored = state
+    let passcode = state
         .store
-        .store_envelope(NewStoredEnvelope {
-            message_id: &id,
-            recipient: &envelope.recipient,
-            bytes: &body,
-            entry_id: &entry_id,
-            summary_sealed: &summary.seal(&state.master_key, &envelope.recipient, &entry_id),
-        })
+        .is_passcode_recipient(&id, &envelope.recipient)
         .await?;
+    let (portal_url, stored) = keep_for_portal(
+        &state,
+        (&id, &envelope.recipient, passcode),
+        &body,
+        &summary,
+        lang.as_deref(),
+    )
+    .await?;
     if !stored {
         return Err(Refusal::new(
             Kind::Conflict,
@@ -202,6 +194,39 @@ async fn store_envelope(
             "portal_url": portal_url,
         })),
     ))
+}
+
+/// Keeps envelope `id` (binary `bytes`) for `recipient`'s portal Inbox
+/// with its `summary`: the upload of `--delivery pull`, and staff's pull
+/// messages. First contact by temporary password comes first: the account
+/// and its mail, once, before the envelope is stored (a full password queue
+/// refuses, to be tried again, rather than storing a message nobody can
+/// read); not for a recipient who reads by one-time passcode (no account
+/// needed). Gives the portal link, and false when it was stored already.
+pub(crate) async fn keep_for_portal(
+    state: &AppState,
+    (id, recipient, passcode): (&str, &str, bool),
+    bytes: &[u8],
+    summary: &EntrySummary,
+    lang: Option<&str>,
+) -> Result<(String, bool), crate::Error> {
+    let link = format!("{}/portal/m/{id}", state.settings.public_url);
+    if !passcode {
+        let lang = securedoc_templates::language(lang.unwrap_or("en"));
+        crate::http::portal::issue_temporary_password(state, recipient, &link, lang).await?;
+    }
+    let entry_id = crate::hex(&crate::random::<16>());
+    let stored = state
+        .store
+        .store_envelope(NewStoredEnvelope {
+            message_id: id,
+            recipient,
+            bytes,
+            entry_id: &entry_id,
+            summary_sealed: &summary.seal(&state.master_key, recipient, &entry_id),
+        })
+        .await?;
+    Ok((link, stored))
 }
 
 /// Decrypts envelope `bytes` (binary) with its content `key` and reads the

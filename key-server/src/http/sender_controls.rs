@@ -80,45 +80,55 @@ async fn status(
 }
 
 async fn lock(state: State<AppState>, id: Path<String>, headers: HeaderMap) -> Response {
-    control(state, id, headers, Control::Lock)
+    by_token(state, id, headers, Control::Lock)
         .await
         .into_response()
 }
 
 async fn unlock(state: State<AppState>, id: Path<String>, headers: HeaderMap) -> Response {
-    control(state, id, headers, Control::Unlock)
+    by_token(state, id, headers, Control::Unlock)
         .await
         .into_response()
 }
 
 async fn revoke(state: State<AppState>, id: Path<String>, headers: HeaderMap) -> Response {
-    control(state, id, headers, Control::Revoke)
+    by_token(state, id, headers, Control::Revoke)
         .await
         .into_response()
 }
 
 async fn expire(
-    state: State<AppState>,
+    State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Result<ApiJson<ExpireRequest>, Refusal>,
 ) -> Result<Json<Value>, Refusal> {
     // The token first: a stranger learns nothing, not even what the body lacks.
-    owned(&state, &headers, &id).await?;
+    let owned = owned(&state, &headers, &id).await?;
     let ApiJson(body) = body?;
-    control(state, Path(id), headers, Control::Expire(body.expires)).await
+    control(&state, &id, owned, Control::Expire(body.expires)).await
 }
 
-/// A control through the API, in the sender token's name.
-async fn control(
+/// A control through the API, for the sender token's own message.
+async fn by_token(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
     control: Control,
 ) -> Result<Json<Value>, Refusal> {
-    let (sender, envelopes) = owned(&state, &headers, &id).await?;
+    let owned = owned(&state, &headers, &id).await?;
+    self::control(&state, &id, owned, control).await
+}
+
+/// `control` of the sender's envelopes that `id` names, in the token's name.
+async fn control(
+    state: &AppState,
+    id: &str,
+    (sender, envelopes): (Sender, Vec<EnvelopeState>),
+    control: Control,
+) -> Result<Json<Value>, Refusal> {
     let by = format!("sender:{}", sender.name);
-    match apply(&state, &sender.id, &by, &id, &envelopes, control).await? {
+    match apply(state, &sender.id, &by, id, &envelopes, control).await? {
         Ok(envelopes) => Ok(Json(describe(&envelopes))),
         Err(ControlRefusal::InThePast) => Err(Refusal::new(
             Kind::BadRequest,

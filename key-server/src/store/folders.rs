@@ -4,7 +4,6 @@
 
 use sqlx::Acquire;
 
-use super::mailbox::{entry, EntryRow, ENTRY_COLUMNS};
 use super::personal::lock_account;
 use super::{MailboxEntry, Store};
 use crate::Error;
@@ -20,21 +19,8 @@ impl Store {
         before: Option<(i64, &str)>,
         limit: i64,
     ) -> Result<Vec<MailboxEntry>, Error> {
-        let (at, id) = before.unwrap_or((i64::MAX, ""));
-        let rows: Vec<EntryRow> = sqlx::query_as(&format!(
-            "SELECT {ENTRY_COLUMNS}
-             WHERE e.address = $1 AND e.box = 'inbox' AND e.folder_id = $5
-                 AND (e.at < $2 OR (e.at = $2 AND e.id < $3))
-             ORDER BY e.at DESC, e.id DESC LIMIT $4"
-        ))
-        .bind(address.to_ascii_lowercase())
-        .bind(at)
-        .bind(id)
-        .bind(limit)
-        .bind(folder_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(entry).collect())
+        self.mailbox_page(address, Some(folder_id), before, limit)
+            .await
     }
 
     /// How many messages each of `address`'s folders holds (folders with

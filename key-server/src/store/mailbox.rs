@@ -55,19 +55,39 @@ impl Store {
         before: Option<(i64, &str)>,
         limit: i64,
     ) -> Result<Vec<MailboxEntry>, Error> {
+        self.mailbox_page(address, None, before, limit).await
+    }
+
+    /// [`Store::inbox_page`] of `address`'s folder `folder_id` (None: the
+    /// Inbox itself, the messages in no folder).
+    pub(super) async fn mailbox_page(
+        &self,
+        address: &str,
+        folder_id: Option<&str>,
+        before: Option<(i64, &str)>,
+        limit: i64,
+    ) -> Result<Vec<MailboxEntry>, Error> {
         let (at, id) = before.unwrap_or((i64::MAX, ""));
-        let rows: Vec<EntryRow> = sqlx::query_as(&format!(
+        let in_folder = if folder_id.is_some() {
+            "e.folder_id = $5"
+        } else {
+            "e.folder_id IS NULL"
+        };
+        let sql = format!(
             "SELECT {ENTRY_COLUMNS}
-             WHERE e.address = $1 AND e.box = 'inbox' AND e.folder_id IS NULL
+             WHERE e.address = $1 AND e.box = 'inbox' AND {in_folder}
                  AND (e.at < $2 OR (e.at = $2 AND e.id < $3))
              ORDER BY e.at DESC, e.id DESC LIMIT $4"
-        ))
-        .bind(address.to_ascii_lowercase())
-        .bind(at)
-        .bind(id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        );
+        let mut query = sqlx::query_as::<_, EntryRow>(&sql)
+            .bind(address.to_ascii_lowercase())
+            .bind(at)
+            .bind(id)
+            .bind(limit);
+        if let Some(folder_id) = folder_id {
+            query = query.bind(folder_id);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(entry).collect())
     }
 

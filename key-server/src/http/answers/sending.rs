@@ -9,10 +9,10 @@ use envelope_core::{ContentKey, Draft, EnvelopeInfo, Sealer};
 use securedoc_templates::{context, fill, render_email, text};
 
 use super::options::SendOptions;
-use crate::http::pull::EntrySummary;
+use crate::http::pull::{keep_for_portal, EntrySummary};
 use crate::http::AppState;
 use crate::mail::{MailAttachment, Mailer};
-use crate::store::{NewEnvelope, NewMessage, NewStoredEnvelope};
+use crate::store::{NewEnvelope, NewMessage};
 
 /// What "Your message was sent" says: who got it sealed, who as ordinary
 /// mail inside the organisation.
@@ -154,12 +154,20 @@ pub(super) async fn seal_and_queue(
         let sealer = sealer(info, id, status, state, key, options).map_err(cannot_seal)?;
         let (email, attachments) = if options.pull {
             let envelope = sealer.seal(&[], &packed, |_| {}).map_err(cannot_seal)?;
-            let link = keep_for_portal(
+            let summary = EntrySummary {
+                subject: draft.subject.clone(),
+                from: draft.from.clone(),
+                date: jiff::Timestamp::from_second(draft.date)
+                    .map(|t| t.to_string())
+                    .ok(),
+                size: envelope.len() as u64,
+                attachments: draft.attachments.len(),
+            };
+            let (link, _) = keep_for_portal(
                 state,
-                draft,
-                (to, passcode),
-                &crate::hex(&id),
+                (&crate::hex(&id), to, passcode),
                 &envelope,
+                &summary,
                 lang.as_deref(),
             )
             .await?;
@@ -199,46 +207,6 @@ pub(super) async fn seal_and_queue(
         "a message written in the portal or Open Online was sealed and queued"
     );
     Ok(sending_id)
-}
-
-/// Keeps `envelope` (binary), sealed for `to`, in their portal Inbox
-/// (pull delivery), the first-time password first where the configuration
-/// makes accounts that way (not for a recipient who reads by one-time
-/// passcode: they need no account); gives the link the notification carries.
-async fn keep_for_portal(
-    state: &AppState,
-    draft: &Draft,
-    (to, passcode): (&str, bool),
-    id: &str,
-    envelope: &[u8],
-    lang: Option<&str>,
-) -> Result<String, crate::Error> {
-    let link = format!("{}/portal/m/{id}", state.settings.public_url);
-    let lang = securedoc_templates::language(lang.unwrap_or("en"));
-    if !passcode {
-        crate::http::portal::issue_temporary_password(state, to, &link, lang).await?;
-    }
-    let summary = EntrySummary {
-        subject: draft.subject.clone(),
-        from: draft.from.clone(),
-        date: jiff::Timestamp::from_second(draft.date)
-            .map(|t| t.to_string())
-            .ok(),
-        size: envelope.len() as u64,
-        attachments: draft.attachments.len(),
-    };
-    let entry_id = crate::hex(&crate::random::<16>());
-    state
-        .store
-        .store_envelope(NewStoredEnvelope {
-            message_id: id,
-            recipient: to,
-            bytes: envelope,
-            entry_id: &entry_id,
-            summary_sealed: &summary.seal(&state.master_key, to, &entry_id),
-        })
-        .await?;
-    Ok(link)
 }
 
 /// One recipient's sealer: the header (with their phrase, language and

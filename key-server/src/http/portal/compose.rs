@@ -12,7 +12,7 @@ use securedoc_templates::{context, text, Value};
 
 use super::drafts::{self, Saved};
 use super::keep_sent;
-use super::message::{logged_in_open, Opened};
+use super::message::{audited_open, logged_in_open, Opened};
 use super::see_other;
 use super::session::{csrf_ok, require, Live, PortalPage};
 use super::{portal_page, refused_form};
@@ -144,7 +144,8 @@ async fn send(
         Ok(posted) => posted,
         Err(page) => return page,
     };
-    let (live, opened, lang) = match logged_in_open(&state, &headers, &id, peer).await {
+    // The session found above, not looked up again.
+    let (live, opened, lang) = match audited_open(&state, &headers, live.clone(), &id, peer).await {
         Ok(opened) => opened,
         Err(page) => return page,
     };

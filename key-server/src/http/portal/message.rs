@@ -237,7 +237,7 @@ async fn download_open(
 }
 
 /// The message of `live`'s download or answer, and its audit row.
-async fn audited_open(
+pub(super) async fn audited_open(
     state: &AppState,
     headers: &HeaderMap,
     live: Live,

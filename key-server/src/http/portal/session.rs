@@ -97,6 +97,7 @@ impl PortalSettings {
 }
 
 /// A request's live session.
+#[derive(Clone)]
 pub(super) struct Live {
     /// The cookie's value.
     pub id: String,
@@ -180,6 +181,13 @@ pub(super) async fn require(
     next: &str,
 ) -> Result<Live, Response> {
     let live = require_any(state, headers, next).await?;
+    full_only(live, headers, next)
+}
+
+/// `live`, if it is a full session; else where its scope may go (a
+/// page, as the async checks around it answer).
+#[allow(clippy::result_large_err)]
+fn full_only(live: Live, headers: &HeaderMap, next: &str) -> Result<Live, Response> {
     if is_passcode(&live) {
         return Err(super::passcode::limited(headers));
     }
@@ -204,7 +212,7 @@ pub(super) async fn require_message(
     if live.session.scope.strip_prefix(PASSCODE) == Some(id) {
         return Ok(live);
     }
-    require(state, headers, next).await
+    full_only(live, headers, next)
 }
 
 /// [`require`], for the one page a `change_password` session may see.
