@@ -9,6 +9,9 @@
 
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { after, before, test } from "node:test";
 
 import { assertAccessibleEverywhere, launchBrowser, makeTempDir, removeDir, waitForMessage } from "./helpers.mjs";
@@ -94,6 +97,18 @@ test("a new recipient reads a passcode envelope in five actions", async () => {
       "click Open",
     ]);
     assert.ok(!env.server.log().includes(code), "the code is not in the server's log");
+
+    // Another local page (file:// is one origin for every local file) finds
+    // nothing the code or the message's key left in the browser's storage.
+    const other = path.join(env.dir, "another-local-page.html");
+    await writeFile(other, "<!doctype html><title>another page</title>");
+    const snoop = await context.newPage();
+    await snoop.goto(pathToFileURL(other).href);
+    const stored = await snoop.evaluate(async () => ({
+      localStorage: Object.entries(localStorage),
+      databases: (await indexedDB.databases()).map((db) => db.name),
+    }));
+    assert.deepEqual(stored, { localStorage: [], databases: [] });
   } finally {
     await context.close();
   }
